@@ -1,0 +1,121 @@
+/* json.c - the JSON report (the whole result model, see
+ * docs/results-json.md), and the small helpers every writer shares: making
+ * outside text safe to show, and finding the check that stopped the run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+#define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
+ * no surrogates, nothing past U+10FFFF), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *p, unsigned *cp)
+{
+	unsigned c = p[0];
+	size_t n;
+	unsigned v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+		v = c & 0x1F;
+		min = 0x80;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		v = c & 0x0F;
+		min = 0x800;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		v = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0; /* also stops at the terminating NUL */
+		v = (v << 6) | (p[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+char *report_clean_text(const char *s)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	while (*p) {
+		unsigned cp = 0;
+		size_t n = utf8_seq(p, &cp);
+		if (n == 0) {
+			buf_adds(&b, REPLACEMENT);
+			p++;
+			continue;
+		}
+		if (cp == '\r') {
+			/* CRLF becomes LF; a lone CR would let text overwrite a
+			 * console line */
+		} else if (cp == '\t' || cp == '\n') {
+			buf_addc(&b, (char)cp);
+		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE ||
+			   cp == 0xFFFF) {
+			/* terminal escapes, NULs, and what XML 1.0 forbids */
+			buf_adds(&b, REPLACEMENT);
+		} else {
+			buf_add(&b, p, n);
+		}
+		p += n;
+	}
+	return buf_detach(&b);
+}
+
+const struct res_check *report_blocking_check(const struct run_result *r)
+{
+	if (!r->blocking_check)
+		return NULL;
+	const struct res_check *first = NULL;
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			const struct res_step *st = &ph->steps[s];
+			int in_gate = r->blocking_gate &&
+				      ((st->checkpoint_id && !strcmp(st->checkpoint_id, r->blocking_gate)) ||
+				       (st->id && !strcmp(st->id, r->blocking_gate)));
+			for (size_t c = 0; c < st->nchecks; c++) {
+				const struct res_check *k = &st->checks[c];
+				if (k->kind == RK_COLLECTOR || !k->id ||
+				    strcmp(k->id, r->blocking_check) != 0)
+					continue;
+				if (in_gate)
+					return k;
+				if (!first)
+					first = k;
+			}
+		}
+	}
+	return first;
+}
+
+int report_json_write(const struct run_result *r, const char *path, struct pg_err *e)
+{
+	json_t *j = result_to_json(r);
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (!text)
+		return pg_error(e, "cannot write '%s': the results could not be encoded as JSON",
+				path);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_adds(&b, text);
+	buf_addc(&b, '\n');
+	free(text);
+	int rc = write_file_atomic(path, b.data, b.len, e);
+	buf_release(&b);
+	return rc;
+}

@@ -1,0 +1,393 @@
+/* junit.c - the JUnit XML report for CI, valid against the Jenkins xUnit
+ * schema (junit-10.xsd): one <testsuite> per phase, one <testcase> per
+ * check and per action. Collectors are not testcases: their output goes to
+ * the system-out of the check whose failure they document. All outside text
+ * passes through report_clean_text() so that no control character or
+ * invalid UTF-8 can make the file unreadable. */
+#include <libxml/xmlwriter.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+struct jcount {
+	size_t tests, failures, errors, skipped;
+	double time;
+};
+
+static void count_phase(const struct res_phase *ph, struct jcount *c)
+{
+	for (size_t s = 0; s < ph->nsteps; s++) {
+		const struct res_step *st = &ph->steps[s];
+		for (size_t i = 0; i < st->nchecks; i++) {
+			const struct res_check *k = &st->checks[i];
+			if (k->kind == RK_COLLECTOR)
+				continue;
+			c->tests++;
+			if (k->status == RS_FAIL)
+				c->failures++;
+			else if (k->status == RS_ERROR)
+				c->errors++;
+			else if (k->status == RS_SKIP || k->status == RS_PENDING)
+				c->skipped++;
+		}
+	}
+}
+
+/* Seconds with exactly three decimals, as SUREFIRE_TIME allows (no sign,
+ * no exponent). */
+static char *fmt_time(double s)
+{
+	if (!(s >= 0) || s > 1e12)
+		s = 0;
+	return xasprintf("%.3f", s);
+}
+
+static void attr(xmlTextWriterPtr w, const char *name, const char *value)
+{
+	char *v = report_clean_text(value);
+	xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v);
+	free(v);
+}
+
+static void attr_size(xmlTextWriterPtr w, const char *name, size_t n)
+{
+	char *v = xasprintf("%zu", n);
+	xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v);
+	free(v);
+}
+
+static void property(xmlTextWriterPtr w, const char *name, const char *value)
+{
+	xmlTextWriterStartElement(w, BAD_CAST "property");
+	attr(w, "name", name);
+	attr(w, "value", value ? value : "");
+	xmlTextWriterEndElement(w);
+}
+
+/* Element whose content is outside text (may be empty). */
+static void text_element(xmlTextWriterPtr w, const char *name, const char *text)
+{
+	char *v = report_clean_text(text);
+	xmlTextWriterStartElement(w, BAD_CAST name);
+	xmlTextWriterWriteString(w, BAD_CAST v);
+	xmlTextWriterEndElement(w);
+	free(v);
+}
+
+/* "2026-11-26T09:10:22Z" -> "2026-11-26T09:10:22": the xsd's timestamp is
+ * ISO 8601 without a zone (always UTC here). */
+static char *timestamp_no_zone(const char *iso)
+{
+	size_t n = strlen(iso);
+	if (n && (iso[n - 1] == 'Z' || iso[n - 1] == 'z'))
+		n--;
+	else if (n > 6 && !strcmp(iso + n - 6, "+00:00"))
+		n -= 6;
+	return xstrndup(iso, n);
+}
+
+static char *testcase_name(const struct res_check *k)
+{
+	const char *id = k->id ? k->id : "?";
+	if (k->name && *k->name && strcmp(k->name, id) != 0)
+		return xasprintf("%s: %s", id, k->name);
+	return xstrdup(id);
+}
+
+/* classname + name must be unique: a repeated name in one step (same id
+ * written twice, or an action and a check sharing one) gets " (2)", ... */
+static char *unique_name(const struct res_step *st, size_t idx)
+{
+	char *name = testcase_name(&st->checks[idx]);
+	size_t same = 0;
+	for (size_t i = 0; i < idx; i++) {
+		if (st->checks[i].kind == RK_COLLECTOR)
+			continue;
+		char *other = testcase_name(&st->checks[i]);
+		if (!strcmp(other, name))
+			same++;
+		free(other);
+	}
+	if (same) {
+		char *n2 = xasprintf("%s (%zu)", name, same + 1);
+		free(name);
+		name = n2;
+	}
+	return name;
+}
+
+static void add_evidence(struct buf *b, const struct res_evidence *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(b, "--- evidence: %s ---\n", ev[i].title ? ev[i].title : "(untitled)");
+		if (ev[i].text) {
+			buf_adds(b, ev[i].text);
+			if (*ev[i].text && ev[i].text[strlen(ev[i].text) - 1] != '\n')
+				buf_addc(b, '\n');
+		}
+	}
+}
+
+static void add_collector(struct buf *b, const struct res_check *k)
+{
+	buf_addf(b, "--- collector %s%s%s: %s ---\n", k->id ? k->id : "?", k->name ? " " : "",
+		 k->name ? k->name : "", res_status_name(k->status));
+	if (k->describe)
+		buf_addf(b, "%s\n", k->describe);
+	if (k->message)
+		buf_addf(b, "%s\n", k->message);
+	add_evidence(b, k->evidence, k->nevidence);
+}
+
+static int is_failed(const struct res_check *k)
+{
+	return k->kind != RK_COLLECTOR && (k->status == RS_FAIL || k->status == RS_ERROR);
+}
+
+/* The check whose failure the step's collectors document: the first
+ * failed mandatory check, else the first failed one. */
+static const struct res_check *documented_check(const struct res_step *st)
+{
+	const struct res_check *any = NULL;
+	for (size_t i = 0; i < st->nchecks; i++) {
+		const struct res_check *k = &st->checks[i];
+		if (!is_failed(k))
+			continue;
+		if (k->gate)
+			return k;
+		if (!any)
+			any = k;
+	}
+	return any;
+}
+
+static void collectors_of(struct buf *b, const struct res_step *st)
+{
+	for (size_t i = 0; i < st->nchecks; i++)
+		if (st->checks[i].kind == RK_COLLECTOR)
+			add_collector(b, &st->checks[i]);
+}
+
+static const char *or_default(const char *s, const char *dflt)
+{
+	return s && *s ? s : dflt;
+}
+
+static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
+{
+	const char *elem = NULL, *type = NULL;
+	char *message = NULL;
+	struct buf body;
+	buf_init(&body, 0);
+	switch (k->status) {
+	case RS_PASS:
+		return;
+	case RS_FAIL:
+		elem = "failure";
+		type = "AssertionFailure";
+		message = xstrdup(or_default(k->message, "expectation not met"));
+		break;
+	case RS_ERROR:
+		elem = "error";
+		type = "CheckError";
+		message = xstrdup(or_default(k->message, "the check could not run"));
+		break;
+	case RS_SKIP:
+		elem = "skipped";
+		if (k->blocked_by)
+			message = xasprintf("blocked by gate %s", k->blocked_by);
+		else
+			message = xstrdup(or_default(k->message, "not run"));
+		break;
+	case RS_PENDING:
+		elem = "skipped";
+		message = xstrdup("pending attestation");
+		break;
+	}
+	if (k->status == RS_FAIL || k->status == RS_ERROR) {
+		if (k->expected)
+			buf_addf(&body, "expected: %s\n", k->expected);
+		if (k->seen)
+			buf_addf(&body, "seen: %s\n", k->seen);
+		if (k->remedy)
+			buf_addf(&body, "remedy: %s\n", k->remedy);
+	} else if (k->status == RS_SKIP && k->blocked_by && k->message &&
+		   strcmp(k->message, message) != 0) {
+		buf_addf(&body, "%s\n", k->message);
+	}
+	xmlTextWriterStartElement(w, BAD_CAST elem);
+	attr(w, "message", message);
+	if (type)
+		attr(w, "type", type);
+	if (body.len) {
+		char *v = report_clean_text(body.data);
+		xmlTextWriterWriteString(w, BAD_CAST v);
+		free(v);
+	}
+	xmlTextWriterEndElement(w);
+	free(message);
+	buf_release(&body);
+}
+
+static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
+			   const struct res_phase *ph, const struct res_step *st, size_t idx)
+{
+	const struct res_check *k = &st->checks[idx];
+	char *classname = xasprintf("%s.%s.%s", or_default(r->suite_name, "suite"),
+				    or_default(ph->id, "?"), or_default(st->id, "?"));
+	char *name = unique_name(st, idx);
+	char *time = fmt_time(k->duration_s);
+	struct buf out;
+	buf_init(&out, 0);
+
+	xmlTextWriterStartElement(w, BAD_CAST "testcase");
+	attr(w, "name", name);
+	attr(w, "classname", classname);
+	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
+	write_outcome(w, k);
+
+	if (k->kind == RK_ACTION)
+		buf_adds(&out, "action (changes the world)\n");
+	if (k->describe)
+		buf_addf(&out, "%s\n", k->describe);
+	if (k->module)
+		buf_addf(&out, "module: %s\n", k->module);
+	if (k->attempts > 1)
+		buf_addf(&out, "attempts: %d\n", k->attempts);
+	if (k->insecure)
+		buf_adds(&out, "WARNING: TLS certificate verification was turned off for this "
+			       "check (insecure)\n");
+	if (k->attest_by)
+		buf_addf(&out, "attested by %s%s%s%s%s\n", k->attest_by, k->attest_at ? " at " : "",
+			 k->attest_at ? k->attest_at : "", k->attest_note ? ": " : "",
+			 k->attest_note ? k->attest_note : "");
+	if (k->file)
+		buf_addf(&out, "defined at %s:%u:%u\n", k->file, k->line, k->col);
+	add_evidence(&out, k->evidence, k->nevidence);
+	if (documented_check(st) == k)
+		collectors_of(&out, st);
+	if (out.len)
+		text_element(w, "system-out", out.data);
+	xmlTextWriterEndElement(w);
+
+	buf_release(&out);
+	free(time);
+	free(name);
+	free(classname);
+}
+
+static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t idx)
+{
+	const struct res_phase *ph = &r->phases[idx];
+	struct jcount c = {0};
+	count_phase(ph, &c);
+	char *name = xasprintf("%s %s", or_default(ph->id, "?"), or_default(ph->name, ""));
+	char *time = fmt_time(ph->duration_s);
+	const char *started = ph->started_at ? ph->started_at : r->started_at;
+	struct buf out;
+	buf_init(&out, 0);
+
+	xmlTextWriterStartElement(w, BAD_CAST "testsuite");
+	attr(w, "name", name);
+	attr_size(w, "tests", c.tests);
+	attr_size(w, "failures", c.failures);
+	attr_size(w, "errors", c.errors);
+	attr_size(w, "skipped", c.skipped);
+	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
+	if (started) {
+		char *ts = timestamp_no_zone(started);
+		attr(w, "timestamp", ts);
+		free(ts);
+	}
+	if (r->hostname)
+		attr(w, "hostname", r->hostname);
+	attr_size(w, "id", idx);
+	attr(w, "package", or_default(r->suite_name, "suite"));
+
+	xmlTextWriterStartElement(w, BAD_CAST "properties");
+	property(w, "suite", r->suite_name);
+	property(w, "environment", r->environment);
+	property(w, "run_id", r->run_id);
+	property(w, "verdict", r->verdict);
+	if (r->keep_going)
+		property(w, "keep_going", "true");
+	if (r->interrupted) {
+		char *sig = xasprintf("%d", r->interrupted);
+		property(w, "interrupted", sig);
+		free(sig);
+	}
+	if (r->dry_run)
+		property(w, "dry_run", "true");
+	if (r->timed_out)
+		property(w, "timed_out", "true");
+	if (r->selection)
+		property(w, "selection", r->selection);
+	xmlTextWriterEndElement(w);
+
+	for (size_t s = 0; s < ph->nsteps; s++) {
+		const struct res_step *st = &ph->steps[s];
+		for (size_t i = 0; i < st->nchecks; i++)
+			if (st->checks[i].kind != RK_COLLECTOR)
+				write_testcase(w, r, ph, st, i);
+		/* collectors of a step where nothing failed have no check
+		 * to hang on: keep them at the phase level */
+		if (!documented_check(st))
+			collectors_of(&out, st);
+	}
+	if (r->keep_going)
+		buf_adds(&out, "WARNING: --keep-going overrode the failure protocol: steps ran "
+			       "after a failed gate\n");
+	if (r->interrupted)
+		buf_addf(&out, "WARNING: the run was interrupted by signal %d\n", r->interrupted);
+	if (out.len)
+		text_element(w, "system-out", out.data);
+	xmlTextWriterEndElement(w);
+
+	buf_release(&out);
+	free(time);
+	free(name);
+}
+
+char *report_junit_render(const struct run_result *r)
+{
+	xmlBufferPtr xb = xmlBufferCreate();
+	xmlTextWriterPtr w = xmlNewTextWriterMemory(xb, 0);
+	if (!xb || !w) {
+		/* libxml2 only fails here when out of memory */
+		abort();
+	}
+	struct jcount total = {0};
+	for (size_t p = 0; p < r->nphases; p++)
+		count_phase(&r->phases[p], &total);
+	char *time = fmt_time(r->duration_s);
+
+	xmlTextWriterSetIndent(w, 1);
+	xmlTextWriterSetIndentString(w, BAD_CAST "  ");
+	xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL);
+	xmlTextWriterStartElement(w, BAD_CAST "testsuites");
+	attr(w, "name", or_default(r->suite_name, "phasegate"));
+	attr_size(w, "tests", total.tests);
+	attr_size(w, "failures", total.failures);
+	attr_size(w, "errors", total.errors);
+	/* no "skipped" here: junit-10.xsd does not allow it on <testsuites> */
+	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
+	for (size_t p = 0; p < r->nphases; p++)
+		write_phase(w, r, p);
+	xmlTextWriterEndElement(w);
+	xmlTextWriterEndDocument(w);
+	xmlFreeTextWriter(w);
+
+	char *out = xstrdup((const char *)xmlBufferContent(xb));
+	xmlBufferFree(xb);
+	free(time);
+	return out;
+}
+
+int report_junit_write(const struct run_result *r, const char *path, struct pg_err *e)
+{
+	char *xml = report_junit_render(r);
+	int rc = write_file_atomic(path, xml, strlen(xml), e);
+	free(xml);
+	return rc;
+}

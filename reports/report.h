@@ -1,0 +1,47 @@
+/* report.h - the report writers. Each reads a finished result model and
+ * nothing else, and writes its file atomically (temporary file + rename).
+ * The console writer is the exception that runs live: the scheduler calls
+ * it as phases start and checks finish. */
+#ifndef PHASEGATE_REPORT_H
+#define PHASEGATE_REPORT_H
+
+#include <stdio.h>
+
+#include "../runner/result.h"
+#include "../runner/util.h"
+
+int report_junit_write(const struct run_result *r, const char *path, struct pg_err *e);
+int report_markdown_write(const struct run_result *r, const char *path, struct pg_err *e);
+int report_json_write(const struct run_result *r, const char *path, struct pg_err *e);
+/* In-memory renderings (malloc'd), used by the writers and by tests. */
+char *report_junit_render(const struct run_result *r);
+char *report_markdown_render(const struct run_result *r);
+
+/* The console. Colour only when color is set (the caller decides: a TTY and
+ * no NO_COLOR and no --no-color); live progress lines only when tty is set. */
+struct console;
+struct console *console_new(FILE *out, int color, int tty, int verbose);
+void console_free(struct console *c);
+void console_run_start(struct console *c, const struct run_result *r);
+void console_phase_start(struct console *c, const struct res_phase *p);
+void console_step_start(struct console *c, const struct res_step *s);
+/* A check, action or collector has finished (called in suite order). */
+void console_check(struct console *c, const struct res_check *k);
+/* A transient line about a wait in progress ("waiting for argocd-server
+ * rollout: attempt 4, 12s of 5m"); overwritten by the next line; no-op
+ * unless tty. */
+void console_progress(struct console *c, const char *text);
+void console_run_end(struct console *c, const struct run_result *r);
+/* Where reports were written, printed after the verdict. */
+void console_note(struct console *c, const char *text);
+
+/* Helpers the writers share (reports/json.c). report_clean_text returns a
+ * malloc'd copy of outside text that is valid UTF-8 and holds no control
+ * characters but tab and newline (invalid bytes and other controls become
+ * U+FFFD, CR is dropped); NULL gives "". report_blocking_check returns the
+ * check named by r->blocking_check (inside the r->blocking_gate step when
+ * that is set), or NULL. */
+char *report_clean_text(const char *s);
+const struct res_check *report_blocking_check(const struct run_result *r);
+
+#endif

@@ -1,0 +1,72 @@
+/* http.h - the HTTP client plumbing that every module talking HTTP shares
+ * (http, prometheus, k8s, argocd): one libcurl connection cache, DNS cache
+ * and TLS session cache for the whole run (a CURLSH with locks), so checks
+ * reuse connections across the run; HTTP/2 when the server offers it over
+ * TLS; deadlines from the check context; cancellation on SIGINT/SIGTERM;
+ * TLS verified unless the request says insecure.
+ *
+ * Secrets: headers given here are never copied into the response, facts or
+ * messages by this layer. */
+#ifndef PHASEGATE_HTTP_H
+#define PHASEGATE_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "module.h"
+#include "util.h"
+
+struct http_tls {
+	const char *ca_file;      /* PEM bundle file */
+	const char *ca_pem;       /* PEM text (e.g. kubeconfig certificate-authority-data, decoded) */
+	const char *cert_file, *key_file;   /* client certificate and key files */
+	const char *cert_pem, *key_pem;     /* ... or as PEM text */
+	const char *server_name;  /* verify the certificate against this name (tls-server-name) */
+	int insecure;             /* skip verification (reports mark it) */
+};
+
+struct http_request {
+	const char *method;       /* NULL = GET (or POST when body is set) */
+	const char *url;
+	const char *const *headers; /* "Name: value", NULL-terminated; may be NULL */
+	const char *body;         /* may be NULL */
+	size_t body_len;
+	struct http_tls tls;
+	long max_redirects;       /* 0 = do not follow */
+	long long connect_timeout_ms; /* 0 = min(10s, remaining) */
+	long long timeout_ms;     /* 0 = what remains of the check deadline */
+	size_t max_body;          /* 0 = 8 MiB; more is cut and body_truncated set */
+	const char *proxy;        /* NULL = libcurl's environment handling */
+	int want_tls_info;        /* fill tls (certificate chain info) */
+	int want_timings;
+};
+
+struct http_response {
+	long status;              /* 0 when no response */
+	char *http_version;       /* "1.1", "2" */
+	struct buf body;
+	int body_truncated;
+	json_t *headers;          /* object: lower-cased name -> string (repeated names joined by ", ") */
+	json_t *redirects;        /* array of {url, status} for each hop followed, or NULL */
+	json_t *tls;              /* {verified, subject, issuer, sans[], not_after, days_left} or NULL */
+	json_t *timings;          /* {dns, connect, tls, first_byte, total} seconds, or NULL */
+	char *effective_url;
+	int curl_code;            /* CURLE_*; 0 on a completed exchange */
+	char *error;              /* a message a person can act on, NULL on success */
+	int timed_out;
+};
+
+/* Once per process (before threads start) and at exit. */
+void http_global_init(void);
+void http_global_cleanup(void);
+
+/* Performs one exchange. Returns 0 when a response was received (any
+ * status), -1 with rs->error set when none was (refused, timeout, TLS, DNS,
+ * reset, cancelled). */
+int http_do(struct check_ctx *ctx, const struct http_request *rq, struct http_response *rs);
+void http_response_release(struct http_response *rs);
+
+/* Parses rs->body as JSON (NULL when it is not JSON). */
+json_t *http_body_json(const struct http_response *rs);
+
+#endif

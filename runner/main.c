@@ -1,0 +1,575 @@
+/* main.c - the phasegate command line: the only file that parses argv,
+ * prints the verdict and calls exit(). Everything else is the runner
+ * library (runner/), the modules (checks/) and the writers (reports/). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "module.h"
+#include "report.h"
+#include "result.h"
+#include "scheduler.h"
+#include "suite.h"
+#include "vars.h"
+
+enum exit_code {
+	EXIT_PASS = 0,
+	EXIT_GATE_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_INTERNAL = 3,
+};
+
+static const char usage_text[] =
+	"usage: phasegate <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  run SUITE         run a suite: phases in order, stop at the first failed gate\n"
+	"  validate SUITE    load and check the whole suite; run nothing\n"
+	"  list SUITE        print phases, steps, gates and checks in order\n"
+	"  report RESULTS    render reports again from a results JSON file\n"
+	"  modules           list the check modules and their keys\n"
+	"\n"
+	"selection:    --phase ID  --step ID  --tag TAG\n"
+	"variables:    --var NAME=VALUE (repeatable)  --env-file FILE  --set MODULE.KEY=VALUE\n"
+	"              --attest FILE (attestations for manual checks and approvals)\n"
+	"running:      --dry-run (print the plan with variables resolved, run nothing)\n"
+	"              --jobs N (concurrent checks per checkpoint, default 8)\n"
+	"              --timeout DURATION (whole run)  --keep-going (do not stop at failed gates)\n"
+	"              --plugins DIR (load external modules)  --run-id ID\n"
+	"reports:      --junit FILE  --markdown FILE  --json FILE\n"
+	"              --out DIR (junit.xml, report.md and results.json in DIR)\n"
+	"console:      --no-color  --verbose  --quiet\n"
+	"other:        --version  --help\n"
+	"\n"
+	"exit codes: 0 every gate passed, 1 a gate failed, 2 the suite or command line is wrong\n"
+	"            (nothing ran), 3 internal or environment error, 130/143 interrupted\n";
+
+struct cli {
+	const char *command;
+	const char *target;
+	const char *phase, *step, *tag;
+	const char **vars;
+	size_t nvars;
+	const char **sets;
+	size_t nsets;
+	const char *env_file;
+	const char *attest;
+	const char *junit, *markdown, *json, *out_dir;
+	const char *plugins;
+	const char *run_id;
+	int dry_run, keep_going, no_color, verbose, quiet;
+	long jobs;
+	long long timeout_ms;
+};
+
+static int usage_error(const char *fmt, ...) PG_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "phasegate: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n(see 'phasegate --help')\n");
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+/* Options take their value as "--opt value" or "--opt=value". */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+	const char *a = argv[*i];
+	size_t len = strlen(name);
+	if (strncmp(a, name, len) != 0)
+		return 0;
+	if (a[len] == '=') {
+		*out = a + len + 1;
+		return 1;
+	}
+	if (a[len] != 0)
+		return 0;
+	if (*i + 1 >= argc) {
+		*out = NULL;
+		return -1;
+	}
+	*out = argv[++*i];
+	return 1;
+}
+
+static void push(const char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = s;
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->jobs = 8;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = NULL;
+		int r;
+		const struct {
+			const char *name;
+			const char **field;
+		} strs[] = {
+			{"--phase", &c->phase},       {"--step", &c->step},
+			{"--tag", &c->tag},           {"--env-file", &c->env_file},
+			{"--attest", &c->attest},     {"--junit", &c->junit},
+			{"--markdown", &c->markdown}, {"--json", &c->json},
+			{"--out", &c->out_dir},       {"--plugins", &c->plugins},
+			{"--run-id", &c->run_id},
+		};
+		int matched = 0;
+		for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]) && !matched; k++) {
+			r = take_value(argc, argv, &i, strs[k].name, &val);
+			if (r < 0)
+				return usage_error("option '%s' needs a value", strs[k].name);
+			if (r > 0) {
+				*strs[k].field = val;
+				matched = 1;
+			}
+		}
+		if (matched)
+			continue;
+		if ((r = take_value(argc, argv, &i, "--var", &val)) != 0) {
+			if (r < 0 || !strchr(val, '=') || val[0] == '=')
+				return usage_error("option '--var' needs NAME=VALUE");
+			push(&c->vars, &c->nvars, val);
+			continue;
+		}
+		if ((r = take_value(argc, argv, &i, "--set", &val)) != 0) {
+			const char *dot = r > 0 ? strchr(val, '.') : NULL;
+			if (r < 0 || !dot || dot == val || !strchr(dot, '='))
+				return usage_error("option '--set' needs MODULE.KEY=VALUE");
+			push(&c->sets, &c->nsets, val);
+			continue;
+		}
+		if ((r = take_value(argc, argv, &i, "--jobs", &val)) != 0) {
+			long long n;
+			if (r < 0 || parse_ll(val, &n) != 0 || n < 1 || n > 256)
+				return usage_error("option '--jobs' needs a number from 1 to 256, got '%s'",
+						   val ? val : "");
+			c->jobs = (long)n;
+			continue;
+		}
+		if ((r = take_value(argc, argv, &i, "--timeout", &val)) != 0) {
+			if (r < 0 || parse_duration_ms(val, &c->timeout_ms) != 0 || c->timeout_ms <= 0)
+				return usage_error("option '--timeout' needs a duration such as 90s or 10m, got '%s'",
+						   val ? val : "");
+			continue;
+		}
+		if (strcmp(a, "--dry-run") == 0)
+			c->dry_run = 1;
+		else if (strcmp(a, "--keep-going") == 0)
+			c->keep_going = 1;
+		else if (strcmp(a, "--no-color") == 0)
+			c->no_color = 1;
+		else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
+			c->verbose = 1;
+		else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0)
+			c->quiet = 1;
+		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			c->command = "help";
+		else if (strcmp(a, "--version") == 0)
+			c->command = "version";
+		else if (a[0] == '-' && a[1] != 0)
+			return usage_error("unknown option '%s'", a);
+		else if (!c->command)
+			c->command = a;
+		else if (!c->target)
+			c->target = a;
+		else
+			return usage_error("unexpected argument '%s'", a);
+	}
+	return 0;
+}
+
+static void on_signal(int signo)
+{
+	sched_request_stop(signo);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int mkdir_p(const char *dir)
+{
+	char *p = xstrdup(dir);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	int rc = (mkdir(p, 0755) != 0 && errno != EEXIST) ? -1 : 0;
+	free(p);
+	return rc;
+}
+
+/* Writes every report asked for; returns 0 or EXIT_INTERNAL. */
+static int write_reports(const struct cli *c, const struct run_result *r, struct console *con)
+{
+	char *junit = c->junit ? xstrdup(c->junit) : NULL;
+	char *md = c->markdown ? xstrdup(c->markdown) : NULL;
+	char *json = c->json ? xstrdup(c->json) : NULL;
+	int rc = 0;
+	if (c->out_dir) {
+		if (mkdir_p(c->out_dir) != 0) {
+			fprintf(stderr, "phasegate: cannot create '%s': %s\n", c->out_dir, strerror(errno));
+			rc = EXIT_INTERNAL;
+			goto out;
+		}
+		if (!junit)
+			junit = xasprintf("%s/junit.xml", c->out_dir);
+		if (!md)
+			md = xasprintf("%s/report.md", c->out_dir);
+		if (!json)
+			json = xasprintf("%s/results.json", c->out_dir);
+	}
+	struct {
+		const char *path;
+		int (*write)(const struct run_result *, const char *, struct pg_err *);
+		const char *what;
+	} outs[] = {
+		{json, report_json_write, "results"},
+		{junit, report_junit_write, "JUnit"},
+		{md, report_markdown_write, "go-live report"},
+	};
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		if (!outs[i].path)
+			continue;
+		struct pg_err e;
+		if (outs[i].write(r, outs[i].path, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			rc = EXIT_INTERNAL;
+			continue;
+		}
+		if (con) {
+			char *note = xasprintf("%s: %s", outs[i].what, outs[i].path);
+			console_note(con, note);
+			free(note);
+		}
+	}
+out:
+	free(junit);
+	free(md);
+	free(json);
+	return rc;
+}
+
+static char *selection_text(const struct cli *c)
+{
+	if (!c->phase && !c->step && !c->tag)
+		return NULL;
+	struct buf b;
+	buf_init(&b, 0);
+	if (c->phase)
+		buf_addf(&b, "--phase %s ", c->phase);
+	if (c->step)
+		buf_addf(&b, "--step %s ", c->step);
+	if (c->tag)
+		buf_addf(&b, "--tag %s ", c->tag);
+	b.data[--b.len] = 0;
+	return buf_detach(&b);
+}
+
+static int count_any_selected(const struct plan_step *s)
+{
+	for (size_t k = 0; k < s->nactions; k++)
+		if (s->actions[k].selected)
+			return 1;
+	for (size_t k = 0; k < s->nchecks; k++)
+		if (s->checks[k].selected)
+			return 1;
+	return 0;
+}
+
+static void print_check_line(FILE *f, const struct plan_check *pc, const char *kind)
+{
+	char *d = NULL;
+	if (pc->priv && pc->mod->describe)
+		d = pc->mod->describe(pc->priv);
+	char *dm = mask_dup(d ? d : pc->mod->name);
+	char *name = mask_dup(pc->name);
+	fprintf(f, "      %-6s %-28s %s\n", kind, pc->id, name);
+	fprintf(f, "             %s", dm);
+	if (kind[0] == 'c') {
+		fprintf(f, " [%s", pc->gate ? "gate" : "non-gating");
+		char *t = format_duration(pc->timeout_ms);
+		fprintf(f, ", timeout %s", t);
+		free(t);
+		if (pc->eventually) {
+			char *w = format_duration(pc->within_ms), *e = format_duration(pc->every_ms);
+			fprintf(f, ", eventually within %s every %s", w, e);
+			free(w);
+			free(e);
+		}
+		fprintf(f, "]");
+	}
+	fprintf(f, "\n");
+	free(d);
+	free(dm);
+	free(name);
+}
+
+/* --dry-run and list: the ordered plan. */
+static void print_plan(const struct plan *p, int with_vars, int dry)
+{
+	FILE *f = stdout;
+	fprintf(f, "suite %s", p->name);
+	if (p->environment)
+		fprintf(f, " (environment %s)", p->environment);
+	fprintf(f, "\n");
+	if (with_vars && p->vars.n) {
+		fprintf(f, "variables:\n");
+		for (size_t i = 0; i < p->vars.n; i++) {
+			const struct var *v = &p->vars.v[i];
+			char *val = v->secret ? xstrdup(MASK_TEXT) : mask_dup(v->value);
+			fprintf(f, "  %s = %s   (%s)\n", v->name, val, v->origin ? v->origin : "");
+			free(val);
+		}
+	}
+	size_t gates = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		const struct plan_phase *ph = &p->phases[i];
+		int shown = 0;
+		for (size_t j = 0; j < ph->nsteps; j++) {
+			const struct plan_step *s = &ph->steps[j];
+			if (!count_any_selected(s))
+				continue;
+			if (!shown) {
+				char *n = mask_dup(ph->name);
+				fprintf(f, "phase %s: %s\n", ph->id, n);
+				free(n);
+				shown = 1;
+			}
+			char *sn = mask_dup(s->name);
+			fprintf(f, "  step %s: %s\n", s->id, sn);
+			free(sn);
+			for (size_t k = 0; k < s->nactions; k++)
+				if (s->actions[k].selected)
+					print_check_line(f, &s->actions[k], dry ? "would" : "action");
+			char *cn = mask_dup(s->checkpoint_name);
+			fprintf(f, "    gate %s: %s\n", s->checkpoint_id, cn);
+			free(cn);
+			gates++;
+			for (size_t k = 0; k < s->nchecks; k++)
+				if (s->checks[k].selected)
+					print_check_line(f, &s->checks[k], "check");
+			for (size_t k = 0; k < s->ncollectors; k++)
+				print_check_line(f, &s->collectors[k], "on-fail");
+		}
+	}
+	if (p->napprovals) {
+		fprintf(f, "approvals:\n");
+		for (size_t i = 0; i < p->napprovals; i++) {
+			char *role = mask_dup(p->approvals[i].role);
+			fprintf(f, "  %-28s %s\n", p->approvals[i].id, role);
+			free(role);
+		}
+	}
+	fprintf(f, "%zu gates in order; %s\n", gates, dry ? "dry run: nothing was run" : "");
+}
+
+static int load(const struct cli *c, struct plan *p)
+{
+	if (!c->target)
+		return usage_error("'%s' needs a suite (a directory with suite.yaml, or a YAML file)",
+				   c->command);
+	struct load_opts lo;
+	load_opts_init(&lo);
+	lo.vars = c->vars;
+	lo.nvars = c->nvars;
+	lo.env_file = c->env_file;
+	lo.sets = c->sets;
+	lo.nsets = c->nsets;
+	struct diags d;
+	diags_init(&d);
+	memset(p, 0, sizeof(*p));
+	int rc = suite_load(p, c->target, &lo, &d);
+	if (rc == 0 && (c->phase || c->step || c->tag))
+		rc = plan_select(p, c->phase, c->step, c->tag, &d);
+	if (rc != 0 || d.n) {
+		diags_print(&d, stderr);
+		fprintf(stderr, "phasegate: %s: %zu problem%s found; nothing was run\n", c->target, d.n,
+			d.n == 1 ? "" : "s");
+		diags_release(&d);
+		if (rc == 0)
+			plan_release(p);
+		return EXIT_USAGE;
+	}
+	diags_release(&d);
+	return 0;
+}
+
+static int cmd_modules(void)
+{
+	size_t n;
+	const struct check_module *const *all = module_all(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct check_module *m = all[i];
+		printf("%-11s %s\n", m->name, m->summary ? m->summary : "");
+		for (const struct key_spec *k = m->keys; k && k->name; k++)
+			printf("            %-18s %s%s\n", k->name, k->doc ? k->doc : "",
+			       (k->flags & KEY_REQUIRED) ? " (required)" : "");
+	}
+	return EXIT_PASS;
+}
+
+static int cmd_report(const struct cli *c)
+{
+	if (!c->target)
+		return usage_error("'report' needs a results JSON file");
+	if (!c->junit && !c->markdown && !c->out_dir && !c->json)
+		return usage_error("'report' needs at least one of --junit, --markdown, --json, --out");
+	struct run_result r;
+	memset(&r, 0, sizeof(r));
+	struct pg_err e;
+	if (result_load_file(&r, c->target, &e) != 0) {
+		fprintf(stderr, "phasegate: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	int rc = write_reports(c, &r, NULL);
+	result_release(&r);
+	return rc;
+}
+
+static int cmd_run(const struct cli *c, struct plan *p)
+{
+	int tty = isatty(STDOUT_FILENO);
+	const char *nc = getenv("NO_COLOR");
+	int color = tty && !c->no_color && !(nc && nc[0]);
+	struct console *con = c->quiet ? NULL : console_new(stdout, color, tty, c->verbose);
+
+	const char **opts = NULL;
+	size_t nopts = 0;
+	char *attest_opt = c->attest ? xasprintf("attest=%s", c->attest) : NULL;
+	char *out_opt = c->out_dir ? xasprintf("out-dir=%s", c->out_dir) : NULL;
+	if (attest_opt)
+		push(&opts, &nopts, attest_opt);
+	if (out_opt)
+		push(&opts, &nopts, out_opt);
+	push(&opts, &nopts, NULL);
+	nopts--;
+
+	char *sel = selection_text(c);
+	struct sched_opts so = {
+		.jobs = (int)c->jobs,
+		.global_timeout_ms = c->timeout_ms,
+		.keep_going = c->keep_going,
+		.options = opts,
+		.noptions = nopts,
+		.attest_file = c->attest,
+		.selection = sel,
+		.run_id = c->run_id,
+		.console = con,
+	};
+	struct run_result r;
+	memset(&r, 0, sizeof(r));
+	struct pg_err e;
+	int rc;
+	if (sched_run(p, &so, &r, &e) != 0) {
+		fprintf(stderr, "phasegate: %s\n", e.msg);
+		rc = EXIT_INTERNAL;
+	} else {
+		rc = r.exit_code;
+		int wr = write_reports(c, &r, con);
+		if (wr && rc < EXIT_INTERNAL)
+			rc = wr;
+	}
+	result_release(&r);
+	if (con)
+		console_free(con);
+	free(sel);
+	free(attest_opt);
+	free(out_opt);
+	free(opts);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct cli c;
+	int rc = parse_cli(argc, argv, &c);
+	if (rc)
+		goto done;
+	if (!c.command || strcmp(c.command, "help") == 0) {
+		fputs(usage_text, c.command ? stdout : stderr);
+		rc = c.command ? EXIT_PASS : EXIT_USAGE;
+		goto done;
+	}
+	if (strcmp(c.command, "version") == 0) {
+		printf("phasegate %s\n", PHASEGATE_VERSION);
+		goto done;
+	}
+	if (c.plugins) {
+		struct pg_err e;
+		if (module_load_plugins(c.plugins, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (strcmp(c.command, "modules") == 0) {
+		rc = cmd_modules();
+		goto done;
+	}
+	if (strcmp(c.command, "report") == 0) {
+		rc = cmd_report(&c);
+		goto done;
+	}
+	int is_run = strcmp(c.command, "run") == 0;
+	int is_validate = strcmp(c.command, "validate") == 0;
+	int is_list = strcmp(c.command, "list") == 0;
+	if (!is_run && !is_validate && !is_list) {
+		rc = usage_error("unknown command '%s' (run, validate, list, report, modules)", c.command);
+		goto done;
+	}
+	http_global_init();
+	install_signals();
+	struct plan p;
+	rc = load(&c, &p);
+	if (rc == 0) {
+		if (is_validate) {
+			size_t checks = 0, steps = 0;
+			for (size_t i = 0; i < p.nphases; i++) {
+				steps += p.phases[i].nsteps;
+				for (size_t j = 0; j < p.phases[i].nsteps; j++)
+					checks += p.phases[i].steps[j].nchecks +
+						  p.phases[i].steps[j].nactions;
+			}
+			printf("%s: suite '%s' is valid: %zu phases, %zu steps, %zu checks and actions\n",
+			       c.target, p.name, p.nphases, steps, checks);
+		} else if (is_list || c.dry_run) {
+			print_plan(&p, c.dry_run, c.dry_run);
+		} else {
+			rc = cmd_run(&c, &p);
+		}
+		plan_release(&p);
+	}
+	http_global_cleanup();
+done:
+	free(c.vars);
+	free(c.sets);
+	return rc;
+}

@@ -1,0 +1,1151 @@
+/* node.c - the YAML loader: turns one YAML file into a tree of nodes that
+ * remember file:line:column, with limits against hostile input (size, depth,
+ * node count, alias expansion) and clear messages for every way a file can
+ * be wrong. Built on libyaml's event parser with an explicit stack, so the
+ * depth of the input never becomes the depth of our C stack. */
+#include "node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <yaml.h>
+
+#include "vars.h"
+
+/* ---- interned file names ------------------------------------------------ */
+
+struct intern_entry {
+	struct intern_entry *next;
+	char name[];
+};
+
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct intern_entry *intern_head;
+
+const char *node_intern(const char *file)
+{
+	struct intern_entry *e;
+	size_t len;
+
+	if (!file)
+		return NULL;
+	pthread_mutex_lock(&intern_lock);
+	for (e = intern_head; e; e = e->next) {
+		if (strcmp(e->name, file) == 0)
+			goto out;
+	}
+	len = strlen(file);
+	e = xmalloc(sizeof(*e) + len + 1);
+	memcpy(e->name, file, len + 1);
+	e->next = intern_head;
+	intern_head = e;
+out:
+	pthread_mutex_unlock(&intern_lock);
+	return e->name;
+}
+
+struct node_limits node_limits_default(void)
+{
+	struct node_limits l = {
+		.max_file_bytes = 8u * 1024 * 1024,
+		.max_depth = 64,
+		.max_nodes = 1000000,
+		.max_alias_nodes = 10000,
+	};
+	return l;
+}
+
+/* ---- building trees ----------------------------------------------------- */
+
+static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+
+	n->kind = kind;
+	n->pos = pos;
+	if (pos.file)
+		n->pos.file = node_intern(pos.file);
+	return n;
+}
+
+static struct node *node_new_scalar_len(const char *s, size_t len, int plain, struct node_pos pos)
+{
+	struct node *n = node_alloc(NODE_SCALAR, pos);
+
+	n->str = xstrndup(s ? s : "", s ? len : 0);
+	n->len = s ? len : 0;
+	n->plain = plain;
+	return n;
+}
+
+struct node *node_new_scalar(const char *s, int plain, struct node_pos pos)
+{
+	return node_new_scalar_len(s, s ? strlen(s) : 0, plain, pos);
+}
+
+struct node *node_new_seq(struct node_pos pos)
+{
+	return node_alloc(NODE_SEQ, pos);
+}
+
+struct node *node_new_map(struct node_pos pos)
+{
+	return node_alloc(NODE_MAP, pos);
+}
+
+/* Grows the items or pairs array of a collection so one more fits. The
+ * allocated size is kept implicit: capacities are powers of two. */
+static void coll_reserve(struct node *c)
+{
+	size_t want = c->n + 1, cap;
+
+	if (c->n != 0 && (c->n & (c->n - 1)) != 0)
+		return; /* not at a power of two: room left */
+	cap = c->n ? c->n * 2 : 4;
+	if (c->n != 0 && c->n < 4)
+		return;
+	if (want > cap)
+		cap = want;
+	if (c->kind == NODE_SEQ)
+		c->items = xrealloc(c->items, cap * sizeof(*c->items));
+	else
+		c->pairs = xrealloc(c->pairs, cap * sizeof(*c->pairs));
+}
+
+void node_seq_push(struct node *seq, struct node *item)
+{
+	if (!seq || seq->kind != NODE_SEQ) {
+		node_free(item);
+		return;
+	}
+	coll_reserve(seq);
+	seq->items[seq->n++] = item;
+}
+
+static void map_push_pair(struct node *map, struct node *key, struct node *value)
+{
+	coll_reserve(map);
+	map->pairs[map->n].key = key;
+	map->pairs[map->n].value = value;
+	map->n++;
+}
+
+void node_map_put(struct node *map, const char *key, struct node *value)
+{
+	size_t i;
+
+	if (!map || map->kind != NODE_MAP || !key) {
+		node_free(value);
+		return;
+	}
+	for (i = 0; i < map->n; i++) {
+		struct node *k = map->pairs[i].key;
+		if (k && k->kind == NODE_SCALAR && strcmp(k->str, key) == 0) {
+			node_free(map->pairs[i].value);
+			map->pairs[i].value = value;
+			return;
+		}
+	}
+	map_push_pair(map, node_new_scalar(key, 1, value ? value->pos : map->pos), value);
+}
+
+/* Recursion here follows the depth of the tree, which the loader bounds by
+ * max_depth; trees built by code are small. */
+void node_free(struct node *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	switch (n->kind) {
+	case NODE_SCALAR:
+		free(n->str);
+		break;
+	case NODE_SEQ:
+		for (i = 0; i < n->n; i++)
+			node_free(n->items[i]);
+		free(n->items);
+		break;
+	case NODE_MAP:
+		for (i = 0; i < n->n; i++) {
+			node_free(n->pairs[i].key);
+			node_free(n->pairs[i].value);
+		}
+		free(n->pairs);
+		break;
+	}
+	free(n);
+}
+
+struct node *node_copy(const struct node *n)
+{
+	struct node *c;
+	size_t i;
+
+	if (!n)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->kind = n->kind;
+	c->pos = n->pos;
+	switch (n->kind) {
+	case NODE_SCALAR:
+		c->str = xstrndup(n->str ? n->str : "", n->str ? n->len : 0);
+		c->len = n->str ? n->len : 0;
+		c->plain = n->plain;
+		break;
+	case NODE_SEQ:
+		for (i = 0; i < n->n; i++)
+			node_seq_push(c, node_copy(n->items[i]));
+		break;
+	case NODE_MAP:
+		for (i = 0; i < n->n; i++)
+			map_push_pair(c, node_copy(n->pairs[i].key), node_copy(n->pairs[i].value));
+		break;
+	}
+	return c;
+}
+
+/* ---- lookups and scalar readers ----------------------------------------- */
+
+const struct node *node_get(const struct node *map, const char *key)
+{
+	size_t i;
+
+	if (!map || map->kind != NODE_MAP || !key)
+		return NULL;
+	for (i = 0; i < map->n; i++) {
+		const struct node *k = map->pairs[i].key;
+		if (k && k->kind == NODE_SCALAR && strcmp(k->str, key) == 0)
+			return map->pairs[i].value;
+	}
+	return NULL;
+}
+
+static int str_in(const char *s, const char *const *list)
+{
+	for (; *list; list++) {
+		if (strcmp(s, *list) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
+static const char *const true_words[] = {"true", "True", "TRUE", NULL};
+static const char *const false_words[] = {"false", "False", "FALSE", NULL};
+
+int node_is_null(const struct node *n)
+{
+	if (!n)
+		return 1;
+	return n->kind == NODE_SCALAR && n->plain && str_in(n->str, null_words);
+}
+
+/* Integer forms of the YAML 1.2 core schema: decimal with optional sign,
+ * 0x hex, 0o octal. Returns 1 and sets *out; 0 when s is not one; -1 when it
+ * is one but does not fit. */
+static int scan_int(const char *s, long long *out)
+{
+	const char *p = s;
+	int base = 10, neg = 0;
+	unsigned long long v = 0, limit;
+	int digits = 0;
+
+	if (*p == '+' || *p == '-') {
+		neg = *p == '-';
+		p++;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o')) {
+		if (p != s)
+			return 0; /* the core schema has no signed hex/octal */
+		base = p[1] == 'x' ? 16 : 8;
+		p += 2;
+	}
+	limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+	for (; *p; p++) {
+		int dv;
+		if (*p >= '0' && *p <= '9')
+			dv = *p - '0';
+		else if (base == 16 && *p >= 'a' && *p <= 'f')
+			dv = *p - 'a' + 10;
+		else if (base == 16 && *p >= 'A' && *p <= 'F')
+			dv = *p - 'A' + 10;
+		else
+			return 0;
+		if (dv >= base)
+			return 0;
+		digits++;
+		if (v > (limit - (unsigned)dv) / (unsigned)base) {
+			/* keep scanning so "12x" is still "not a number" */
+			for (p++; *p; p++) {
+				if (!((*p >= '0' && *p <= '9') ||
+				      (base == 16 && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))))
+					return 0;
+			}
+			return -1;
+		}
+		v = v * (unsigned)base + (unsigned)dv;
+	}
+	if (!digits)
+		return 0;
+	if (neg)
+		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
+	else
+		*out = (long long)v;
+	return 1;
+}
+
+/* Float forms of the core schema, without the special values. */
+static int scan_float(const char *s, double *out)
+{
+	const char *p = s;
+	int mant = 0;
+	char *end;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	while (*p >= '0' && *p <= '9') {
+		p++;
+		mant++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+			mant++;
+		}
+	}
+	if (!mant)
+		return 0;
+	if (*p == 'e' || *p == 'E') {
+		int exp = 0;
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		while (*p >= '0' && *p <= '9') {
+			p++;
+			exp++;
+		}
+		if (!exp)
+			return 0;
+	}
+	if (*p)
+		return 0;
+	errno = 0;
+	*out = strtod(s, &end);
+	return *end == 0;
+}
+
+/* .inf, -.inf, .nan and their capitalised forms: 1 for infinities, 2 nan. */
+static int scan_special_float(const char *s)
+{
+	static const char *const inf[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+					  "-.inf", "-.Inf", "-.INF", NULL};
+	static const char *const nan_words[] = {".nan", ".NaN", ".NAN", NULL};
+
+	if (str_in(s, inf))
+		return 1;
+	if (str_in(s, nan_words))
+		return 2;
+	return 0;
+}
+
+/* What a plain scalar resolves to under the core schema. */
+enum scalar_type { ST_NULL, ST_BOOL, ST_INT, ST_FLOAT, ST_STR };
+
+static enum scalar_type scalar_type(const struct node *n)
+{
+	long long ll;
+	double d;
+
+	if (!n->plain)
+		return ST_STR;
+	if (str_in(n->str, null_words))
+		return ST_NULL;
+	if (str_in(n->str, true_words) || str_in(n->str, false_words))
+		return ST_BOOL;
+	if (scan_int(n->str, &ll) == 1)
+		return ST_INT;
+	if (scan_int(n->str, &ll) == -1 || scan_float(n->str, &d) || scan_special_float(n->str))
+		return ST_FLOAT;
+	return ST_STR;
+}
+
+const char *node_kind_name(const struct node *n)
+{
+	if (!n)
+		return "nothing";
+	switch (n->kind) {
+	case NODE_SEQ:
+		return "list";
+	case NODE_MAP:
+		return "map";
+	case NODE_SCALAR:
+		break;
+	}
+	switch (scalar_type(n)) {
+	case ST_NULL:
+		return "null";
+	case ST_BOOL:
+		return "boolean";
+	case ST_INT:
+		return "integer";
+	case ST_FLOAT:
+		return "number";
+	case ST_STR:
+		break;
+	}
+	return "string";
+}
+
+/* A scalar's text as it may appear in a message: shortened, secrets masked,
+ * control characters shown as '?'. Owned by the caller. */
+static char *value_for_msg(const struct node *n)
+{
+	char *masked, *out;
+	size_t i, len;
+
+	masked = mask_dup(n->str ? n->str : "");
+	len = strlen(masked);
+	if (len > 60) {
+		/* cut on a UTF-8 boundary */
+		len = 57;
+		while (len > 0 && ((unsigned char)masked[len] & 0xC0) == 0x80)
+			len--;
+		out = xasprintf("%.*s...", (int)len, masked);
+	} else {
+		out = xstrdup(masked);
+	}
+	free(masked);
+	for (i = 0; out[i]; i++) {
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+	}
+	return out;
+}
+
+/* Adds "expected <what>, got ..." at n. */
+static int expected(struct diags *d, const struct node *n, const char *what)
+{
+	char *v;
+
+	if (!n)
+		return diag_at(d, n, "expected %s, got nothing", what);
+	if (n->kind != NODE_SCALAR)
+		return diag_at(d, n, "expected %s, got a %s", what, node_kind_name(n));
+	if (node_is_null(n))
+		return diag_at(d, n, "expected %s, got an empty value", what);
+	v = value_for_msg(n);
+	diag_at(d, n, "expected %s, got '%s'", what, v);
+	free(v);
+	return -1;
+}
+
+int node_as_bool(const struct node *n, int *out, struct diags *d)
+{
+	if (n && n->kind == NODE_SCALAR) {
+		if (str_in(n->str, true_words)) {
+			*out = 1;
+			return 0;
+		}
+		if (str_in(n->str, false_words)) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return expected(d, n, "a boolean (true or false)");
+}
+
+int node_as_ll(const struct node *n, long long *out, struct diags *d)
+{
+	int r;
+
+	if (!n || n->kind != NODE_SCALAR)
+		return expected(d, n, "an integer");
+	r = scan_int(n->str, out);
+	if (r == 1)
+		return 0;
+	if (r == -1) {
+		char *v = value_for_msg(n);
+		diag_at(d, n, "integer '%s' is out of range", v);
+		free(v);
+		return -1;
+	}
+	return expected(d, n, "an integer");
+}
+
+int node_as_double(const struct node *n, double *out, struct diags *d)
+{
+	long long ll;
+	int sp;
+
+	if (!n || n->kind != NODE_SCALAR)
+		return expected(d, n, "a number");
+	if (scan_int(n->str, &ll) == 1) {
+		*out = (double)ll;
+		return 0;
+	}
+	if (scan_float(n->str, out))
+		return 0;
+	sp = scan_special_float(n->str);
+	if (sp == 1) {
+		*out = n->str[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+		return 0;
+	}
+	if (sp == 2) {
+		*out = NAN;
+		return 0;
+	}
+	return expected(d, n, "a number");
+}
+
+int node_as_duration_ms(const struct node *n, long long *out, struct diags *d)
+{
+	if (n && n->kind == NODE_SCALAR && !node_is_null(n) && parse_duration_ms(n->str, out) == 0 &&
+	    *out >= 0)
+		return 0;
+	return expected(d, n, "a duration such as 30s, 500ms or 2m");
+}
+
+int node_as_str(const struct node *n, const char **out, struct diags *d)
+{
+	if (!n || n->kind != NODE_SCALAR)
+		return expected(d, n, "text");
+	*out = n->str;
+	return 0;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+/* A JSON string from bytes that should be UTF-8; invalid sequences (only
+ * possible in trees built by code) become U+FFFD so the JSON stays valid. */
+static json_t *json_text(const char *s, size_t len)
+{
+	json_t *j = json_stringn(s, len);
+	struct buf b;
+	size_t i = 0;
+
+	if (j)
+		return j;
+	buf_init(&b, 0);
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t k, need = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+					 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		int ok = need > 0 && i + need <= len && c != 0;
+		for (k = 1; ok && k < need; k++)
+			ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
+		if (ok) {
+			j = json_stringn(s + i, need);
+			ok = j != NULL;
+			json_decref(j);
+		}
+		if (ok) {
+			buf_add(&b, s + i, need);
+			i += need;
+		} else {
+			buf_adds(&b, "\xEF\xBF\xBD");
+			i++;
+		}
+	}
+	j = json_stringn(buf_str(&b), b.len);
+	buf_release(&b);
+	return j ? j : json_string("");
+}
+
+json_t *node_to_json(const struct node *n)
+{
+	json_t *j;
+	size_t i;
+	long long ll;
+	double dv;
+
+	if (!n)
+		return json_null();
+	switch (n->kind) {
+	case NODE_SEQ:
+		j = json_array();
+		for (i = 0; i < n->n; i++)
+			json_array_append_new(j, node_to_json(n->items[i]));
+		return j;
+	case NODE_MAP:
+		j = json_object();
+		for (i = 0; i < n->n; i++) {
+			const struct node *k = n->pairs[i].key;
+			json_t *key;
+			if (!k || k->kind != NODE_SCALAR)
+				continue;
+			key = json_text(k->str, k->len);
+			json_object_setn_new(j, json_string_value(key), json_string_length(key),
+					     node_to_json(n->pairs[i].value));
+			json_decref(key);
+		}
+		return j;
+	case NODE_SCALAR:
+		break;
+	}
+	switch (scalar_type(n)) {
+	case ST_NULL:
+		return json_null();
+	case ST_BOOL:
+		return json_boolean(str_in(n->str, true_words));
+	case ST_INT:
+		scan_int(n->str, &ll);
+		return json_integer(ll);
+	case ST_FLOAT:
+		/* JSON has no inf/nan: keep those (and huge values) as text */
+		if (scan_float(n->str, &dv) && isfinite(dv))
+			return json_real(dv);
+		break;
+	case ST_STR:
+		break;
+	}
+	return json_text(n->str, n->len);
+}
+
+/* ---- the loader --------------------------------------------------------- */
+
+struct anchor {
+	char *name;          /* owned */
+	struct node *node;   /* borrowed: lives in the tree being built */
+	size_t count;        /* nodes in the anchored subtree */
+	unsigned height;     /* collection levels in it */
+};
+
+/* One open collection. */
+struct frame {
+	struct node *node;
+	char *anchor;        /* owned, registered when the collection ends */
+	size_t first_count;  /* nodes created before this collection */
+	unsigned height;     /* deepest collection level seen below, plus one */
+};
+
+struct loader {
+	const char *file;    /* interned */
+	const char *text;
+	size_t len;
+	const struct node_limits *lim;
+	struct diags *d;
+	struct node *root;   /* owned until handed out */
+	struct frame *stack; /* open collections */
+	size_t depth, stack_alloc;
+	struct anchor *anchors;
+	size_t nanchors, anchors_alloc;
+	size_t count;        /* nodes created */
+	size_t alias_count;  /* nodes created by alias copies */
+	int failed;
+};
+
+static struct node_pos mark_pos(const struct loader *L, yaml_mark_t m)
+{
+	struct node_pos p = {L->file, (unsigned)m.line + 1, (unsigned)m.column + 1};
+	return p;
+}
+
+static void pos_of_offset(const struct loader *L, size_t off, unsigned *line, unsigned *col)
+{
+	size_t i;
+
+	*line = 1;
+	*col = 1;
+	for (i = 0; i < off && i < L->len; i++) {
+		unsigned char c = (unsigned char)L->text[i];
+		if (c == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if ((c & 0xC0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+/* Checks the raw bytes before libyaml sees them, to name the first NUL or
+ * invalid UTF-8 sequence precisely. */
+static int precheck_bytes(struct loader *L)
+{
+	const unsigned char *s = (const unsigned char *)L->text;
+	size_t i = 0, len = L->len;
+	unsigned line, col;
+
+	/* UTF-16/32 byte order marks: we only read UTF-8 */
+	if (len >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF)))
+		return diag_pos(L->d, L->file, 1, 1,
+				"the file is UTF-16 encoded; save it as UTF-8");
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t need, k;
+		unsigned cp;
+
+		if (c == 0) {
+			pos_of_offset(L, i, &line, &col);
+			return diag_pos(L->d, L->file, line, col,
+					"binary data: NUL bytes are not allowed in a YAML file");
+		}
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			need = 2;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			need = 3;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			need = 4;
+			cp = c & 0x07;
+		} else {
+			goto bad;
+		}
+		if (i + need > len)
+			goto bad;
+		for (k = 1; k < need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			goto bad;
+		i += need;
+	}
+	return 0;
+bad:
+	pos_of_offset(L, i, &line, &col);
+	return diag_pos(L->d, L->file, line, col,
+			"invalid UTF-8 (byte 0x%02X); the file must be UTF-8 text", s[i]);
+}
+
+/* Turns libyaml's error into a diagnostic. */
+static void parse_error(struct loader *L, yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "unknown error";
+	unsigned line, col;
+
+	if (p->error == YAML_READER_ERROR) {
+		pos_of_offset(L, p->problem_offset, &line, &col);
+		if (strstr(problem, "UTF-8") || strstr(problem, "UTF-16"))
+			diag_pos(L->d, L->file, line, col, "invalid UTF-8 (%s)", problem);
+		else if (strstr(problem, "control characters"))
+			diag_pos(L->d, L->file, line, col,
+				 "binary data: control characters are not allowed in a YAML file");
+		else
+			diag_pos(L->d, L->file, line, col, "%s", problem);
+		return;
+	}
+	if (p->error == YAML_MEMORY_ERROR) {
+		diag_pos(L->d, L->file, 0, 0, "out of memory while parsing");
+		return;
+	}
+	line = (unsigned)p->problem_mark.line + 1;
+	col = (unsigned)p->problem_mark.column + 1;
+	if (strstr(problem, "tab") ||
+	    (strstr(problem, "cannot start any token") && p->problem_mark.index < L->len &&
+	     L->text[p->problem_mark.index] == '\t')) {
+		diag_pos(L->d, L->file, line, col,
+			 "tab characters are not allowed for indentation; use spaces");
+		return;
+	}
+	if (p->context)
+		diag_pos(L->d, L->file, line, col, "YAML syntax error: %s (%s started at line %u)",
+			 problem, p->context, (unsigned)p->context_mark.line + 1);
+	else
+		diag_pos(L->d, L->file, line, col, "YAML syntax error: %s", problem);
+}
+
+static int fail(struct loader *L)
+{
+	L->failed = 1;
+	return -1;
+}
+
+static struct anchor *find_anchor(struct loader *L, const char *name)
+{
+	size_t i;
+
+	/* the latest definition wins (YAML allows redefining an anchor) */
+	for (i = L->nanchors; i > 0; i--) {
+		if (strcmp(L->anchors[i - 1].name, name) == 0)
+			return &L->anchors[i - 1];
+	}
+	return NULL;
+}
+
+/* Takes name. */
+static void add_anchor(struct loader *L, char *name, struct node *n, size_t count, unsigned height)
+{
+	if (L->nanchors == L->anchors_alloc) {
+		L->anchors_alloc = L->anchors_alloc ? L->anchors_alloc * 2 : 8;
+		L->anchors = xrealloc(L->anchors, L->anchors_alloc * sizeof(*L->anchors));
+	}
+	L->anchors[L->nanchors].name = name;
+	L->anchors[L->nanchors].node = n;
+	L->anchors[L->nanchors].count = count;
+	L->anchors[L->nanchors].height = height;
+	L->nanchors++;
+}
+
+static int count_node(struct loader *L, struct node_pos pos)
+{
+	if (L->count >= L->lim->max_nodes) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "too many nodes in one file (the limit is %zu)", L->lim->max_nodes);
+		return fail(L);
+	}
+	L->count++;
+	return 0;
+}
+
+/* Puts a finished (or just opened) node into its parent. */
+static int attach(struct loader *L, struct node *n)
+{
+	struct node *parent;
+
+	if (L->depth == 0) {
+		L->root = n;
+		return 0;
+	}
+	parent = L->stack[L->depth - 1].node;
+	if (parent->kind == NODE_SEQ) {
+		node_seq_push(parent, n);
+		return 0;
+	}
+	/* a map: either a key (then the value is still missing) or a value */
+	if (parent->n > 0 && parent->pairs[parent->n - 1].value == NULL) {
+		parent->pairs[parent->n - 1].value = n;
+		return 0;
+	}
+	map_push_pair(parent, n, NULL);
+	if (n->kind != NODE_SCALAR) {
+		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col,
+			 "a key must be text, not a %s", node_kind_name(n));
+		return fail(L);
+	}
+	if (n->plain && strcmp(n->str, "<<") == 0) {
+		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col,
+			 "merge keys ('<<') are not supported; repeat the keys or use variables");
+		return fail(L);
+	}
+	return 0;
+}
+
+/* A value that closes a map entry also bumps the frame height. */
+static void note_height(struct loader *L, unsigned h)
+{
+	if (L->depth > 0 && L->stack[L->depth - 1].height < h + 1)
+		L->stack[L->depth - 1].height = h + 1;
+}
+
+static int on_scalar(struct loader *L, yaml_event_t *ev)
+{
+	struct node_pos pos = mark_pos(L, ev->start_mark);
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	struct node *n;
+
+	if (memchr(v, 0, len)) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "a NUL character (\\0) is not allowed in text");
+		return fail(L);
+	}
+	if (count_node(L, pos) < 0)
+		return -1;
+	n = node_new_scalar_len(v, len, ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, pos);
+	if (attach(L, n) < 0)
+		return -1;
+	note_height(L, 0);
+	if (ev->data.scalar.anchor)
+		add_anchor(L, xstrdup((const char *)ev->data.scalar.anchor), n, 1, 0);
+	return 0;
+}
+
+static int on_start(struct loader *L, yaml_event_t *ev, enum node_kind kind)
+{
+	struct node_pos pos = mark_pos(L, ev->start_mark);
+	const yaml_char_t *anchor = kind == NODE_SEQ ? ev->data.sequence_start.anchor
+						     : ev->data.mapping_start.anchor;
+	struct node *n;
+	struct frame *f;
+
+	if (L->depth >= L->lim->max_depth) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "nesting is too deep (the limit is %u levels)", L->lim->max_depth);
+		return fail(L);
+	}
+	if (count_node(L, pos) < 0)
+		return -1;
+	n = node_alloc(kind, pos);
+	if (attach(L, n) < 0)
+		return -1;
+	if (L->depth == L->stack_alloc) {
+		L->stack_alloc = L->stack_alloc ? L->stack_alloc * 2 : 16;
+		L->stack = xrealloc(L->stack, L->stack_alloc * sizeof(*L->stack));
+	}
+	f = &L->stack[L->depth++];
+	f->node = n;
+	f->anchor = anchor ? xstrdup((const char *)anchor) : NULL;
+	f->first_count = L->count - 1;
+	f->height = 1;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct node_pair *pa = *(const struct node_pair *const *)a;
+	const struct node_pair *pb = *(const struct node_pair *const *)b;
+	int c = strcmp(pa->key->str, pb->key->str);
+
+	if (c)
+		return c;
+	return pa < pb ? -1 : pa > pb;
+}
+
+/* Duplicate keys, found by sorting so a huge map stays cheap. */
+static int check_duplicates(struct loader *L, struct node *map)
+{
+	struct node_pair **v;
+	size_t i;
+	int rc = 0;
+
+	if (map->n < 2)
+		return 0;
+	v = xmalloc(map->n * sizeof(*v));
+	for (i = 0; i < map->n; i++)
+		v[i] = &map->pairs[i];
+	qsort(v, map->n, sizeof(*v), key_cmp);
+	for (i = 1; i < map->n; i++) {
+		if (strcmp(v[i - 1]->key->str, v[i]->key->str) == 0) {
+			struct node *k = v[i]->key;
+			char *name = value_for_msg(k);
+			diag_pos(L->d, k->pos.file, k->pos.line, k->pos.col,
+				 "duplicate key '%s' (first at line %u)", name, v[i - 1]->key->pos.line);
+			free(name);
+			rc = fail(L);
+			/* skip the rest of this run of equal keys */
+			while (i + 1 < map->n && strcmp(v[i]->key->str, v[i + 1]->key->str) == 0)
+				i++;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+static int on_end(struct loader *L)
+{
+	struct frame f;
+
+	if (L->depth == 0)
+		return 0;
+	f = L->stack[--L->depth];
+	if (f.node->kind == NODE_MAP && check_duplicates(L, f.node) < 0) {
+		free(f.anchor);
+		return -1;
+	}
+	note_height(L, f.height);
+	if (f.anchor)
+		add_anchor(L, f.anchor, f.node, L->count - f.first_count, f.height);
+	return 0;
+}
+
+static int on_alias(struct loader *L, yaml_event_t *ev)
+{
+	struct node_pos pos = mark_pos(L, ev->start_mark);
+	const char *name = (const char *)ev->data.alias.anchor;
+	struct anchor *a = find_anchor(L, name);
+	struct node *n;
+
+	if (!a) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "undefined alias '*%s' (no anchor '&%s' before it)", name, name);
+		return fail(L);
+	}
+	/* the budgets are checked before copying, so an alias bomb costs
+	 * nothing: each anchor knows the size of its subtree */
+	if (a->count > L->lim->max_alias_nodes - L->alias_count ||
+	    L->alias_count > L->lim->max_alias_nodes) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "aliases expand to too many nodes (the limit is %zu); is this an alias bomb?",
+			 L->lim->max_alias_nodes);
+		return fail(L);
+	}
+	if (a->count > L->lim->max_nodes - L->count) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "too many nodes in one file (the limit is %zu)", L->lim->max_nodes);
+		return fail(L);
+	}
+	if (L->depth + a->height > L->lim->max_depth) {
+		diag_pos(L->d, pos.file, pos.line, pos.col,
+			 "nesting is too deep (the limit is %u levels)", L->lim->max_depth);
+		return fail(L);
+	}
+	L->alias_count += a->count;
+	L->count += a->count;
+	n = node_copy(a->node);
+	if (attach(L, n) < 0)
+		return -1;
+	note_height(L, a->height);
+	return 0;
+}
+
+static void loader_release(struct loader *L)
+{
+	size_t i;
+
+	for (i = 0; i < L->depth; i++)
+		free(L->stack[i].anchor);
+	free(L->stack);
+	for (i = 0; i < L->nanchors; i++)
+		free(L->anchors[i].name);
+	free(L->anchors);
+	node_free(L->root);
+	L->root = NULL;
+}
+
+int node_load_string(const char *name, const char *text, size_t len,
+		     const struct node_limits *lim, struct node **out, struct diags *d)
+{
+	struct node_limits deflim = node_limits_default();
+	struct loader L;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int done = 0, docs = 0, rc = -1;
+
+	*out = NULL;
+	memset(&L, 0, sizeof(L));
+	L.file = node_intern(name ? name : "<string>");
+	L.text = text ? text : "";
+	L.len = text ? len : 0;
+	L.lim = lim ? lim : &deflim;
+	L.d = d;
+	if (L.len > L.lim->max_file_bytes)
+		return diag_pos(d, L.file, 0, 0, "file is too large (%zu bytes; the limit is %zu)",
+				L.len, L.lim->max_file_bytes);
+	if (precheck_bytes(&L) < 0)
+		return -1;
+	if (!yaml_parser_initialize(&parser))
+		return diag_pos(d, L.file, 0, 0, "cannot initialise the YAML parser");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)L.text, L.len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			parse_error(&L, &parser);
+			goto parser;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				struct node_pos p = mark_pos(&L, ev.start_mark);
+				diag_pos(d, p.file, p.line, p.col,
+					 "more than one YAML document in one file (a second '---' "
+					 "starts here)");
+				fail(&L);
+			}
+			break;
+		case YAML_SCALAR_EVENT:
+			on_scalar(&L, &ev);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			on_start(&L, &ev, NODE_SEQ);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			on_start(&L, &ev, NODE_MAP);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			on_end(&L);
+			break;
+		case YAML_ALIAS_EVENT:
+			on_alias(&L, &ev);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (L.failed)
+			goto parser;
+	}
+	if (!L.root) {
+		diag_pos(d, L.file, 0, 0, "file is empty (no YAML document in it)");
+		goto parser;
+	}
+	*out = L.root;
+	L.root = NULL;
+	rc = 0;
+parser:
+	yaml_parser_delete(&parser);
+	loader_release(&L);
+	return rc;
+}
+
+int node_load_file(const char *path, const struct node_limits *lim, struct node **out,
+		   struct diags *d)
+{
+	struct node_limits deflim = node_limits_default();
+	struct stat st;
+	struct buf b;
+	char chunk[65536];
+	int fd, rc = -1;
+
+	*out = NULL;
+	if (!lim)
+		lim = &deflim;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return diag_pos(d, path, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+	/* the size is checked before reading, so a huge file costs nothing */
+	if (fstat(fd, &st) < 0) {
+		diag_pos(d, path, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+		goto fd;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		diag_pos(d, path, 0, 0, "cannot read '%s': it is a directory", path);
+		goto fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_pos(d, path, 0, 0, "cannot read '%s': not a regular file", path);
+		goto fd;
+	}
+	if ((unsigned long long)st.st_size > lim->max_file_bytes) {
+		diag_pos(d, path, 0, 0, "file '%s' is too large (%lld bytes; the limit is %zu)", path,
+			 (long long)st.st_size, lim->max_file_bytes);
+		goto fd;
+	}
+	buf_init(&b, 0);
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			diag_pos(d, path, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+			goto data;
+		}
+		if (r == 0)
+			break;
+		/* the file may have grown since fstat */
+		if (b.len + (size_t)r > lim->max_file_bytes) {
+			diag_pos(d, path, 0, 0, "file '%s' is too large (the limit is %zu bytes)",
+				 path, lim->max_file_bytes);
+			goto data;
+		}
+		buf_add(&b, chunk, (size_t)r);
+	}
+	rc = node_load_string(path, b.data ? b.data : "", b.len, lim, out, d);
+data:
+	buf_release(&b);
+fd:
+	close(fd);
+	return rc;
+}

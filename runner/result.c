@@ -1,0 +1,762 @@
+/* result.c - the result model: status names, totals and step/phase status,
+ * release, and the JSON form (schema_version 1, documented field by field
+ * in docs/results-json.md) written by the JSON report and read back by
+ * "phasegate report". Every field of struct run_result is carried, so a
+ * round trip through JSON is lossless. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "result.h"
+
+#define RESULT_SCHEMA_VERSION 1
+#define RESULT_FILE_MAX ((size_t)256 * 1024 * 1024)
+
+static const char *const status_names[] = {
+	[RS_PASS] = "pass", [RS_FAIL] = "fail", [RS_ERROR] = "error",
+	[RS_SKIP] = "skip", [RS_PENDING] = "pending",
+};
+
+static const char *const kind_names[] = {
+	[RK_CHECK] = "check", [RK_ACTION] = "action", [RK_COLLECTOR] = "collector",
+};
+
+const char *res_status_name(enum res_status s)
+{
+	if ((unsigned)s >= sizeof(status_names) / sizeof(status_names[0]))
+		return "unknown";
+	return status_names[s];
+}
+
+int res_status_parse(const char *s, enum res_status *out)
+{
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++) {
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum res_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int kind_parse(const char *s, enum res_kind *out)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
+		if (strcmp(s, kind_names[i]) == 0) {
+			*out = (enum res_kind)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- release ---- */
+
+static void check_release(struct res_check *k)
+{
+	free(k->id);
+	free(k->name);
+	free(k->module);
+	free(k->severity);
+	for (size_t i = 0; i < k->ntags; i++)
+		free(k->tags[i]);
+	free(k->tags);
+	free(k->message);
+	free(k->expected);
+	free(k->seen);
+	free(k->remedy);
+	free(k->describe);
+	for (size_t i = 0; i < k->nevidence; i++) {
+		free(k->evidence[i].title);
+		free(k->evidence[i].text);
+	}
+	free(k->evidence);
+	free(k->started_at);
+	free(k->metric_name);
+	free(k->metric_target);
+	free(k->attest_by);
+	free(k->attest_at);
+	free(k->attest_note);
+	free(k->blocked_by);
+	free(k->file);
+}
+
+static void step_release(struct res_step *s)
+{
+	free(s->id);
+	free(s->name);
+	free(s->checkpoint_id);
+	free(s->checkpoint_name);
+	for (size_t i = 0; i < s->nchecks; i++)
+		check_release(&s->checks[i]);
+	free(s->checks);
+}
+
+static void phase_release(struct res_phase *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->started_at);
+	for (size_t i = 0; i < p->nsteps; i++)
+		step_release(&p->steps[i]);
+	free(p->steps);
+}
+
+void result_release(struct run_result *r)
+{
+	if (!r)
+		return;
+	free(r->tool_version);
+	free(r->suite_name);
+	free(r->suite_title);
+	free(r->suite_version);
+	free(r->environment);
+	free(r->run_id);
+	free(r->hostname);
+	free(r->started_at);
+	free(r->finished_at);
+	free(r->verdict);
+	free(r->blocking_gate);
+	free(r->blocking_check);
+	free(r->selection);
+	for (size_t i = 0; i < r->nphases; i++)
+		phase_release(&r->phases[i]);
+	free(r->phases);
+	for (size_t i = 0; i < r->napprovals; i++) {
+		struct res_approval *a = &r->approvals[i];
+		free(a->id);
+		free(a->role);
+		free(a->by);
+		free(a->at);
+		free(a->note);
+	}
+	free(r->approvals);
+	for (size_t i = 0; i < r->nvars; i++) {
+		free(r->vars[i].name);
+		free(r->vars[i].value);
+		free(r->vars[i].origin);
+	}
+	free(r->vars);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- totals ---- */
+
+/* How bad a status is when folding checks into a step and steps into a
+ * phase: error > fail > pending > skip > pass. */
+static int status_rank(enum res_status s)
+{
+	switch (s) {
+	case RS_ERROR:
+		return 4;
+	case RS_FAIL:
+		return 3;
+	case RS_PENDING:
+		return 2;
+	case RS_SKIP:
+		return 1;
+	case RS_PASS:
+		break;
+	}
+	return 0;
+}
+
+static enum res_status worse(enum res_status a, enum res_status b)
+{
+	return status_rank(b) > status_rank(a) ? b : a;
+}
+
+void result_count(struct run_result *r)
+{
+	r->total = r->passed = r->failed = r->errors = r->skipped = r->pending = 0;
+	for (size_t p = 0; p < r->nphases; p++) {
+		struct res_phase *ph = &r->phases[p];
+		enum res_status pst = RS_PASS;
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			struct res_step *st = &ph->steps[s];
+			enum res_status sst = RS_PASS;
+			for (size_t c = 0; c < st->nchecks; c++) {
+				struct res_check *k = &st->checks[c];
+				/* collectors are evidence, not verdicts */
+				if (k->kind == RK_COLLECTOR)
+					continue;
+				sst = worse(sst, k->status);
+				if (k->kind != RK_CHECK)
+					continue;
+				r->total++;
+				switch (k->status) {
+				case RS_PASS:
+					r->passed++;
+					break;
+				case RS_FAIL:
+					r->failed++;
+					break;
+				case RS_ERROR:
+					r->errors++;
+					break;
+				case RS_SKIP:
+					r->skipped++;
+					break;
+				case RS_PENDING:
+					r->pending++;
+					break;
+				}
+			}
+			st->status = sst;
+			pst = worse(pst, sst);
+		}
+		ph->status = pst;
+	}
+}
+
+/* ---- to JSON ---- */
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/* json_string() refuses invalid UTF-8; outside text may contain it. Bytes
+ * that are not UTF-8 are kept as U+FFFD rather than dropping the field. */
+static json_t *jtext(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	struct buf b;
+	buf_init(&b, 0);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t n = 0;
+		unsigned c = *p;
+		if (c < 0x80)
+			n = 1;
+		else if (c >= 0xC2 && c <= 0xDF)
+			n = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4;
+		size_t ok = n;
+		for (size_t i = 1; i < n; i++) {
+			if ((p[i] & 0xC0) != 0x80) {
+				ok = 0;
+				break;
+			}
+		}
+		if (ok && n > 1 && !json_stringn((const char *)p, n))
+			ok = 0; /* overlong or surrogate: let jansson decide */
+		if (ok) {
+			buf_add(&b, p, n);
+			p += n;
+		} else {
+			buf_adds(&b, "\xEF\xBF\xBD");
+			p++;
+		}
+	}
+	j = json_string(buf_str(&b));
+	buf_release(&b);
+	return j ? j : json_null();
+}
+
+static void set(json_t *o, const char *key, json_t *v)
+{
+	json_object_set_new(o, key, v);
+}
+
+static json_t *check_to_json(const struct res_check *k)
+{
+	json_t *o = json_object();
+	set(o, "id", jtext(k->id));
+	set(o, "name", jtext(k->name));
+	set(o, "module", jtext(k->module));
+	set(o, "kind", json_string(kind_names[k->kind <= RK_COLLECTOR ? k->kind : RK_CHECK]));
+	set(o, "gate", json_boolean(k->gate));
+	set(o, "severity", jtext(k->severity));
+	json_t *tags = json_array();
+	for (size_t i = 0; i < k->ntags; i++)
+		json_array_append_new(tags, jtext(k->tags[i]));
+	set(o, "tags", tags);
+	set(o, "status", json_string(res_status_name(k->status)));
+	set(o, "message", jtext(k->message));
+	set(o, "expected", jtext(k->expected));
+	set(o, "seen", jtext(k->seen));
+	set(o, "remedy", jtext(k->remedy));
+	set(o, "describe", jtext(k->describe));
+	json_t *ev = json_array();
+	for (size_t i = 0; i < k->nevidence; i++) {
+		json_t *e = json_object();
+		set(e, "title", jtext(k->evidence[i].title));
+		set(e, "text", jtext(k->evidence[i].text));
+		json_array_append_new(ev, e);
+	}
+	set(o, "evidence", ev);
+	set(o, "attempts", json_integer(k->attempts));
+	set(o, "duration_s", json_real(k->duration_s));
+	set(o, "started_at", jstr(k->started_at));
+	set(o, "insecure", json_boolean(k->insecure));
+	set(o, "metric_name", jtext(k->metric_name));
+	set(o, "metric_target", jtext(k->metric_target));
+	set(o, "attest_by", jtext(k->attest_by));
+	set(o, "attest_at", jtext(k->attest_at));
+	set(o, "attest_note", jtext(k->attest_note));
+	set(o, "blocked_by", jtext(k->blocked_by));
+	set(o, "file", jtext(k->file));
+	set(o, "line", json_integer(k->line));
+	set(o, "col", json_integer(k->col));
+	return o;
+}
+
+static json_t *step_to_json(const struct res_step *s)
+{
+	json_t *o = json_object();
+	set(o, "id", jtext(s->id));
+	set(o, "name", jtext(s->name));
+	set(o, "checkpoint_id", jtext(s->checkpoint_id));
+	set(o, "checkpoint_name", jtext(s->checkpoint_name));
+	set(o, "status", json_string(res_status_name(s->status)));
+	json_t *a = json_array();
+	for (size_t i = 0; i < s->nchecks; i++)
+		json_array_append_new(a, check_to_json(&s->checks[i]));
+	set(o, "checks", a);
+	return o;
+}
+
+static json_t *phase_to_json(const struct res_phase *p)
+{
+	json_t *o = json_object();
+	set(o, "id", jtext(p->id));
+	set(o, "name", jtext(p->name));
+	set(o, "status", json_string(res_status_name(p->status)));
+	set(o, "duration_s", json_real(p->duration_s));
+	set(o, "started_at", jstr(p->started_at));
+	json_t *a = json_array();
+	for (size_t i = 0; i < p->nsteps; i++)
+		json_array_append_new(a, step_to_json(&p->steps[i]));
+	set(o, "steps", a);
+	return o;
+}
+
+json_t *result_to_json(const struct run_result *r)
+{
+	json_t *o = json_object();
+	set(o, "schema_version", json_integer(RESULT_SCHEMA_VERSION));
+	set(o, "tool_version", jtext(r->tool_version));
+	set(o, "suite_name", jtext(r->suite_name));
+	set(o, "suite_title", jtext(r->suite_title));
+	set(o, "suite_version", jtext(r->suite_version));
+	set(o, "environment", jtext(r->environment));
+	set(o, "run_id", jtext(r->run_id));
+	set(o, "hostname", jtext(r->hostname));
+	set(o, "started_at", jstr(r->started_at));
+	set(o, "finished_at", jstr(r->finished_at));
+	set(o, "duration_s", json_real(r->duration_s));
+	set(o, "verdict", jtext(r->verdict));
+	set(o, "exit_code", json_integer(r->exit_code));
+	set(o, "interrupted", json_integer(r->interrupted));
+	set(o, "keep_going", json_boolean(r->keep_going));
+	set(o, "dry_run", json_boolean(r->dry_run));
+	set(o, "timed_out", json_boolean(r->timed_out));
+	set(o, "blocking_gate", jtext(r->blocking_gate));
+	set(o, "blocking_check", jtext(r->blocking_check));
+	set(o, "selection", jtext(r->selection));
+	json_t *t = json_object();
+	set(t, "total", json_integer((json_int_t)r->total));
+	set(t, "passed", json_integer((json_int_t)r->passed));
+	set(t, "failed", json_integer((json_int_t)r->failed));
+	set(t, "errors", json_integer((json_int_t)r->errors));
+	set(t, "skipped", json_integer((json_int_t)r->skipped));
+	set(t, "pending", json_integer((json_int_t)r->pending));
+	set(o, "totals", t);
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->nphases; i++)
+		json_array_append_new(a, phase_to_json(&r->phases[i]));
+	set(o, "phases", a);
+	a = json_array();
+	for (size_t i = 0; i < r->napprovals; i++) {
+		const struct res_approval *ap = &r->approvals[i];
+		json_t *x = json_object();
+		set(x, "id", jtext(ap->id));
+		set(x, "role", jtext(ap->role));
+		set(x, "attested", json_boolean(ap->attested));
+		set(x, "by", jtext(ap->by));
+		set(x, "at", jtext(ap->at));
+		set(x, "note", jtext(ap->note));
+		json_array_append_new(a, x);
+	}
+	set(o, "approvals", a);
+	a = json_array();
+	for (size_t i = 0; i < r->nvars; i++) {
+		json_t *x = json_object();
+		set(x, "name", jtext(r->vars[i].name));
+		set(x, "value", jtext(r->vars[i].value));
+		set(x, "origin", jtext(r->vars[i].origin));
+		json_array_append_new(a, x);
+	}
+	set(o, "vars", a);
+	return o;
+}
+
+/* ---- from JSON ----
+ * A reader walks the document carrying the path of the object it is in
+ * ("phases[1].steps[0]") so that every error names the offending field. */
+
+struct jrd {
+	struct pg_err *e;
+	int failed;         /* first error already reported */
+};
+
+static int jrd_fail(struct jrd *rd, const char *path, const char *key, const char *what)
+{
+	if (!rd->failed)
+		pg_error(rd->e, "results JSON: %s%s%s: %s", path, *path ? "." : "", key, what);
+	rd->failed = 1;
+	return -1;
+}
+
+/* Optional or required string; JSON null and a missing key give NULL. */
+static int rd_str(struct jrd *rd, json_t *o, const char *path, const char *key, int required,
+		  char **out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			return jrd_fail(rd, path, key, "missing required field");
+		return 0;
+	}
+	if (!json_is_string(v))
+		return jrd_fail(rd, path, key, "must be a string");
+	*out = xstrndup(json_string_value(v), json_string_length(v));
+	return 0;
+}
+
+static int rd_bool(struct jrd *rd, json_t *o, const char *path, const char *key, int *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return jrd_fail(rd, path, key, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int rd_int(struct jrd *rd, json_t *o, const char *path, const char *key, long long min,
+		  long long max, long long *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return jrd_fail(rd, path, key, "must be an integer");
+	json_int_t x = json_integer_value(v);
+	if (x < min || x > max)
+		return jrd_fail(rd, path, key, "out of range");
+	*out = x;
+	return 0;
+}
+
+static int rd_num(struct jrd *rd, json_t *o, const char *path, const char *key, double *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_number(v))
+		return jrd_fail(rd, path, key, "must be a number");
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int rd_status(struct jrd *rd, json_t *o, const char *path, enum res_status *out)
+{
+	char *s = NULL;
+	if (rd_str(rd, o, path, "status", 1, &s) < 0)
+		return -1;
+	int rc = res_status_parse(s, out);
+	free(s);
+	if (rc < 0)
+		return jrd_fail(rd, path, "status",
+				"must be one of pass, fail, error, skip, pending");
+	return 0;
+}
+
+/* Returns the array at key (NULL when absent and optional); *n its size. */
+static json_t *rd_array(struct jrd *rd, json_t *o, const char *path, const char *key,
+			int required, size_t *n)
+{
+	json_t *v = json_object_get(o, key);
+	*n = 0;
+	if (!v || json_is_null(v)) {
+		if (required)
+			jrd_fail(rd, path, key, "missing required field");
+		return NULL;
+	}
+	if (!json_is_array(v)) {
+		jrd_fail(rd, path, key, "must be an array");
+		return NULL;
+	}
+	*n = json_array_size(v);
+	return v;
+}
+
+static int want_object(struct jrd *rd, json_t *v, const char *path)
+{
+	if (json_is_object(v))
+		return 0;
+	if (!rd->failed)
+		pg_error(rd->e, "results JSON: %s: must be an object", path);
+	rd->failed = 1;
+	return -1;
+}
+
+static void check_from_json(struct jrd *rd, json_t *o, const char *path, struct res_check *k)
+{
+	if (want_object(rd, o, path) < 0)
+		return;
+	char *kind = NULL;
+	long long v;
+	rd_str(rd, o, path, "id", 1, &k->id);
+	rd_str(rd, o, path, "name", 0, &k->name);
+	rd_str(rd, o, path, "module", 0, &k->module);
+	if (rd_str(rd, o, path, "kind", 1, &kind) == 0 && kind_parse(kind, &k->kind) < 0)
+		jrd_fail(rd, path, "kind", "must be one of check, action, collector");
+	free(kind);
+	rd_bool(rd, o, path, "gate", &k->gate);
+	rd_str(rd, o, path, "severity", 0, &k->severity);
+	size_t n;
+	json_t *a = rd_array(rd, o, path, "tags", 0, &n);
+	if (a) {
+		k->tags = xcalloc(n ? n : 1, sizeof(*k->tags));
+		for (size_t i = 0; i < n; i++) {
+			json_t *t = json_array_get(a, i);
+			if (!json_is_string(t)) {
+				jrd_fail(rd, path, "tags", "must be an array of strings");
+				break;
+			}
+			k->tags[k->ntags++] = xstrdup(json_string_value(t));
+		}
+	}
+	rd_status(rd, o, path, &k->status);
+	rd_str(rd, o, path, "message", 0, &k->message);
+	rd_str(rd, o, path, "expected", 0, &k->expected);
+	rd_str(rd, o, path, "seen", 0, &k->seen);
+	rd_str(rd, o, path, "remedy", 0, &k->remedy);
+	rd_str(rd, o, path, "describe", 0, &k->describe);
+	a = rd_array(rd, o, path, "evidence", 0, &n);
+	if (a) {
+		k->evidence = xcalloc(n ? n : 1, sizeof(*k->evidence));
+		for (size_t i = 0; i < n && !rd->failed; i++) {
+			char *sub = xasprintf("%s.evidence[%zu]", path, i);
+			json_t *x = json_array_get(a, i);
+			if (want_object(rd, x, sub) == 0) {
+				struct res_evidence *ev = &k->evidence[k->nevidence++];
+				rd_str(rd, x, sub, "title", 0, &ev->title);
+				rd_str(rd, x, sub, "text", 0, &ev->text);
+			}
+			free(sub);
+		}
+	}
+	v = k->attempts;
+	rd_int(rd, o, path, "attempts", 0, 1000000000, &v);
+	k->attempts = (int)v;
+	rd_num(rd, o, path, "duration_s", &k->duration_s);
+	rd_str(rd, o, path, "started_at", 0, &k->started_at);
+	rd_bool(rd, o, path, "insecure", &k->insecure);
+	rd_str(rd, o, path, "metric_name", 0, &k->metric_name);
+	rd_str(rd, o, path, "metric_target", 0, &k->metric_target);
+	rd_str(rd, o, path, "attest_by", 0, &k->attest_by);
+	rd_str(rd, o, path, "attest_at", 0, &k->attest_at);
+	rd_str(rd, o, path, "attest_note", 0, &k->attest_note);
+	rd_str(rd, o, path, "blocked_by", 0, &k->blocked_by);
+	rd_str(rd, o, path, "file", 0, &k->file);
+	v = k->line;
+	rd_int(rd, o, path, "line", 0, 4294967295LL, &v);
+	k->line = (unsigned)v;
+	v = k->col;
+	rd_int(rd, o, path, "col", 0, 4294967295LL, &v);
+	k->col = (unsigned)v;
+}
+
+static void step_from_json(struct jrd *rd, json_t *o, const char *path, struct res_step *s)
+{
+	if (want_object(rd, o, path) < 0)
+		return;
+	rd_str(rd, o, path, "id", 1, &s->id);
+	rd_str(rd, o, path, "name", 0, &s->name);
+	rd_str(rd, o, path, "checkpoint_id", 0, &s->checkpoint_id);
+	rd_str(rd, o, path, "checkpoint_name", 0, &s->checkpoint_name);
+	rd_status(rd, o, path, &s->status);
+	size_t n;
+	json_t *a = rd_array(rd, o, path, "checks", 1, &n);
+	if (!a)
+		return;
+	s->checks = xcalloc(n ? n : 1, sizeof(*s->checks));
+	for (size_t i = 0; i < n && !rd->failed; i++) {
+		char *sub = xasprintf("%s.checks[%zu]", path, i);
+		check_from_json(rd, json_array_get(a, i), sub, &s->checks[s->nchecks++]);
+		free(sub);
+	}
+}
+
+static void phase_from_json(struct jrd *rd, json_t *o, const char *path, struct res_phase *p)
+{
+	if (want_object(rd, o, path) < 0)
+		return;
+	rd_str(rd, o, path, "id", 1, &p->id);
+	rd_str(rd, o, path, "name", 0, &p->name);
+	rd_status(rd, o, path, &p->status);
+	rd_num(rd, o, path, "duration_s", &p->duration_s);
+	rd_str(rd, o, path, "started_at", 0, &p->started_at);
+	size_t n;
+	json_t *a = rd_array(rd, o, path, "steps", 1, &n);
+	if (!a)
+		return;
+	p->steps = xcalloc(n ? n : 1, sizeof(*p->steps));
+	for (size_t i = 0; i < n && !rd->failed; i++) {
+		char *sub = xasprintf("%s.steps[%zu]", path, i);
+		step_from_json(rd, json_array_get(a, i), sub, &p->steps[p->nsteps++]);
+		free(sub);
+	}
+}
+
+static void totals_from_json(struct jrd *rd, json_t *o, struct run_result *r)
+{
+	json_t *t = json_object_get(o, "totals");
+	if (!t || json_is_null(t)) {
+		result_count(r); /* older writers: derive them */
+		return;
+	}
+	if (want_object(rd, t, "totals") < 0)
+		return;
+	const char *keys[] = {"total", "passed", "failed", "errors", "skipped", "pending"};
+	size_t *dst[] = {&r->total, &r->passed, &r->failed, &r->errors, &r->skipped, &r->pending};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		long long v = 0;
+		rd_int(rd, t, "totals", keys[i], 0, 1LL << 40, &v);
+		*dst[i] = (size_t)v;
+	}
+}
+
+int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
+{
+	struct jrd rd = {.e = e};
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(j))
+		return pg_error(e, "results JSON: the document must be an object");
+	json_t *sv = json_object_get(j, "schema_version");
+	if (!sv)
+		return pg_error(e, "results JSON: schema_version: missing required field "
+				   "(is this a phasegate results file?)");
+	if (!json_is_integer(sv) || json_integer_value(sv) != RESULT_SCHEMA_VERSION)
+		return pg_error(e,
+				"results JSON: schema_version is %s, this phasegate reads "
+				"version %d",
+				json_is_integer(sv) ? "not supported" : "not an integer",
+				RESULT_SCHEMA_VERSION);
+	r->schema_version = RESULT_SCHEMA_VERSION;
+	long long v;
+	rd_str(&rd, j, "", "tool_version", 0, &r->tool_version);
+	rd_str(&rd, j, "", "suite_name", 1, &r->suite_name);
+	rd_str(&rd, j, "", "suite_title", 0, &r->suite_title);
+	rd_str(&rd, j, "", "suite_version", 0, &r->suite_version);
+	rd_str(&rd, j, "", "environment", 0, &r->environment);
+	rd_str(&rd, j, "", "run_id", 0, &r->run_id);
+	rd_str(&rd, j, "", "hostname", 0, &r->hostname);
+	rd_str(&rd, j, "", "started_at", 0, &r->started_at);
+	rd_str(&rd, j, "", "finished_at", 0, &r->finished_at);
+	rd_num(&rd, j, "", "duration_s", &r->duration_s);
+	rd_str(&rd, j, "", "verdict", 1, &r->verdict);
+	v = 0;
+	rd_int(&rd, j, "", "exit_code", 0, 255, &v);
+	r->exit_code = (int)v;
+	v = 0;
+	rd_int(&rd, j, "", "interrupted", 0, 255, &v);
+	r->interrupted = (int)v;
+	rd_bool(&rd, j, "", "keep_going", &r->keep_going);
+	rd_bool(&rd, j, "", "dry_run", &r->dry_run);
+	rd_bool(&rd, j, "", "timed_out", &r->timed_out);
+	rd_str(&rd, j, "", "blocking_gate", 0, &r->blocking_gate);
+	rd_str(&rd, j, "", "blocking_check", 0, &r->blocking_check);
+	rd_str(&rd, j, "", "selection", 0, &r->selection);
+
+	size_t n;
+	json_t *a = rd_array(&rd, j, "", "phases", 1, &n);
+	if (a) {
+		r->phases = xcalloc(n ? n : 1, sizeof(*r->phases));
+		for (size_t i = 0; i < n && !rd.failed; i++) {
+			char *sub = xasprintf("phases[%zu]", i);
+			phase_from_json(&rd, json_array_get(a, i), sub, &r->phases[r->nphases++]);
+			free(sub);
+		}
+	}
+	a = rd_array(&rd, j, "", "approvals", 0, &n);
+	if (a) {
+		r->approvals = xcalloc(n ? n : 1, sizeof(*r->approvals));
+		for (size_t i = 0; i < n && !rd.failed; i++) {
+			char *sub = xasprintf("approvals[%zu]", i);
+			json_t *x = json_array_get(a, i);
+			if (want_object(&rd, x, sub) == 0) {
+				struct res_approval *ap = &r->approvals[r->napprovals++];
+				rd_str(&rd, x, sub, "id", 1, &ap->id);
+				rd_str(&rd, x, sub, "role", 0, &ap->role);
+				rd_bool(&rd, x, sub, "attested", &ap->attested);
+				rd_str(&rd, x, sub, "by", 0, &ap->by);
+				rd_str(&rd, x, sub, "at", 0, &ap->at);
+				rd_str(&rd, x, sub, "note", 0, &ap->note);
+			}
+			free(sub);
+		}
+	}
+	a = rd_array(&rd, j, "", "vars", 0, &n);
+	if (a) {
+		r->vars = xcalloc(n ? n : 1, sizeof(*r->vars));
+		for (size_t i = 0; i < n && !rd.failed; i++) {
+			char *sub = xasprintf("vars[%zu]", i);
+			json_t *x = json_array_get(a, i);
+			if (want_object(&rd, x, sub) == 0) {
+				struct res_var *rv = &r->vars[r->nvars++];
+				rd_str(&rd, x, sub, "name", 1, &rv->name);
+				rd_str(&rd, x, sub, "value", 0, &rv->value);
+				rd_str(&rd, x, sub, "origin", 0, &rv->origin);
+			}
+			free(sub);
+		}
+	}
+	if (!rd.failed)
+		totals_from_json(&rd, j, r);
+	if (rd.failed) {
+		result_release(r);
+		return -1;
+	}
+	return 0;
+}
+
+int result_load_file(struct run_result *r, const char *path, struct pg_err *e)
+{
+	char *data = NULL;
+	size_t len = 0;
+	json_error_t je;
+	int rc = -1;
+	memset(r, 0, sizeof(*r));
+	if (read_file_capped(path, RESULT_FILE_MAX, &data, &len, e) < 0)
+		return -1;
+	json_t *j = json_loadb(data, len, 0, &je);
+	if (!j) {
+		pg_error(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+		goto out_data;
+	}
+	struct pg_err inner;
+	if (result_from_json(r, j, &inner) < 0) {
+		pg_error(e, "%s: %s", path, inner.msg);
+		goto out_json;
+	}
+	rc = 0;
+out_json:
+	json_decref(j);
+out_data:
+	free(data);
+	return rc;
+}

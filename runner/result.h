@@ -1,0 +1,131 @@
+/* result.h - the result model: what happened in a run, as plain data.
+ *
+ * The scheduler builds it (all outside text already masked); report writers
+ * read it and nothing else; result_to_json()/result_from_json() make it the
+ * JSON report and read it back ("phasegate report RESULTS.json"). The JSON
+ * schema is documented in docs/results-json.md; schema_version changes when
+ * a field changes meaning. */
+#ifndef PHASEGATE_RESULT_H
+#define PHASEGATE_RESULT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util.h"
+
+enum res_status {
+	RS_PASS,
+	RS_FAIL,     /* an expectation did not hold */
+	RS_ERROR,    /* the check could not observe (refused, timeout, bad config at run time) */
+	RS_SKIP,     /* not run: blocked by a gate, --dry-run action, interrupted */
+	RS_PENDING,  /* waits for a person's attestation */
+};
+const char *res_status_name(enum res_status s);   /* "pass", "fail", ... */
+int res_status_parse(const char *s, enum res_status *out);
+
+enum res_kind {
+	RK_CHECK,
+	RK_ACTION,
+	RK_COLLECTOR,
+};
+
+struct res_evidence {
+	char *title;    /* "on_failure: events in argocd" */
+	char *text;     /* capped at 64 KiB */
+};
+
+struct res_check {
+	char *id;
+	char *name;
+	char *module;
+	enum res_kind kind;
+	int gate;
+	char *severity;
+	char **tags;
+	size_t ntags;
+	enum res_status status;
+	char *message;     /* one line: failure/error explanation, skip reason */
+	char *expected;    /* for failures */
+	char *seen;
+	char *remedy;
+	char *describe;    /* what the check did ("GET https://...") */
+	struct res_evidence *evidence;
+	size_t nevidence;
+	int attempts;
+	double duration_s;
+	char *started_at;  /* ISO 8601 UTC, NULL when not run */
+	int insecure;      /* TLS verification was off */
+	char *metric_name, *metric_target;
+	char *attest_by, *attest_at, *attest_note;
+	char *blocked_by;  /* gate id that stopped it, when skipped for that */
+	char *file;        /* where the check is written */
+	unsigned line, col;
+};
+
+struct res_step {
+	char *id;
+	char *name;
+	char *checkpoint_id;
+	char *checkpoint_name;
+	enum res_status status; /* worst of its checks (pass when all pass) */
+	struct res_check *checks; /* actions, then checks, then collectors, in suite order */
+	size_t nchecks;
+};
+
+struct res_phase {
+	char *id;
+	char *name;
+	enum res_status status;
+	double duration_s;
+	char *started_at;
+	struct res_step *steps;
+	size_t nsteps;
+};
+
+struct res_approval {
+	char *id;
+	char *role;
+	int attested;
+	char *by, *at, *note;
+};
+
+struct res_var {
+	char *name;
+	char *value;      /* masked for secrets */
+	char *origin;
+};
+
+struct run_result {
+	int schema_version;    /* 1 */
+	char *tool_version;
+	char *suite_name, *suite_title, *suite_version, *environment;
+	char *run_id;
+	char *hostname;
+	char *started_at, *finished_at;
+	double duration_s;
+	char *verdict;         /* "GO", "NO-GO", "PENDING" */
+	int exit_code;
+	int interrupted;       /* signal number (2, 15) or 0 */
+	int keep_going;        /* --keep-going overrode the failure protocol */
+	int dry_run;
+	int timed_out;         /* the global --timeout passed */
+	char *blocking_gate;   /* id of the gate that stopped the run */
+	char *blocking_check;  /* id of the first failing mandatory check */
+	char *selection;       /* "--phase 2" etc, NULL when the whole suite ran */
+	struct res_phase *phases;
+	size_t nphases;
+	struct res_approval *approvals;
+	size_t napprovals;
+	struct res_var *vars;
+	size_t nvars;
+	/* totals over checks (not actions or collectors) */
+	size_t total, passed, failed, errors, skipped, pending;
+};
+
+void result_release(struct run_result *r);
+void result_count(struct run_result *r);        /* recomputes totals and step/phase status */
+json_t *result_to_json(const struct run_result *r);
+int result_from_json(struct run_result *r, json_t *j, struct pg_err *e);
+int result_load_file(struct run_result *r, const char *path, struct pg_err *e);
+
+#endif

@@ -1,0 +1,957 @@
+/* scheduler.c - the scheduler: phases -> steps -> actions -> checkpoint ->
+ * checks, gates, eventually-polling, saved values, evidence collection on a
+ * failed gate, and the check context that modules see. */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attest.h"
+#include "module.h"
+#include "report.h"
+#include "vars.h"
+
+#define EVIDENCE_CAP (64 * 1024)
+
+static volatile sig_atomic_t stop_signal;
+
+void sched_request_stop(int signo)
+{
+	if (!stop_signal)
+		stop_signal = signo;
+}
+
+int sched_stop_signal(void)
+{
+	return stop_signal;
+}
+
+/* ---- the check context ---- */
+
+struct check_ctx {
+	const char *suite_dir;       /* borrowed */
+	long long deadline_ms;       /* monotonic; this attempt */
+	long long global_deadline_ms;/* monotonic; 0 = none */
+	void *state;                 /* module state */
+	const char *const *options;  /* "name=value", borrowed */
+	size_t noptions;
+	const char *check_id;
+	int dry_run;
+	char **owned_options;        /* for test contexts */
+};
+
+long long ctx_remaining_ms(const struct check_ctx *c)
+{
+	long long now = now_mono_ms();
+	long long dl = c->deadline_ms;
+	if (c->global_deadline_ms && c->global_deadline_ms < dl)
+		dl = c->global_deadline_ms;
+	return dl > now ? dl - now : 0;
+}
+
+long long ctx_deadline_mono_ms(const struct check_ctx *c)
+{
+	long long dl = c->deadline_ms;
+	if (c->global_deadline_ms && c->global_deadline_ms < dl)
+		dl = c->global_deadline_ms;
+	return dl;
+}
+
+int ctx_cancelled(const struct check_ctx *c)
+{
+	if (stop_signal)
+		return 1;
+	return c && c->global_deadline_ms && now_mono_ms() >= c->global_deadline_ms;
+}
+
+void *ctx_module_state(const struct check_ctx *c)
+{
+	return c->state;
+}
+
+const char *ctx_suite_dir(const struct check_ctx *c)
+{
+	return c->suite_dir ? c->suite_dir : ".";
+}
+
+const char *ctx_option(const struct check_ctx *c, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < c->noptions; i++) {
+		const char *o = c->options[i];
+		if (o && strncmp(o, name, len) == 0 && o[len] == '=')
+			return o + len + 1;
+	}
+	return NULL;
+}
+
+const char *ctx_check_id(const struct check_ctx *c)
+{
+	return c->check_id ? c->check_id : "";
+}
+
+int ctx_dry_run(const struct check_ctx *c)
+{
+	return c->dry_run;
+}
+
+char *ctx_path(const struct check_ctx *c, const char *path)
+{
+	if (!path)
+		return NULL;
+	if (path[0] == '/' || !c || !c->suite_dir)
+		return xstrdup(path);
+	return xasprintf("%s/%s", c->suite_dir, path);
+}
+
+struct check_ctx *ctx_new_for_test(const char *suite_dir, long long timeout_ms,
+				   const char *const *options, void *state)
+{
+	struct check_ctx *c = xcalloc(1, sizeof(*c));
+	c->suite_dir = suite_dir;
+	c->deadline_ms = now_mono_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
+	c->state = state;
+	size_t n = 0;
+	while (options && options[n])
+		n++;
+	c->owned_options = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		c->owned_options[i] = xstrdup(options[i]);
+	c->options = (const char *const *)c->owned_options;
+	c->noptions = n;
+	c->check_id = "test";
+	return c;
+}
+
+void ctx_free_for_test(struct check_ctx *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->noptions; i++)
+		free(c->owned_options[i]);
+	free(c->owned_options);
+	free(c);
+}
+
+void check_out_release(struct check_out *o)
+{
+	if (o->facts)
+		json_decref(o->facts);
+	free(o->error);
+	free(o->evidence);
+	free(o->attest_by);
+	free(o->attest_at);
+	free(o->attest_note);
+	memset(o, 0, sizeof(*o));
+}
+
+/* ---- run state ---- */
+
+struct run {
+	struct plan *plan;
+	const struct sched_opts *o;
+	struct run_result *r;
+	long long global_deadline_ms;
+	struct vars runtime;          /* plan vars + saved values; under lock */
+	pthread_mutex_t lock;         /* runtime vars and slot progress */
+	pthread_cond_t done_cv;
+};
+
+/* One check in flight within a checkpoint. */
+struct slot {
+	const struct plan_check *pc;
+	struct res_check *res;
+	int done;
+	int attempt;                  /* current attempt (for progress) */
+	long long started_ms;
+	int running;
+};
+
+static void sleep_ms_interruptible(struct run *run, long long ms)
+{
+	long long end = now_mono_ms() + ms;
+	while (!stop_signal) {
+		long long now = now_mono_ms();
+		if (now >= end)
+			break;
+		if (run->global_deadline_ms && now >= run->global_deadline_ms)
+			break;
+		long long step = end - now > 50 ? 50 : end - now;
+		struct timespec ts = {.tv_sec = step / 1000, .tv_nsec = (step % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Text kept as evidence for a collector's facts: command output or log text
+ * when there is some, else the facts as JSON. */
+static char *evidence_text(const struct check_out *out)
+{
+	struct buf b;
+	buf_init(&b, EVIDENCE_CAP);
+	if (out->evidence)
+		buf_adds(&b, out->evidence);
+	json_t *f = out->facts;
+	const char *fields[] = {"stdout", "stderr", "text", "log", "logs", "body", NULL};
+	int any = b.len > 0;
+	for (int i = 0; f && !any && fields[i]; i++) {
+		json_t *v = json_object_get(f, fields[i]);
+		if (json_is_string(v) && json_string_length(v) > 0) {
+			buf_adds(&b, json_string_value(v));
+			any = 1;
+		}
+	}
+	if (!any && f) {
+		char *s = json_dumps(f, JSON_INDENT(2) | JSON_SORT_KEYS);
+		if (s) {
+			buf_adds(&b, s);
+			free(s);
+		}
+	}
+	if (!any && !f && out->error)
+		buf_adds(&b, out->error);
+	if (b.truncated)
+		buf_adds(&b, "\n… (cut at 64 KiB)");
+	char *raw = buf_detach(&b);
+	char *masked = mask_dup(raw);
+	free(raw);
+	return masked;
+}
+
+static void add_evidence(struct res_check *rc, const char *title, const char *text)
+{
+	rc->evidence = xrealloc(rc->evidence, (rc->nevidence + 1) * sizeof(*rc->evidence));
+	rc->evidence[rc->nevidence].title = mask_dup(title);
+	rc->evidence[rc->nevidence].text = mask_dup(text);
+	rc->nevidence++;
+}
+
+static char *describe_check(const struct plan_check *pc, void *priv)
+{
+	char *d = NULL;
+	if (priv && pc->mod->describe)
+		d = pc->mod->describe(priv);
+	if (!d)
+		d = xstrdup(pc->mod->name);
+	char *m = mask_dup(d);
+	free(d);
+	return m;
+}
+
+/* Runs one check, action or collector with its eventually-policy and
+ * fills res. Called from worker threads. */
+static void run_check(struct run *run, const struct plan_check *pc, struct res_check *res,
+		      struct slot *slot)
+{
+	const struct check_module *mod = pc->mod;
+	void *priv = pc->priv;
+	void *own_priv = NULL;
+	struct check_out out;
+	memset(&out, 0, sizeof(out));
+	double t0 = now_mono_s();
+	res->started_at = iso8601_now();
+	void *state = plan_module_state(run->plan, mod);
+
+	if (pc->deferred) {
+		/* Values saved by earlier checks are known now: expand, check
+		 * keys and parse again. */
+		struct diags d;
+		diags_init(&d);
+		struct node *cfg = node_copy(pc->cfg);
+		pthread_mutex_lock(&run->lock);
+		int bad = vars_expand_tree(&run->runtime, NULL, cfg, &d);
+		pthread_mutex_unlock(&run->lock);
+		if (!bad && mod->keys)
+			bad = keys_validate(cfg, mod->keys, mod->name, &d);
+		if (!bad && mod->parse && mod->parse(cfg, state, &own_priv, &d) != 0)
+			bad = 1;
+		if (bad || d.n) {
+			const struct diag *g = d.n ? &d.v[0] : NULL;
+			char *msg = g ? xasprintf("%s (at %s:%u)", g->msg, g->file ? g->file : "?", g->line)
+				      : xstrdup("the check's configuration is invalid once expanded");
+			res->status = RS_ERROR;
+			res->message = mask_dup(msg);
+			free(msg);
+			if (own_priv && mod->free)
+				mod->free(own_priv);
+			node_free(cfg);
+			diags_release(&d);
+			res->attempts = 0;
+			res->duration_s = now_mono_s() - t0;
+			return;
+		}
+		node_free(cfg);
+		diags_release(&d);
+		priv = own_priv;
+	}
+	res->describe = describe_check(pc, priv);
+
+	const struct expect *ex = pc->expect ? pc->expect : pc->default_expect;
+	long long start = now_mono_ms();
+	long long within_end = start + pc->within_ms;
+	long long every = pc->every_ms > 0 ? pc->every_ms : 2000;
+	int attempt = 0;
+	enum res_status status = RS_ERROR;
+	struct expect_verdict v;
+	memset(&v, 0, sizeof(v));
+	char *errmsg = NULL;
+
+	for (;;) {
+		attempt++;
+		if (slot) {
+			pthread_mutex_lock(&run->lock);
+			slot->attempt = attempt;
+			pthread_mutex_unlock(&run->lock);
+		}
+		check_out_release(&out);
+		expect_verdict_release(&v);
+		free(errmsg);
+		errmsg = NULL;
+
+		struct check_ctx ctx = {
+			.suite_dir = run->plan->dir,
+			.deadline_ms = now_mono_ms() + (pc->timeout_ms > 0 ? pc->timeout_ms : 30000),
+			.global_deadline_ms = run->global_deadline_ms,
+			.state = state,
+			.options = run->o->options,
+			.noptions = run->o->noptions,
+			.check_id = pc->id,
+		};
+		if (pc->eventually && ctx.deadline_ms > within_end && within_end > now_mono_ms())
+			ctx.deadline_ms = within_end; /* an attempt never outlives the wait */
+		if (mod->run)
+			mod->run(priv, &ctx, &out);
+		else {
+			out.forced = CHECK_ERROR;
+			out.error = xasprintf("module '%s' cannot run checks in this build", mod->name);
+		}
+
+		if (ctx_cancelled(&ctx) && out.forced != CHECK_PENDING) {
+			status = RS_ERROR;
+			if (stop_signal)
+				errmsg = xstrdup("interrupted while the check was running");
+			else
+				errmsg = xstrdup("the run's global --timeout passed while the check was running");
+			break;
+		}
+		switch (out.forced) {
+		case CHECK_ERROR:
+			status = RS_ERROR;
+			errmsg = xstrdup(out.error ? out.error : "the check could not run");
+			break;
+		case CHECK_PENDING:
+			status = RS_PENDING;
+			errmsg = xstrdup(out.error ? out.error : "awaiting attestation");
+			break;
+		case CHECK_SKIP:
+			status = RS_SKIP;
+			errmsg = xstrdup(out.error ? out.error : "skipped by the module");
+			break;
+		case CHECK_JUDGE:
+		default:
+			if (!out.facts)
+				out.facts = json_object();
+			if (ex) {
+				expect_judge(ex, out.facts, &v);
+				status = v.pass ? RS_PASS : RS_FAIL;
+			} else {
+				status = RS_PASS;
+			}
+			break;
+		}
+		if (status == RS_PASS || status == RS_PENDING || status == RS_SKIP || !pc->eventually)
+			break;
+		long long now = now_mono_ms();
+		if (now + every > within_end || stop_signal ||
+		    (run->global_deadline_ms && now + every > run->global_deadline_ms))
+			break;
+		sleep_ms_interruptible(run, every);
+		if (stop_signal)
+			break;
+		every = (long long)((double)every * (pc->backoff >= 1.0 ? pc->backoff : 1.0));
+		if (pc->max_every_ms > 0 && every > pc->max_every_ms)
+			every = pc->max_every_ms;
+	}
+
+	res->status = status;
+	res->attempts = attempt;
+	res->insecure = out.insecure;
+	if (status == RS_FAIL) {
+		const char *m = v.message ? v.message : "an expectation did not hold";
+		char *msg = (pc->eventually && attempt > 1)
+				    ? xasprintf("%s (still failing after %d attempts over %.1fs)", m, attempt,
+						(double)(now_mono_ms() - start) / 1000.0)
+				    : xstrdup(m);
+		res->message = mask_dup(msg);
+		free(msg);
+		res->expected = mask_dup(v.expected);
+		res->seen = mask_dup(v.seen);
+	} else if (status != RS_PASS) {
+		char *msg = (status == RS_ERROR && pc->eventually && attempt > 1)
+				    ? xasprintf("%s (after %d attempts)", errmsg, attempt)
+				    : xstrdup(errmsg);
+		res->message = mask_dup(msg);
+		free(msg);
+	}
+	if (out.attest_by) {
+		res->attest_by = mask_dup(out.attest_by);
+		res->attest_at = mask_dup(out.attest_at);
+		res->attest_note = mask_dup(out.attest_note);
+	}
+	if (pc->is_collector) {
+		char *text = evidence_text(&out);
+		add_evidence(res, res->describe ? res->describe : pc->id, text);
+		free(text);
+	} else if (status != RS_PASS && status != RS_PENDING && out.evidence) {
+		char *t = mask_dup(out.evidence);
+		add_evidence(res, "output", t);
+		free(t);
+	}
+
+	/* Values for later steps. */
+	if (status == RS_PASS && pc->nsaves && out.facts) {
+		for (size_t i = 0; i < pc->nsaves; i++) {
+			struct pg_err e;
+			json_t *val = jqprog_first(pc->saves[i].prog, out.facts, &e);
+			if (!val) {
+				res->status = RS_ERROR;
+				free(res->message);
+				res->message = xasprintf("save %s: the jq program '%s' failed: %s",
+							 pc->saves[i].name, pc->saves[i].program_text,
+							 e.msg);
+				break;
+			}
+			char *text = json_is_string(val)
+					     ? xstrdup(json_string_value(val))
+					     : json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+			pthread_mutex_lock(&run->lock);
+			vars_set(&run->runtime, pc->saves[i].name, text ? text : "", "saved", 0);
+			pthread_mutex_unlock(&run->lock);
+			free(text);
+			json_decref(val);
+		}
+	}
+
+	check_out_release(&out);
+	expect_verdict_release(&v);
+	free(errmsg);
+	if (own_priv && mod->free)
+		mod->free(own_priv);
+	res->duration_s = now_mono_s() - t0;
+}
+
+/* ---- result skeleton ---- */
+
+static char **dup_tags(char **tags, size_t n)
+{
+	if (!n)
+		return NULL;
+	char **t = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		t[i] = xstrdup(tags[i]);
+	return t;
+}
+
+static void res_check_init(struct res_check *rc, const struct plan_check *pc, enum res_kind kind)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->id = xstrdup(pc->id);
+	rc->name = mask_dup(pc->name);
+	rc->module = xstrdup(pc->mod->name);
+	rc->kind = kind;
+	rc->gate = kind == RK_COLLECTOR ? 0 : (kind == RK_ACTION ? 1 : pc->gate);
+	rc->severity = xstrdup(pc->severity);
+	rc->tags = dup_tags(pc->tags, pc->ntags);
+	rc->ntags = rc->tags ? pc->ntags : 0;
+	rc->status = RS_SKIP;
+	rc->remedy = mask_dup(pc->remedy);
+	rc->metric_name = xstrdup(pc->metric_name);
+	rc->metric_target = xstrdup(pc->metric_target);
+	rc->file = xstrdup(pc->pos.file);
+	rc->line = pc->pos.line;
+	rc->col = pc->pos.col;
+}
+
+static size_t count_selected(const struct plan_check *v, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += v[i].selected ? 1 : 0;
+	return k;
+}
+
+static int step_selected(const struct plan_step *s)
+{
+	return count_selected(s->actions, s->nactions) + count_selected(s->checks, s->nchecks) > 0;
+}
+
+/* Builds the result tree for everything selected, every entry "skip" until
+ * it runs, so nothing is ever dropped from a report. Collectors are added
+ * only when they run. */
+static void build_skeleton(struct plan *p, struct run_result *r)
+{
+	size_t nph = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		int any = 0;
+		for (size_t j = 0; j < p->phases[i].nsteps; j++)
+			any |= step_selected(&p->phases[i].steps[j]);
+		nph += any ? 1 : 0;
+	}
+	r->phases = xcalloc(nph ? nph : 1, sizeof(*r->phases));
+	r->nphases = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		struct plan_phase *pp = &p->phases[i];
+		size_t nst = 0;
+		for (size_t j = 0; j < pp->nsteps; j++)
+			nst += step_selected(&pp->steps[j]) ? 1 : 0;
+		if (!nst)
+			continue;
+		struct res_phase *rp = &r->phases[r->nphases++];
+		rp->id = xstrdup(pp->id);
+		rp->name = mask_dup(pp->name);
+		rp->status = RS_SKIP;
+		rp->steps = xcalloc(nst, sizeof(*rp->steps));
+		for (size_t j = 0; j < pp->nsteps; j++) {
+			struct plan_step *ps = &pp->steps[j];
+			if (!step_selected(ps))
+				continue;
+			struct res_step *rs = &rp->steps[rp->nsteps++];
+			rs->id = xstrdup(ps->id);
+			rs->name = mask_dup(ps->name);
+			rs->checkpoint_id = xstrdup(ps->checkpoint_id);
+			rs->checkpoint_name = mask_dup(ps->checkpoint_name);
+			rs->status = RS_SKIP;
+			size_t cap = ps->nactions + ps->nchecks + ps->ncollectors;
+			rs->checks = xcalloc(cap ? cap : 1, sizeof(*rs->checks));
+			for (size_t k = 0; k < ps->nactions; k++)
+				if (ps->actions[k].selected)
+					res_check_init(&rs->checks[rs->nchecks++], &ps->actions[k],
+						       RK_ACTION);
+			for (size_t k = 0; k < ps->nchecks; k++)
+				if (ps->checks[k].selected)
+					res_check_init(&rs->checks[rs->nchecks++], &ps->checks[k],
+						       RK_CHECK);
+		}
+	}
+}
+
+static void mark_skipped(struct res_check *rc, const char *why, const char *gate)
+{
+	if (rc->status != RS_SKIP || rc->message)
+		return;
+	rc->message = xstrdup(why);
+	rc->blocked_by = xstrdup(gate);
+}
+
+static char *make_run_id(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	unsigned long salt = ((unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16)) & 0xffffff;
+	return xasprintf("%s-%06lx", stamp, salt);
+}
+
+void sched_result_header(const struct plan *p, const struct sched_opts *o, struct run_result *r)
+{
+	r->schema_version = 1;
+	r->tool_version = xstrdup(PHASEGATE_VERSION);
+	r->suite_name = xstrdup(p->name);
+	r->suite_title = mask_dup(p->title ? p->title : p->name);
+	r->suite_version = xstrdup(p->version);
+	r->environment = xstrdup(p->environment);
+	r->run_id = o->run_id ? xstrdup(o->run_id) : make_run_id();
+	char host[256] = "";
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = 0;
+	r->hostname = xstrdup(host[0] ? host : "unknown");
+	r->started_at = iso8601_now();
+	r->keep_going = o->keep_going;
+	r->selection = xstrdup(o->selection);
+	r->vars = xcalloc(p->vars.n ? p->vars.n : 1, sizeof(*r->vars));
+	for (size_t i = 0; i < p->vars.n; i++) {
+		const struct var *v = &p->vars.v[i];
+		r->vars[i].name = xstrdup(v->name);
+		r->vars[i].value = v->secret ? xstrdup(MASK_TEXT) : mask_dup(v->value);
+		r->vars[i].origin = xstrdup(v->origin);
+	}
+	r->nvars = p->vars.n;
+}
+
+/* ---- checkpoints ---- */
+
+struct pool {
+	struct run *run;
+	struct slot *slots;
+	size_t n;
+	size_t next;              /* next slot to start; under run->lock */
+};
+
+static void *worker(void *arg)
+{
+	struct pool *pool = arg;
+	struct run *run = pool->run;
+	for (;;) {
+		pthread_mutex_lock(&run->lock);
+		size_t i = pool->next;
+		if (i < pool->n && !stop_signal)
+			pool->next++;
+		else
+			i = pool->n;
+		if (i < pool->n) {
+			pool->slots[i].running = 1;
+			pool->slots[i].started_ms = now_mono_ms();
+		}
+		pthread_mutex_unlock(&run->lock);
+		if (i >= pool->n)
+			break;
+		run_check(run, pool->slots[i].pc, pool->slots[i].res, &pool->slots[i]);
+		pthread_mutex_lock(&run->lock);
+		pool->slots[i].done = 1;
+		pool->slots[i].running = 0;
+		pthread_cond_broadcast(&run->done_cv);
+		pthread_mutex_unlock(&run->lock);
+	}
+	pthread_mutex_lock(&run->lock);
+	pthread_cond_broadcast(&run->done_cv);
+	pthread_mutex_unlock(&run->lock);
+	return NULL;
+}
+
+static void show_progress(struct run *run, struct pool *pool, size_t printed)
+{
+	struct console *con = run->o->console;
+	if (!con)
+		return;
+	/* the oldest running check is the one a person waits for */
+	for (size_t i = printed; i < pool->n; i++) {
+		struct slot *s = &pool->slots[i];
+		if (!s->running)
+			continue;
+		const struct plan_check *pc = s->pc;
+		double el = (double)(now_mono_ms() - s->started_ms) / 1000.0;
+		char *text;
+		if (pc->eventually)
+			text = xasprintf("waiting for %s: attempt %d, %.0fs of %.0fs", pc->id, s->attempt,
+					 el, (double)pc->within_ms / 1000.0);
+		else
+			text = xasprintf("running %s (%.0fs)", pc->id, el);
+		console_progress(con, text);
+		free(text);
+		return;
+	}
+}
+
+/* Runs n entries concurrently, reporting them to the console in order. */
+static void run_pool(struct run *run, struct slot *slots, size_t n)
+{
+	if (!n)
+		return;
+	struct pool pool = {.run = run, .slots = slots, .n = n};
+	size_t nthreads = (size_t)(run->o->jobs > 0 ? run->o->jobs : 1);
+	if (nthreads > n)
+		nthreads = n;
+	pthread_t *th = xcalloc(nthreads, sizeof(*th));
+	size_t started = 0;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	for (size_t i = 0; i < nthreads; i++) {
+		if (pthread_create(&th[i], &attr, worker, &pool) != 0)
+			break;
+		started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (!started) /* no threads to be had: run here */
+		worker(&pool);
+
+	size_t printed = 0;
+	pthread_mutex_lock(&run->lock);
+	for (;;) {
+		while (printed < n && slots[printed].done) {
+			pthread_mutex_unlock(&run->lock);
+			if (run->o->console)
+				console_check(run->o->console, slots[printed].res);
+			pthread_mutex_lock(&run->lock);
+			printed++;
+		}
+		if (printed == n)
+			break;
+		int anyrunning = 0;
+		for (size_t i = printed; i < n; i++)
+			anyrunning |= slots[i].running;
+		if (!anyrunning && pool.next >= n)
+			break; /* the rest were never started (interrupted) */
+		show_progress(run, &pool, printed);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&run->done_cv, &run->lock, &ts);
+	}
+	pthread_mutex_unlock(&run->lock);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	/* anything never started was cut short by a stop */
+	for (size_t i = printed; i < n; i++) {
+		if (!slots[i].done && !slots[i].res->message) {
+			slots[i].res->status = RS_SKIP;
+			slots[i].res->message = xstrdup(stop_signal ? "not run: the run was interrupted"
+								     : "not run: the global timeout passed");
+		}
+		if (run->o->console)
+			console_check(run->o->console, slots[i].res);
+	}
+}
+
+static int failed(enum res_status s)
+{
+	return s == RS_FAIL || s == RS_ERROR;
+}
+
+/* Runs the on_failure collectors of a step whose gate failed and keeps
+ * their output as evidence with the failing check. */
+static void run_collectors(struct run *run, const struct plan_step *ps, struct res_step *rs,
+			   struct res_check *failing)
+{
+	size_t n = ps->ncollectors;
+	if (!n)
+		return;
+	struct slot *slots = xcalloc(n, sizeof(*slots));
+	size_t first = rs->nchecks;
+	for (size_t k = 0; k < n; k++) {
+		res_check_init(&rs->checks[rs->nchecks], &ps->collectors[k], RK_COLLECTOR);
+		slots[k].pc = &ps->collectors[k];
+		slots[k].res = &rs->checks[rs->nchecks];
+		rs->nchecks++;
+	}
+	run_pool(run, slots, n);
+	if (failing) {
+		for (size_t k = 0; k < n; k++) {
+			struct res_check *c = &rs->checks[first + k];
+			char *title = xasprintf("on_failure %s: %s", c->id,
+						c->describe ? c->describe : c->module);
+			add_evidence(failing, title, c->nevidence ? c->evidence[0].text
+								  : (c->message ? c->message : ""));
+			free(title);
+		}
+	}
+	free(slots);
+}
+
+/* Runs one step; returns 1 when its gate failed. */
+static int run_step(struct run *run, const struct plan_step *ps, struct res_step *rs)
+{
+	struct console *con = run->o->console;
+	if (con)
+		console_step_start(con, rs);
+	size_t ri = 0; /* index into rs->checks, which follows suite order */
+	int gate_failed = 0;
+	struct res_check *failing = NULL;
+
+	for (size_t k = 0; k < ps->nactions; k++) {
+		if (!ps->actions[k].selected)
+			continue;
+		struct res_check *rc = &rs->checks[ri++];
+		if (gate_failed || stop_signal || (run->global_deadline_ms && now_mono_ms() >= run->global_deadline_ms)) {
+			mark_skipped(rc, gate_failed ? "not run: an earlier action failed"
+						     : (stop_signal ? "not run: the run was interrupted"
+								    : "not run: the global timeout passed"),
+				     NULL);
+			if (con)
+				console_check(con, rc);
+			continue;
+		}
+		struct slot s = {.pc = &ps->actions[k], .res = rc};
+		run_check(run, s.pc, rc, NULL);
+		if (con)
+			console_check(con, rc);
+		if (rc->status != RS_PASS) {
+			gate_failed = 1;
+			failing = rc;
+		}
+	}
+
+	size_t nsel = count_selected(ps->checks, ps->nchecks);
+	struct slot *slots = xcalloc(nsel ? nsel : 1, sizeof(*slots));
+	size_t ns = 0;
+	for (size_t k = 0; k < ps->nchecks; k++) {
+		if (!ps->checks[k].selected)
+			continue;
+		slots[ns].pc = &ps->checks[k];
+		slots[ns].res = &rs->checks[ri++];
+		ns++;
+	}
+	if (gate_failed) {
+		char *why = xasprintf("blocked by gate %s: action %s failed", rs->checkpoint_id,
+				      failing->id);
+		for (size_t k = 0; k < ns; k++) {
+			mark_skipped(slots[k].res, why, rs->checkpoint_id);
+			if (con)
+				console_check(con, slots[k].res);
+		}
+		free(why);
+	} else {
+		run_pool(run, slots, ns);
+		for (size_t k = 0; k < ns; k++) {
+			struct res_check *rc = slots[k].res;
+			if (rc->gate && failed(rc->status)) {
+				gate_failed = 1;
+				if (!failing)
+					failing = rc;
+			}
+		}
+	}
+	free(slots);
+
+	if (gate_failed) {
+		if (!run->r->blocking_gate) {
+			run->r->blocking_gate = xstrdup(rs->checkpoint_id);
+			run->r->blocking_check = xstrdup(failing ? failing->id : NULL);
+		}
+		if (!stop_signal)
+			run_collectors(run, ps, rs, failing);
+	}
+	return gate_failed;
+}
+
+int sched_run(struct plan *p, const struct sched_opts *o, struct run_result *r, struct pg_err *e)
+{
+	struct run run;
+	memset(&run, 0, sizeof(run));
+	run.plan = p;
+	run.o = o;
+	run.r = r;
+	if (o->global_timeout_ms > 0)
+		run.global_deadline_ms = now_mono_ms() + o->global_timeout_ms;
+	vars_init(&run.runtime);
+	for (size_t i = 0; i < p->vars.n; i++)
+		vars_set(&run.runtime, p->vars.v[i].name, p->vars.v[i].value, p->vars.v[i].origin,
+			 p->vars.v[i].secret);
+	if (pthread_mutex_init(&run.lock, NULL) != 0 || pthread_cond_init(&run.done_cv, NULL) != 0) {
+		vars_release(&run.runtime);
+		return pg_error(e, "cannot initialise the scheduler's locks");
+	}
+
+	sched_result_header(p, o, r);
+	build_skeleton(p, r);
+	double t0 = now_mono_s();
+	struct console *con = o->console;
+	if (con)
+		console_run_start(con, r);
+
+	const char *blocked = NULL; /* gate id that stopped the run */
+	size_t ri = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		struct plan_phase *pp = &p->phases[i];
+		if (ri >= r->nphases || strcmp(r->phases[ri].id, pp->id) != 0)
+			continue; /* nothing selected in it */
+		struct res_phase *rp = &r->phases[ri++];
+		double pt0 = now_mono_s();
+		if (!blocked && !stop_signal)
+			rp->started_at = iso8601_now();
+		if (con)
+			console_phase_start(con, rp);
+		size_t si = 0;
+		for (size_t j = 0; j < pp->nsteps; j++) {
+			struct plan_step *ps = &pp->steps[j];
+			if (!step_selected(ps))
+				continue;
+			struct res_step *rs = &rp->steps[si++];
+			int timed_out = run.global_deadline_ms && now_mono_ms() >= run.global_deadline_ms;
+			if (blocked || stop_signal || timed_out) {
+				char *why = blocked ? xasprintf("blocked by gate %s", blocked)
+						    : xstrdup(stop_signal ? "not run: the run was interrupted"
+									  : "not run: the global timeout passed");
+				if (timed_out && !blocked)
+					r->timed_out = 1;
+				for (size_t k = 0; k < rs->nchecks; k++)
+					mark_skipped(&rs->checks[k], why, blocked);
+				free(why);
+				if (con) {
+					console_step_start(con, rs);
+					for (size_t k = 0; k < rs->nchecks; k++)
+						console_check(con, &rs->checks[k]);
+				}
+				continue;
+			}
+			if (run_step(&run, ps, rs) && !o->keep_going)
+				blocked = rs->checkpoint_id;
+		}
+		rp->duration_s = now_mono_s() - pt0;
+	}
+	if (run.global_deadline_ms && now_mono_ms() >= run.global_deadline_ms)
+		r->timed_out = 1;
+
+	/* Approvals are sign-offs from the attestation file. */
+	r->approvals = xcalloc(p->napprovals ? p->napprovals : 1, sizeof(*r->approvals));
+	r->napprovals = p->napprovals;
+	for (size_t i = 0; i < p->napprovals; i++) {
+		struct res_approval *a = &r->approvals[i];
+		a->id = xstrdup(p->approvals[i].id);
+		a->role = mask_dup(p->approvals[i].role);
+		if (o->attest_file) {
+			struct attestation at;
+			struct pg_err ae;
+			memset(&at, 0, sizeof(at));
+			if (attest_lookup(o->attest_file, a->id, &at, &ae) == 1) {
+				a->attested = 1;
+				a->by = mask_dup(at.by);
+				a->at = mask_dup(at.at);
+				a->note = mask_dup(at.note);
+			}
+			attestation_release(&at);
+		}
+	}
+
+	result_count(r);
+	r->duration_s = now_mono_s() - t0;
+	r->finished_at = iso8601_now();
+	r->interrupted = stop_signal;
+
+	int gate_failed = 0, pending = 0;
+	for (size_t i = 0; i < r->nphases; i++)
+		for (size_t j = 0; j < r->phases[i].nsteps; j++) {
+			struct res_step *rs = &r->phases[i].steps[j];
+			for (size_t k = 0; k < rs->nchecks; k++) {
+				struct res_check *rc = &rs->checks[k];
+				if (rc->kind == RK_COLLECTOR)
+					continue;
+				if (rc->gate && failed(rc->status))
+					gate_failed = 1;
+				if (rc->status == RS_PENDING)
+					pending++;
+			}
+		}
+	for (size_t i = 0; i < r->napprovals; i++)
+		pending += r->approvals[i].attested ? 0 : 1;
+	if (gate_failed || r->timed_out || stop_signal)
+		r->verdict = xstrdup("NO-GO");
+	else if (pending)
+		r->verdict = xstrdup("PENDING");
+	else
+		r->verdict = xstrdup("GO");
+	if (stop_signal)
+		r->exit_code = 128 + stop_signal;
+	else if (gate_failed || r->timed_out)
+		r->exit_code = 1;
+	else
+		r->exit_code = 0;
+	if (con)
+		console_run_end(con, r);
+
+	vars_release(&run.runtime);
+	pthread_mutex_destroy(&run.lock);
+	pthread_cond_destroy(&run.done_cv);
+	return 0;
+}

@@ -1,0 +1,140 @@
+/* suite.h - the suite loader and the validated plan it produces.
+ *
+ * A suite is a directory holding suite.yaml, or a single YAML file.
+ *
+ * suite.yaml:
+ *   name: argocd-stabilization          (required; [a-z0-9._-])
+ *   title: "Argo CD stabilisation"      description:  version:  environment:
+ *   vars: {name: value}                 secrets: {name: {env: X} | {file: p}}
+ *   defaults: {timeout: 30s, gate: true, severity: high,
+ *              eventually: {within, every, backoff}}
+ *   modules: {k8s: {...settings...}}    per-module settings (init hook)
+ *   approvals: [{id: approve-dev, role: "Development Team Lead"}]
+ *   phases: [phase-1.yaml, ...]         phase files, relative to the suite
+ *                                       (or the phases themselves, inline)
+ *   include: [common.yaml]              files whose vars/defaults merge in
+ *
+ * A phase (file or inline map): id, name, description, steps: [...]
+ * A step: id, name, description, actions: [...], checkpoint: {id, name,
+ *   checks: [...]} (or checks: directly), on_failure: [...]
+ * A check (or action, or collector): id (unique in the suite), name,
+ *   <module>: {config}  (exactly one module key), expect: [...], gate,
+ *   severity, tags, timeout, eventually: {within, every, backoff, max_every},
+ *   remedy, save: {name: jq}, metric: {name, target}, description.
+ * Ids are generated from positions when absent ("2.1.c3"), but ids that are
+ * written must be unique. */
+#ifndef PHASEGATE_SUITE_H
+#define PHASEGATE_SUITE_H
+
+#include "expect.h"
+#include "module.h"
+#include "node.h"
+#include "vars.h"
+
+struct plan_save {
+	char *name;             /* the variable it sets */
+	char *program_text;     /* jq source, for plans and errors */
+	struct jqprog *prog;
+};
+
+struct plan_check {
+	char *id;
+	char *name;             /* checklist text: what a person reads */
+	char *description;
+	const struct check_module *mod;
+	struct node *cfg;       /* owned: the module's config map, expanded */
+	void *priv;             /* module parse() result; NULL while deferred */
+	int deferred;           /* cfg references saved values: expand + parse at run time */
+	struct expect *expect;  /* NULL: module default_expect (compiled below) */
+	struct expect *default_expect; /* owned; from the module, when expect is NULL */
+	int gate;               /* 1: failing stops the run */
+	char *severity;         /* critical, high, medium, low, info */
+	char **tags;
+	size_t ntags;
+	long long timeout_ms;   /* per attempt */
+	int eventually;         /* poll until pass or within_ms */
+	long long within_ms, every_ms, max_every_ms;
+	double backoff;         /* every_ms multiplier per attempt (>= 1) */
+	char *remedy;
+	struct plan_save *saves;
+	size_t nsaves;
+	char *metric_name, *metric_target; /* success metric, for the go-live report */
+	int is_action;          /* an actions: entry */
+	int is_collector;       /* an on_failure: entry */
+	int selected;           /* chosen by --phase/--step/--tag (set by plan_select) */
+	struct node_pos pos;
+};
+
+struct plan_step {
+	char *id;
+	char *name;
+	char *description;
+	char *checkpoint_id;    /* the gate's id ("checkpoint-2.1") */
+	char *checkpoint_name;
+	struct plan_check *actions;
+	size_t nactions;
+	struct plan_check *checks;
+	size_t nchecks;
+	struct plan_check *collectors; /* on_failure */
+	size_t ncollectors;
+	struct node_pos pos;
+};
+
+struct plan_phase {
+	char *id;
+	char *name;
+	char *description;
+	struct plan_step *steps;
+	size_t nsteps;
+	struct node_pos pos;
+};
+
+struct plan_approval {
+	char *id;               /* attestation id */
+	char *role;
+};
+
+struct module_state {
+	const struct check_module *mod;
+	void *state;
+};
+
+struct plan {
+	char *name, *title, *description, *version, *environment;
+	char *dir;              /* directory relative paths resolve against */
+	char *path;             /* what was given */
+	struct plan_phase *phases;
+	size_t nphases;
+	struct plan_approval *approvals;
+	size_t napprovals;
+	struct vars vars;       /* resolved variables and secrets */
+	struct deferred_names saved; /* names set by save: */
+	struct module_state *states; /* init()ed modules */
+	size_t nstates;
+	struct node *root;      /* owned: suite.yaml tree */
+};
+
+struct load_opts {
+	const char *const *vars;   /* "name=value" from --var */
+	size_t nvars;
+	const char *env_file;      /* --env-file */
+	const char *const *sets;   /* "module.key=value" from --set */
+	size_t nsets;
+	struct node_limits limits;
+};
+void load_opts_init(struct load_opts *o);
+
+/* Loads, expands and validates the whole suite; every problem goes to d.
+ * Returns 0 with a ready plan, or -1 (plan released). */
+int suite_load(struct plan *p, const char *path, const struct load_opts *o, struct diags *d);
+void plan_release(struct plan *p);
+
+/* Selection by --phase/--step/--tag (ids or names; NULL = all). Returns -1
+ * with a diagnostic when a selector matches nothing. */
+int plan_select(struct plan *p, const char *phase, const char *step, const char *tag,
+		struct diags *d);
+
+/* The module state made by init() for mod (NULL when none). */
+void *plan_module_state(const struct plan *p, const struct check_module *mod);
+
+#endif

@@ -1,0 +1,455 @@
+/* util.c - allocation, the capped buffer, errors and diagnostics,
+ * durations, clocks and atomic file writes shared by the whole runner. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "node.h"
+
+static void oom(size_t n)
+{
+	fprintf(stderr, "phasegate: out of memory (asked for %zu bytes)\n", n);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	if (!s)
+		return NULL;
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xvasprintf(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		n = 0;
+	char *p = xmalloc((size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = xvasprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void buf_init(struct buf *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = cap;
+}
+
+int buf_add(struct buf *b, const void *data, size_t len)
+{
+	int rc = 0;
+	if (b->cap && b->len + len > b->cap) {
+		len = b->cap > b->len ? b->cap - b->len : 0;
+		b->truncated = 1;
+		rc = -1;
+	}
+	if (b->len + len + 1 > b->alloc) {
+		size_t want = b->alloc ? b->alloc : 64;
+		while (want < b->len + len + 1)
+			want *= 2;
+		b->data = xrealloc(b->data, want);
+		b->alloc = want;
+	}
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = 0;
+	return rc;
+}
+
+int buf_adds(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+int buf_addc(struct buf *b, char c)
+{
+	return buf_add(b, &c, 1);
+}
+
+int buf_addf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = xvasprintf(fmt, ap);
+	va_end(ap);
+	int rc = buf_adds(b, s);
+	free(s);
+	return rc;
+}
+
+char *buf_detach(struct buf *b)
+{
+	char *p = b->data ? b->data : xstrdup("");
+	size_t cap = b->cap;
+	buf_init(b, cap);
+	return p;
+}
+
+void buf_release(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->cap);
+}
+
+const char *buf_str(const struct buf *b)
+{
+	return b->data ? b->data : "";
+}
+
+int pg_error(struct pg_err *e, const char *fmt, ...)
+{
+	if (e) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+void diags_init(struct diags *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void diags_release(struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	diags_init(d);
+}
+
+static int diag_vadd(struct diags *d, const char *file, unsigned line, unsigned col,
+		     const char *fmt, va_list ap)
+{
+	size_t max = d->max ? d->max : 1000;
+	if (d->n >= max)
+		return -1;
+	if (d->n == d->alloc) {
+		d->alloc = d->alloc ? d->alloc * 2 : 8;
+		d->v = xrealloc(d->v, d->alloc * sizeof(*d->v));
+	}
+	struct diag *g = &d->v[d->n++];
+	g->file = xstrdup(file);
+	g->line = line;
+	g->col = col;
+	g->msg = xvasprintf(fmt, ap);
+	return -1;
+}
+
+int diag_at(struct diags *d, const struct node *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (n)
+		diag_vadd(d, n->pos.file, n->pos.line, n->pos.col, fmt, ap);
+	else
+		diag_vadd(d, NULL, 0, 0, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int diag_pos(struct diags *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	diag_vadd(d, file, line, col, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void diags_print(const struct diags *d, FILE *f)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+		if (g->file && g->line)
+			fprintf(f, "%s:%u:%u: error: %s\n", g->file, g->line, g->col ? g->col : 1,
+				g->msg);
+		else if (g->file)
+			fprintf(f, "%s: error: %s\n", g->file, g->msg);
+		else
+			fprintf(f, "error: %s\n", g->msg);
+	}
+	size_t max = d->max ? d->max : 1000;
+	if (d->n >= max)
+		fprintf(f, "(stopped after %zu errors)\n", d->n);
+}
+
+int parse_duration_ms(const char *s, long long *ms)
+{
+	if (!s)
+		return -1;
+	while (*s == ' ')
+		s++;
+	if (!*s)
+		return -1;
+	double total = 0;
+	int parts = 0;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		errno = 0;
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return -1;
+		double v = strtod(p, &end);
+		if (end == p || errno || !isfinite(v) || v < 0)
+			return -1;
+		p = end;
+		double mult;
+		if (*p == 0) {
+			if (parts)
+				return -1; /* "1m30" is ambiguous */
+			mult = 1000; /* a bare number is seconds */
+		} else if (strncmp(p, "ms", 2) == 0) {
+			mult = 1;
+			p += 2;
+		} else if (*p == 's') {
+			mult = 1000;
+			p++;
+		} else if (*p == 'm') {
+			mult = 60000;
+			p++;
+		} else if (*p == 'h') {
+			mult = 3600000;
+			p++;
+		} else if (*p == 'd') {
+			mult = 86400000;
+			p++;
+		} else {
+			return -1;
+		}
+		total += v * mult;
+		parts++;
+		if (total > 1e15)
+			return -1;
+	}
+	*ms = (long long)(total + 0.5);
+	return 0;
+}
+
+char *format_duration(long long ms)
+{
+	if (ms < 1000)
+		return xasprintf("%lldms", ms);
+	struct buf b;
+	buf_init(&b, 0);
+	long long h = ms / 3600000, m = (ms / 60000) % 60, s = (ms / 1000) % 60, r = ms % 1000;
+	if (h)
+		buf_addf(&b, "%lldh", h);
+	if (m)
+		buf_addf(&b, "%lldm", m);
+	if (s || r) {
+		if (r)
+			buf_addf(&b, "%lld.%03llds", s, r);
+		else
+			buf_addf(&b, "%llds", s);
+	}
+	return buf_detach(&b);
+}
+
+long long now_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double now_mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+char *iso8601_at(double epoch_s)
+{
+	time_t t = (time_t)epoch_s;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char out[32];
+	strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return xstrdup(out);
+}
+
+char *iso8601_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return iso8601_at((double)ts.tv_sec);
+}
+
+int parse_ll(const char *s, long long *out)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_double(const char *s, double *out)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, struct pg_err *e)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			pg_error(e, "cannot write '%s': %s", path, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 && errno != EINVAL) {
+		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+int read_file_capped(const char *path, size_t max, char **data, size_t *len, struct pg_err *e)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return pg_error(e, "cannot read '%s': it is a directory", path);
+	}
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
+		close(fd);
+		return pg_error(e, "'%s' is too large (%lld bytes, at most %zu)", path,
+				(long long)st.st_size, max);
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	char chunk[65536];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = errno;
+			close(fd);
+			buf_release(&b);
+			return pg_error(e, "cannot read '%s': %s", path, strerror(err));
+		}
+		if (r == 0)
+			break;
+		if (b.len + (size_t)r > max) {
+			close(fd);
+			buf_release(&b);
+			return pg_error(e, "'%s' is too large (more than %zu bytes)", path, max);
+		}
+		buf_add(&b, chunk, (size_t)r);
+	}
+	close(fd);
+	*len = b.len;
+	*data = buf_detach(&b);
+	return 0;
+}

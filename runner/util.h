@@ -1,0 +1,93 @@
+/* util.h - small shared pieces of the runner: a growable buffer with a size
+ * cap, diagnostics with file:line:column, allocation that aborts on failure,
+ * durations and clocks.
+ *
+ * Ownership: every function that returns char * returns a malloc'd string the
+ * caller frees, unless its comment says otherwise. */
+#ifndef PHASEGATE_UTIL_H
+#define PHASEGATE_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define PG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Allocation failure aborts with a message: this is a command-line tool. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);            /* NULL stays NULL */
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PG_PRINTF(1, 2);
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* A growable byte buffer. data is always NUL-terminated (data[len] == 0)
+ * once anything was added; cap is the size limit (0 = unlimited). When an
+ * append would pass the cap, the buffer keeps what fits, sets truncated and
+ * the append returns -1. */
+struct buf {
+	char *data;      /* owned; NULL until the first append */
+	size_t len;      /* bytes used, without the terminating NUL */
+	size_t alloc;    /* bytes allocated */
+	size_t cap;      /* size limit, 0 = none */
+	int truncated;   /* an append was cut at cap */
+};
+void buf_init(struct buf *b, size_t cap);
+int buf_add(struct buf *b, const void *data, size_t len);
+int buf_adds(struct buf *b, const char *s);
+int buf_addf(struct buf *b, const char *fmt, ...) PG_PRINTF(2, 3);
+int buf_addc(struct buf *b, char c);
+char *buf_detach(struct buf *b);         /* returns data ("" if empty), buffer reset */
+void buf_release(struct buf *b);          /* frees data, buffer reset */
+const char *buf_str(const struct buf *b); /* data or "" */
+
+/* One error message for phasegate's own failures (not check results).
+ * pg_error() fills it and returns -1, so "return pg_error(e, ...)" reads well. */
+struct pg_err {
+	char msg[1024];
+};
+int pg_error(struct pg_err *e, const char *fmt, ...) PG_PRINTF(2, 3);
+
+/* Diagnostics: suite errors, collected so that one validation pass reports
+ * all of them. Printed as "file:line:col: message" (line/col omitted when 0). */
+struct diag {
+	char *file;          /* owned, may be NULL */
+	unsigned line, col;  /* 1-based, 0 = unknown */
+	char *msg;           /* owned */
+};
+struct diags {
+	struct diag *v;      /* owned array */
+	size_t n, alloc;
+	size_t max;          /* stop collecting after this many (0 = 1000) */
+};
+struct node;
+void diags_init(struct diags *d);
+void diags_release(struct diags *d);
+/* Adds a diagnostic at a node's position (n may be NULL); returns -1. */
+int diag_at(struct diags *d, const struct node *n, const char *fmt, ...) PG_PRINTF(3, 4);
+int diag_pos(struct diags *d, const char *file, unsigned line, unsigned col, const char *fmt, ...)
+	PG_PRINTF(5, 6);
+void diags_print(const struct diags *d, FILE *f);
+
+/* Durations: "250ms", "5s", "2m", "1h", "1m30s", "1.5s"; a bare number is
+ * seconds. Returns 0 and sets *ms, or -1 when the text is not a duration. */
+int parse_duration_ms(const char *s, long long *ms);
+char *format_duration(long long ms);     /* "1m30s", "250ms" */
+
+long long now_mono_ms(void);              /* monotonic clock */
+double now_mono_s(void);
+char *iso8601_now(void);                  /* "2026-11-26T09:10:22Z" */
+char *iso8601_at(double epoch_s);         /* UTC, second precision */
+
+/* Strict integer parsing (no atoi): whole string, range checked. */
+int parse_ll(const char *s, long long *out);
+int parse_double(const char *s, double *out);
+
+/* Writes data to path atomically: a temporary file in the same directory,
+ * fsync, rename. Creates no directories. */
+int write_file_atomic(const char *path, const char *data, size_t len, struct pg_err *e);
+/* Reads a whole file, at most max bytes (more is an error). */
+int read_file_capped(const char *path, size_t max, char **data, size_t *len, struct pg_err *e);
+
+#endif

@@ -1,0 +1,12 @@
+# tests of the reports area: the result model (JSON round trip, loading)
+# and every report writer (JUnit checked with xmllint against the schema and
+# read back with junitparser, Markdown escaping, console output).
+find_program(PG_XMLLINT xmllint)
+
+pg_unit_test(test_result unit/test_result.c)
+
+pg_unit_test(test_reports unit/test_reports.c)
+set_property(TEST unit.test_reports APPEND PROPERTY ENVIRONMENT
+  "PG_PYTHON3=${PG_PYTHON3}"
+  "PG_XMLLINT=${PG_XMLLINT}"
+  "PG_REPORTS_TMP=${CMAKE_CURRENT_BINARY_DIR}/reports-work")
