@@ -390,12 +390,12 @@ int promtext_parse(const char *text, size_t len, json_t **out, unsigned *line, s
 	*line = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		struct pt_line l = { p, le };
+		size_t n = (size_t)((nl ? nl : end) - p);
 		lineno++;
-		if (l.end > l.p && l.end[-1] == '\r')
-			l.end--;
-		if (memchr(l.p, '\0', (size_t)(l.end - l.p))) {
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		struct pt_line l = { p, p + n };
+		if (memchr(p, '\0', n)) {
 			rc = pg_error(e, "the line contains a NUL byte (is this a metrics endpoint?)");
 		} else {
 			pt_skip_blank(&l);

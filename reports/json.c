@@ -102,6 +102,25 @@ const struct res_check *report_blocking_check(const struct run_result *r)
 	return first;
 }
 
+size_t report_open_signoffs(const struct run_result *r)
+{
+	if (r->pending)
+		return r->pending;
+	size_t n = 0;
+	for (size_t i = 0; i < r->napprovals; i++)
+		n += !r->approvals[i].attested;
+	return n;
+}
+
+const char *report_verdict(const struct run_result *r)
+{
+	if (r->verdict && *r->verdict)
+		return r->verdict;
+	if (r->blocking_gate || r->failed || r->errors || r->interrupted || r->timed_out)
+		return "NO-GO";
+	return report_open_signoffs(r) ? "PENDING" : "GO";
+}
+
 int report_json_write(const struct run_result *r, const char *path, struct pg_err *e)
 {
 	json_t *j = result_to_json(r);

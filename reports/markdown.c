@@ -1,1 +1,632 @@
-/* markdown.c - placeholder */
+/* markdown.c - the go-live report for approvers: the verdict first, the run
+ * facts, the phase table, every checklist item ticked or not, the failures
+ * with expected/seen/remedy/evidence, success metrics, open attestations and
+ * the sign-off table.
+ *
+ * Every piece of text that comes from a suite or from the world is escaped
+ * (md_text) so that it cannot add markup, links or HTML; multi-line text
+ * goes into fenced code blocks whose fence is longer than any backtick run
+ * inside (md_code), and only at the top level, never inside a list. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* Inline text: one line, every markup character neutralised. < > & become
+ * entities (a backslash does not stop every renderer's HTML); the other
+ * ASCII punctuation that means something gets a backslash. */
+static void md_text(struct buf *b, const char *s)
+{
+	char *clean = report_clean_text(s);
+	for (const char *p = clean; *p; p++) {
+		switch (*p) {
+		case '<':
+			buf_adds(b, "&lt;");
+			break;
+		case '>':
+			buf_adds(b, "&gt;");
+			break;
+		case '&':
+			buf_adds(b, "&amp;");
+			break;
+		case '\n':
+		case '\t':
+			buf_addc(b, ' ');
+			break;
+		case '\\': case '`': case '*': case '_': case '{': case '}': case '[': case ']':
+		case '(': case ')': case '#': case '+': case '-': case '.': case '!': case '|':
+		case '~': case '$':
+			buf_addc(b, '\\');
+			buf_addc(b, *p);
+			break;
+		default:
+			buf_addc(b, *p);
+		}
+	}
+	free(clean);
+}
+
+/* Text, or a dash when there is none (table cells must not be empty). */
+static void md_text_or(struct buf *b, const char *s, const char *none)
+{
+	if (s && *s)
+		md_text(b, s);
+	else
+		buf_adds(b, none);
+}
+
+/* A fenced code block at the top level. The fence is one backtick longer
+ * than the longest run inside, so no line of the text can close it. */
+static void md_code(struct buf *b, const char *s)
+{
+	char *clean = report_clean_text(s);
+	size_t run = 0, longest = 0;
+	for (const char *p = clean; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	size_t fence = longest >= 3 ? longest + 1 : 3;
+	for (size_t i = 0; i < fence; i++)
+		buf_addc(b, '`');
+	buf_adds(b, "text\n");
+	buf_adds(b, clean);
+	if (!*clean || clean[strlen(clean) - 1] != '\n')
+		buf_addc(b, '\n');
+	for (size_t i = 0; i < fence; i++)
+		buf_addc(b, '`');
+	buf_adds(b, "\n\n");
+	free(clean);
+}
+
+static const char *status_word(enum res_status s)
+{
+	switch (s) {
+	case RS_PASS:
+		return "PASS";
+	case RS_FAIL:
+		return "FAIL";
+	case RS_ERROR:
+		return "ERROR";
+	case RS_SKIP:
+		return "SKIPPED";
+	case RS_PENDING:
+		return "PENDING";
+	}
+	return "UNKNOWN";
+}
+
+static const char *check_label(const struct res_check *k)
+{
+	return k->name && *k->name ? k->name : (k->id ? k->id : "?");
+}
+
+static void add_duration(struct buf *b, double s)
+{
+	if (!(s >= 0) || s > 1e9)
+		s = 0;
+	char *d = format_duration(llround(s * 1000.0));
+	buf_adds(b, d);
+	free(d);
+}
+
+/* Counts over the checks (not actions or collectors) of one phase. */
+struct md_count {
+	size_t passed, failed, errors, skipped, pending;
+};
+
+static void count_phase(const struct res_phase *ph, struct md_count *c)
+{
+	for (size_t s = 0; s < ph->nsteps; s++) {
+		for (size_t i = 0; i < ph->steps[s].nchecks; i++) {
+			const struct res_check *k = &ph->steps[s].checks[i];
+			if (k->kind != RK_CHECK)
+				continue;
+			switch (k->status) {
+			case RS_PASS:
+				c->passed++;
+				break;
+			case RS_FAIL:
+				c->failed++;
+				break;
+			case RS_ERROR:
+				c->errors++;
+				break;
+			case RS_SKIP:
+				c->skipped++;
+				break;
+			case RS_PENDING:
+				c->pending++;
+				break;
+			}
+		}
+	}
+}
+
+static void write_verdict(struct buf *b, const struct run_result *r)
+{
+	const char *v = report_verdict(r);
+	buf_adds(b, "# Go-live verdict: ");
+	if (!strcmp(v, "GO") || !strcmp(v, "NO-GO") || !strcmp(v, "PENDING"))
+		buf_adds(b, v); /* kept greppable: "NO-GO", not "NO\\-GO" */
+	else
+		md_text(b, v);
+	buf_adds(b, "\n\n");
+	if (!strcmp(v, "GO")) {
+		buf_addf(b, "Every gate passed: %zu of %zu checks passed and no sign-off is open.\n\n",
+			 r->passed, r->total);
+		return;
+	}
+	if (!strcmp(v, "PENDING")) {
+		size_t n = report_open_signoffs(r);
+		buf_addf(b, "Every gate passed, but %zu sign-off%s %s open: the go-live waits for "
+			    "%s.\n\n",
+			 n, n == 1 ? "" : "s", n == 1 ? "is" : "are", n == 1 ? "it" : "them");
+		return;
+	}
+	const struct res_check *k = report_blocking_check(r);
+	if (r->blocking_gate) {
+		buf_adds(b, "Gate **");
+		md_text(b, r->blocking_gate);
+		buf_adds(b, "** failed");
+		if (k) {
+			buf_adds(b, ": check **");
+			md_text(b, k->id);
+			buf_adds(b, "** (");
+			md_text(b, check_label(k));
+			buf_adds(b, ") ");
+			buf_adds(b, k->status == RS_ERROR ? "could not run" : "failed");
+			if (k->message && *k->message) {
+				buf_adds(b, " — ");
+				md_text(b, k->message);
+			}
+		}
+		buf_adds(b, r->keep_going ? ". The run went on only because --keep-going overrode "
+					    "the failure protocol.\n\n"
+					  : ". Nothing after it ran (failure protocol: stop, document, "
+					    "analyze, fix, re-test).\n\n");
+	} else if (r->interrupted) {
+		buf_addf(b, "The run was interrupted (signal %d) before every gate was verified.\n\n",
+			 r->interrupted);
+	} else if (r->timed_out) {
+		buf_adds(b, "The global timeout passed before every gate was verified.\n\n");
+	} else {
+		buf_addf(b, "%zu check%s failed and %zu could not run.\n\n", r->failed,
+			 r->failed == 1 ? "" : "s", r->errors);
+	}
+}
+
+static void write_warnings(struct buf *b, const struct run_result *r)
+{
+	if (r->keep_going)
+		buf_adds(b, "> **WARNING: the failure protocol was overridden.** This run used "
+			    "--keep-going: steps and phases ran after a failed gate, for diagnosis "
+			    "only. Results after the first failed gate are not a basis for go-live.\n\n");
+	if (r->interrupted)
+		buf_addf(b, "> **WARNING: interrupted.** The run was stopped by signal %d; the "
+			    "results are incomplete.\n\n",
+			 r->interrupted);
+	if (r->timed_out)
+		buf_adds(b, "> **WARNING: timed out.** The global --timeout passed; the results "
+			    "are incomplete.\n\n");
+	if (r->dry_run)
+		buf_adds(b, "> **Dry run.** No action changed anything; actions are reported as "
+			    "skipped.\n\n");
+}
+
+static void fact(struct buf *b, const char *name, const char *value, const char *none)
+{
+	buf_addf(b, "| %s | ", name);
+	md_text_or(b, value, none);
+	buf_adds(b, " |\n");
+}
+
+static void write_facts(struct buf *b, const struct run_result *r)
+{
+	buf_adds(b, "## Run\n\n| Fact | Value |\n|---|---|\n");
+	buf_adds(b, "| Suite | ");
+	md_text_or(b, r->suite_name, "—");
+	if (r->suite_title && *r->suite_title) {
+		buf_adds(b, " — ");
+		md_text(b, r->suite_title);
+	}
+	buf_adds(b, " |\n");
+	fact(b, "Suite version", r->suite_version, "—");
+	fact(b, "Environment", r->environment, "—");
+	fact(b, "Run ID", r->run_id, "—");
+	fact(b, "Host", r->hostname, "—");
+	fact(b, "Started", r->started_at, "—");
+	fact(b, "Finished", r->finished_at, "—");
+	buf_adds(b, "| Duration | ");
+	add_duration(b, r->duration_s);
+	buf_adds(b, " |\n");
+	fact(b, "phasegate version", r->tool_version, "—");
+	fact(b, "Selection", r->selection, "whole suite");
+	buf_addf(b, "| Checks | %zu total: %zu passed, %zu failed, %zu errors, %zu skipped, "
+		    "%zu pending |\n",
+		 r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
+	buf_addf(b, "| Exit code | %d |\n", r->exit_code);
+	if (r->keep_going)
+		buf_adds(b, "| Failure protocol | **overridden by --keep-going** |\n");
+	if (r->dry_run)
+		buf_adds(b, "| Mode | dry run |\n");
+	if (r->interrupted)
+		buf_addf(b, "| Interrupted | signal %d |\n", r->interrupted);
+	buf_adds(b, "\n");
+}
+
+static void phase_title(struct buf *b, const struct res_phase *ph)
+{
+	md_text_or(b, ph->id, "?");
+	if (ph->name && *ph->name) {
+		buf_adds(b, " — ");
+		md_text(b, ph->name);
+	}
+}
+
+static void write_phase_table(struct buf *b, const struct run_result *r)
+{
+	buf_adds(b, "## Phases\n\n| Phase | Status | Passed | Failed | Errors | Skipped | Pending "
+		    "| Duration |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		struct md_count c = {0};
+		count_phase(ph, &c);
+		buf_adds(b, "| ");
+		phase_title(b, ph);
+		buf_addf(b, " | %s | %zu | %zu | %zu | %zu | %zu | ", status_word(ph->status), c.passed,
+			 c.failed, c.errors, c.skipped, c.pending);
+		add_duration(b, ph->duration_s);
+		buf_adds(b, " |\n");
+	}
+	buf_adds(b, "\n");
+}
+
+static void checklist_item(struct buf *b, const struct res_check *k)
+{
+	buf_adds(b, k->status == RS_PASS ? "- [x] " : "- [ ] ");
+	if (k->kind == RK_ACTION)
+		buf_adds(b, "action: ");
+	md_text(b, check_label(k));
+	switch (k->status) {
+	case RS_PASS:
+		if (k->attest_by) {
+			buf_adds(b, " — attested by ");
+			md_text(b, k->attest_by);
+			if (k->attest_at) {
+				buf_adds(b, " at ");
+				md_text(b, k->attest_at);
+			}
+			if (k->attest_note) {
+				buf_adds(b, ": ");
+				md_text(b, k->attest_note);
+			}
+		}
+		break;
+	case RS_FAIL:
+	case RS_ERROR:
+		buf_adds(b, k->status == RS_FAIL ? " — FAILED: " : " — ERROR: ");
+		md_text_or(b, k->message, k->status == RS_FAIL ? "expectation not met"
+							       : "the check could not run");
+		if (!k->gate && k->kind == RK_CHECK)
+			buf_adds(b, " (non-gating)");
+		break;
+	case RS_SKIP:
+		buf_adds(b, " — skipped: ");
+		if (k->blocked_by) {
+			buf_adds(b, "blocked by gate ");
+			md_text(b, k->blocked_by);
+		} else {
+			md_text_or(b, k->message, "not run");
+		}
+		break;
+	case RS_PENDING:
+		buf_adds(b, " — pending attestation");
+		break;
+	}
+	if (k->insecure)
+		buf_adds(b, " — **TLS not verified**");
+	buf_adds(b, "\n");
+}
+
+static void write_checklist(struct buf *b, const struct run_result *r)
+{
+	buf_adds(b, "## Checklist\n\n");
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		buf_adds(b, "### Phase ");
+		phase_title(b, ph);
+		buf_addf(b, " (%s)\n\n", status_word(ph->status));
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			const struct res_step *st = &ph->steps[s];
+			buf_adds(b, "#### Step ");
+			md_text_or(b, st->id, "?");
+			if (st->name && *st->name) {
+				buf_adds(b, " — ");
+				md_text(b, st->name);
+			}
+			buf_addf(b, " (%s)\n\n", status_word(st->status));
+			if (st->checkpoint_id || st->checkpoint_name) {
+				buf_adds(b, "Checkpoint ");
+				md_text_or(b, st->checkpoint_id, "");
+				if (st->checkpoint_name) {
+					buf_adds(b, " — ");
+					md_text(b, st->checkpoint_name);
+				}
+				buf_adds(b, "\n\n");
+			}
+			size_t items = 0;
+			for (size_t i = 0; i < st->nchecks; i++) {
+				if (st->checks[i].kind == RK_COLLECTOR)
+					continue;
+				checklist_item(b, &st->checks[i]);
+				items++;
+			}
+			buf_adds(b, items ? "\n" : "No checks.\n\n");
+		}
+	}
+}
+
+static void write_evidence(struct buf *b, const struct res_evidence *ev, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		buf_adds(b, "**Evidence: ");
+		md_text_or(b, ev[i].title, "untitled");
+		buf_adds(b, "**\n\n");
+		md_code(b, ev[i].text ? ev[i].text : "");
+	}
+}
+
+static int is_failed(const struct res_check *k)
+{
+	return k->kind != RK_COLLECTOR && (k->status == RS_FAIL || k->status == RS_ERROR);
+}
+
+/* Collectors document the step's first failed mandatory check (or the
+ * first failed one when none is mandatory). */
+static int documents(const struct res_step *st, const struct res_check *k)
+{
+	const struct res_check *any = NULL;
+	for (size_t i = 0; i < st->nchecks; i++) {
+		const struct res_check *c = &st->checks[i];
+		if (!is_failed(c))
+			continue;
+		if (c->gate)
+			return c == k;
+		if (!any)
+			any = c;
+	}
+	return any == k;
+}
+
+static void write_failure(struct buf *b, const struct res_phase *ph, const struct res_step *st,
+			  const struct res_check *k)
+{
+	buf_addf(b, "### %s: ", k->status == RS_FAIL ? "FAILED" : "ERROR");
+	md_text_or(b, k->id, "?");
+	if (k->name && *k->name) {
+		buf_adds(b, " — ");
+		md_text(b, k->name);
+	}
+	buf_adds(b, "\n\n- **Where:** phase ");
+	md_text_or(b, ph->id, "?");
+	buf_adds(b, ", step ");
+	md_text_or(b, st->id, "?");
+	if (k->file) {
+		buf_adds(b, ", ");
+		md_text(b, k->file);
+		buf_addf(b, ":%u:%u", k->line, k->col);
+	}
+	buf_adds(b, "\n- **Kind:** ");
+	buf_adds(b, k->kind == RK_ACTION ? "action" : (k->gate ? "mandatory check (gate)"
+								: "non-gating check"));
+	if (k->severity) {
+		buf_adds(b, ", severity ");
+		md_text(b, k->severity);
+	}
+	if (k->module) {
+		buf_adds(b, ", module ");
+		md_text(b, k->module);
+	}
+	buf_adds(b, "\n- **Message:** ");
+	md_text_or(b, k->message,
+		   k->status == RS_FAIL ? "expectation not met" : "the check could not run");
+	if (k->describe) {
+		buf_adds(b, "\n- **Did:** ");
+		md_text(b, k->describe);
+	}
+	if (k->attempts > 1)
+		buf_addf(b, "\n- **Attempts:** %d", k->attempts);
+	buf_adds(b, "\n- **Remedy:** ");
+	md_text_or(b, k->remedy, "none written in the suite");
+	buf_adds(b, "\n\n");
+	if (k->expected) {
+		buf_adds(b, "**Expected**\n\n");
+		md_code(b, k->expected);
+	}
+	if (k->seen) {
+		buf_adds(b, "**Seen**\n\n");
+		md_code(b, k->seen);
+	}
+	write_evidence(b, k->evidence, k->nevidence);
+	if (!documents(st, k))
+		return;
+	for (size_t i = 0; i < st->nchecks; i++) {
+		const struct res_check *c = &st->checks[i];
+		if (c->kind != RK_COLLECTOR)
+			continue;
+		buf_adds(b, "**Collected: ");
+		md_text_or(b, c->id, "?");
+		if (c->describe) {
+			buf_adds(b, " — ");
+			md_text(b, c->describe);
+		}
+		buf_adds(b, "**\n\n");
+		if (c->status != RS_PASS) {
+			buf_adds(b, "Collector ");
+			buf_adds(b, res_status_name(c->status));
+			buf_adds(b, ": ");
+			md_text_or(b, c->message, "no message");
+			buf_adds(b, "\n\n");
+		}
+		write_evidence(b, c->evidence, c->nevidence);
+	}
+}
+
+static void write_failures(struct buf *b, const struct run_result *r)
+{
+	size_t n = 0;
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			const struct res_step *st = &ph->steps[s];
+			for (size_t i = 0; i < st->nchecks; i++) {
+				if (!is_failed(&st->checks[i]))
+					continue;
+				if (!n++)
+					buf_adds(b, "## Failures\n\n");
+				write_failure(b, ph, st, &st->checks[i]);
+			}
+		}
+	}
+}
+
+static void write_insecure(struct buf *b, const struct run_result *r)
+{
+	size_t n = 0;
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			for (size_t i = 0; i < ph->steps[s].nchecks; i++) {
+				const struct res_check *k = &ph->steps[s].checks[i];
+				if (!k->insecure)
+					continue;
+				if (!n++)
+					buf_adds(b, "## TLS warnings\n\n> **WARNING:** TLS certificate "
+						    "verification was turned off by the suite for "
+						    "these checks; their results do not prove the "
+						    "server's identity.\n\n");
+				buf_adds(b, "- ");
+				md_text_or(b, k->id, "?");
+				buf_adds(b, " — ");
+				md_text(b, check_label(k));
+				buf_adds(b, "\n");
+			}
+		}
+	}
+	if (n)
+		buf_adds(b, "\n");
+}
+
+static void write_metrics(struct buf *b, const struct run_result *r)
+{
+	size_t n = 0;
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			for (size_t i = 0; i < ph->steps[s].nchecks; i++) {
+				const struct res_check *k = &ph->steps[s].checks[i];
+				if (!k->metric_name)
+					continue;
+				if (!n++)
+					buf_adds(b, "## Success metrics\n\n| Metric | Target | Seen | "
+						    "Met |\n|---|---|---|---|\n");
+				buf_adds(b, "| ");
+				md_text(b, k->metric_name);
+				buf_adds(b, " | ");
+				md_text_or(b, k->metric_target, "—");
+				buf_adds(b, " | ");
+				md_text_or(b, k->seen, k->status == RS_PASS ? "as expected" : "—");
+				buf_adds(b, " | ");
+				buf_adds(b, k->status == RS_PASS	   ? "yes"
+					    : k->status == RS_FAIL	   ? "**no**"
+					    : k->status == RS_ERROR   ? "unknown (error)"
+					    : k->status == RS_PENDING ? "pending"
+								      : "not measured");
+				buf_adds(b, " |\n");
+			}
+		}
+	}
+	if (n)
+		buf_adds(b, "\n");
+}
+
+static void write_open(struct buf *b, const struct run_result *r)
+{
+	buf_adds(b, "## Open attestations\n\n");
+	size_t n = 0;
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			const struct res_step *st = &ph->steps[s];
+			for (size_t i = 0; i < st->nchecks; i++) {
+				const struct res_check *k = &st->checks[i];
+				if (k->status != RS_PENDING)
+					continue;
+				n++;
+				buf_adds(b, "- [ ] ");
+				md_text(b, check_label(k));
+				buf_adds(b, " (");
+				md_text_or(b, k->id, "?");
+				buf_adds(b, ", phase ");
+				md_text_or(b, ph->id, "?");
+				buf_adds(b, ", step ");
+				md_text_or(b, st->id, "?");
+				buf_adds(b, ")\n");
+			}
+		}
+	}
+	buf_adds(b, n ? "\n" : "None.\n\n");
+}
+
+static void write_signoff(struct buf *b, const struct run_result *r)
+{
+	buf_adds(b, "## Sign-off\n\n");
+	if (!r->napprovals) {
+		buf_adds(b, "The suite requires no approvals.\n\n");
+		return;
+	}
+	buf_adds(b, "| Role | Name | Date | Status | Note |\n|---|---|---|---|---|\n");
+	for (size_t i = 0; i < r->napprovals; i++) {
+		const struct res_approval *a = &r->approvals[i];
+		buf_adds(b, "| ");
+		md_text_or(b, a->role, a->id ? a->id : "—");
+		buf_adds(b, " | ");
+		md_text_or(b, a->attested ? a->by : NULL, " ");
+		buf_adds(b, " | ");
+		md_text_or(b, a->attested ? a->at : NULL, " ");
+		buf_adds(b, a->attested ? " | signed | " : " | **open** | ");
+		md_text_or(b, a->attested ? a->note : NULL, " ");
+		buf_adds(b, " |\n");
+	}
+	buf_adds(b, "\n");
+}
+
+char *report_markdown_render(const struct run_result *r)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	write_verdict(&b, r);
+	write_warnings(&b, r);
+	write_facts(&b, r);
+	write_phase_table(&b, r);
+	write_checklist(&b, r);
+	write_failures(&b, r);
+	write_insecure(&b, r);
+	write_metrics(&b, r);
+	write_open(&b, r);
+	write_signoff(&b, r);
+	buf_adds(&b, "---\n\nGenerated by phasegate ");
+	md_text_or(&b, r->tool_version, "(unknown version)");
+	buf_adds(&b, ".\n");
+	return buf_detach(&b);
+}
+
+int report_markdown_write(const struct run_result *r, const char *path, struct pg_err *e)
+{
+	char *md = report_markdown_render(r);
+	int rc = write_file_atomic(path, md, strlen(md), e);
+	free(md);
+	return rc;
+}

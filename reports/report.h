@@ -40,8 +40,12 @@ void console_note(struct console *c, const char *text);
  * characters but tab and newline (invalid bytes and other controls become
  * U+FFFD, CR is dropped); NULL gives "". report_blocking_check returns the
  * check named by r->blocking_check (inside the r->blocking_gate step when
- * that is set), or NULL. */
+ * that is set), or NULL. report_verdict is r->verdict, or when unset the
+ * one the totals imply; report_open_signoffs counts pending checks (or, when
+ * there are none, unattested approvals). */
 char *report_clean_text(const char *s);
 const struct res_check *report_blocking_check(const struct run_result *r);
+const char *report_verdict(const struct run_result *r);
+size_t report_open_signoffs(const struct run_result *r);
 
 #endif

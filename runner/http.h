@@ -39,6 +39,7 @@ struct http_request {
 	const char *proxy;        /* NULL = libcurl's environment handling */
 	int want_tls_info;        /* fill tls (certificate chain info) */
 	int want_timings;
+	int http1_only;           /* 1 = never HTTP/2 (default: HTTP/2 over TLS when offered) */
 };
 
 struct http_response {

@@ -309,6 +309,12 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	if (pc->priv && pc->mod->describe)
 		d = pc->mod->describe(pc->priv);
 	char *dm = mask_dup(d ? d : pc->mod->name);
+	char *nl = strchr(dm, '\n');
+	if (nl) { /* one line per entry: a multi-line script shows its first line */
+		char *first = xasprintf("%.*s …", (int)(nl - dm), dm);
+		free(dm);
+		dm = first;
+	}
 	char *name = mask_dup(pc->name);
 	fprintf(f, "      %-6s %-28s %s\n", kind, pc->id, name);
 	fprintf(f, "             %s", dm);
@@ -406,7 +412,7 @@ static int load(const struct cli *c, struct plan *p)
 	diags_init(&d);
 	memset(p, 0, sizeof(*p));
 	int rc = suite_load(p, c->target, &lo, &d);
-	if (rc == 0 && (c->phase || c->step || c->tag))
+	if (rc == 0) /* with no selector, everything is selected */
 		rc = plan_select(p, c->phase, c->step, c->tag, &d);
 	if (rc != 0 || d.n) {
 		diags_print(&d, stderr);

@@ -103,18 +103,15 @@ struct node *node_new_map(struct node_pos pos)
 }
 
 /* Grows the items or pairs array of a collection so one more fits. The
- * allocated size is kept implicit: capacities are powers of two. */
+ * capacity is implicit: 4, then doubling, so it is full exactly when n is 0
+ * or a power of two of at least 4. */
 static void coll_reserve(struct node *c)
 {
-	size_t want = c->n + 1, cap;
+	size_t cap;
 
-	if (c->n != 0 && (c->n & (c->n - 1)) != 0)
-		return; /* not at a power of two: room left */
-	cap = c->n ? c->n * 2 : 4;
-	if (c->n != 0 && c->n < 4)
+	if (c->n != 0 && (c->n < 4 || (c->n & (c->n - 1)) != 0))
 		return;
-	if (want > cap)
-		cap = want;
+	cap = c->n ? c->n * 2 : 4;
 	if (c->kind == NODE_SEQ)
 		c->items = xrealloc(c->items, cap * sizeof(*c->items));
 	else
@@ -1104,18 +1101,18 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 		lim = &deflim;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return diag_pos(d, path, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+		return diag_pos(d, NULL, 0, 0, "cannot read '%s': %s", path, strerror(errno));
 	/* the size is checked before reading, so a huge file costs nothing */
 	if (fstat(fd, &st) < 0) {
-		diag_pos(d, path, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+		diag_pos(d, NULL, 0, 0, "cannot read '%s': %s", path, strerror(errno));
 		goto fd;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		diag_pos(d, path, 0, 0, "cannot read '%s': it is a directory", path);
+		diag_pos(d, NULL, 0, 0, "cannot read '%s': it is a directory", path);
 		goto fd;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		diag_pos(d, path, 0, 0, "cannot read '%s': not a regular file", path);
+		diag_pos(d, NULL, 0, 0, "cannot read '%s': not a regular file", path);
 		goto fd;
 	}
 	if ((unsigned long long)st.st_size > lim->max_file_bytes) {
@@ -1129,7 +1126,7 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			diag_pos(d, path, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+			diag_pos(d, NULL, 0, 0, "cannot read '%s': %s", path, strerror(errno));
 			goto data;
 		}
 		if (r == 0)

@@ -1,1 +1,574 @@
-/* vars.c - placeholder */
+/* vars.c - suite variables, env files, "${...}" expansion and the
+ * process-wide secrets masker that keeps secret values out of every output. */
+#include "vars.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the variable table ------------------------------------------------- */
+
+void vars_init(struct vars *vs)
+{
+	memset(vs, 0, sizeof(*vs));
+}
+
+void vars_release(struct vars *vs)
+{
+	size_t i;
+
+	for (i = 0; i < vs->n; i++) {
+		free(vs->v[i].name);
+		free(vs->v[i].value);
+	}
+	free(vs->v);
+	vars_init(vs);
+}
+
+static struct var *vars_lookup(const struct vars *vs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < vs->n; i++) {
+		if (strcmp(vs->v[i].name, name) == 0)
+			return &vs->v[i];
+	}
+	return NULL;
+}
+
+void vars_set(struct vars *vs, const char *name, const char *value, const char *origin, int secret)
+{
+	struct var *v = vars_lookup(vs, name);
+	char *copy = xstrdup(value ? value : "");
+
+	if (secret)
+		mask_add(copy);
+	if (v) {
+		free(v->value);
+		v->value = copy;
+		v->origin = origin;
+		v->secret = secret;
+		return;
+	}
+	if (vs->n == vs->alloc) {
+		vs->alloc = vs->alloc ? vs->alloc * 2 : 16;
+		vs->v = xrealloc(vs->v, vs->alloc * sizeof(*vs->v));
+	}
+	v = &vs->v[vs->n++];
+	v->name = xstrdup(name);
+	v->value = copy;
+	v->origin = origin;
+	v->secret = secret;
+}
+
+const struct var *vars_find(const struct vars *vs, const char *name)
+{
+	return vs ? vars_lookup(vs, name) : NULL;
+}
+
+/* ---- env files ---------------------------------------------------------- */
+
+static int is_name_start(int c)
+{
+	return isalpha(c) || c == '_';
+}
+
+static int is_name_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '.' || c == '-';
+}
+
+/* Parses one line (without its newline) into vs. */
+static int env_line(struct vars *vs, const char *path, unsigned lineno, char *line, struct diags *d)
+{
+	char *p = line, *name, *end;
+	struct buf val;
+	int rc = -1;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == 0 || *p == '#')
+		return 0;
+	if (strncmp(p, "export", 6) == 0 && (p[6] == ' ' || p[6] == '\t')) {
+		p += 6;
+		while (*p == ' ' || *p == '\t')
+			p++;
+	}
+	name = p;
+	if (!is_name_start((unsigned char)*p))
+		return diag_pos(d, path, lineno, (unsigned)(p - line) + 1,
+				"expected NAME=VALUE (a name starts with a letter or '_')");
+	while (is_name_char((unsigned char)*p))
+		p++;
+	end = p;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '=')
+		return diag_pos(d, path, lineno, (unsigned)(p - line) + 1, "expected NAME=VALUE");
+	*end = 0;
+	p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	buf_init(&val, 0);
+	buf_adds(&val, "");
+	if (*p == '\'' || *p == '"') {
+		char q = *p++;
+		for (; *p && *p != q; p++) {
+			if (q == '"' && *p == '\\' && p[1]) {
+				p++;
+				switch (*p) {
+				case 'n': buf_addc(&val, '\n'); break;
+				case 't': buf_addc(&val, '\t'); break;
+				case 'r': buf_addc(&val, '\r'); break;
+				default: buf_addc(&val, *p); break;
+				}
+				continue;
+			}
+			buf_addc(&val, *p);
+		}
+		if (*p != q) {
+			diag_pos(d, path, lineno, (unsigned)(name - line) + 1,
+				 "unterminated quote in the value of '%s'", name);
+			goto val;
+		}
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p != '#') {
+			diag_pos(d, path, lineno, (unsigned)(p - line) + 1,
+				 "unexpected text after the quoted value of '%s'", name);
+			goto val;
+		}
+	} else {
+		char *v = p, *e;
+		/* " #" starts a comment in an unquoted value */
+		for (e = p; *e; e++) {
+			if (*e == '#' && e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				break;
+		}
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		buf_add(&val, v, (size_t)(e - v));
+	}
+	vars_set(vs, name, buf_str(&val), "env-file", 0);
+	rc = 0;
+val:
+	buf_release(&val);
+	return rc;
+}
+
+int vars_load_env_file(struct vars *vs, const char *path, struct diags *d)
+{
+	struct pg_err e;
+	char *data = NULL, *line, *nl;
+	size_t len = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (read_file_capped(path, 1024 * 1024, &data, &len, &e) < 0)
+		return diag_pos(d, NULL, 0, 0, "cannot read env file: %s", e.msg);
+	if (memchr(data, 0, len)) {
+		rc = diag_pos(d, path, 0, 0, "env file contains NUL bytes");
+		goto data;
+	}
+	for (line = data; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = 0;
+		lineno++;
+		if (nl == NULL || *line) {
+			size_t l = strlen(line);
+			if (l && line[l - 1] == '\r')
+				line[l - 1] = 0;
+		}
+		if (env_line(vs, path, lineno, line, d) < 0)
+			rc = -1;
+	}
+data:
+	free(data);
+	return rc;
+}
+
+/* ---- expansion ---------------------------------------------------------- */
+
+int vars_has_ref(const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return 0;
+	for (i = 0; s[i]; i++) {
+		if (s[i] == '$' && s[i + 1] == '$' && s[i + 2] == '{') {
+			i += 2;
+			continue;
+		}
+		if (s[i] == '$' && s[i + 1] == '{')
+			return 1;
+	}
+	return 0;
+}
+
+static int is_deferred(const struct deferred_names *dn, const char *name, size_t len)
+{
+	size_t i, l;
+
+	for (i = 0; dn && i < dn->n; i++) {
+		l = strlen(dn->v[i]);
+		/* "${rev}" and "${rev.field}" both wait for the saved value */
+		if (l <= len && memcmp(dn->v[i], name, l) == 0 && (l == len || name[l] == '.'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Adds literal text; when escape is set, every "${" is written as "$${" so
+ * a later run-time expansion gives back the same text. */
+static void add_literal(struct buf *b, const char *s, size_t len, int escape)
+{
+	size_t i;
+
+	if (!escape) {
+		buf_add(b, s, len);
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if (s[i] == '$' && i + 1 < len && s[i + 1] == '{')
+			buf_addc(b, '$');
+		buf_addc(b, s[i]);
+	}
+}
+
+enum ref_problem { RP_UNTERMINATED, RP_EMPTY, RP_BADNAME, RP_NOENV, RP_NOSECRET, RP_UNDEFINED };
+
+/* Adds a diagnostic about a reference (when d is set); returns -1. */
+static int ref_error(struct diags *d, const struct node *pos, enum ref_problem what,
+		     const char *name, size_t len)
+{
+	char *n;
+
+	if (!d)
+		return -1;
+	n = xstrndup(name, len > 80 ? 80 : len);
+	switch (what) {
+	case RP_UNTERMINATED:
+		diag_at(d, pos, "unterminated reference '${%s' (missing '}')", n);
+		break;
+	case RP_EMPTY:
+		diag_at(d, pos, "empty reference '${}'");
+		break;
+	case RP_BADNAME:
+		diag_at(d, pos, "invalid variable name '%s' in a reference", n);
+		break;
+	case RP_NOENV:
+		diag_at(d, pos, "environment variable '%s' is not set", n);
+		break;
+	case RP_NOSECRET:
+		diag_at(d, pos, "undefined secret '%s'", n);
+		break;
+	case RP_UNDEFINED:
+		diag_at(d, pos, "undefined variable '%s'", n);
+		break;
+	}
+	free(n);
+	return -1;
+}
+
+/* One pass of expansion. *kept counts references left for run time. */
+static int expand_pass(const struct vars *vs, const struct deferred_names *deferred, const char *s,
+		       const struct node *pos, struct diags *d, int escape, struct buf *out,
+		       int *kept)
+{
+	size_t i = 0, start, nlen;
+	const char *name;
+	const struct var *v;
+	char *tmp;
+
+	*kept = 0;
+	while (s[i]) {
+		if (s[i] == '$' && s[i + 1] == '$' && s[i + 2] == '{') {
+			add_literal(out, "${", 2, escape);
+			i += 3;
+			continue;
+		}
+		if (!(s[i] == '$' && s[i + 1] == '{')) {
+			start = i;
+			while (s[i] && !(s[i] == '$' && (s[i + 1] == '{' || s[i + 1] == '$')))
+				i++;
+			if (i == start)
+				i++; /* a lone "$$" not followed by "{" */
+			add_literal(out, s + start, i - start, escape);
+			continue;
+		}
+		name = s + i + 2;
+		for (nlen = 0; name[nlen] && name[nlen] != '}'; nlen++)
+			;
+		if (!name[nlen])
+			return ref_error(d, pos, RP_UNTERMINATED, name,
+					 nlen);
+		if (nlen == 0)
+			return ref_error(d, pos, RP_EMPTY, "", 0);
+		for (start = 0; start < nlen; start++) {
+			if (!is_name_char((unsigned char)name[start]))
+				return ref_error(d, pos, RP_BADNAME, name, nlen);
+		}
+		i += 2 + nlen + 1;
+		if (nlen > 4 && memcmp(name, "env.", 4) == 0) {
+			const char *val;
+			tmp = xstrndup(name + 4, nlen - 4);
+			val = getenv(tmp);
+			if (!val) {
+				ref_error(d, pos, RP_NOENV, tmp,
+					  strlen(tmp));
+				free(tmp);
+				return -1;
+			}
+			free(tmp);
+			add_literal(out, val, strlen(val), escape);
+			continue;
+		}
+		if (nlen > 8 && memcmp(name, "secrets.", 8) == 0) {
+			tmp = xstrndup(name, nlen);
+			v = vars_find(vs, tmp); /* stored under its full name */
+			if (!v || !v->secret)
+				v = vars_find(vs, tmp + 8);
+			if (!v || !v->secret) {
+				ref_error(d, pos, RP_NOSECRET, tmp + 8, strlen(tmp + 8));
+				free(tmp);
+				return -1;
+			}
+			free(tmp);
+			add_literal(out, v->value, strlen(v->value), escape);
+			continue;
+		}
+		tmp = xstrndup(name, nlen);
+		v = vars_find(vs, tmp);
+		free(tmp);
+		if (v) {
+			/* the value is added as text: a "${" inside it is not expanded */
+			add_literal(out, v->value, strlen(v->value), escape);
+			continue;
+		}
+		if (is_deferred(deferred, name, nlen)) {
+			buf_add(out, name - 2, nlen + 3);
+			(*kept)++;
+			continue;
+		}
+		return ref_error(d, pos, RP_UNDEFINED, name, nlen);
+	}
+	return 0;
+}
+
+char *vars_expand(const struct vars *vs, const struct deferred_names *deferred, const char *s,
+		  const struct node *pos, struct diags *d)
+{
+	struct buf out;
+	int kept = 0;
+
+	if (!s)
+		return NULL;
+	if (!strchr(s, '$'))
+		return xstrdup(s);
+	buf_init(&out, 0);
+	if (expand_pass(vs, deferred, s, pos, d, 0, &out, &kept) < 0)
+		goto fail;
+	if (kept) {
+		/* references stay for run time: the text must stay in escaped form
+		 * so that expanding it again expands only those references */
+		buf_release(&out);
+		if (expand_pass(vs, deferred, s, pos, d, 1, &out, &kept) < 0)
+			goto fail;
+	}
+	return buf_detach(&out);
+fail:
+	buf_release(&out);
+	return NULL;
+}
+
+/* Recursion follows the tree, whose depth the loader bounds. */
+int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferred, struct node *n,
+		     struct diags *d)
+{
+	int problems = 0;
+	size_t i;
+	char *s;
+
+	if (!n)
+		return 0;
+	switch (n->kind) {
+	case NODE_SCALAR:
+		if (!n->str || !memchr(n->str, '$', n->len))
+			return 0;
+		s = vars_expand(vs, deferred, n->str, n, d);
+		if (!s)
+			return 1;
+		free(n->str);
+		n->str = s;
+		n->len = strlen(s);
+		return 0;
+	case NODE_SEQ:
+		for (i = 0; i < n->n; i++)
+			problems += vars_expand_tree(vs, deferred, n->items[i], d);
+		return problems;
+	case NODE_MAP:
+		for (i = 0; i < n->n; i++)
+			problems += vars_expand_tree(vs, deferred, n->pairs[i].value, d);
+		return problems;
+	}
+	return problems;
+}
+
+/* ---- the masker --------------------------------------------------------- */
+
+struct secret {
+	char *s;      /* owned */
+	size_t len;
+};
+
+static pthread_rwlock_t mask_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct secret *secrets;   /* longest first */
+static size_t nsecrets, secrets_alloc;
+
+static char *base64(const char *s, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *u = (const unsigned char *)s;
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*o++ = tab[u[i] >> 2];
+		*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
+		*o++ = tab[((u[i + 1] & 15) << 2) | (u[i + 2] >> 6)];
+		*o++ = tab[u[i + 2] & 63];
+	}
+	if (len - i == 1) {
+		*o++ = tab[u[i] >> 2];
+		*o++ = tab[(u[i] & 3) << 4];
+		*o++ = '=';
+		*o++ = '=';
+	} else if (len - i == 2) {
+		*o++ = tab[u[i] >> 2];
+		*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
+		*o++ = tab[(u[i + 1] & 15) << 2];
+		*o++ = '=';
+	}
+	*o = 0;
+	return out;
+}
+
+/* Inserts one secret in length order; the caller holds the write lock. */
+static void mask_insert(const char *s, size_t len)
+{
+	size_t i, at;
+
+	if (len < 3)
+		return;
+	for (i = 0; i < nsecrets; i++) {
+		if (secrets[i].len == len && memcmp(secrets[i].s, s, len) == 0)
+			return;
+	}
+	if (nsecrets == secrets_alloc) {
+		secrets_alloc = secrets_alloc ? secrets_alloc * 2 : 16;
+		secrets = xrealloc(secrets, secrets_alloc * sizeof(*secrets));
+	}
+	for (at = 0; at < nsecrets && secrets[at].len >= len; at++)
+		;
+	memmove(&secrets[at + 1], &secrets[at], (nsecrets - at) * sizeof(*secrets));
+	secrets[at].s = xstrndup(s, len);
+	secrets[at].len = len;
+	nsecrets++;
+}
+
+void mask_add(const char *secret)
+{
+	size_t len;
+	char *b64;
+
+	if (!secret)
+		return;
+	len = strlen(secret);
+	if (len < 3)
+		return;
+	b64 = base64(secret, len);
+	pthread_rwlock_wrlock(&mask_lock);
+	mask_insert(secret, len);
+	mask_insert(b64, strlen(b64));
+	/* base64 without its padding, as in URLs and some tokens */
+	mask_insert(b64, strcspn(b64, "="));
+	pthread_rwlock_unlock(&mask_lock);
+	free(b64);
+}
+
+/* The longest secret starting at s, or NULL; caller holds a lock. */
+static const struct secret *secret_at(const char *s, size_t left)
+{
+	size_t i;
+
+	for (i = 0; i < nsecrets; i++) {
+		if (secrets[i].len <= left && secrets[i].s[0] == s[0] &&
+		    memcmp(secrets[i].s, s, secrets[i].len) == 0)
+			return &secrets[i];
+	}
+	return NULL;
+}
+
+char *mask_dup(const char *s)
+{
+	struct buf out;
+	size_t i, len, start;
+
+	if (!s)
+		return NULL;
+	pthread_rwlock_rdlock(&mask_lock);
+	if (nsecrets == 0) {
+		pthread_rwlock_unlock(&mask_lock);
+		return xstrdup(s);
+	}
+	len = strlen(s);
+	buf_init(&out, 0);
+	buf_adds(&out, "");
+	for (i = start = 0; i < len;) {
+		const struct secret *m = secret_at(s + i, len - i);
+		if (!m) {
+			i++;
+			continue;
+		}
+		buf_add(&out, s + start, i - start);
+		buf_adds(&out, MASK_TEXT);
+		i += m->len;
+		start = i;
+	}
+	buf_add(&out, s + start, len - start);
+	pthread_rwlock_unlock(&mask_lock);
+	return buf_detach(&out);
+}
+
+int mask_contains_secret(const char *s)
+{
+	size_t i, len;
+	int found = 0;
+
+	if (!s)
+		return 0;
+	len = strlen(s);
+	pthread_rwlock_rdlock(&mask_lock);
+	for (i = 0; i < len && !found; i++)
+		found = secret_at(s + i, len - i) != NULL;
+	pthread_rwlock_unlock(&mask_lock);
+	return found;
+}
+
+void mask_reset(void)
+{
+	size_t i;
+
+	pthread_rwlock_wrlock(&mask_lock);
+	for (i = 0; i < nsecrets; i++)
+		free(secrets[i].s);
+	free(secrets);
+	secrets = NULL;
+	nsecrets = secrets_alloc = 0;
+	pthread_rwlock_unlock(&mask_lock);
+}

@@ -3,10 +3,10 @@
 # read back with junitparser, Markdown escaping, console output).
 find_program(PG_XMLLINT xmllint)
 
-pg_unit_test(test_result unit/test_result.c)
+pg_unit_test(result unit/test_result.c reports/model.c)
 
-pg_unit_test(test_reports unit/test_reports.c)
-set_property(TEST unit.test_reports APPEND PROPERTY ENVIRONMENT
+pg_unit_test(reports unit/test_reports.c reports/model.c)
+set_property(TEST unit.reports APPEND PROPERTY ENVIRONMENT
   "PG_PYTHON3=${PG_PYTHON3}"
   "PG_XMLLINT=${PG_XMLLINT}"
   "PG_REPORTS_TMP=${CMAKE_CURRENT_BINARY_DIR}/reports-work")

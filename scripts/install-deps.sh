@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, from Debian's packages
+# (and newman from the npm registry for bench/ only). Safe to run again.
+set -euo pipefail
+pkgs=(
+  build-essential cmake pkg-config clang
+  libyaml-dev libjansson-dev libpcre2-dev libxml2-dev libxml2-utils libcurl4-openssl-dev
+  libjq-dev libonig-dev libc-ares-dev libcmocka-dev
+  python3 python3-yaml python3-junitparser openssl jq time
+  nginx-light dnsmasq bind9-dnsutils prometheus nftables iproute2
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing packages: ${missing[*]} (run this script as root to install them)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds phasegate and runs every test (unit, integration against real
+# nginx, dnsmasq and Prometheus, and the cluster simulator).
+#   scripts/test.sh              normal build in build/
+#   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+dir=build
+flags=(-DPHASEGATE_WERROR=ON)
+if [ "${1:-}" = "--sanitize" ]; then
+  dir=build-asan
+  flags+=(-DPHASEGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+shared="$(cd .. && pwd)/shared"
+cmake -S . -B "$dir" "${flags[@]}" -DPG_SHARED_DIR="$shared" >/dev/null
+cmake --build "$dir" -j "$(nproc)"
+ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300

@@ -1,0 +1,66 @@
+#!/bin/sh
+# prometheus.sh start|stop - the Prometheus world of the prometheus module's
+# tests: a real Prometheus on 127.0.0.1:19090 serving data backfilled with
+# promtool (fixtures/prometheus/backfill.om) and evaluating
+# fixtures/prometheus/rules.yml, plus fixtures/prometheus/fake_api.py on
+# 127.0.0.1:19100 (a /metrics target and a broken Prometheus API).
+# Everything lives in $PG_BUILD_DIR/net-prom; ctest runs "start" as a
+# FIXTURES_SETUP test and "stop" as its FIXTURES_CLEANUP.
+set -eu
+
+: "${PG_SOURCE_DIR:?}" "${PG_BUILD_DIR:?}"
+PY=${PG_PYTHON3:-python3}
+FIX="$PG_SOURCE_DIR/fixtures/prometheus"
+D="$PG_BUILD_DIR/net-prom"
+PROM_PORT=19090
+FAKE_PORT=19100
+
+stop_pid() { # pid file
+	[ -f "$1" ] || return 0
+	pid=$(cat "$1")
+	if kill "$pid" 2>/dev/null; then
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+		kill -9 "$pid" 2>/dev/null || true
+	fi
+	rm -f "$1"
+}
+
+wait_for() { # what, url
+	i=0
+	while [ $i -lt 200 ]; do
+		if curl -fs -o /dev/null "$2"; then return 0; fi
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "prometheus.sh: $1 did not become ready at $2; its log:" >&2
+	cat "$D"/*.log >&2 || true
+	return 1
+}
+
+case "${1:-}" in
+start)
+	stop_pid "$D/prometheus.pid"
+	stop_pid "$D/fake_api.pid"
+	rm -rf "$D"
+	mkdir -p "$D"
+	cp "$FIX/prometheus.yml" "$FIX/rules.yml" "$D/"
+	promtool tsdb create-blocks-from openmetrics "$FIX/backfill.om" "$D/data" >"$D/backfill.log" 2>&1
+	# The backfilled samples lie in the past: keep them (no retention).
+	prometheus --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/data" \
+		--storage.tsdb.retention.time=100y --web.listen-address=127.0.0.1:$PROM_PORT \
+		</dev/null >"$D/prometheus.log" 2>&1 &
+	echo $! >"$D/prometheus.pid"
+	"$PY" "$FIX/fake_api.py" $FAKE_PORT "$FIX/www" "$D/fake_api.pid" </dev/null >"$D/fake_api.log" 2>&1 &
+	wait_for prometheus "http://127.0.0.1:$PROM_PORT/-/ready"
+	wait_for fake_api "http://127.0.0.1:$FAKE_PORT/metrics"
+	;;
+stop)
+	stop_pid "$D/prometheus.pid"
+	stop_pid "$D/fake_api.pid"
+	;;
+*)
+	echo "usage: prometheus.sh start|stop" >&2
+	exit 2
+	;;
+esac
