@@ -643,7 +643,9 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	char *why = dns_explain(json_string_value(json_object_get(facts, "rcode")),
 				json_integer_value(json_object_get(facts, "count")), c->type);
 	if (why) {
+		/* Kept with the result when the check does not pass. */
 		json_object_set_new(facts, "explain", json_string(why));
+		out->evidence = xasprintf("%s %s from %s: %s", c->type, c->qname, where, why);
 		free(why);
 	}
 	out->facts = facts;

@@ -189,6 +189,7 @@ static void exec_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	spec.max_output = c->max_output;
 	spec.timeout_ms = 0; /* the check's deadline, through ctx */
 
+	long long budget_ms = ctx_remaining_ms(ctx);
 	if (proc_run(&spec, ctx, &r, &e) < 0) {
 		out->forced = CHECK_ERROR;
 		out->error = xasprintf("%s%s", e.msg,
@@ -201,6 +202,7 @@ static void exec_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	}
 
 	json_t *f = json_object();
+	json_object_set_new(f, "command", exec_text(cmd, strlen(cmd)));
 	json_object_set_new(f, "exit_code",
 			    r.signal ? json_null() : json_integer(r.exit_code));
 	json_object_set_new(f, "signal", json_integer(r.signal));
@@ -229,7 +231,7 @@ static void exec_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	out->evidence = buf_detach(&ev);
 
 	if (r.timed_out || r.cancelled) {
-		char *dur = format_duration((long long)(r.duration_s * 1000));
+		char *dur = format_duration(r.cancelled ? (long long)(r.duration_s * 1000) : budget_ms);
 		out->forced = CHECK_ERROR;
 		if (r.cancelled)
 			out->error = xasprintf("'%s' was stopped after %s: the run was interrupted",

@@ -13,6 +13,7 @@
 
 #include "http.h"
 #include "module.h"
+#include "vars.h"
 
 #define HTTP_CHECK_MAX_BODY (1024u * 1024)          /* default body kept: 1 MiB */
 #define HTTP_CHECK_MAX_BODY_LIMIT (256u * 1024 * 1024)
@@ -199,6 +200,8 @@ static void parse_auth(const struct node *auth, char **headers, size_t *n, struc
 			diag_at(d, bearer, "http auth bearer: the token holds a line break");
 			return;
 		}
+		/* Credentials are secrets even when written in the suite as text. */
+		mask_add(tok);
 		headers[(*n)++] = xasprintf("Authorization: Bearer %s", tok);
 		return;
 	}
@@ -212,6 +215,8 @@ static void parse_auth(const struct node *auth, char **headers, size_t *n, struc
 	}
 	char *pair = xasprintf("%s:%s", user, pass);
 	char *enc = base64(pair, strlen(pair));
+	mask_add(pass);
+	mask_add(enc);
 	headers[(*n)++] = xasprintf("Authorization: Basic %s", enc);
 	free(enc);
 	free(pair);
@@ -319,6 +324,35 @@ static int http_parse(const struct node *cfg, void *state, void **priv, struct d
 	return 0;
 }
 
+/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned cp;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xE0) == 0xC0)
+		len = 2, cp = p[0] & 0x1Fu;
+	else if ((p[0] & 0xF0) == 0xE0)
+		len = 3, cp = p[0] & 0x0Fu;
+	else if ((p[0] & 0xF8) == 0xF0)
+		len = 4, cp = p[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3Fu);
+	}
+	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		return 0;
+	return len;
+}
+
 /* A JSON string from bytes that may not be UTF-8: invalid bytes become
  * U+FFFD, NULs are kept. */
 static json_t *text_json(const char *s, size_t len)
@@ -330,19 +364,14 @@ static json_t *text_json(const char *s, size_t len)
 	buf_init(&b, 0);
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
-		size_t n = p[i] < 0x80 ? 1 : (p[i] & 0xE0) == 0xC0 ? 2 : (p[i] & 0xF0) == 0xE0 ? 3
-					  : (p[i] & 0xF8) == 0xF0 ? 4 : 0;
-		if (n && i + n <= len) {
-			json_t *probe = json_stringn((const char *)p + i, n);
-			if (probe) {
-				json_decref(probe);
-				buf_add(&b, p + i, n);
-				i += n;
-				continue;
-			}
+		size_t n = utf8_seq(p + i, len - i);
+		if (n) {
+			buf_add(&b, p + i, n);
+			i += n;
+		} else {
+			buf_adds(&b, "\xEF\xBF\xBD");
+			i++;
 		}
-		buf_adds(&b, "\xEF\xBF\xBD");
-		i++;
 	}
 	j = json_stringn(buf_str(&b), b.len);
 	buf_release(&b);
@@ -351,10 +380,13 @@ static json_t *text_json(const char *s, size_t len)
 
 /* Status line, response headers and the start of the body: what a person
  * wants to see when the check did not pass. */
-static char *http_evidence(const char *method, const struct http_response *rs)
+static char *http_evidence(const char *method, const struct http_response *rs, json_t *facts)
 {
 	struct buf b;
 	buf_init(&b, 0);
+	const char *note = json_string_value(json_object_get(facts, "json_error"));
+	if (note)
+		buf_addf(&b, "note: %s\n", note);
 	buf_addf(&b, "%s %s\nHTTP/%s %ld\n", method, rs->effective_url ? rs->effective_url : "",
 		 rs->http_version ? rs->http_version : "?", rs->status);
 	const char *name;
@@ -444,7 +476,7 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		out->forced = CHECK_ERROR;
 		out->error = xstrdup(rs.error ? rs.error : "the request failed");
 		if (rs.status) {
-			out->evidence = http_evidence(method, &rs);
+			out->evidence = http_evidence(method, &rs, NULL);
 		}
 		goto out_files;
 	}
@@ -489,7 +521,7 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	if (rs.redirects)
 		json_object_set(f, "redirects", rs.redirects);
 	out->facts = f;
-	out->evidence = http_evidence(method, &rs);
+	out->evidence = http_evidence(method, &rs, f);
 
 out_files:
 	if (have_rs)
@@ -521,7 +553,8 @@ const struct check_module check_http = {
 	.api_version = CHECK_API_VERSION,
 	.flags = CHECK_F_READONLY,
 	.keys = http_keys,
-	.default_expect = ".status >= 200 and .status < 300",
+	/* A 2xx status; otherwise the jq output (and so the message) is the status. */
+	.default_expect = ".status | (. >= 200 and . < 300) // .",
 	.parse = http_parse,
 	.run = http_run,
 	.describe = http_describe,

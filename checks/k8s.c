@@ -1,8 +1,1908 @@
-/* k8s.c - placeholder until the k8s module lands. */
+/* k8s.c - the native Kubernetes check module: read-only checks (get, list,
+ * rollout, health, can-i, events, logs, restarts, nodes) and actions
+ * (apply, patch, annotate, delete, export, exec) answered over the shared
+ * libcurl plumbing, configured like kubectl (checks/kubeconfig.h), with
+ * kubectl's rollout rules and Argo CD's health rules (checks/kube_rules.h).
+ * The API client and discovery live in checks/k8s_api.c.
+ *
+ * Every operation's facts carry "ok" (the default expectation) and
+ * "summary" (what the default expectation shows when ok is false). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <pcre2.h>
+
+#include "k8s_api.h"
+#include "kube_rules.h"
 #include "module.h"
+#include "proc.h"
+
+#define K8S_LOG_TEXT_MAX (64 * 1024) /* log text kept in facts */
+#define K8S_MATCHED_MAX 50           /* matching log lines kept in facts */
+
+/* ---- module state: settings, configuration and discovery ------------- */
+
+struct k8s_state {
+	struct k8s_client client;
+	char *kubeconfig;   /* owned: the explicit file, or NULL (KUBECONFIG) */
+	char *context;      /* owned, may be NULL */
+};
+
+static const struct key_spec k8s_settings_keys[] = {
+	{"kubeconfig", KT_STR, 0, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)"},
+	{"context", KT_STR, 0, "kubeconfig context (default: current-context)"},
+	{"namespace", KT_STR, 0, "default namespace (default: the context's)"},
+	{"service_account_dir", KT_STR, 0, "in-cluster service account files (tests)"},
+	{NULL, KT_ANY, 0, NULL},
+};
+
+static char *dir_of_file(const char *file)
+{
+	const char *slash = file ? strrchr(file, '/') : NULL;
+	if (!slash)
+		return NULL;
+	return xstrndup(file, (size_t)(slash - file));
+}
+
+static int k8s_init(const struct node *settings, void **state, struct diags *d)
+{
+	if (settings && keys_validate(settings, k8s_settings_keys, "modules.k8s", d) > 0)
+		return -1;
+	struct k8s_state *st = xcalloc(1, sizeof(*st));
+	const char *kcfg = cfg_str(settings, "kubeconfig", NULL);
+	if (kcfg && *kcfg) {
+		/* relative to the suite file that names it */
+		const struct node *n = cfg_node(settings, "kubeconfig");
+		char *dir = (kcfg[0] != '/' && n) ? dir_of_file(n->pos.file) : NULL;
+		st->kubeconfig = dir ? xasprintf("%s/%s", dir, kcfg) : xstrdup(kcfg);
+		free(dir);
+	}
+	st->context = xstrdup(cfg_str(settings, "context", NULL));
+	struct kube_config_opts o = {
+		.kubeconfig = st->kubeconfig,
+		.context = st->context,
+		.nspace = cfg_str(settings, "namespace", NULL),
+		.sa_dir = cfg_str(settings, "service_account_dir", NULL),
+	};
+	/* Reads local files only; a bad kubeconfig is reported by the checks
+	 * that need the cluster, so suites that validate offline still do. */
+	k8s_client_init(&st->client, &o);
+	*state = st;
+	return 0;
+}
+
+static void k8s_fini(void *state)
+{
+	struct k8s_state *st = state;
+	if (!st)
+		return;
+	k8s_client_release(&st->client);
+	free(st->kubeconfig);
+	free(st->context);
+	free(st);
+}
+
+/* ---- config ----------------------------------------------------------- */
+
+enum k8s_op {
+	OP_GET, OP_LIST, OP_ROLLOUT, OP_HEALTH, OP_CANI, OP_EVENTS, OP_LOGS, OP_RESTARTS,
+	OP_NODES, OP_APPLY, OP_PATCH, OP_ANNOTATE, OP_DELETE, OP_EXPORT, OP_EXEC, OP_COUNT
+};
+
+static const char *const op_names[OP_COUNT] = {
+	"get", "list", "rollout", "health", "can-i", "events", "logs", "restarts",
+	"nodes", "apply", "patch", "annotate", "delete", "export", "exec",
+};
+
+struct k8s_cfg {
+	enum k8s_op op;
+	char *type;          /* owned: resource type as typed ("deploy", "Deployment") */
+	char *name;          /* owned, may be NULL */
+	char *api_version;   /* owned, may be NULL */
+	char *nspace;        /* owned, NULL = the configuration's namespace */
+	int all_ns;
+	char *selector, *field_selector; /* owned, may be NULL */
+	long long limit;     /* page size */
+	long long since_ms;  /* window, 0 = none */
+	long long tail;      /* logs: last lines, -1 = all */
+	char *container;     /* owned, may be NULL */
+	char *regex;         /* owned, may be NULL */
+	pcre2_code *re;      /* owned; compiled regex */
+	long long revision;
+	char *verb, *group, *subresource; /* can-i, owned */
+	char **files;        /* owned, NULL-terminated (apply) */
+	int dry_run, force, wait, ignore_missing;
+	json_t *body;        /* owned: patch body */
+	char *ptype;         /* owned: merge | json | strategic */
+	char **kinds, **namespaces; /* owned, NULL-terminated (export) */
+	char *dir;           /* owned (export) */
+	char **command;      /* owned, NULL-terminated (exec) */
+	char *kubectl;       /* owned: kubectl binary (exec) */
+	struct k8s_state *st; /* borrowed */
+};
+
+static const struct key_spec k8s_keys[] = {
+	{"get", KT_STR, 0, "read one object: TYPE/NAME (deployment/argocd-server)"},
+	{"list", KT_STR, 0, "list objects of a TYPE (pods), with selector/field_selector"},
+	{"rollout", KT_STR, 0, "kubectl rollout status of TYPE/NAME"},
+	{"health", KT_STR, 0, "Argo CD health of TYPE/NAME"},
+	{"can-i", KT_STR, 0, "access review: \"VERB TYPE[/NAME]\" (create deployments)"},
+	{"events", KT_ANY, 0, "events (true, or TYPE/NAME of the involved object)"},
+	{"logs", KT_STR, 0, "logs of pod/NAME or of a workload's pods (deployment/NAME)"},
+	{"restarts", KT_STR, 0, "container restarts of pod/NAME, a workload, or pods"},
+	{"nodes", KT_ANY, 0, "node readiness (true, or a label selector)"},
+	{"apply", KT_STR_OR_SEQ, 0, "server-side apply of manifest files (action)"},
+	{"patch", KT_STR, 0, "patch TYPE/NAME with body: (action)"},
+	{"annotate", KT_STR, 0, "set annotations: on TYPE/NAME (action)"},
+	{"delete", KT_STR, 0, "delete TYPE/NAME (action)"},
+	{"export", KT_ANY, 0, "back up kinds of namespaces as YAML + SHA256SUMS (true or DIR; action)"},
+	{"exec", KT_STR, 0, "run command: in pod/NAME through kubectl (action)"},
+	{"name", KT_STR, 0, "object name (when the operation names only the type)"},
+	{"kind", KT_STR, 0, "object kind, with apiVersion"},
+	{"apiVersion", KT_STR, 0, "group/version of kind"},
+	{"resource", KT_STR, 0, "resource type (can-i, or instead of TYPE)"},
+	{"namespace", KT_STR, 0, "namespace (default: the context's)"},
+	{"all_namespaces", KT_BOOL, 0, "every namespace"},
+	{"selector", KT_STR, 0, "label selector (app=x,tier!=db)"},
+	{"field_selector", KT_STR, 0, "field selector (reason=FailedSync)"},
+	{"limit", KT_INT, 0, "page size of lists (pages are followed)"},
+	{"since", KT_DURATION, 0, "time window (events, restarts, logs)"},
+	{"tail", KT_INT, 0, "logs: last lines per container"},
+	{"container", KT_STR, 0, "container (logs, exec)"},
+	{"regex", KT_STR, 0, "logs: count matching lines (PCRE2)"},
+	{"revision", KT_INT, 0, "rollout: the Deployment revision to wait for"},
+	{"verb", KT_STR, 0, "can-i verb"},
+	{"group", KT_STR, 0, "can-i API group"},
+	{"subresource", KT_STR, 0, "can-i subresource"},
+	{"files", KT_STR_OR_SEQ, 0, "apply: manifest files, relative to the suite"},
+	{"dry_run", KT_BOOL, 0, "apply/patch/delete: server-side dry run"},
+	{"force", KT_BOOL, 0, "apply: take ownership of conflicting fields"},
+	{"body", KT_ANY, 0, "patch body (a map; a list for type json)"},
+	{"type", KT_STR, 0, "patch type: merge (default), json or strategic"},
+	{"annotations", KT_MAP, 0, "annotate: name -> value (null removes)"},
+	{"wait", KT_BOOL, 0, "delete: wait until the object is gone"},
+	{"ignore_not_found", KT_BOOL, 0, "delete: an absent object is fine"},
+	{"kinds", KT_STRSEQ, 0, "export: resource types"},
+	{"namespaces", KT_STRSEQ, 0, "export: namespaces"},
+	{"dir", KT_STR, 0, "export: output directory, relative to the suite"},
+	{"command", KT_STRSEQ, 0, "exec: argv run in the container"},
+	{"kubectl", KT_STR, 0, "exec: kubectl binary (default: kubectl on PATH)"},
+	{NULL, KT_ANY, 0, NULL},
+};
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **strv_dup(const struct node *cfg, const char *key)
+{
+	size_t n = 0;
+	const char **v = cfg_strv(cfg, key, &n);
+	if (!v)
+		return NULL;
+	char **out = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	free(v);
+	return out;
+}
+
+static void k8s_free(void *priv)
+{
+	struct k8s_cfg *c = priv;
+	if (!c)
+		return;
+	free(c->type);
+	free(c->name);
+	free(c->api_version);
+	free(c->nspace);
+	free(c->selector);
+	free(c->field_selector);
+	free(c->container);
+	free(c->regex);
+	if (c->re)
+		pcre2_code_free(c->re);
+	free(c->verb);
+	free(c->group);
+	free(c->subresource);
+	strv_free(c->files);
+	if (c->body)
+		json_decref(c->body);
+	free(c->ptype);
+	strv_free(c->kinds);
+	strv_free(c->namespaces);
+	free(c->dir);
+	strv_free(c->command);
+	free(c->kubectl);
+	free(c);
+}
+
+/* "type/name" or "type name" or "type" into c->type / c->name. */
+static void split_ref(struct k8s_cfg *c, const char *ref)
+{
+	const char *sep = strchr(ref, '/');
+	if (!sep)
+		sep = strchr(ref, ' ');
+	if (sep) {
+		c->type = xstrndup(ref, (size_t)(sep - ref));
+		while (*++sep == ' ')
+			;
+		c->name = *sep ? xstrdup(sep) : NULL;
+	} else {
+		c->type = xstrdup(ref);
+	}
+}
+
+static int op_needs_name(enum k8s_op op)
+{
+	return op == OP_GET || op == OP_ROLLOUT || op == OP_HEALTH || op == OP_PATCH ||
+	       op == OP_ANNOTATE || op == OP_DELETE || op == OP_EXEC || op == OP_LOGS;
+}
+
+static int k8s_parse(const struct node *cfg, void *state, void **priv, struct diags *d)
+{
+	struct k8s_cfg *c = xcalloc(1, sizeof(*c));
+	size_t before = d->n;
+	const struct node *opnode = NULL;
+	int nops = 0;
+	c->st = state;
+	for (int i = 0; i < OP_COUNT; i++) {
+		const struct node *n = cfg_node(cfg, op_names[i]);
+		if (n) {
+			if (nops++ == 0) {
+				c->op = (enum k8s_op)i;
+				opnode = n;
+			}
+		}
+	}
+	if (nops != 1) {
+		diag_at(d, nops ? opnode : cfg,
+			"a k8s check takes exactly one operation (get, list, rollout, health, can-i, "
+			"events, logs, restarts, nodes, apply, patch, annotate, delete, export, exec); "
+			"found %d", nops);
+		goto out;
+	}
+	const char *opval = opnode->kind == NODE_SCALAR ? opnode->str : NULL;
+	c->api_version = xstrdup(cfg_str(cfg, "apiVersion", NULL));
+	const char *kind = cfg_str(cfg, "kind", NULL);
+	const char *resource = cfg_str(cfg, "resource", NULL);
+	const char *name = cfg_str(cfg, "name", NULL);
+
+	switch (c->op) {
+	case OP_CANI: {
+		/* "VERB TYPE[/NAME]" like kubectl auth can-i */
+		const char *v = opval ? opval : "";
+		while (*v == ' ')
+			v++;
+		const char *sp = strchr(v, ' ');
+		c->verb = sp ? xstrndup(v, (size_t)(sp - v)) : xstrdup(v);
+		if (sp) {
+			while (*sp == ' ')
+				sp++;
+			if (*sp)
+				split_ref(c, sp);
+		}
+		break;
+	}
+	case OP_APPLY:
+		c->files = strv_dup(cfg, opnode->kind == NODE_SCALAR &&
+						 (strcmp(opnode->str, "true") == 0 ||
+						  strcmp(opnode->str, "files") == 0)
+					     ? "files"
+					     : "apply");
+		if (!c->files || !c->files[0])
+			diag_at(d, opnode, "k8s apply needs manifest files (apply: [file.yaml] or files:)");
+		break;
+	case OP_EVENTS:
+	case OP_NODES:
+	case OP_EXPORT:
+		if (opnode->kind != NODE_SCALAR) {
+			diag_at(d, opnode, "k8s %s takes true or a text, not a %s", op_names[c->op],
+				node_kind_name(opnode));
+			break;
+		}
+		if (c->op == OP_EVENTS && strcmp(opval, "true") != 0 && *opval)
+			split_ref(c, opval);
+		if (c->op == OP_NODES && strcmp(opval, "true") != 0 && *opval)
+			c->selector = xstrdup(opval);
+		if (c->op == OP_EXPORT && strcmp(opval, "true") != 0 && *opval)
+			c->dir = xstrdup(opval);
+		break;
+	default:
+		if (opval && *opval && strcmp(opval, "true") != 0)
+			split_ref(c, opval);
+		break;
+	}
+	if (kind) {
+		if (c->type && c->op != OP_EVENTS && c->op != OP_CANI)
+			diag_at(d, cfg_node(cfg, "kind"), "give the type in '%s:' or kind:, not both",
+				op_names[c->op]);
+		free(c->type);
+		c->type = xstrdup(kind);
+		if (!c->api_version)
+			diag_at(d, cfg_node(cfg, "kind"), "kind: needs apiVersion: (apps/v1, v1, ...)");
+	} else if (c->api_version) {
+		diag_at(d, cfg_node(cfg, "apiVersion"), "apiVersion: goes with kind:");
+	}
+	if (resource) {
+		free(c->type);
+		c->type = xstrdup(resource);
+	}
+	if (name) {
+		free(c->name);
+		c->name = xstrdup(name);
+	}
+	if (c->op == OP_CANI) {
+		const char *verb = cfg_str(cfg, "verb", NULL);
+		if (verb) {
+			free(c->verb);
+			c->verb = xstrdup(verb);
+		}
+		if (!c->verb || !*c->verb)
+			diag_at(d, opnode, "k8s can-i needs a verb: can-i: \"list pods\"");
+		c->group = xstrdup(cfg_str(cfg, "group", NULL));
+		c->subresource = xstrdup(cfg_str(cfg, "subresource", NULL));
+	}
+	if ((c->op == OP_LIST || c->op == OP_RESTARTS || op_needs_name(c->op)) &&
+	    (!c->type || !*c->type) && !node_is_deferred(opnode))
+		diag_at(d, opnode, "k8s %s needs a resource type: %s: TYPE/NAME", op_names[c->op],
+			op_names[c->op]);
+	else if (op_needs_name(c->op) && (!c->name || !*c->name) && !node_is_deferred(opnode))
+		diag_at(d, opnode, "k8s %s needs an object name: %s: %s/NAME", op_names[c->op],
+			op_names[c->op], c->type);
+
+	c->nspace = xstrdup(cfg_str(cfg, "namespace", NULL));
+	c->all_ns = cfg_bool(cfg, "all_namespaces", 0);
+	c->selector = c->selector ? c->selector : xstrdup(cfg_str(cfg, "selector", NULL));
+	c->field_selector = xstrdup(cfg_str(cfg, "field_selector", NULL));
+	c->limit = cfg_int(cfg, "limit", 500);
+	if (c->limit < 0)
+		diag_at(d, cfg_node(cfg, "limit"), "limit must be 0 (no paging) or more");
+	c->since_ms = cfg_duration_ms(cfg, "since", 0);
+	c->tail = cfg_int(cfg, "tail", -1);
+	c->container = xstrdup(cfg_str(cfg, "container", NULL));
+	c->revision = cfg_int(cfg, "revision", 0);
+	c->dry_run = cfg_bool(cfg, "dry_run", 0);
+	c->force = cfg_bool(cfg, "force", 0);
+	c->wait = cfg_bool(cfg, "wait", 0);
+	c->ignore_missing = cfg_bool(cfg, "ignore_not_found", 0);
+	c->kinds = strv_dup(cfg, "kinds");
+	c->namespaces = strv_dup(cfg, "namespaces");
+	if (!c->dir)
+		c->dir = xstrdup(cfg_str(cfg, "dir", NULL));
+	c->command = strv_dup(cfg, "command");
+	c->kubectl = xstrdup(cfg_str(cfg, "kubectl", "kubectl"));
+
+	const char *re = cfg_str(cfg, "regex", NULL);
+	if (re) {
+		int err;
+		PCRE2_SIZE off;
+		c->regex = xstrdup(re);
+		c->re = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+		if (!c->re) {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(err, msg, sizeof(msg));
+			diag_at(d, cfg_node(cfg, "regex"), "bad regex at offset %zu: %s", (size_t)off,
+				(char *)msg);
+		}
+	}
+	const struct node *body = cfg_node(cfg, "body");
+	if (body)
+		c->body = node_to_json(body);
+	c->ptype = xstrdup(cfg_str(cfg, "type", "merge"));
+	if (strcmp(c->ptype, "merge") != 0 && strcmp(c->ptype, "json") != 0 &&
+	    strcmp(c->ptype, "strategic") != 0)
+		diag_at(d, cfg_node(cfg, "type"), "patch type must be merge, json or strategic, not '%s'",
+			c->ptype);
+	if (c->op == OP_PATCH) {
+		if (!c->body)
+			diag_at(d, opnode, "k8s patch needs body: (the patch)");
+		else if (strcmp(c->ptype, "json") == 0 ? !json_is_array(c->body)
+						       : !json_is_object(c->body))
+			diag_at(d, body, "a %s patch body must be a %s", c->ptype,
+				strcmp(c->ptype, "json") == 0 ? "list of operations" : "map");
+	}
+	if (c->op == OP_ANNOTATE) {
+		const struct node *an = cfg_node(cfg, "annotations");
+		if (!an)
+			diag_at(d, opnode, "k8s annotate needs annotations: {name: value}");
+		else
+			c->body = json_pack("{s:{s:o}}", "metadata", "annotations", node_to_json(an));
+	}
+	if (c->op == OP_EXPORT) {
+		if (!c->dir)
+			diag_at(d, opnode, "k8s export needs a directory: export: DIR or dir:");
+		if (!c->kinds || !c->kinds[0])
+			diag_at(d, opnode, "k8s export needs kinds: [applications, appprojects, ...]");
+	}
+	if (c->op == OP_EXEC && (!c->command || !c->command[0]))
+		diag_at(d, opnode, "k8s exec needs command: [argv...]");
+out:
+	if (d->n > before) {
+		k8s_free(c);
+		return -1;
+	}
+	*priv = c;
+	return 0;
+}
+
+static int k8s_changes_world(const void *priv)
+{
+	const struct k8s_cfg *c = priv;
+	return c->op >= OP_APPLY;
+}
+
+static char *k8s_describe(void *priv)
+{
+	struct k8s_cfg *c = priv;
+	const char *t = c->type ? c->type : "";
+	const char *n = c->name ? c->name : "";
+	const char *ns = c->all_ns ? "(all namespaces)" : c->nspace ? c->nspace : "(default namespace)";
+	switch (c->op) {
+	case OP_GET:
+		return xasprintf("GET %s %s/%s", t, ns, n);
+	case OP_LIST:
+		return xasprintf("LIST %s in %s%s%s%s%s", t, ns, c->selector ? " -l " : "",
+				 c->selector ? c->selector : "", c->field_selector ? " --field-selector " : "",
+				 c->field_selector ? c->field_selector : "");
+	case OP_ROLLOUT:
+		return xasprintf("rollout status %s/%s -n %s", t, n, ns);
+	case OP_HEALTH:
+		return xasprintf("Argo CD health of %s/%s -n %s", t, n, ns);
+	case OP_CANI:
+		return xasprintf("auth can-i %s %s%s%s -n %s", c->verb, t, c->name ? "/" : "", n, ns);
+	case OP_EVENTS:
+		return xasprintf("events in %s%s%s%s%s", ns, c->type ? " for " : "", t,
+				 c->field_selector ? " --field-selector " : "",
+				 c->field_selector ? c->field_selector : "");
+	case OP_LOGS:
+		return xasprintf("logs of %s/%s -n %s%s%s", t, n, ns, c->regex ? " matching " : "",
+				 c->regex ? c->regex : "");
+	case OP_RESTARTS:
+		return xasprintf("container restarts of %s%s%s -n %s", t, c->name ? "/" : "", n, ns);
+	case OP_NODES:
+		return xasprintf("node readiness%s%s", c->selector ? " -l " : "",
+				 c->selector ? c->selector : "");
+	case OP_APPLY: {
+		struct buf b;
+		buf_init(&b, 0);
+		buf_addf(&b, "server-side apply%s%s of", c->dry_run ? " (server dry run)" : "",
+			 c->force ? " --force-conflicts" : "");
+		for (size_t i = 0; c->files && c->files[i]; i++)
+			buf_addf(&b, " %s", c->files[i]);
+		return buf_detach(&b);
+	}
+	case OP_PATCH:
+		return xasprintf("%s patch %s/%s -n %s", c->ptype, t, n, ns);
+	case OP_ANNOTATE: {
+		struct buf b;
+		buf_init(&b, 0);
+		buf_addf(&b, "annotate %s/%s -n %s", t, n, ns);
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(json_object_get(c->body, "metadata"), "annotations"), k,
+				    v)
+		{
+			if (json_is_string(v))
+				buf_addf(&b, " %s=%s", k, json_string_value(v));
+			else
+				buf_addf(&b, " %s-", k);
+		}
+		return buf_detach(&b);
+	}
+	case OP_DELETE:
+		return xasprintf("delete %s/%s -n %s%s", t, n, ns, c->wait ? " and wait until gone" : "");
+	case OP_EXPORT: {
+		struct buf b;
+		buf_init(&b, 0);
+		buf_addf(&b, "export");
+		for (size_t i = 0; c->kinds && c->kinds[i]; i++)
+			buf_addf(&b, "%s%s", i ? "," : " ", c->kinds[i]);
+		buf_addf(&b, " of");
+		if (!c->namespaces)
+			buf_addf(&b, " %s", ns);
+		for (size_t i = 0; c->namespaces && c->namespaces[i]; i++)
+			buf_addf(&b, "%s%s", i ? "," : " ", c->namespaces[i]);
+		buf_addf(&b, " to %s with SHA256SUMS", c->dir);
+		return buf_detach(&b);
+	}
+	case OP_EXEC: {
+		struct buf b;
+		buf_init(&b, 0);
+		buf_addf(&b, "kubectl exec %s/%s -n %s --", t, n, ns);
+		for (size_t i = 0; c->command && c->command[i]; i++)
+			buf_addf(&b, " %s", c->command[i]);
+		return buf_detach(&b);
+	}
+	default:
+		return xstrdup("k8s");
+	}
+}
+
+/* ---- run helpers -------------------------------------------------------- */
+
+/* Everything one run needs. */
+struct k8s_run {
+	struct k8s_cfg *c;
+	struct k8s_client *cl;
+	struct check_ctx *ctx;
+	struct check_out *out;
+	const struct k8s_res *res; /* the target's resource, when it has one */
+	const char *ns;            /* effective namespace, NULL = all / cluster */
+};
+
+static void set_error(struct k8s_run *r, char *msg)
+{
+	r->out->forced = CHECK_ERROR;
+	free(r->out->error);
+	r->out->error = msg;
+}
+
+static const char *default_ns(struct k8s_run *r)
+{
+	if (r->c->nspace && *r->c->nspace)
+		return r->c->nspace;
+	return r->cl->kc.nspace ? r->cl->kc.nspace : "default";
+}
+
+/* Resolves type (with apiVersion) and the effective namespace. */
+static int resolve_target(struct k8s_run *r, const char *type, const char *api_version)
+{
+	char *err = NULL;
+	if (k8s_resolve(r->cl, r->ctx, type, api_version, &r->res, &err) != 0) {
+		set_error(r, err);
+		return -1;
+	}
+	r->ns = !r->res->namespaced || r->c->all_ns ? NULL : default_ns(r);
+	return 0;
+}
+
+/* "GET deployments.apps argocd/argocd-server" */
+static char *what_of(const char *verb, const struct k8s_res *res, const char *ns, const char *name)
+{
+	char *q = k8s_res_qualified(res);
+	char *w = xasprintf("%s %s %s%s%s", verb, q, ns ? ns : "", ns && name ? "/" : "",
+			    name ? name : "");
+	free(q);
+	return w;
+}
+
+/* GETs one object: 0 with *obj (NULL when it does not exist), -1 on error. */
+static int get_object(struct k8s_run *r, const struct k8s_res *res, const char *ns,
+		      const char *name, json_t **obj)
+{
+	*obj = NULL;
+	char *path = k8s_path(res, ns, name, NULL);
+	struct http_response rs;
+	char *err = NULL;
+	int rc = -1;
+	if (k8s_call(r->cl, r->ctx, "GET", path, NULL, NULL, &rs, &err) != 0) {
+		set_error(r, err);
+		goto out;
+	}
+	if (rs.status == 404) {
+		rc = 0;
+	} else if (rs.status / 100 != 2) {
+		char *w = what_of("GET", res, ns, name);
+		set_error(r, k8s_status_error(r->cl, &rs, w));
+		free(w);
+	} else if (!(*obj = http_body_json(&rs))) {
+		char *w = what_of("GET", res, ns, name);
+		set_error(r, xasprintf("%s: the API server's answer is not JSON", w));
+		free(w);
+	} else {
+		rc = 0;
+	}
+	http_response_release(&rs);
+out:
+	free(path);
+	return rc;
+}
+
+/* Sends a body to path; on 2xx returns the answer object (may be an empty
+ * object). NULL with the error set otherwise. */
+static json_t *send_json(struct k8s_run *r, const char *method, const char *path,
+			 const char *ctype, json_t *body, const char *what)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct http_response rs;
+	char *err = NULL;
+	json_t *ans = NULL;
+	if (k8s_call(r->cl, r->ctx, method, path, ctype, text, &rs, &err) != 0) {
+		set_error(r, err);
+		free(text);
+		return NULL;
+	}
+	free(text);
+	if (rs.status / 100 != 2) {
+		set_error(r, k8s_status_error(r->cl, &rs, what));
+	} else {
+		ans = http_body_json(&rs);
+		if (!ans)
+			ans = json_object();
+	}
+	http_response_release(&rs);
+	return ans;
+}
+
+static void facts_ident(json_t *f, const struct k8s_res *res, const char *ns, const char *name)
+{
+	json_object_set_new(f, "kind", json_string(res->kind));
+	json_object_set_new(f, "resource", json_string(res->plural));
+	if (name)
+		json_object_set_new(f, "name", json_string(name));
+	json_object_set_new(f, "namespace", ns ? json_string(ns) : json_null());
+}
+
+/* Sets ok and summary (taking summary). Double quotes become single ones:
+ * the summary is shown inside a JSON string in failure messages. */
+static void set_summary(json_t *f, int ok, char *summary)
+{
+	for (char *p = summary; p && *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	json_object_set_new(f, "ok", json_boolean(ok));
+	json_object_set_new(f, "summary", json_string(summary ? summary : ""));
+	free(summary);
+}
+
+static char *label_of(const struct k8s_res *res, const char *ns, const char *name)
+{
+	char *low = xstrdup(res->kind);
+	for (char *p = low; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	char *s = ns ? xasprintf("%s/%s in namespace %s", low, name ? name : "", ns)
+		     : xasprintf("%s/%s", low, name ? name : "");
+	free(low);
+	return s;
+}
+
+/* ---- read-only operations --------------------------------------------- */
+
+/* Argo CD's verdict on obj. An Argo CD Application is judged by the health
+ * Argo CD itself reports in its status (what "health: app/x" asks). */
+static const char *health_of(json_t *obj, char **msg)
+{
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	if (av && kind && strncmp(av, "argoproj.io/", 12) == 0 && strcmp(kind, "Application") == 0) {
+		static const char *const known[] = {"Healthy", "Progressing", "Degraded",
+						    "Suspended", "Missing", "Unknown"};
+		json_t *h = json_object_get(json_object_get(obj, "status"), "health");
+		const char *st = json_string_value(json_object_get(h, "status"));
+		const char *m = json_string_value(json_object_get(h, "message"));
+		*msg = xstrdup(m ? m : "");
+		for (size_t i = 0; st && i < sizeof(known) / sizeof(known[0]); i++)
+			if (strcmp(st, known[i]) == 0)
+				return known[i];
+		return "Unknown";
+	}
+	return kube_health(obj, msg);
+}
+
+static void op_get(struct k8s_run *r, int mode)
+{
+	struct k8s_cfg *c = r->c;
+	json_t *obj;
+	if (resolve_target(r, c->type, c->api_version) != 0)
+		return;
+	if (get_object(r, r->res, r->ns, c->name, &obj) != 0)
+		return;
+	json_t *f = json_object();
+	facts_ident(f, r->res, r->ns, c->name);
+	char *label = label_of(r->res, r->ns, c->name);
+	json_object_set_new(f, "exists", json_boolean(obj != NULL));
+	if (mode == OP_GET) {
+		char *hm = NULL;
+		const char *h = obj ? health_of(obj, &hm) : "Missing";
+		json_object_set_new(f, "health", json_string(h));
+		json_object_set_new(f, "health_message", json_string(hm ? hm : ""));
+		free(hm);
+		json_object_set_new(f, "object", obj ? json_incref(obj) : json_null());
+		set_summary(f, obj != NULL,
+			    obj ? xasprintf("%s exists", label) : xasprintf("%s does not exist", label));
+	} else if (mode == OP_HEALTH) {
+		char *hm = NULL;
+		const char *h = obj ? health_of(obj, &hm) : "Missing";
+		json_object_set_new(f, "status", json_string(h));
+		json_object_set_new(f, "message", json_string(hm ? hm : ""));
+		set_summary(f, strcmp(h, "Healthy") == 0,
+			    xasprintf("%s is %s%s%s", label, h, hm && *hm ? ": " : "", hm ? hm : ""));
+		free(hm);
+	} else { /* rollout */
+		char *msg = NULL;
+		enum kube_rollout st = KUBE_ROLLOUT_WAIT;
+		if (obj)
+			st = kube_rollout_status(obj, c->revision, &msg);
+		else
+			msg = xasprintf("%s not found", label);
+		json_object_set_new(f, "status", json_string(obj ? kube_rollout_name(st) : "missing"));
+		json_object_set_new(f, "message", json_string(msg ? msg : ""));
+		json_object_set_new(f, "complete", json_boolean(obj && st == KUBE_ROLLOUT_DONE));
+		json_t *meta = json_object_get(obj, "metadata");
+		json_t *status = json_object_get(obj, "status");
+		json_object_set(f, "generation", json_object_get(meta, "generation"));
+		json_object_set(f, "observedGeneration", json_object_get(status, "observedGeneration"));
+		json_object_set(f, "replicas", json_object_get(json_object_get(obj, "spec"), "replicas"));
+		json_object_set(f, "status_replicas", status ? status : json_null());
+		int done = obj && st == KUBE_ROLLOUT_DONE;
+		set_summary(f, done, xasprintf("rollout of %s: %s", label, msg ? msg : ""));
+		free(msg);
+		if (obj && st == KUBE_ROLLOUT_FAILED) {
+			free(r->out->evidence);
+			r->out->evidence = xstrdup(json_string_value(json_object_get(f, "message")));
+		}
+	}
+	free(label);
+	if (obj)
+		json_decref(obj);
+	r->out->facts = f;
+}
+
+/* The list query for selectors. */
+static char *selector_query(const char *labels, const char *fields)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	if (labels && *labels) {
+		char *e = k8s_qesc(labels);
+		buf_addf(&b, "labelSelector=%s", e);
+		free(e);
+	}
+	if (fields && *fields) {
+		char *e = k8s_qesc(fields);
+		buf_addf(&b, "%sfieldSelector=%s", b.len ? "&" : "", e);
+		free(e);
+	}
+	return buf_detach(&b);
+}
+
+static json_t *list_of(struct k8s_run *r, const struct k8s_res *res, const char *ns,
+		       const char *labels, const char *fields)
+{
+	char *q = selector_query(labels, fields);
+	char *path = k8s_path(res, ns, NULL, q);
+	char *what = what_of("LIST", res, ns ? ns : "(all namespaces)", NULL);
+	json_t *items = NULL;
+	char *err = NULL;
+	if (k8s_list_all(r->cl, r->ctx, what, path, r->c->limit, &items, &err) != 0)
+		set_error(r, err);
+	free(what);
+	free(path);
+	free(q);
+	return items;
+}
+
+static void op_list(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	if (resolve_target(r, c->type, c->api_version) != 0)
+		return;
+	json_t *items = list_of(r, r->res, r->ns, c->selector, c->field_selector);
+	if (!items)
+		return;
+	json_t *f = json_object();
+	facts_ident(f, r->res, r->ns, NULL);
+	json_t *names = json_array();
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+	{
+		json_t *nm = json_object_get(json_object_get(it, "metadata"), "name");
+		json_array_append(names, nm ? nm : json_null());
+	}
+	size_t n = json_array_size(items);
+	json_object_set_new(f, "count", json_integer((json_int_t)n));
+	json_object_set_new(f, "names", names);
+	json_object_set_new(f, "items", items);
+	set_summary(f, n > 0,
+		    n ? xasprintf("%zu %s found", n, r->res->plural)
+		      : xasprintf("no %s found in %s%s%s", r->res->plural,
+				  r->ns ? r->ns : "any namespace", c->selector ? " matching " : "",
+				  c->selector ? c->selector : ""));
+	r->out->facts = f;
+}
+
+static void op_cani(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	const char *group = c->group;
+	const char *resource = c->type;
+	const struct k8s_res *res = NULL;
+	char *err = NULL;
+	if (c->type && *c->type && strcmp(c->type, "*") != 0) {
+		/* like kubectl: a known type resolves to its group and plural */
+		if (k8s_resolve(r->cl, r->ctx, c->type, c->api_version, &res, &err) == 0) {
+			resource = res->plural;
+			if (!group)
+				group = res->group;
+		} else if (r->cl->kc_error) {
+			set_error(r, err);
+			return;
+		} else {
+			free(err); /* an unknown type is asked about as written */
+		}
+	}
+	const char *ns = c->all_ns || (res && !res->namespaced) ? NULL : default_ns(r);
+	json_t *ra = json_object();
+	if (ns)
+		json_object_set_new(ra, "namespace", json_string(ns));
+	json_object_set_new(ra, "verb", json_string(c->verb));
+	if (group)
+		json_object_set_new(ra, "group", json_string(group));
+	if (resource)
+		json_object_set_new(ra, "resource", json_string(resource));
+	if (c->subresource)
+		json_object_set_new(ra, "subresource", json_string(c->subresource));
+	if (c->name)
+		json_object_set_new(ra, "name", json_string(c->name));
+	json_t *body = json_pack("{s:s, s:s, s:{s:o}}", "apiVersion", "authorization.k8s.io/v1",
+				 "kind", "SelfSubjectAccessReview", "spec", "resourceAttributes", ra);
+	json_t *ans = send_json(r, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+				"application/json", body, "POST selfsubjectaccessreviews");
+	json_decref(body);
+	if (!ans)
+		return;
+	json_t *st = json_object_get(ans, "status");
+	int allowed = json_is_true(json_object_get(st, "allowed"));
+	const char *reason = json_string_value(json_object_get(st, "reason"));
+	json_t *f = json_object();
+	json_object_set_new(f, "allowed", json_boolean(allowed));
+	json_object_set_new(f, "denied", json_boolean(json_is_true(json_object_get(st, "denied"))));
+	json_object_set_new(f, "reason", json_string(reason ? reason : ""));
+	json_object_set_new(f, "verb", json_string(c->verb));
+	json_object_set_new(f, "resource", resource ? json_string(resource) : json_null());
+	json_object_set_new(f, "group", group ? json_string(group) : json_null());
+	json_object_set_new(f, "namespace", ns ? json_string(ns) : json_null());
+	json_object_set_new(f, "user", json_string(r->cl->kc.user_name ? r->cl->kc.user_name : ""));
+	set_summary(f, allowed,
+		    xasprintf("user '%s' %s %s %s%s%s%s%s", r->cl->kc.user_name ? r->cl->kc.user_name : "",
+			      allowed ? "may" : "may not", c->verb, resource ? resource : "*",
+			      ns ? " in namespace " : "", ns ? ns : "", reason && *reason ? ": " : "",
+			      reason ? reason : ""));
+	json_decref(ans);
+	r->out->facts = f;
+}
+
+static double now_epoch(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double event_time(json_t *ev)
+{
+	const char *keys[] = {"lastTimestamp", "eventTime", "firstTimestamp"};
+	for (size_t i = 0; i < 3; i++) {
+		double t = k8s_time(json_string_value(json_object_get(ev, keys[i])));
+		if (t > 0)
+			return t;
+	}
+	json_t *series = json_object_get(ev, "series");
+	double t = k8s_time(json_string_value(json_object_get(series, "lastObservedTime")));
+	if (t > 0)
+		return t;
+	return k8s_time(json_string_value(
+	    json_object_get(json_object_get(ev, "metadata"), "creationTimestamp")));
+}
+
+static void op_events(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	struct buf fs;
+	buf_init(&fs, 0);
+	if (c->field_selector)
+		buf_adds(&fs, c->field_selector);
+	if (c->type) {
+		const struct k8s_res *res;
+		char *err;
+		if (k8s_resolve(r->cl, r->ctx, c->type, c->api_version, &res, &err) != 0) {
+			set_error(r, err);
+			buf_release(&fs);
+			return;
+		}
+		buf_addf(&fs, "%sinvolvedObject.kind=%s", fs.len ? "," : "", res->kind);
+		if (c->name)
+			buf_addf(&fs, ",involvedObject.name=%s", c->name);
+	}
+	if (resolve_target(r, "events", "v1") != 0) {
+		buf_release(&fs);
+		return;
+	}
+	json_t *items = list_of(r, r->res, r->ns, c->selector, fs.len ? buf_str(&fs) : NULL);
+	buf_release(&fs);
+	if (!items)
+		return;
+	double cut = c->since_ms > 0 ? now_epoch() - (double)c->since_ms / 1000.0 : 0;
+	json_t *kept = json_array();
+	size_t i;
+	json_t *ev;
+	json_array_foreach(items, i, ev)
+	{
+		double t = event_time(ev);
+		if (cut > 0 && t > 0 && t < cut)
+			continue;
+		json_t *io = json_object_get(ev, "involvedObject");
+		json_t *e = json_object();
+		json_object_set(e, "type", json_object_get(ev, "type"));
+		json_object_set(e, "reason", json_object_get(ev, "reason"));
+		json_object_set(e, "message", json_object_get(ev, "message"));
+		json_object_set(e, "count", json_object_get(ev, "count"));
+		char *obj = xasprintf("%s/%s",
+				      json_string_value(json_object_get(io, "kind"))
+					  ? json_string_value(json_object_get(io, "kind"))
+					  : "",
+				      json_string_value(json_object_get(io, "name"))
+					  ? json_string_value(json_object_get(io, "name"))
+					  : "");
+		json_object_set_new(e, "object", json_string(obj));
+		free(obj);
+		json_object_set(e, "namespace", json_object_get(json_object_get(ev, "metadata"),
+								"namespace"));
+		json_object_set_new(e, "age_seconds",
+				    t > 0 ? json_real(now_epoch() - t) : json_null());
+		json_array_append_new(kept, e);
+	}
+	json_decref(items);
+	size_t n = json_array_size(kept);
+	json_t *f = json_object();
+	json_object_set_new(f, "count", json_integer((json_int_t)n));
+	json_object_set_new(f, "namespace", r->ns ? json_string(r->ns) : json_null());
+	json_object_set_new(f, "items", kept);
+	const char *first = n ? json_string_value(json_object_get(json_array_get(kept, 0), "message"))
+			      : NULL;
+	set_summary(f, n == 0,
+		    n ? xasprintf("%zu matching event%s, e.g. %s: %s", n, n == 1 ? "" : "s",
+				  json_string_value(json_object_get(json_array_get(kept, 0), "object")),
+				  first ? first : "")
+		      : xstrdup("no matching events"));
+	r->out->facts = f;
+}
+
+/* The pods a target stands for: pod/NAME itself, a workload's pods (by
+ * its selector), or pods matching c->selector. *items is a new array. */
+static int target_pods(struct k8s_run *r, json_t **items)
+{
+	struct k8s_cfg *c = r->c;
+	*items = NULL;
+	const char *type = c->type && *c->type ? c->type : "pods";
+	if (resolve_target(r, type, c->api_version) != 0)
+		return -1;
+	const struct k8s_res *res = r->res;
+	if (strcmp(res->kind, "Pod") == 0) {
+		if (!c->name) {
+			*items = list_of(r, res, r->ns, c->selector, c->field_selector);
+			return *items ? 0 : -1;
+		}
+		json_t *pod;
+		if (get_object(r, res, r->ns, c->name, &pod) != 0)
+			return -1;
+		if (!pod) {
+			char *l = label_of(res, r->ns, c->name);
+			set_error(r, xasprintf("%s does not exist", l));
+			free(l);
+			return -1;
+		}
+		*items = json_array();
+		json_array_append_new(*items, pod);
+		return 0;
+	}
+	if (!c->name) {
+		set_error(r, xasprintf("name the %s whose pods to read (%s/NAME)", res->singular,
+				       res->singular));
+		return -1;
+	}
+	json_t *w;
+	if (get_object(r, res, r->ns, c->name, &w) != 0)
+		return -1;
+	if (!w) {
+		char *l = label_of(res, r->ns, c->name);
+		set_error(r, xasprintf("%s does not exist", l));
+		free(l);
+		return -1;
+	}
+	char *sel = k8s_selector_string(json_object_get(json_object_get(w, "spec"), "selector"));
+	json_decref(w);
+	if (!sel) {
+		set_error(r, xasprintf("%s/%s has no pod selector", res->singular, c->name));
+		return -1;
+	}
+	const struct k8s_res *pods;
+	char *err;
+	if (k8s_resolve(r->cl, r->ctx, "pods", "v1", &pods, &err) != 0) {
+		free(sel);
+		set_error(r, err);
+		return -1;
+	}
+	*items = list_of(r, pods, r->ns, sel, NULL);
+	free(sel);
+	return *items ? 0 : -1;
+}
+
+static const char *pod_name(json_t *pod)
+{
+	const char *n = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	return n ? n : "";
+}
+
+/* kubectl's default container: the annotation, else the first one. */
+static const char *default_container(json_t *pod)
+{
+	json_t *ann = json_object_get(json_object_get(pod, "metadata"), "annotations");
+	const char *a = json_string_value(json_object_get(ann, "kubectl.kubernetes.io/default-container"));
+	if (a && *a)
+		return a;
+	json_t *c0 = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+	return json_string_value(json_object_get(c0, "name"));
+}
+
+static void op_logs(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	json_t *pods;
+	if (target_pods(r, &pods) != 0)
+		return;
+	const struct k8s_res *pres = r->res;
+	if (strcmp(pres->kind, "Pod") != 0) {
+		char *err;
+		if (k8s_resolve(r->cl, r->ctx, "pods", "v1", &pres, &err) != 0) {
+			set_error(r, err);
+			json_decref(pods);
+			return;
+		}
+	}
+	struct buf text;
+	buf_init(&text, K8S_LOG_TEXT_MAX);
+	json_t *matched = json_array();
+	json_t *names = json_array();
+	long long lines = 0, matches = 0;
+	pcre2_match_data *md = c->re ? pcre2_match_data_create_from_pattern(c->re, NULL) : NULL;
+	size_t i;
+	json_t *pod;
+	json_array_foreach(pods, i, pod)
+	{
+		const char *pn = pod_name(pod);
+		const char *cn = c->container ? c->container : default_container(pod);
+		struct buf q;
+		buf_init(&q, 0);
+		if (cn) {
+			char *e = k8s_qesc(cn);
+			buf_addf(&q, "container=%s", e);
+			free(e);
+		}
+		if (c->tail >= 0)
+			buf_addf(&q, "%stailLines=%lld", q.len ? "&" : "", c->tail);
+		if (c->since_ms > 0)
+			buf_addf(&q, "%ssinceSeconds=%lld", q.len ? "&" : "",
+				 (c->since_ms + 999) / 1000);
+		char *base = k8s_path(pres, r->ns ? r->ns : json_string_value(json_object_get(
+						  json_object_get(pod, "metadata"), "namespace")),
+				      pn, NULL);
+		char *path = xasprintf("%s/log%s%s", base, q.len ? "?" : "", buf_str(&q));
+		free(base);
+		buf_release(&q);
+		struct http_response rs;
+		char *err = NULL;
+		if (k8s_call(r->cl, r->ctx, "GET", path, NULL, NULL, &rs, &err) != 0) {
+			set_error(r, err);
+			free(path);
+			goto out;
+		}
+		free(path);
+		if (rs.status / 100 != 2) {
+			char *w = xasprintf("GET logs of pod %s", pn);
+			set_error(r, k8s_status_error(r->cl, &rs, w));
+			free(w);
+			http_response_release(&rs);
+			goto out;
+		}
+		json_array_append_new(names, json_string(pn));
+		const char *p = buf_str(&rs.body);
+		const char *end = p + rs.body.len;
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			lines++;
+			if (md && pcre2_match(c->re, (PCRE2_SPTR)p, len, 0, 0, md, NULL) >= 0) {
+				matches++;
+				if (json_array_size(matched) < K8S_MATCHED_MAX) {
+					char *l = xasprintf("%s: %.*s", pn, (int)(len > 500 ? 500 : len), p);
+					json_array_append_new(matched, json_string(l));
+					free(l);
+				}
+			}
+			p = nl ? nl + 1 : end;
+		}
+		if (json_array_size(pods) > 1)
+			buf_addf(&text, "==> %s <==\n", pn);
+		buf_add(&text, buf_str(&rs.body), rs.body.len);
+		http_response_release(&rs);
+	}
+	json_t *f = json_object();
+	json_object_set_new(f, "pods", names);
+	names = NULL;
+	json_object_set_new(f, "lines", json_integer(lines));
+	json_object_set_new(f, "matches", json_integer(matches));
+	json_object_set_new(f, "matched", matched);
+	matched = NULL;
+	json_object_set_new(f, "text", json_string(buf_str(&text)));
+	json_object_set_new(f, "truncated", json_boolean(text.truncated));
+	set_summary(f, 1,
+		    c->re ? xasprintf("%lld of %lld log lines match %s", matches, lines, c->regex)
+			  : xasprintf("%lld log lines read", lines));
+	r->out->facts = f;
+out:
+	if (md)
+		pcre2_match_data_free(md);
+	if (names)
+		json_decref(names);
+	if (matched)
+		json_decref(matched);
+	buf_release(&text);
+	json_decref(pods);
+}
+
+static void op_restarts(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	json_t *pods;
+	if (target_pods(r, &pods) != 0)
+		return;
+	double now = now_epoch();
+	double cut = c->since_ms > 0 ? now - (double)c->since_ms / 1000.0 : 0;
+	long long total = 0, recent = 0;
+	json_t *list = json_array();
+	size_t i;
+	json_t *pod;
+	json_array_foreach(pods, i, pod)
+	{
+		json_t *st = json_object_get(pod, "status");
+		const char *groups[] = {"initContainerStatuses", "containerStatuses"};
+		for (size_t g = 0; g < 2; g++) {
+			size_t k;
+			json_t *cs;
+			json_array_foreach(json_object_get(st, groups[g]), k, cs)
+			{
+				const char *cname = json_string_value(json_object_get(cs, "name"));
+				if (c->container && (!cname || strcmp(cname, c->container) != 0))
+					continue;
+				long long n = json_integer_value(json_object_get(cs, "restartCount"));
+				json_t *term = json_object_get(json_object_get(cs, "lastState"),
+							       "terminated");
+				const char *fin = json_string_value(json_object_get(term, "finishedAt"));
+				double t = k8s_time(fin);
+				int in_window = n > 0 && (cut == 0 || (t > 0 && t >= cut));
+				total += n;
+				if (in_window)
+					recent += cut == 0 ? n : 1;
+				if (n > 0) {
+					json_t *e = json_pack("{s:s, s:s, s:I, s:b}", "pod", pod_name(pod),
+							      "container", cname ? cname : "",
+							      "restartCount", (json_int_t)n, "in_window",
+							      in_window);
+					json_object_set_new(e, "last_finished", fin ? json_string(fin)
+										    : json_null());
+					json_object_set(e, "last_reason", json_object_get(term, "reason"));
+					json_array_append_new(list, e);
+				}
+			}
+		}
+	}
+	json_t *f = json_object();
+	json_object_set_new(f, "pods", json_integer((json_int_t)json_array_size(pods)));
+	json_object_set_new(f, "restarts", json_integer(recent));
+	json_object_set_new(f, "total_restarts", json_integer(total));
+	json_object_set_new(f, "containers", list);
+	char *win = c->since_ms > 0 ? format_duration(c->since_ms) : NULL;
+	json_t *first = json_array_get(list, 0);
+	set_summary(f, recent == 0,
+		    recent == 0 ? xasprintf("no container restarts%s%s", win ? " in the last " : "",
+					    win ? win : "")
+				: xasprintf("%lld container restart%s%s%s, e.g. %s/%s (%s)", recent,
+					    recent == 1 ? "" : "s", win ? " in the last " : "",
+					    win ? win : "",
+					    json_string_value(json_object_get(first, "pod")),
+					    json_string_value(json_object_get(first, "container")),
+					    json_string_value(json_object_get(first, "last_reason"))
+						? json_string_value(json_object_get(first, "last_reason"))
+						: "restarted"));
+	free(win);
+	json_decref(pods);
+	r->out->facts = f;
+}
+
+static void op_nodes(struct k8s_run *r)
+{
+	if (resolve_target(r, "nodes", "v1") != 0)
+		return;
+	json_t *items = list_of(r, r->res, NULL, r->c->selector, r->c->field_selector);
+	if (!items)
+		return;
+	json_t *nodes = json_array(), *not_ready = json_array();
+	size_t i, ready = 0;
+	json_t *n;
+	json_array_foreach(items, i, n)
+	{
+		const char *name = pod_name(n);
+		int ok = 0;
+		const char *reason = "no Ready condition";
+		size_t k;
+		json_t *cond;
+		json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), k, cond)
+		{
+			const char *t = json_string_value(json_object_get(cond, "type"));
+			if (t && strcmp(t, "Ready") == 0) {
+				const char *s = json_string_value(json_object_get(cond, "status"));
+				ok = s && strcmp(s, "True") == 0;
+				reason = json_string_value(json_object_get(cond, "reason"));
+			}
+		}
+		int unsched = json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"));
+		json_array_append_new(nodes, json_pack("{s:s, s:b, s:s, s:b}", "name", name, "ready", ok,
+						      "reason", reason ? reason : "",
+						      "unschedulable", unsched));
+		if (ok)
+			ready++;
+		else
+			json_array_append_new(not_ready, json_string(name));
+	}
+	size_t count = json_array_size(items);
+	json_decref(items);
+	json_t *f = json_object();
+	json_object_set_new(f, "count", json_integer((json_int_t)count));
+	json_object_set_new(f, "ready", json_integer((json_int_t)ready));
+	json_object_set_new(f, "not_ready", not_ready);
+	json_object_set_new(f, "nodes", nodes);
+	set_summary(f, count > 0 && ready == count,
+		    count == 0 ? xstrdup("no nodes found")
+			       : xasprintf("%zu of %zu nodes ready%s%s", ready, count,
+					   ready < count ? ", not ready: " : "",
+					   ready < count ? json_string_value(json_array_get(not_ready, 0))
+							 : ""));
+	r->out->facts = f;
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+/* Splits a multi-document YAML text at "---" lines into JSON objects
+ * (List kinds are expanded). Returns 0 or -1 with *err. */
+static int load_manifests(const char *path, json_t *out, char **err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct pg_err e;
+	if (read_file_capped(path, 16 * 1024 * 1024, &data, &len, &e) != 0) {
+		*err = xstrdup(e.msg);
+		return -1;
+	}
+	int rc = 0;
+	size_t start = 0;
+	unsigned doc = 0;
+	for (size_t pos = 0; pos <= len && rc == 0;) {
+		size_t eol = pos;
+		while (eol < len && data[eol] != '\n')
+			eol++;
+		int sep = eol - pos >= 3 && strncmp(data + pos, "---", 3) == 0 &&
+			  (eol - pos == 3 || data[pos + 3] == ' ' || data[pos + 3] == '\r');
+		if (sep || pos >= len) {
+			size_t end = sep ? pos : len;
+			/* a document holding only blanks and comments is skipped */
+			int blank = 1;
+			for (size_t i = start; i < end && blank;) {
+				size_t le = i;
+				while (le < end && data[le] != '\n')
+					le++;
+				size_t j = i;
+				while (j < le && (data[j] == ' ' || data[j] == '\t' || data[j] == '\r'))
+					j++;
+				if (j < le && data[j] != '#')
+					blank = 0;
+				i = le + 1;
+			}
+			if (!blank) {
+				doc++;
+				struct diags d;
+				diags_init(&d);
+				struct node_limits lim = node_limits_default();
+				struct node *n = NULL;
+				char *name = xasprintf("%s (document %u)", path, doc);
+				if (node_load_string(name, data + start, end - start, &lim, &n, &d) != 0) {
+					*err = xasprintf("%s: %s", name, d.n ? d.v[0].msg : "bad YAML");
+					rc = -1;
+				} else {
+					json_t *j = node_to_json(n);
+					const char *kind = json_string_value(json_object_get(j, "kind"));
+					if (!json_is_object(j)) {
+						*err = xasprintf("%s is not a Kubernetes object", name);
+						rc = -1;
+					} else if (kind && strcmp(kind, "List") == 0) {
+						json_array_extend(out, json_object_get(j, "items"));
+					} else {
+						json_array_append(out, j);
+					}
+					json_decref(j);
+					node_free(n);
+				}
+				free(name);
+				diags_release(&d);
+			}
+			start = eol + 1;
+		}
+		if (pos >= len)
+			break;
+		pos = eol + 1;
+	}
+	free(data);
+	return rc;
+}
+
+static void op_apply(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	json_t *objs = json_array();
+	json_t *done = json_array();
+	char *err = NULL;
+	for (size_t i = 0; c->files[i]; i++) {
+		char *p = ctx_path(r->ctx, c->files[i]);
+		int rc = load_manifests(p, objs, &err);
+		free(p);
+		if (rc != 0) {
+			set_error(r, err);
+			goto out;
+		}
+	}
+	size_t i;
+	json_t *o;
+	json_array_foreach(objs, i, o)
+	{
+		const char *av = json_string_value(json_object_get(o, "apiVersion"));
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		json_t *meta = json_object_get(o, "metadata");
+		const char *name = json_string_value(json_object_get(meta, "name"));
+		const char *ons = json_string_value(json_object_get(meta, "namespace"));
+		if (!av || !kind || !name) {
+			set_error(r, xasprintf("manifest object %zu has no apiVersion, kind or "
+					       "metadata.name", i + 1));
+			goto out;
+		}
+		if (resolve_target(r, kind, av) != 0)
+			goto out;
+		const char *ns = r->res->namespaced ? (ons && *ons ? ons : default_ns(r)) : NULL;
+		char *q = xasprintf("fieldManager=phasegate%s%s", c->force ? "&force=true" : "",
+				    c->dry_run ? "&dryRun=All" : "");
+		char *path = k8s_path(r->res, ns, name, q);
+		free(q);
+		char *what = what_of("APPLY", r->res, ns, name);
+		json_t *ans = send_json(r, "PATCH", path, "application/apply-patch+yaml", o, what);
+		free(what);
+		free(path);
+		if (!ans)
+			goto out;
+		json_decref(ans);
+		json_array_append_new(done, json_pack("{s:s, s:s, s:s?}", "kind", kind, "name", name,
+						      "namespace", ns));
+	}
+	json_t *f = json_object();
+	size_t n = json_array_size(done);
+	json_object_set_new(f, "applied", done);
+	done = NULL;
+	json_object_set_new(f, "count", json_integer((json_int_t)n));
+	json_object_set_new(f, "dry_run", json_boolean(c->dry_run));
+	set_summary(f, 1, xasprintf("%zu object%s applied%s", n, n == 1 ? "" : "s",
+				    c->dry_run ? " (server dry run)" : ""));
+	r->out->facts = f;
+out:
+	json_decref(objs);
+	if (done)
+		json_decref(done);
+}
+
+static void op_patch(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	if (resolve_target(r, c->type, c->api_version) != 0)
+		return;
+	const char *ctype = "application/merge-patch+json";
+	if (c->op == OP_PATCH && strcmp(c->ptype, "json") == 0)
+		ctype = "application/json-patch+json";
+	else if (c->op == OP_PATCH && strcmp(c->ptype, "strategic") == 0)
+		ctype = "application/strategic-merge-patch+json";
+	char *q = xasprintf("fieldManager=phasegate%s", c->dry_run ? "&dryRun=All" : "");
+	char *path = k8s_path(r->res, r->ns, c->name, q);
+	free(q);
+	char *what = what_of("PATCH", r->res, r->ns, c->name);
+	json_t *ans = send_json(r, "PATCH", path, ctype, c->body, what);
+	free(what);
+	free(path);
+	if (!ans)
+		return;
+	json_t *f = json_object();
+	facts_ident(f, r->res, r->ns, c->name);
+	json_object_set_new(f, "object", ans);
+	char *l = label_of(r->res, r->ns, c->name);
+	set_summary(f, 1, xasprintf("%s %s", l, c->op == OP_PATCH ? "patched" : "annotated"));
+	free(l);
+	r->out->facts = f;
+}
+
+static void op_delete(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	if (resolve_target(r, c->type, c->api_version) != 0)
+		return;
+	char *path = k8s_path(r->res, r->ns, c->name, c->dry_run ? "dryRun=All" : NULL);
+	char *what = what_of("DELETE", r->res, r->ns, c->name);
+	char *label = label_of(r->res, r->ns, c->name);
+	json_t *body = json_pack("{s:s, s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions",
+				 "propagationPolicy", "Background");
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct http_response rs;
+	char *err = NULL;
+	int existed = 1;
+	if (k8s_call(r->cl, r->ctx, "DELETE", path, "application/json", text, &rs, &err) != 0) {
+		set_error(r, err);
+		goto out;
+	}
+	if (rs.status == 404 && c->ignore_missing) {
+		existed = 0;
+	} else if (rs.status / 100 != 2) {
+		set_error(r, k8s_status_error(r->cl, &rs, what));
+		http_response_release(&rs);
+		goto out;
+	}
+	http_response_release(&rs);
+	int gone = !existed;
+	if (existed && c->wait && !c->dry_run) {
+		long long pause = 100;
+		for (;;) {
+			json_t *obj;
+			if (get_object(r, r->res, r->ns, c->name, &obj) != 0)
+				goto out;
+			if (!obj) {
+				gone = 1;
+				break;
+			}
+			json_decref(obj);
+			if (ctx_cancelled(r->ctx) || ctx_remaining_ms(r->ctx) < pause + 50) {
+				set_error(r, xasprintf("%s was deleted but is still there at the check's "
+						       "deadline (finalizers? raise timeout:)", label));
+				goto out;
+			}
+			struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+			if (pause < 1000)
+				pause *= 2;
+		}
+	}
+	json_t *f = json_object();
+	facts_ident(f, r->res, r->ns, c->name);
+	json_object_set_new(f, "existed", json_boolean(existed));
+	json_object_set_new(f, "gone", json_boolean(gone));
+	json_object_set_new(f, "dry_run", json_boolean(c->dry_run));
+	set_summary(f, 1, existed ? xasprintf("%s deleted%s", label, gone ? " and gone" : "")
+				  : xasprintf("%s was already absent", label));
+	r->out->facts = f;
+out:
+	free(text);
+	free(label);
+	free(what);
+	free(path);
+}
+
+/* ---- export ---------------------------------------------------------- */
+
+/* YAML scalar text: JSON's double-quoted strings are valid YAML. */
+static void yaml_scalar(struct buf *b, json_t *v)
+{
+	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	buf_adds(b, t ? t : "null");
+	free(t);
+}
+
+static int yaml_simple_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (const char *p = k; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '/'))
+			return 0;
+	return !(strcmp(k, "true") == 0 || strcmp(k, "false") == 0 || strcmp(k, "null") == 0 ||
+		 strcmp(k, "yes") == 0 || strcmp(k, "no") == 0 || strcmp(k, "on") == 0 ||
+		 strcmp(k, "off") == 0 || (*k >= '0' && *k <= '9') || *k == '-' || *k == '.');
+}
+
+static void yaml_key(struct buf *b, const char *k)
+{
+	if (yaml_simple_key(k)) {
+		buf_adds(b, k);
+	} else {
+		json_t *s = json_string(k);
+		yaml_scalar(b, s);
+		json_decref(s);
+	}
+}
+
+static int yaml_is_block(json_t *v)
+{
+	return (json_is_object(v) && json_object_size(v) > 0) ||
+	       (json_is_array(v) && json_array_size(v) > 0);
+}
+
+static void yaml_emit(struct buf *b, json_t *v, int indent);
+
+static void yaml_value_after_key(struct buf *b, json_t *v, int indent)
+{
+	if (yaml_is_block(v)) {
+		buf_addc(b, '\n');
+		yaml_emit(b, v, json_is_array(v) ? indent : indent + 2);
+	} else {
+		buf_addc(b, ' ');
+		if (json_is_object(v))
+			buf_adds(b, "{}");
+		else if (json_is_array(v))
+			buf_adds(b, "[]");
+		else
+			yaml_scalar(b, v);
+		buf_addc(b, '\n');
+	}
+}
+
+/* Block-style YAML of v at indent (v is a non-empty map or list). */
+static void yaml_emit(struct buf *b, json_t *v, int indent)
+{
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x)
+		{
+			buf_addf(b, "%*s", indent, "");
+			yaml_key(b, k);
+			buf_addc(b, ':');
+			yaml_value_after_key(b, x, indent);
+		}
+	} else {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+		{
+			buf_addf(b, "%*s-", indent, "");
+			if (json_is_object(x) && json_object_size(x) > 0) {
+				/* first key on the dash line, the rest aligned under it */
+				struct buf inner;
+				buf_init(&inner, 0);
+				yaml_emit(&inner, x, indent + 2);
+				buf_adds(b, buf_str(&inner) + indent + 1);
+				buf_release(&inner);
+			} else if (yaml_is_block(x)) {
+				buf_addc(b, '\n');
+				yaml_emit(b, x, indent + 2);
+			} else {
+				yaml_value_after_key(b, x, indent);
+			}
+		}
+	}
+}
+
+static void strip_for_backup(json_t *o)
+{
+	json_t *meta = json_object_get(o, "metadata");
+	const char *drop[] = {"managedFields", "resourceVersion", "uid", "creationTimestamp",
+			      "generation", "selfLink"};
+	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+		json_object_del(meta, drop[i]);
+	json_t *ann = json_object_get(meta, "annotations");
+	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+	if (json_is_object(ann) && json_object_size(ann) == 0)
+		json_object_del(meta, "annotations");
+	json_object_del(o, "status");
+}
+
+static int mkdirs(const char *path, char **err)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || *s == 0) {
+			char save = *s;
+			*s = 0;
+			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+				*err = xasprintf("cannot create directory '%s': %s", p, strerror(errno));
+				rc = -1;
+				break;
+			}
+			*s = save;
+			if (!save)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static int safe_component(const char *s)
+{
+	return s && *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
+}
+
+static void op_export(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	char *dir = ctx_path(r->ctx, c->dir);
+	struct buf sums;
+	buf_init(&sums, 0);
+	json_t *files = json_array();
+	json_t *counts = json_object();
+	char *err = NULL;
+	const char *def_ns[2] = {NULL, NULL};
+	if (!c->namespaces)
+		def_ns[0] = default_ns(r);
+	if (mkdirs(dir, &err) != 0) {
+		set_error(r, err);
+		goto out;
+	}
+	for (size_t k = 0; c->kinds[k]; k++) {
+		const struct k8s_res *res;
+		if (k8s_resolve(r->cl, r->ctx, c->kinds[k], NULL, &res, &err) != 0) {
+			set_error(r, err);
+			goto out;
+		}
+		char *kdir = xstrdup(res->kind);
+		for (char *p = kdir; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		size_t nns = 0;
+		const char *const *nsl = c->namespaces ? (const char *const *)c->namespaces : def_ns;
+		while (nsl[nns])
+			nns++;
+		json_int_t kcount = 0;
+		for (size_t n = 0; n < (res->namespaced ? nns : 1); n++) {
+			const char *ns = res->namespaced ? nsl[n] : NULL;
+			json_t *items = list_of(r, res, ns, c->selector, NULL);
+			if (!items) {
+				free(kdir);
+				goto out;
+			}
+			size_t i;
+			json_t *o;
+			json_array_foreach(items, i, o)
+			{
+				const char *name = pod_name(o);
+				const char *dns = ns ? ns : "_cluster";
+				if (!safe_component(name) || !safe_component(dns)) {
+					set_error(r, xasprintf("refusing to export an object named '%s'", name));
+					json_decref(items);
+					free(kdir);
+					goto out;
+				}
+				if (!json_object_get(o, "apiVersion")) {
+					char *av = *res->group ? xasprintf("%s/%s", res->group, res->version)
+							       : xstrdup(res->version);
+					json_object_set_new(o, "apiVersion", json_string(av));
+					free(av);
+				}
+				if (!json_object_get(o, "kind"))
+					json_object_set_new(o, "kind", json_string(res->kind));
+				strip_for_backup(o);
+				struct buf y;
+				buf_init(&y, 0);
+				yaml_emit(&y, o, 0);
+				char *rel = xasprintf("%s/%s/%s.yaml", dns, kdir, name);
+				char *sub = xasprintf("%s/%s/%s", dir, dns, kdir);
+				char *full = xasprintf("%s/%s", dir, rel);
+				struct pg_err pe;
+				int rc = mkdirs(sub, &err);
+				if (rc == 0 && write_file_atomic(full, buf_str(&y), y.len, &pe) != 0) {
+					err = xstrdup(pe.msg);
+					rc = -1;
+				}
+				if (rc == 0) {
+					char hex[65];
+					k8s_sha256_hex(buf_str(&y), y.len, hex);
+					buf_addf(&sums, "%s  %s\n", hex, rel);
+					json_array_append_new(files, json_string(rel));
+					kcount++;
+				}
+				free(full);
+				free(sub);
+				free(rel);
+				buf_release(&y);
+				if (rc != 0) {
+					set_error(r, err);
+					json_decref(items);
+					free(kdir);
+					goto out;
+				}
+			}
+			json_decref(items);
+		}
+		json_object_set_new(counts, res->plural, json_integer(kcount));
+		free(kdir);
+	}
+	char *mpath = xasprintf("%s/SHA256SUMS", dir);
+	struct pg_err pe;
+	if (write_file_atomic(mpath, buf_str(&sums), sums.len, &pe) != 0) {
+		set_error(r, xstrdup(pe.msg));
+		free(mpath);
+		goto out;
+	}
+	json_t *f = json_object();
+	size_t n = json_array_size(files);
+	json_object_set_new(f, "dir", json_string(dir));
+	json_object_set_new(f, "manifest", json_string(mpath));
+	json_object_set_new(f, "count", json_integer((json_int_t)n));
+	json_object_set_new(f, "kinds", counts);
+	counts = NULL;
+	json_object_set_new(f, "files", files);
+	files = NULL;
+	set_summary(f, n > 0, n ? xasprintf("%zu objects exported to %s", n, dir)
+				: xasprintf("nothing to export: no objects of the listed kinds"));
+	free(mpath);
+	r->out->facts = f;
+out:
+	if (files)
+		json_decref(files);
+	if (counts)
+		json_decref(counts);
+	buf_release(&sums);
+	free(dir);
+}
+
+static void op_exec(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	struct k8s_state *st = c->st;
+	const char *argv[64 + 16];
+	size_t n = 0;
+	char *target = xasprintf("%s/%s", c->type, c->name);
+	argv[n++] = c->kubectl;
+	if (st && st->kubeconfig) {
+		argv[n++] = "--kubeconfig";
+		argv[n++] = st->kubeconfig;
+	}
+	if (st && st->context) {
+		argv[n++] = "--context";
+		argv[n++] = st->context;
+	}
+	argv[n++] = "-n";
+	argv[n++] = default_ns(r);
+	argv[n++] = "exec";
+	argv[n++] = target;
+	if (c->container) {
+		argv[n++] = "-c";
+		argv[n++] = c->container;
+	}
+	argv[n++] = "--";
+	for (size_t i = 0; c->command[i] && n < 64 + 14; i++)
+		argv[n++] = c->command[i];
+	argv[n] = NULL;
+	struct proc_spec spec = {.argv = argv};
+	struct proc_result pr;
+	memset(&pr, 0, sizeof(pr));
+	struct pg_err e;
+	if (proc_run(&spec, r->ctx, &pr, &e) != 0) {
+		if (pr.spawn_errno == ENOENT || strstr(e.msg, "not found") ||
+		    strstr(e.msg, "No such file"))
+			set_error(r, xasprintf("k8s exec needs the kubectl binary on PATH (%s: not found)",
+					       c->kubectl));
+		else
+			set_error(r, xasprintf("k8s exec cannot run %s: %s", c->kubectl, e.msg));
+		goto out;
+	}
+	if (pr.spawn_errno == ENOENT) {
+		set_error(r, xasprintf("k8s exec needs the kubectl binary on PATH (%s: not found)",
+				       c->kubectl));
+		goto out;
+	}
+	if (pr.timed_out) {
+		set_error(r, xasprintf("kubectl exec in %s did not finish before the check's deadline",
+				       target));
+		goto out;
+	}
+	json_t *f = json_object();
+	json_object_set_new(f, "exit_code", json_integer(pr.exit_code));
+	json_object_set_new(f, "stdout", json_string(buf_str(&pr.out)));
+	json_object_set_new(f, "stderr", json_string(buf_str(&pr.err)));
+	set_summary(f, pr.exit_code == 0,
+		    pr.exit_code == 0 ? xasprintf("command ran in %s", target)
+				      : xasprintf("command in %s exited with %d: %.200s", target,
+						  pr.exit_code, buf_str(&pr.err)));
+	if (pr.exit_code != 0)
+		r->out->evidence = xasprintf("%s%s", buf_str(&pr.out), buf_str(&pr.err));
+	r->out->facts = f;
+out:
+	proc_result_release(&pr);
+	free(target);
+}
+
+static void k8s_run(void *priv, struct check_ctx *ctx, struct check_out *out)
+{
+	struct k8s_cfg *c = priv;
+	struct k8s_state *st = ctx_module_state(ctx);
+	if (!st)
+		st = c->st;
+	c->st = st;
+	struct k8s_run r = {.c = c, .cl = &st->client, .ctx = ctx, .out = out};
+	if (st->client.kc_error && c->op != OP_EXEC) {
+		set_error(&r, xstrdup(st->client.kc_error));
+		return;
+	}
+	if (st->client.kc.insecure)
+		out->insecure = 1;
+	switch (c->op) {
+	case OP_GET:
+	case OP_HEALTH:
+	case OP_ROLLOUT:
+		op_get(&r, (int)c->op);
+		break;
+	case OP_LIST:
+		op_list(&r);
+		break;
+	case OP_CANI:
+		op_cani(&r);
+		break;
+	case OP_EVENTS:
+		op_events(&r);
+		break;
+	case OP_LOGS:
+		op_logs(&r);
+		break;
+	case OP_RESTARTS:
+		op_restarts(&r);
+		break;
+	case OP_NODES:
+		op_nodes(&r);
+		break;
+	case OP_APPLY:
+		op_apply(&r);
+		break;
+	case OP_PATCH:
+	case OP_ANNOTATE:
+		op_patch(&r);
+		break;
+	case OP_DELETE:
+		op_delete(&r);
+		break;
+	case OP_EXPORT:
+		op_export(&r);
+		break;
+	case OP_EXEC:
+		op_exec(&r);
+		break;
+	default:
+		set_error(&r, xstrdup("unknown k8s operation"));
+		break;
+	}
+	if (out->forced == CHECK_ERROR) {
+		if (out->facts) {
+			json_decref(out->facts);
+			out->facts = NULL;
+		}
+	}
+}
 
 const struct check_module check_k8s = {
 	.name = "k8s",
-	.summary = "not built yet",
+	.summary = "Kubernetes API: get, list, rollout, health, can-i, events, logs, restarts, "
+		   "nodes; apply, patch, annotate, delete, export, exec",
 	.api_version = CHECK_API_VERSION,
+	.flags = CHECK_F_READONLY,
+	.keys = k8s_keys,
+	.default_expect = ".ok // .summary",
+	.init = k8s_init,
+	.fini = k8s_fini,
+	.parse = k8s_parse,
+	.run = k8s_run,
+	.describe = k8s_describe,
+	.changes_world = k8s_changes_world,
+	.free = k8s_free,
 };

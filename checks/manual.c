@@ -37,15 +37,16 @@ static void manual_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	struct pg_err e;
 	int found = 0;
 
-	if (!id)
+	if (!id || !*id)
 		id = "?";
-	if (file) {
+	if (file)
 		found = attest_lookup(file, id, &a, &e);
-		if (found < 0) {
-			out->forced = CHECK_ERROR;
-			out->error = xstrdup(e.msg);
-			return;
-		}
+	if (found < 0) {
+		/* A broken file is phasegate's input being wrong, not a sign-off
+		 * still open: say where it is broken. */
+		out->forced = CHECK_ERROR;
+		out->error = xstrdup(e.msg);
+		goto done;
 	}
 	out->facts = json_pack("{s:b}", "attested", 0);
 	if (m->prompt)
@@ -54,23 +55,26 @@ static void manual_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		out->forced = CHECK_PENDING;
 		out->error = xasprintf("awaiting attestation of '%s' (record it in the --attest file)",
 				       id);
-		return;
+		goto done;
 	}
 	if (m->evidence_required && (!a.note || !*a.note)) {
 		out->forced = CHECK_PENDING;
 		out->error = xasprintf("attestation of '%s' by %s has no note, but evidence is "
 				       "required (add a note saying what was checked)",
 				       id, a.by);
-		attestation_release(&a);
-		return;
+		goto done;
 	}
 	json_object_set_new(out->facts, "attested", json_true());
 	json_object_set_new(out->facts, "by", json_string(a.by));
 	json_object_set_new(out->facts, "at", a.at ? json_string(a.at) : json_null());
 	json_object_set_new(out->facts, "note", a.note ? json_string(a.note) : json_null());
+	/* Ownership moves to out. */
 	out->attest_by = a.by;
 	out->attest_at = a.at;
 	out->attest_note = a.note;
+	memset(&a, 0, sizeof(a));
+done:
+	attestation_release(&a);
 }
 
 static char *manual_describe(void *priv)

@@ -13,10 +13,12 @@
  * errorType and error text. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "module.h"
 #include "promtext.h"
+#include "vars.h"
 
 enum prom_mode {
 	PROM_SCRAPE,
@@ -34,8 +36,9 @@ struct prom_cfg {
 	char *query;       /* owned: PromQL (query mode) */
 	char *time;        /* owned: evaluation time (query mode), or NULL */
 	char **headers;    /* owned: "Name: value", NULL-terminated */
-	char *ca_file;     /* owned, may be NULL */
-	int insecure;
+	char *ca, *cert, *key; /* owned, may be NULL: files, relative to the suite */
+	char *server_name; /* owned, may be NULL */
+	int insecure;      /* TLS verification off */
 };
 
 static const struct key_spec prom_keys[] = {
@@ -46,9 +49,29 @@ static const struct key_spec prom_keys[] = {
 	{ "server", KT_STR, 0, "base URL of the Prometheus server (http://host:9090)" },
 	{ "time", KT_STR, 0, "evaluation time of the query (RFC 3339 or Unix seconds); default now" },
 	{ "headers", KT_STRMAP, 0, "extra request headers" },
-	{ "bearer", KT_STR, 0, "a bearer token (use ${secrets.name})" },
-	{ "ca_file", KT_STR, 0, "PEM file of the CA that signed the server's certificate" },
-	{ "insecure", KT_BOOL, 0, "do not verify the TLS certificate (reported)" },
+	{ "auth", KT_MAP, 0, "{bearer: token} or {basic: {username, password}} (use ${secrets.name})" },
+	{ "tls", KT_MAP, 0, "{ca, cert, key, server_name, insecure} as for http" },
+	{ NULL, 0, 0, NULL },
+};
+
+static const struct key_spec prom_auth_keys[] = {
+	{ "bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})" },
+	{ "basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic" },
+	{ NULL, 0, 0, NULL },
+};
+
+static const struct key_spec prom_basic_keys[] = {
+	{ "username", KT_STR, KEY_REQUIRED, "user name" },
+	{ "password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})" },
+	{ NULL, 0, 0, NULL },
+};
+
+static const struct key_spec prom_tls_keys[] = {
+	{ "ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle" },
+	{ "cert", KT_STR, 0, "client certificate (PEM file)" },
+	{ "key", KT_STR, 0, "client key (PEM file)" },
+	{ "server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)" },
+	{ "insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)" },
 	{ NULL, 0, 0, NULL },
 };
 
@@ -80,13 +103,73 @@ static void prom_free(void *priv)
 	for (char **h = c->headers; h && *h; h++)
 		free(*h);
 	free(c->headers);
-	free(c->ca_file);
+	free(c->ca);
+	free(c->cert);
+	free(c->key);
+	free(c->server_name);
 	free(c);
 }
 
 static int prom_is_url(const char *s)
 {
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+static char *prom_base64(const char *s)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), o = 0;
+	char *out = xmalloc((n + 2) / 3 * 4 + 1);
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	out[o] = 0;
+	return out;
+}
+
+/* auth: {bearer} or {basic: {username, password}} -> *header (malloc'd),
+ * left NULL when auth is absent. Credentials are registered with the
+ * masker even when the suite writes them as text. Returns 0 or -1. */
+static int prom_parse_auth(const struct node *auth, char **header, struct diags *d)
+{
+	if (!auth)
+		return 0;
+	if (keys_validate(auth, prom_auth_keys, "prometheus auth", d))
+		return -1;
+	const struct node *bearer = cfg_node(auth, "bearer");
+	const struct node *basic = cfg_node(auth, "basic");
+	if (!!bearer == !!basic)
+		return diag_at(d, auth, "prometheus auth: give exactly one of bearer: or basic:");
+	if (bearer) {
+		const char *tok = cfg_str(auth, "bearer", "");
+		if (strpbrk(tok, "\r\n"))
+			return diag_at(d, bearer, "prometheus auth bearer: the token holds a line break");
+		mask_add(tok);
+		*header = xasprintf("Authorization: Bearer %s", tok);
+		return 0;
+	}
+	if (keys_validate(basic, prom_basic_keys, "prometheus auth basic", d))
+		return -1;
+	const char *user = cfg_str(basic, "username", "");
+	const char *pass = cfg_str(basic, "password", "");
+	if (strchr(user, ':'))
+		return diag_at(d, cfg_node(basic, "username"), "prometheus auth basic: the username holds a ':'");
+	char *pair = xasprintf("%s:%s", user, pass);
+	char *enc = prom_base64(pair);
+	mask_add(pass);
+	mask_add(enc);
+	*header = xasprintf("Authorization: Basic %s", enc);
+	free(enc);
+	free(pair);
+	return 0;
 }
 
 static int prom_parse(const struct node *cfg, void *state, void **priv, struct diags *d)
@@ -167,30 +250,39 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 		c->url = buf_detach(&u);
 	}
 
-	/* Headers: the map, then the bearer token. */
+	/* Headers: the map, then auth's Authorization header. */
 	const struct node *h = cfg_node(cfg, "headers");
-	const char *bearer = cfg_str(cfg, "bearer", NULL);
 	size_t nh = (h && h->kind == NODE_MAP ? h->n : 0) + 1;
 	size_t k = 0;
 	c->headers = xcalloc(nh + 1, sizeof(char *));
 	for (size_t i = 0; h && h->kind == NODE_MAP && i < h->n; i++) {
 		const char *name = h->pairs[i].key->str;
 		const char *value = h->pairs[i].value->kind == NODE_SCALAR ? h->pairs[i].value->str : "";
-		if (strpbrk(name, ":\r\n") || strpbrk(value, "\r\n")) {
-			rc = diag_at(d, h->pairs[i].key, "header '%s' has a ':' or a line break in its "
-							 "name or a line break in its value", name);
+		if (!name[0] || strpbrk(name, ": \t\r\n") || strpbrk(value, "\r\n")) {
+			rc = diag_at(d, h->pairs[i].key, "header '%s': a name holds no ':', blank or line "
+							 "break, and a value no line break", name);
+			continue;
+		}
+		if (strcasecmp(name, "Authorization") == 0 && cfg_node(cfg, "auth")) {
+			rc = diag_at(d, h->pairs[i].key, "an Authorization header and auth: are both given");
 			continue;
 		}
 		c->headers[k++] = xasprintf("%s: %s", name, value);
 	}
-	if (bearer) {
-		if (strpbrk(bearer, "\r\n"))
-			rc = diag_at(d, cfg_node(cfg, "bearer"), "the bearer token has a line break");
-		else
-			c->headers[k++] = xasprintf("Authorization: Bearer %s", bearer);
+	if (prom_parse_auth(cfg_node(cfg, "auth"), &c->headers[k], d) < 0)
+		rc = -1;
+	const struct node *tls = cfg_node(cfg, "tls");
+	if (tls) {
+		if (keys_validate(tls, prom_tls_keys, "prometheus tls", d))
+			rc = -1;
+		c->ca = xstrdup(cfg_str(tls, "ca", NULL));
+		c->cert = xstrdup(cfg_str(tls, "cert", NULL));
+		c->key = xstrdup(cfg_str(tls, "key", NULL));
+		c->server_name = xstrdup(cfg_str(tls, "server_name", NULL));
+		c->insecure = cfg_bool(tls, "insecure", 0);
+		if (!!cfg_node(tls, "cert") != !!cfg_node(tls, "key"))
+			rc = diag_at(d, tls, "prometheus tls: cert and key go together (give both)");
 	}
-	c->ca_file = xstrdup(cfg_str(cfg, "ca_file", NULL));
-	c->insecure = cfg_bool(cfg, "insecure", 0);
 out:
 	if (rc < 0) {
 		prom_free(c);
@@ -391,6 +483,43 @@ static json_t *prom_alerts_facts(const struct prom_cfg *c, json_t *data)
 	return facts;
 }
 
+/* Evidence kept when the check does not pass: the active alerts, or the
+ * rules that are not healthy, one per line (NULL when there are none). */
+static char *prom_evidence(enum prom_mode mode, json_t *facts)
+{
+	struct buf b;
+	size_t i;
+	json_t *x;
+
+	buf_init(&b, 64 * 1024);
+	if (mode == PROM_ALERTS) {
+		json_array_foreach(json_object_get(facts, "alerts"), i, x) {
+			const char *name = json_string_value(json_object_get(x, "name"));
+			const char *since = json_string_value(json_object_get(x, "active_at"));
+			const char *summary = json_string_value(
+				json_object_get(json_object_get(x, "annotations"), "summary"));
+			buf_addf(&b, "%s %s%s%s%s%s\n", json_string_value(json_object_get(x, "state")),
+				 name ? name : "(no alertname)", since ? " since " : "", since ? since : "",
+				 summary ? ": " : "", summary ? summary : "");
+		}
+	} else if (mode == PROM_RULES) {
+		json_array_foreach(json_object_get(facts, "rules"), i, x) {
+			const char *health = json_string_value(json_object_get(x, "health"));
+			const char *err = json_string_value(json_object_get(x, "error"));
+			if (health && strcmp(health, "ok") == 0)
+				continue;
+			buf_addf(&b, "%s/%s: %s%s%s\n", json_string_value(json_object_get(x, "group")),
+				 json_string_value(json_object_get(x, "name")), health ? health : "unknown",
+				 err ? ": " : "", err ? err : "");
+		}
+	}
+	if (b.len == 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
 /* Judges an API response: returns data (a borrowed reference into *doc),
  * or NULL with out->error set. */
 static json_t *prom_api_data(const struct prom_cfg *c, const struct http_response *rs, json_t **doc,
@@ -473,7 +602,14 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	memset(&rs, 0, sizeof(rs));
 	rq.method = "GET";
 	rq.url = c->url;
-	rq.tls.ca_file = c->ca_file;
+	/* Files are relative to the suite directory. */
+	char *ca = c->ca ? ctx_path(ctx, c->ca) : NULL;
+	char *cert = c->cert ? ctx_path(ctx, c->cert) : NULL;
+	char *key = c->key ? ctx_path(ctx, c->key) : NULL;
+	rq.tls.ca_file = ca;
+	rq.tls.cert_file = cert;
+	rq.tls.key_file = key;
+	rq.tls.server_name = c->server_name;
 	rq.tls.insecure = c->insecure;
 	out->insecure = c->insecure;
 
@@ -513,6 +649,7 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		out->facts = prom_alerts_facts(c, data);
 		break;
 	}
+	out->evidence = prom_evidence(c->mode, out->facts);
 	json_t *warnings = json_object_get(doc, "warnings");
 	if (json_array_size(warnings) > 0)
 		json_object_set(out->facts, "warnings", warnings);
@@ -520,6 +657,9 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 out:
 	json_decref(doc);
 	free(hv);
+	free(ca);
+	free(cert);
+	free(key);
 	http_response_release(&rs);
 }
 

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -77,31 +78,21 @@ static int tcp_parse(const struct node *cfg, void *state, void **priv, struct di
 	return 0;
 }
 
-/* A JSON string from bytes that may not be UTF-8: invalid bytes become
- * U+FFFD, so a binary banner still makes valid facts. */
-static json_t *tcp_text(const char *s, size_t len)
+/* The banner as facts: "banner" is the text when it is valid UTF-8 (null
+ * for a binary protocol), "banner_hex" always holds the bytes. */
+static void tcp_banner_facts(json_t *facts, const char *data, size_t len)
 {
-	json_t *j = json_stringn(s, len);
-	if (j)
-		return j;
-	struct buf b;
-	buf_init(&b, 0);
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		json_t *t = n && i + n <= len ? json_stringn(s + i, n) : NULL;
-		if (t) {
-			buf_add(&b, s + i, n);
-			i += n;
-		} else {
-			buf_adds(&b, "\xef\xbf\xbd");
-			i++;
-		}
-		json_decref(t);
+	static const char digits[] = "0123456789abcdef";
+	char *hex = xmalloc(2 * len + 1);
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[(unsigned char)data[i] >> 4];
+		hex[2 * i + 1] = digits[(unsigned char)data[i] & 15];
 	}
-	j = json_stringn(buf_str(&b), b.len);
-	buf_release(&b);
-	return j ? j : json_string("");
+	hex[2 * len] = 0;
+	json_t *text = json_stringn(data, len);
+	json_object_set_new(facts, "banner", text ? text : json_null());
+	json_object_set_new(facts, "banner_hex", json_string(hex));
+	free(hex);
 }
 
 static char *tcp_addr_text(const struct sockaddr *sa)
@@ -253,15 +244,79 @@ static void tcp_talk(const struct tcp_cfg *c, int fd, struct check_ctx *ctx, jso
 			break;
 		}
 	}
-	json_object_set_new(facts, "banner", tcp_text(data, got));
+	tcp_banner_facts(facts, data, got);
 	json_object_set_new(facts, "peer_closed", json_boolean(closed));
 	free(data);
+}
+
+/* A name lookup that may outlive its caller: glibc's resolver thread
+ * writes into it until it is done, so it lives on the heap. */
+struct tcp_lookup {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char *host, *port;        /* owned */
+};
+
+static void tcp_lookup_free(struct tcp_lookup *l)
+{
+	if (l->cb.ar_result)
+		freeaddrinfo(l->cb.ar_result);
+	free(l->host);
+	free(l->port);
+	free(l);
+}
+
+/* Resolves host and port (A and AAAA) within the deadline. Returns 0 with
+ * *res set (caller frees with freeaddrinfo), EAI_AGAIN at the deadline,
+ * EAI_CANCELED when the run was interrupted, or another EAI_ code. */
+static int tcp_resolve(const struct tcp_cfg *c, long long deadline, struct check_ctx *ctx,
+		       struct addrinfo **res)
+{
+	struct tcp_lookup *l = xcalloc(1, sizeof(*l));
+	struct gaicb *list[1] = {&l->cb};
+	int rc;
+
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->host = xstrdup(c->host);
+	l->port = xstrdup(c->port);
+	l->cb.ar_name = l->host;
+	l->cb.ar_service = l->port;
+	l->cb.ar_request = &l->hints;
+	rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (rc != 0) {
+		tcp_lookup_free(l);
+		return rc;
+	}
+	for (;;) {
+		rc = gai_error(&l->cb);
+		if (rc != EAI_INPROGRESS)
+			break;
+		int stop = ctx_cancelled(ctx);
+		long long left = deadline - now_mono_ms();
+		if (stop || left <= 0) {
+			rc = stop ? EAI_CANCELED : EAI_AGAIN;
+			if (gai_cancel(&l->cb) == EAI_NOTCANCELED)
+				return rc; /* still running: l stays with the resolver */
+			break;
+		}
+		if (left > TCP_TICK_MS)
+			left = TCP_TICK_MS;
+		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000L};
+		gai_suspend((const struct gaicb *const *)list, 1, &ts);
+	}
+	if (rc == 0) {
+		*res = l->cb.ar_result;
+		l->cb.ar_result = NULL;
+	}
+	tcp_lookup_free(l);
+	return rc;
 }
 
 static void tcp_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 {
 	const struct tcp_cfg *c = priv;
-	struct addrinfo hints, *res = NULL;
+	struct addrinfo *res = NULL;
 	json_t *facts = json_object();
 	json_t *addrs = json_array();
 	char *last_err = NULL, *address = NULL;
@@ -269,14 +324,17 @@ static void tcp_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	struct buf note;
 
 	buf_init(&note, 8192);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
 	long long t0 = now_mono_ms();
 	long long deadline = t0 + ctx_remaining_ms(ctx);
-	int g = getaddrinfo(c->host, c->port, &hints, &res);
+	int g = tcp_resolve(c, deadline, ctx, &res);
 	if (g != 0) {
-		last_err = xasprintf("cannot resolve '%s': %s", c->host, gai_strerror(g));
+		if (g == EAI_CANCELED)
+			cancelled = 1;
+		char *dur = format_duration(now_mono_ms() - t0);
+		last_err = g == EAI_AGAIN && now_mono_ms() >= deadline
+				   ? xasprintf("cannot resolve '%s': no answer within %s", c->host, dur)
+				   : xasprintf("cannot resolve '%s': %s", c->host, gai_strerror(g));
+		free(dur);
 		goto report;
 	}
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {

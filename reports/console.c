@@ -20,10 +20,10 @@
 #define C_CYAN "\033[36m"
 
 struct console {
-	FILE *out;         /* not owned */
-	int color;         /* ANSI colours and Unicode symbols */
-	int tty;           /* progress lines may be drawn and erased */
-	int verbose;       /* also what each check did, expected/seen, evidence */
+	FILE *out;          /* not owned */
+	int color;          /* ANSI colours and Unicode symbols */
+	int tty;            /* progress lines may be drawn and erased */
+	int verbose;        /* also what each check did, expected/seen, evidence */
 	int progress_shown; /* a progress line is on screen and must be erased */
 };
 
@@ -88,16 +88,15 @@ static void put_block(struct console *c, const char *indent, const char *label, 
 static void status_mark(struct console *c, enum res_status s)
 {
 	static const char *const plain[] = {
-		[RS_PASS] = "PASS ", [RS_FAIL] = "FAIL ", [RS_ERROR] = "ERROR",
-		[RS_SKIP] = "SKIP ", [RS_PENDING] = "PEND ",
+	    [RS_PASS] = "PASS ", [RS_FAIL] = "FAIL ",    [RS_ERROR] = "ERROR",
+	    [RS_SKIP] = "SKIP ", [RS_PENDING] = "PEND ",
 	};
 	static const char *const fancy[] = {
-		[RS_PASS] = "✓", [RS_FAIL] = "✗", [RS_ERROR] = "!",
-		[RS_SKIP] = "-", [RS_PENDING] = "?",
+	    [RS_PASS] = "✓", [RS_FAIL] = "✗", [RS_ERROR] = "!", [RS_SKIP] = "-", [RS_PENDING] = "?",
 	};
 	static const char *const colours[] = {
-		[RS_PASS] = C_GREEN, [RS_FAIL] = C_RED, [RS_ERROR] = C_RED,
-		[RS_SKIP] = C_DIM, [RS_PENDING] = C_YELLOW,
+	    [RS_PASS] = C_GREEN, [RS_FAIL] = C_RED,       [RS_ERROR] = C_RED,
+	    [RS_SKIP] = C_DIM,   [RS_PENDING] = C_YELLOW,
 	};
 	if ((unsigned)s > RS_PENDING)
 		s = RS_ERROR;
@@ -124,9 +123,10 @@ void console_run_start(struct console *c, const struct run_result *r)
 	if (r->dry_run)
 		fputs("dry run: no action will change anything\n", c->out);
 	if (r->keep_going)
-		fprintf(c->out, "%sWARNING: --keep-going overrides the failure protocol: the run "
-				"goes on after a failed gate%s\n",
-			col(c, C_YELLOW), col(c, C_RESET));
+		fprintf(c->out,
+		        "%sWARNING: --keep-going overrides the failure protocol: the run "
+		        "goes on after a failed gate%s\n",
+		        col(c, C_YELLOW), col(c, C_RESET));
 	fflush(c->out);
 }
 
@@ -239,9 +239,9 @@ void console_check(struct console *c, const struct res_check *k)
 	if (k->status == RS_FAIL || k->status == RS_ERROR) {
 		fputs(col(c, C_RED), c->out);
 		put_block(c, "        ", NULL,
-			  k->message ? k->message
-				     : (k->status == RS_FAIL ? "expectation not met"
-							     : "the check could not run"));
+		          k->message ? k->message
+		                     : (k->status == RS_FAIL ? "expectation not met"
+		                                             : "the check could not run"));
 		fputs(col(c, C_RESET), c->out);
 		if (c->verbose && k->expected)
 			put_block(c, "        ", "expected: ", k->expected);
@@ -270,8 +270,9 @@ void console_run_end(struct console *c, const struct run_result *r)
 	const char *v = report_verdict(r);
 	const char *colour = !strcmp(v, "GO") ? C_GREEN : !strcmp(v, "PENDING") ? C_YELLOW : C_RED;
 	line_start(c);
-	fprintf(c->out, "\n%zu checks: %zu passed, %zu failed, %zu errors, %zu skipped, %zu pending\n",
-		r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
+	fprintf(c->out,
+	        "\n%zu checks: %zu passed, %zu failed, %zu errors, %zu skipped, %zu pending\n",
+	        r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
 	fprintf(c->out, "%s%s", col(c, C_BOLD), col(c, colour));
 	put_text(c, v);
 	fputs(" — ", c->out);

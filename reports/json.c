@@ -64,7 +64,7 @@ char *report_clean_text(const char *s)
 		} else if (cp == '\t' || cp == '\n') {
 			buf_addc(&b, (char)cp);
 		} else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE ||
-			   cp == 0xFFFF) {
+		           cp == 0xFFFF) {
 			/* terminal escapes, NULs, and what XML 1.0 forbids */
 			buf_adds(&b, REPLACEMENT);
 		} else {
@@ -84,9 +84,10 @@ const struct res_check *report_blocking_check(const struct run_result *r)
 		const struct res_phase *ph = &r->phases[p];
 		for (size_t s = 0; s < ph->nsteps; s++) {
 			const struct res_step *st = &ph->steps[s];
-			int in_gate = r->blocking_gate &&
-				      ((st->checkpoint_id && !strcmp(st->checkpoint_id, r->blocking_gate)) ||
-				       (st->id && !strcmp(st->id, r->blocking_gate)));
+			int in_gate =
+			    r->blocking_gate &&
+			    ((st->checkpoint_id && !strcmp(st->checkpoint_id, r->blocking_gate)) ||
+			     (st->id && !strcmp(st->id, r->blocking_gate)));
 			for (size_t c = 0; c < st->nchecks; c++) {
 				const struct res_check *k = &st->checks[c];
 				if (k->kind == RK_COLLECTOR || !k->id ||
@@ -100,6 +101,26 @@ const struct res_check *report_blocking_check(const struct run_result *r)
 		}
 	}
 	return first;
+}
+
+int report_is_failure(const struct res_check *k)
+{
+	return k->kind != RK_COLLECTOR && (k->status == RS_FAIL || k->status == RS_ERROR);
+}
+
+const struct res_check *report_documented_check(const struct res_step *st)
+{
+	const struct res_check *any = NULL;
+	for (size_t i = 0; i < st->nchecks; i++) {
+		const struct res_check *k = &st->checks[i];
+		if (!report_is_failure(k))
+			continue;
+		if (k->gate)
+			return k;
+		if (!any)
+			any = k;
+	}
+	return any;
 }
 
 size_t report_open_signoffs(const struct run_result *r)
@@ -128,7 +149,7 @@ int report_json_write(const struct run_result *r, const char *path, struct pg_er
 	json_decref(j);
 	if (!text)
 		return pg_error(e, "cannot write '%s': the results could not be encoded as JSON",
-				path);
+		                path);
 	struct buf b;
 	buf_init(&b, 0);
 	buf_adds(&b, text);

@@ -132,34 +132,12 @@ static void add_evidence(struct buf *b, const struct res_evidence *ev, size_t n)
 static void add_collector(struct buf *b, const struct res_check *k)
 {
 	buf_addf(b, "--- collector %s%s%s: %s ---\n", k->id ? k->id : "?", k->name ? " " : "",
-		 k->name ? k->name : "", res_status_name(k->status));
+	         k->name ? k->name : "", res_status_name(k->status));
 	if (k->describe)
 		buf_addf(b, "%s\n", k->describe);
 	if (k->message)
 		buf_addf(b, "%s\n", k->message);
 	add_evidence(b, k->evidence, k->nevidence);
-}
-
-static int is_failed(const struct res_check *k)
-{
-	return k->kind != RK_COLLECTOR && (k->status == RS_FAIL || k->status == RS_ERROR);
-}
-
-/* The check whose failure the step's collectors document: the first
- * failed mandatory check, else the first failed one. */
-static const struct res_check *documented_check(const struct res_step *st)
-{
-	const struct res_check *any = NULL;
-	for (size_t i = 0; i < st->nchecks; i++) {
-		const struct res_check *k = &st->checks[i];
-		if (!is_failed(k))
-			continue;
-		if (k->gate)
-			return k;
-		if (!any)
-			any = k;
-	}
-	return any;
 }
 
 static void collectors_of(struct buf *b, const struct res_step *st)
@@ -205,6 +183,8 @@ static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
 		message = xstrdup("pending attestation");
 		break;
 	}
+	if (!elem)
+		return; /* not a status this version knows */
 	if (k->status == RS_FAIL || k->status == RS_ERROR) {
 		if (k->expected)
 			buf_addf(&body, "expected: %s\n", k->expected);
@@ -213,7 +193,7 @@ static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
 		if (k->remedy)
 			buf_addf(&body, "remedy: %s\n", k->remedy);
 	} else if (k->status == RS_SKIP && k->blocked_by && k->message &&
-		   strcmp(k->message, message) != 0) {
+	           strcmp(k->message, message) != 0) {
 		buf_addf(&body, "%s\n", k->message);
 	}
 	xmlTextWriterStartElement(w, BAD_CAST elem);
@@ -231,11 +211,11 @@ static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
 }
 
 static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
-			   const struct res_phase *ph, const struct res_step *st, size_t idx)
+                           const struct res_phase *ph, const struct res_step *st, size_t idx)
 {
 	const struct res_check *k = &st->checks[idx];
 	char *classname = xasprintf("%s.%s.%s", or_default(r->suite_name, "suite"),
-				    or_default(ph->id, "?"), or_default(st->id, "?"));
+	                            or_default(ph->id, "?"), or_default(st->id, "?"));
 	char *name = unique_name(st, idx);
 	char *time = fmt_time(k->duration_s);
 	struct buf out;
@@ -257,15 +237,15 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
 		buf_addf(&out, "attempts: %d\n", k->attempts);
 	if (k->insecure)
 		buf_adds(&out, "WARNING: TLS certificate verification was turned off for this "
-			       "check (insecure)\n");
+		               "check (insecure)\n");
 	if (k->attest_by)
 		buf_addf(&out, "attested by %s%s%s%s%s\n", k->attest_by, k->attest_at ? " at " : "",
-			 k->attest_at ? k->attest_at : "", k->attest_note ? ": " : "",
-			 k->attest_note ? k->attest_note : "");
+		         k->attest_at ? k->attest_at : "", k->attest_note ? ": " : "",
+		         k->attest_note ? k->attest_note : "");
 	if (k->file)
 		buf_addf(&out, "defined at %s:%u:%u\n", k->file, k->line, k->col);
 	add_evidence(&out, k->evidence, k->nevidence);
-	if (documented_check(st) == k)
+	if (report_documented_check(st) == k)
 		collectors_of(&out, st);
 	if (out.len)
 		text_element(w, "system-out", out.data);
@@ -332,12 +312,12 @@ static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t i
 				write_testcase(w, r, ph, st, i);
 		/* collectors of a step where nothing failed have no check
 		 * to hang on: keep them at the phase level */
-		if (!documented_check(st))
+		if (!report_documented_check(st))
 			collectors_of(&out, st);
 	}
 	if (r->keep_going)
 		buf_adds(&out, "WARNING: --keep-going overrode the failure protocol: steps ran "
-			       "after a failed gate\n");
+		               "after a failed gate\n");
 	if (r->interrupted)
 		buf_addf(&out, "WARNING: the run was interrupted by signal %d\n", r->interrupted);
 	if (out.len)

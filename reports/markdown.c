@@ -14,8 +14,13 @@
 #include "report.h"
 
 /* Inline text: one line, every markup character neutralised. < > & become
- * entities (a backslash does not stop every renderer's HTML); the other
- * ASCII punctuation that means something gets a backslash. */
+ * entities (a backslash does not stop every renderer's HTML); punctuation
+ * that makes emphasis, code, links, tables, strike-through or math gets a
+ * backslash. Characters that mean something only at the start of a line
+ * (# - + . !) are left alone: md_text never starts a line, since every
+ * caller puts a prefix first and newlines become spaces; with [ escaped,
+ * ( ) and ! cannot form a link or an image. So ids like checkpoint-2.1 stay
+ * readable in the raw file. */
 static void md_text(struct buf *b, const char *s)
 {
 	char *clean = report_clean_text(s);
@@ -34,9 +39,15 @@ static void md_text(struct buf *b, const char *s)
 		case '\t':
 			buf_addc(b, ' ');
 			break;
-		case '\\': case '`': case '*': case '_': case '{': case '}': case '[': case ']':
-		case '(': case ')': case '#': case '+': case '-': case '.': case '!': case '|':
-		case '~': case '$':
+		case '\\':
+		case '`':
+		case '*':
+		case '_':
+		case '[':
+		case ']':
+		case '|':
+		case '~':
+		case '$':
 			buf_addc(b, '\\');
 			buf_addc(b, *p);
 			break;
@@ -154,15 +165,17 @@ static void write_verdict(struct buf *b, const struct run_result *r)
 		md_text(b, v);
 	buf_adds(b, "\n\n");
 	if (!strcmp(v, "GO")) {
-		buf_addf(b, "Every gate passed: %zu of %zu checks passed and no sign-off is open.\n\n",
-			 r->passed, r->total);
+		buf_addf(b,
+		         "Every gate passed: %zu of %zu checks passed and no sign-off is open.\n\n",
+		         r->passed, r->total);
 		return;
 	}
 	if (!strcmp(v, "PENDING")) {
 		size_t n = report_open_signoffs(r);
-		buf_addf(b, "Every gate passed, but %zu sign-off%s %s open: the go-live waits for "
-			    "%s.\n\n",
-			 n, n == 1 ? "" : "s", n == 1 ? "is" : "are", n == 1 ? "it" : "them");
+		buf_addf(b,
+		         "Every gate passed, but %zu sign-off%s %s open: the go-live waits for "
+		         "%s.\n\n",
+		         n, n == 1 ? "" : "s", n == 1 ? "is" : "are", n == 1 ? "it" : "them");
 		return;
 	}
 	const struct res_check *k = report_blocking_check(r);
@@ -182,37 +195,42 @@ static void write_verdict(struct buf *b, const struct run_result *r)
 				md_text(b, k->message);
 			}
 		}
-		buf_adds(b, r->keep_going ? ". The run went on only because --keep-going overrode "
-					    "the failure protocol.\n\n"
-					  : ". Nothing after it ran (failure protocol: stop, document, "
-					    "analyze, fix, re-test).\n\n");
+		buf_adds(b, r->keep_going
+		                ? ". The run went on only because --keep-going overrode "
+		                  "the failure protocol.\n\n"
+		                : ". Nothing after it ran (failure protocol: stop, document, "
+		                  "analyze, fix, re-test).\n\n");
 	} else if (r->interrupted) {
-		buf_addf(b, "The run was interrupted (signal %d) before every gate was verified.\n\n",
-			 r->interrupted);
+		buf_addf(b,
+		         "The run was interrupted (signal %d) before every gate was verified.\n\n",
+		         r->interrupted);
 	} else if (r->timed_out) {
 		buf_adds(b, "The global timeout passed before every gate was verified.\n\n");
 	} else {
 		buf_addf(b, "%zu check%s failed and %zu could not run.\n\n", r->failed,
-			 r->failed == 1 ? "" : "s", r->errors);
+		         r->failed == 1 ? "" : "s", r->errors);
 	}
 }
 
 static void write_warnings(struct buf *b, const struct run_result *r)
 {
 	if (r->keep_going)
-		buf_adds(b, "> **WARNING: the failure protocol was overridden.** This run used "
-			    "--keep-going: steps and phases ran after a failed gate, for diagnosis "
-			    "only. Results after the first failed gate are not a basis for go-live.\n\n");
+		buf_adds(
+		    b,
+		    "> **WARNING: the failure protocol was overridden.** This run used "
+		    "--keep-going: steps and phases ran after a failed gate, for diagnosis "
+		    "only. Results after the first failed gate are not a basis for go-live.\n\n");
 	if (r->interrupted)
-		buf_addf(b, "> **WARNING: interrupted.** The run was stopped by signal %d; the "
-			    "results are incomplete.\n\n",
-			 r->interrupted);
+		buf_addf(b,
+		         "> **WARNING: interrupted.** The run was stopped by signal %d; the "
+		         "results are incomplete.\n\n",
+		         r->interrupted);
 	if (r->timed_out)
 		buf_adds(b, "> **WARNING: timed out.** The global --timeout passed; the results "
-			    "are incomplete.\n\n");
+		            "are incomplete.\n\n");
 	if (r->dry_run)
 		buf_adds(b, "> **Dry run.** No action changed anything; actions are reported as "
-			    "skipped.\n\n");
+		            "skipped.\n\n");
 }
 
 static void fact(struct buf *b, const char *name, const char *value, const char *none)
@@ -243,9 +261,10 @@ static void write_facts(struct buf *b, const struct run_result *r)
 	buf_adds(b, " |\n");
 	fact(b, "phasegate version", r->tool_version, "—");
 	fact(b, "Selection", r->selection, "whole suite");
-	buf_addf(b, "| Checks | %zu total: %zu passed, %zu failed, %zu errors, %zu skipped, "
-		    "%zu pending |\n",
-		 r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
+	buf_addf(b,
+	         "| Checks | %zu total: %zu passed, %zu failed, %zu errors, %zu skipped, "
+	         "%zu pending |\n",
+	         r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
 	buf_addf(b, "| Exit code | %d |\n", r->exit_code);
 	if (r->keep_going)
 		buf_adds(b, "| Failure protocol | **overridden by --keep-going** |\n");
@@ -268,15 +287,15 @@ static void phase_title(struct buf *b, const struct res_phase *ph)
 static void write_phase_table(struct buf *b, const struct run_result *r)
 {
 	buf_adds(b, "## Phases\n\n| Phase | Status | Passed | Failed | Errors | Skipped | Pending "
-		    "| Duration |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+	            "| Duration |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t p = 0; p < r->nphases; p++) {
 		const struct res_phase *ph = &r->phases[p];
 		struct md_count c = {0};
 		count_phase(ph, &c);
 		buf_adds(b, "| ");
 		phase_title(b, ph);
-		buf_addf(b, " | %s | %zu | %zu | %zu | %zu | %zu | ", status_word(ph->status), c.passed,
-			 c.failed, c.errors, c.skipped, c.pending);
+		buf_addf(b, " | %s | %zu | %zu | %zu | %zu | %zu | ", status_word(ph->status),
+		         c.passed, c.failed, c.errors, c.skipped, c.pending);
 		add_duration(b, ph->duration_s);
 		buf_adds(b, " |\n");
 	}
@@ -307,8 +326,9 @@ static void checklist_item(struct buf *b, const struct res_check *k)
 	case RS_FAIL:
 	case RS_ERROR:
 		buf_adds(b, k->status == RS_FAIL ? " — FAILED: " : " — ERROR: ");
-		md_text_or(b, k->message, k->status == RS_FAIL ? "expectation not met"
-							       : "the check could not run");
+		md_text_or(b, k->message,
+		           k->status == RS_FAIL ? "expectation not met"
+		                                : "the check could not run");
 		if (!k->gate && k->kind == RK_CHECK)
 			buf_adds(b, " (non-gating)");
 		break;
@@ -378,30 +398,8 @@ static void write_evidence(struct buf *b, const struct res_evidence *ev, size_t 
 	}
 }
 
-static int is_failed(const struct res_check *k)
-{
-	return k->kind != RK_COLLECTOR && (k->status == RS_FAIL || k->status == RS_ERROR);
-}
-
-/* Collectors document the step's first failed mandatory check (or the
- * first failed one when none is mandatory). */
-static int documents(const struct res_step *st, const struct res_check *k)
-{
-	const struct res_check *any = NULL;
-	for (size_t i = 0; i < st->nchecks; i++) {
-		const struct res_check *c = &st->checks[i];
-		if (!is_failed(c))
-			continue;
-		if (c->gate)
-			return c == k;
-		if (!any)
-			any = c;
-	}
-	return any == k;
-}
-
 static void write_failure(struct buf *b, const struct res_phase *ph, const struct res_step *st,
-			  const struct res_check *k)
+                          const struct res_check *k)
 {
 	buf_addf(b, "### %s: ", k->status == RS_FAIL ? "FAILED" : "ERROR");
 	md_text_or(b, k->id, "?");
@@ -419,8 +417,9 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 		buf_addf(b, ":%u:%u", k->line, k->col);
 	}
 	buf_adds(b, "\n- **Kind:** ");
-	buf_adds(b, k->kind == RK_ACTION ? "action" : (k->gate ? "mandatory check (gate)"
-								: "non-gating check"));
+	buf_adds(b, k->kind == RK_ACTION
+	                ? "action"
+	                : (k->gate ? "mandatory check (gate)" : "non-gating check"));
 	if (k->severity) {
 		buf_adds(b, ", severity ");
 		md_text(b, k->severity);
@@ -431,7 +430,7 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 	}
 	buf_adds(b, "\n- **Message:** ");
 	md_text_or(b, k->message,
-		   k->status == RS_FAIL ? "expectation not met" : "the check could not run");
+	           k->status == RS_FAIL ? "expectation not met" : "the check could not run");
 	if (k->describe) {
 		buf_adds(b, "\n- **Did:** ");
 		md_text(b, k->describe);
@@ -450,7 +449,7 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 		md_code(b, k->seen);
 	}
 	write_evidence(b, k->evidence, k->nevidence);
-	if (!documents(st, k))
+	if (report_documented_check(st) != k)
 		return;
 	for (size_t i = 0; i < st->nchecks; i++) {
 		const struct res_check *c = &st->checks[i];
@@ -482,7 +481,7 @@ static void write_failures(struct buf *b, const struct run_result *r)
 		for (size_t s = 0; s < ph->nsteps; s++) {
 			const struct res_step *st = &ph->steps[s];
 			for (size_t i = 0; i < st->nchecks; i++) {
-				if (!is_failed(&st->checks[i]))
+				if (!report_is_failure(&st->checks[i]))
 					continue;
 				if (!n++)
 					buf_adds(b, "## Failures\n\n");
@@ -503,10 +502,11 @@ static void write_insecure(struct buf *b, const struct run_result *r)
 				if (!k->insecure)
 					continue;
 				if (!n++)
-					buf_adds(b, "## TLS warnings\n\n> **WARNING:** TLS certificate "
-						    "verification was turned off by the suite for "
-						    "these checks; their results do not prove the "
-						    "server's identity.\n\n");
+					buf_adds(
+					    b, "## TLS warnings\n\n> **WARNING:** TLS certificate "
+					       "verification was turned off by the suite for "
+					       "these checks; their results do not prove the "
+					       "server's identity.\n\n");
 				buf_adds(b, "- ");
 				md_text_or(b, k->id, "?");
 				buf_adds(b, " — ");
@@ -530,8 +530,9 @@ static void write_metrics(struct buf *b, const struct run_result *r)
 				if (!k->metric_name)
 					continue;
 				if (!n++)
-					buf_adds(b, "## Success metrics\n\n| Metric | Target | Seen | "
-						    "Met |\n|---|---|---|---|\n");
+					buf_adds(b,
+					         "## Success metrics\n\n| Metric | Target | Seen | "
+					         "Met |\n|---|---|---|---|\n");
 				buf_adds(b, "| ");
 				md_text(b, k->metric_name);
 				buf_adds(b, " | ");
@@ -539,11 +540,11 @@ static void write_metrics(struct buf *b, const struct run_result *r)
 				buf_adds(b, " | ");
 				md_text_or(b, k->seen, k->status == RS_PASS ? "as expected" : "—");
 				buf_adds(b, " | ");
-				buf_adds(b, k->status == RS_PASS	   ? "yes"
-					    : k->status == RS_FAIL	   ? "**no**"
-					    : k->status == RS_ERROR   ? "unknown (error)"
-					    : k->status == RS_PENDING ? "pending"
-								      : "not measured");
+				buf_adds(b, k->status == RS_PASS      ? "yes"
+				            : k->status == RS_FAIL    ? "**no**"
+				            : k->status == RS_ERROR   ? "unknown (error)"
+				            : k->status == RS_PENDING ? "pending"
+				                                      : "not measured");
 				buf_adds(b, " |\n");
 			}
 		}

@@ -42,10 +42,15 @@ void console_note(struct console *c, const char *text);
  * check named by r->blocking_check (inside the r->blocking_gate step when
  * that is set), or NULL. report_verdict is r->verdict, or when unset the
  * one the totals imply; report_open_signoffs counts pending checks (or, when
- * there are none, unattested approvals). */
+ * there are none, unattested approvals). report_is_failure: a check or
+ * action that failed or errored. report_documented_check: the check whose
+ * failure a step's on_failure collectors document (the first failed
+ * mandatory check, else the first failed one), or NULL. */
 char *report_clean_text(const char *s);
 const struct res_check *report_blocking_check(const struct run_result *r);
 const char *report_verdict(const struct run_result *r);
 size_t report_open_signoffs(const struct run_result *r);
+int report_is_failure(const struct res_check *k);
+const struct res_check *report_documented_check(const struct res_step *s);
 
 #endif

@@ -507,6 +507,13 @@ static char *tls_failure_message(const struct hop_in *in, const struct url_parts
 	return msg;
 }
 
+/* A time for messages. Budgets come from the check's deadline a moment
+ * after it was set: 999ms reads better as the 1s the suite wrote. */
+static long long shown_ms(long long ms)
+{
+	return ms >= 500 ? (ms + 50) / 100 * 100 : ms;
+}
+
 /* Turns a failed transfer into a message a person can act on. */
 static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 			       const struct url_parts *u, const char *connect_to,
@@ -514,10 +521,7 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 {
 	char *ep = url_endpoint(u);
 	char *msg = NULL;
-	/* The budget came from the check's deadline a moment after it was set:
-	 * 999ms reads better as the 1s the suite wrote. */
-	long long shown = in->budget_ms >= 500 ? (in->budget_ms + 50) / 100 * 100 : in->budget_ms;
-	char *budget = format_duration(shown);
+	char *budget = format_duration(shown_ms(in->budget_ms));
 	long oserr = 0;
 	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 	curl_off_t conn_t = 0, app_t = 0, pre_t = 0, clen = -1;
@@ -561,8 +565,9 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 					"connection but did not answer)",
 					budget, u->display);
 		else if (conn_t == 0) {
-			char *cb = format_duration(h->connect_ms < in->budget_ms ? h->connect_ms
-										 : in->budget_ms);
+			char *cb = format_duration(shown_ms(h->connect_ms < in->budget_ms
+								    ? h->connect_ms
+								    : in->budget_ms));
 			msg = xasprintf("no connection to %s within %s (a firewall may drop the "
 					"packets, or the host is down)",
 					ep, cb);

@@ -10,7 +10,31 @@
 
 int node_is_deferred(const struct node *n)
 {
-	return n && n->kind == NODE_SCALAR && vars_has_ref(n->str);
+	if (!n || n->kind != NODE_SCALAR)
+		return 0;
+	/* after expansion a "${" may be literal text (from "$${" or from a
+	 * variable's value): only the expander knows */
+	if (n->expanded)
+		return n->expanded == 2;
+	return vars_has_ref(n->str);
+}
+
+/* node_kind_name() with its article, for messages: "a list", "an integer". */
+static const char *a_kind(const struct node *n)
+{
+	static const char *const names[][2] = {
+	    {"string", "a string"},     {"list", "a list"},     {"map", "a map"},
+	    {"integer", "an integer"},  {"number", "a number"}, {"boolean", "a boolean"},
+	    {"null", "an empty value"},
+	};
+	const char *k = node_kind_name(n);
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(names[i][0], k) == 0)
+			return names[i][1];
+	}
+	return k;
 }
 
 /* Edit distance between two short names (insert, delete, substitute, and
@@ -69,7 +93,7 @@ static const struct key_spec *find_spec(const struct key_spec *specs, const char
 }
 
 static void unknown_key(const struct node *key, const struct key_spec *specs, const char *what,
-			struct diags *d)
+                        struct diags *d)
 {
 	const char *hint = suggest(key->str, specs);
 	struct buf known;
@@ -81,11 +105,17 @@ static void unknown_key(const struct node *key, const struct key_spec *specs, co
 		goto name;
 	}
 	buf_init(&known, 0);
-	for (s = specs; s->name; s++)
+	/* a long table would drown the message: name the first ones */
+	for (s = specs; s->name; s++) {
+		if (s - specs == 16) {
+			buf_adds(&known, ", ...");
+			break;
+		}
 		buf_addf(&known, "%s%s", s == specs ? "" : ", ", s->name);
+	}
 	if (known.len)
 		diag_at(d, key, "unknown key '%s' in %s (known keys: %s)", name, what,
-			buf_str(&known));
+		        buf_str(&known));
 	else
 		diag_at(d, key, "unknown key '%s' in %s (it takes no keys)", name, what);
 	buf_release(&known);
@@ -96,7 +126,7 @@ name:
 /* Runs one node_as_* reader into a scratch list and re-files its message
  * with the key's name in front. */
 static int retag(struct diags *d, const struct node *v, const char *key, const char *what,
-		 struct diags *scratch)
+                 struct diags *scratch)
 {
 	size_t i;
 
@@ -119,7 +149,7 @@ static int all_scalars_seq(const struct node *v)
 
 /* Checks one value against its type; returns 0 or -1 (diagnostic added). */
 static int check_type(const struct node *v, const struct key_spec *s, const char *what,
-		      struct diags *d)
+                      struct diags *d)
 {
 	struct diags scratch;
 	long long ll;
@@ -129,15 +159,14 @@ static int check_type(const struct node *v, const struct key_spec *s, const char
 
 	diags_init(&scratch);
 	/* a value that is still a run-time reference is typed when it runs */
-	if (node_is_deferred(v) && s->type != KT_SEQ && s->type != KT_MAP &&
-	    s->type != KT_STRSEQ && s->type != KT_STRMAP)
+	if (node_is_deferred(v) && s->type != KT_SEQ && s->type != KT_MAP && s->type != KT_STRSEQ &&
+	    s->type != KT_STRMAP)
 		return 0;
 	switch (s->type) {
 	case KT_STR:
 		if (v->kind == NODE_SCALAR)
 			return 0;
-		return diag_at(d, v, "'%s' in %s: expected text, got a %s", s->name, what,
-			       node_kind_name(v));
+		return diag_at(d, v, "'%s' in %s: expected text, got %s", s->name, what, a_kind(v));
 	case KT_INT:
 		if (node_as_ll(v, &ll, &scratch) < 0)
 			return retag(d, v, s->name, what, &scratch);
@@ -157,39 +186,40 @@ static int check_type(const struct node *v, const struct key_spec *s, const char
 	case KT_SEQ:
 		if (v->kind == NODE_SEQ)
 			return 0;
-		return diag_at(d, v, "'%s' in %s: expected a list, got a %s", s->name, what,
-			       node_kind_name(v));
+		return diag_at(d, v, "'%s' in %s: expected a list, got %s", s->name, what,
+		               a_kind(v));
 	case KT_MAP:
 		if (v->kind == NODE_MAP)
 			return 0;
-		return diag_at(d, v, "'%s' in %s: expected a map, got a %s", s->name, what,
-			       node_kind_name(v));
+		return diag_at(d, v, "'%s' in %s: expected a map, got %s", s->name, what,
+		               a_kind(v));
 	case KT_STRSEQ:
 		if (v->kind == NODE_SEQ && all_scalars_seq(v))
 			return 0;
 		if (v->kind != NODE_SEQ)
-			return diag_at(d, v, "'%s' in %s: expected a list of text values, got a %s",
-				       s->name, what, node_kind_name(v));
+			return diag_at(d, v, "'%s' in %s: expected a list of text values, got %s",
+			               s->name, what, a_kind(v));
 		for (i = 0; i < v->n && v->items[i]->kind == NODE_SCALAR; i++)
 			;
-		return diag_at(d, v->items[i], "'%s' in %s: expected text in the list, got a %s",
-			       s->name, what, node_kind_name(v->items[i]));
+		return diag_at(d, v->items[i], "'%s' in %s: expected text in the list, got %s",
+		               s->name, what, a_kind(v->items[i]));
 	case KT_STRMAP:
 		if (v->kind != NODE_MAP)
-			return diag_at(d, v, "'%s' in %s: expected a map of text values, got a %s",
-				       s->name, what, node_kind_name(v));
+			return diag_at(d, v, "'%s' in %s: expected a map of text values, got %s",
+			               s->name, what, a_kind(v));
 		for (i = 0; i < v->n; i++) {
 			const struct node *iv = v->pairs[i].value;
 			if (iv && iv->kind != NODE_SCALAR)
-				return diag_at(d, iv, "'%s' in %s: expected a text value for '%s', got a %s",
-					       s->name, what, v->pairs[i].key->str, node_kind_name(iv));
+				return diag_at(d, iv,
+				               "'%s' in %s: expected a text value for '%s', got %s",
+				               s->name, what, v->pairs[i].key->str, a_kind(iv));
 		}
 		return 0;
 	case KT_STR_OR_SEQ:
 		if (v->kind == NODE_SCALAR || (v->kind == NODE_SEQ && all_scalars_seq(v)))
 			return 0;
-		return diag_at(d, v, "'%s' in %s: expected text or a list of text values, got a %s",
-			       s->name, what, node_kind_name(v));
+		return diag_at(d, v, "'%s' in %s: expected text or a list of text values, got %s",
+		               s->name, what, a_kind(v));
 	case KT_ANY:
 		return 0;
 	}
@@ -208,7 +238,7 @@ static int has_key(const struct node *map, const char *name)
 }
 
 int keys_validate(const struct node *map, const struct key_spec *specs, const char *what,
-		  struct diags *d)
+                  struct diags *d)
 {
 	static const struct key_spec none[] = {{.name = NULL}};
 	const struct key_spec *s;
@@ -220,7 +250,7 @@ int keys_validate(const struct node *map, const struct key_spec *specs, const ch
 	if (!what)
 		what = "map";
 	if (map && map->kind != NODE_MAP && !node_is_null(map)) {
-		diag_at(d, map, "expected a map for %s, got a %s", what, node_kind_name(map));
+		diag_at(d, map, "expected a map for %s, got %s", what, a_kind(map));
 		return 1;
 	}
 	for (i = 0; map && map->kind == NODE_MAP && i < map->n; i++) {
@@ -234,7 +264,8 @@ int keys_validate(const struct node *map, const struct key_spec *specs, const ch
 		}
 		if (node_is_null(v)) {
 			if (s->flags & KEY_REQUIRED) {
-				diag_at(d, k, "required key '%s' in %s has no value", s->name, what);
+				diag_at(d, k, "required key '%s' in %s has no value", s->name,
+				        what);
 				problems++;
 			}
 			continue; /* an optional key left empty counts as absent */

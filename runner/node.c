@@ -56,10 +56,10 @@ out:
 struct node_limits node_limits_default(void)
 {
 	struct node_limits l = {
-		.max_file_bytes = 8u * 1024 * 1024,
-		.max_depth = 64,
-		.max_nodes = 1000000,
-		.max_alias_nodes = 10000,
+	    .max_file_bytes = 8u * 1024 * 1024,
+	    .max_depth = 64,
+	    .max_nodes = 1000000,
+	    .max_alias_nodes = 10000,
 	};
 	return l;
 }
@@ -198,6 +198,7 @@ struct node *node_copy(const struct node *n)
 		c->str = xstrndup(n->str ? n->str : "", n->str ? n->len : 0);
 		c->len = n->str ? n->len : 0;
 		c->plain = n->plain;
+		c->expanded = n->expanded;
 		break;
 	case NODE_SEQ:
 		for (i = 0; i < n->n; i++)
@@ -285,7 +286,8 @@ static int scan_int(const char *s, long long *out)
 			/* keep scanning so "12x" is still "not a number" */
 			for (p++; *p; p++) {
 				if (!((*p >= '0' && *p <= '9') ||
-				      (base == 16 && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))))
+				      (base == 16 &&
+				       ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))))
 					return 0;
 			}
 			return -1;
@@ -337,7 +339,6 @@ static int scan_float(const char *s, double *out)
 	}
 	if (*p)
 		return 0;
-	errno = 0;
 	*out = strtod(s, &end);
 	return *end == 0;
 }
@@ -345,8 +346,8 @@ static int scan_float(const char *s, double *out)
 /* .inf, -.inf, .nan and their capitalised forms: 1 for infinities, 2 nan. */
 static int scan_special_float(const char *s)
 {
-	static const char *const inf[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-					  "-.inf", "-.Inf", "-.INF", NULL};
+	static const char *const inf[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf",
+	                                  "+.INF", "-.inf", "-.Inf", "-.INF", NULL};
 	static const char *const nan_words[] = {".nan", ".NaN", ".NAN", NULL};
 
 	if (str_in(s, inf))
@@ -438,7 +439,8 @@ static int expected(struct diags *d, const struct node *n, const char *what)
 	if (!n)
 		return diag_at(d, n, "expected %s, got nothing", what);
 	if (n->kind != NODE_SCALAR)
-		return diag_at(d, n, "expected %s, got a %s", what, node_kind_name(n));
+		return diag_at(d, n, "expected %s, got a %s", what,
+		               n->kind == NODE_SEQ ? "list" : "map");
 	if (node_is_null(n))
 		return diag_at(d, n, "expected %s, got an empty value", what);
 	v = value_for_msg(n);
@@ -507,8 +509,8 @@ int node_as_double(const struct node *n, double *out, struct diags *d)
 
 int node_as_duration_ms(const struct node *n, long long *out, struct diags *d)
 {
-	if (n && n->kind == NODE_SCALAR && !node_is_null(n) && parse_duration_ms(n->str, out) == 0 &&
-	    *out >= 0)
+	if (n && n->kind == NODE_SCALAR && !node_is_null(n) &&
+	    parse_duration_ms(n->str, out) == 0 && *out >= 0)
 		return 0;
 	return expected(d, n, "a duration such as 30s, 500ms or 2m");
 }
@@ -536,8 +538,11 @@ static json_t *json_text(const char *s, size_t len)
 	buf_init(&b, 0);
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
-		size_t k, need = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-					 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		size_t k, need = c < 0x80             ? 1
+		                 : (c & 0xE0) == 0xC0 ? 2
+		                 : (c & 0xF0) == 0xE0 ? 3
+		                 : (c & 0xF8) == 0xF0 ? 4
+		                                      : 0;
 		int ok = need > 0 && i + need <= len && c != 0;
 		for (k = 1; ok && k < need; k++)
 			ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
@@ -583,7 +588,7 @@ json_t *node_to_json(const struct node *n)
 				continue;
 			key = json_text(k->str, k->len);
 			json_object_setn_new(j, json_string_value(key), json_string_length(key),
-					     node_to_json(n->pairs[i].value));
+			                     node_to_json(n->pairs[i].value));
 			json_decref(key);
 		}
 		return j;
@@ -612,22 +617,23 @@ json_t *node_to_json(const struct node *n)
 /* ---- the loader --------------------------------------------------------- */
 
 struct anchor {
-	char *name;          /* owned */
-	struct node *node;   /* borrowed: lives in the tree being built */
-	size_t count;        /* nodes in the anchored subtree */
-	unsigned height;     /* collection levels in it */
+	char *name;        /* owned */
+	struct node *node; /* borrowed: lives in the tree being built */
+	size_t count;      /* nodes in the anchored subtree */
+	size_t next;       /* 1 + index of the next anchor in its hash chain, 0 = end */
+	unsigned height;   /* collection levels in it */
 };
 
 /* One open collection. */
 struct frame {
 	struct node *node;
-	char *anchor;        /* owned, registered when the collection ends */
-	size_t first_count;  /* nodes created before this collection */
-	unsigned height;     /* deepest collection level seen below, plus one */
+	char *anchor;       /* owned, registered when the collection ends */
+	size_t first_count; /* nodes created before this collection */
+	unsigned height;    /* deepest collection level seen below, plus one */
 };
 
 struct loader {
-	const char *file;    /* interned */
+	const char *file; /* interned */
 	const char *text;
 	size_t len;
 	const struct node_limits *lim;
@@ -637,8 +643,10 @@ struct loader {
 	size_t depth, stack_alloc;
 	struct anchor *anchors;
 	size_t nanchors, anchors_alloc;
-	size_t count;        /* nodes created */
-	size_t alias_count;  /* nodes created by alias copies */
+	size_t *buckets;    /* 1 + index of a chain's first anchor, 0 = empty */
+	size_t nbuckets;    /* a power of two */
+	size_t count;       /* nodes created */
+	size_t alias_count; /* nodes created by alias copies */
 	int failed;
 };
 
@@ -676,7 +684,7 @@ static int precheck_bytes(struct loader *L)
 	/* UTF-16/32 byte order marks: we only read UTF-8 */
 	if (len >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF)))
 		return diag_pos(L->d, L->file, 1, 1,
-				"the file is UTF-16 encoded; save it as UTF-8");
+		                "the file is UTF-16 encoded; save it as UTF-8");
 	while (i < len) {
 		unsigned char c = s[i];
 		size_t need, k;
@@ -685,7 +693,7 @@ static int precheck_bytes(struct loader *L)
 		if (c == 0) {
 			pos_of_offset(L, i, &line, &col);
 			return diag_pos(L->d, L->file, line, col,
-					"binary data: NUL bytes are not allowed in a YAML file");
+			                "binary data: NUL bytes are not allowed in a YAML file");
 		}
 		if (c < 0x80) {
 			i++;
@@ -719,7 +727,7 @@ static int precheck_bytes(struct loader *L)
 bad:
 	pos_of_offset(L, i, &line, &col);
 	return diag_pos(L->d, L->file, line, col,
-			"invalid UTF-8 (byte 0x%02X); the file must be UTF-8 text", s[i]);
+	                "invalid UTF-8 (byte 0x%02X); the file must be UTF-8 text", s[i]);
 }
 
 /* Turns libyaml's error into a diagnostic. */
@@ -734,7 +742,7 @@ static void parse_error(struct loader *L, yaml_parser_t *p)
 			diag_pos(L->d, L->file, line, col, "invalid UTF-8 (%s)", problem);
 		else if (strstr(problem, "control characters"))
 			diag_pos(L->d, L->file, line, col,
-				 "binary data: control characters are not allowed in a YAML file");
+			         "binary data: control characters are not allowed in a YAML file");
 		else
 			diag_pos(L->d, L->file, line, col, "%s", problem);
 		return;
@@ -749,12 +757,12 @@ static void parse_error(struct loader *L, yaml_parser_t *p)
 	    (strstr(problem, "cannot start any token") && p->problem_mark.index < L->len &&
 	     L->text[p->problem_mark.index] == '\t')) {
 		diag_pos(L->d, L->file, line, col,
-			 "tab characters are not allowed for indentation; use spaces");
+		         "tab characters are not allowed for indentation; use spaces");
 		return;
 	}
 	if (p->context)
 		diag_pos(L->d, L->file, line, col, "YAML syntax error: %s (%s started at line %u)",
-			 problem, p->context, (unsigned)p->context_mark.line + 1);
+		         problem, p->context, (unsigned)p->context_mark.line + 1);
 	else
 		diag_pos(L->d, L->file, line, col, "YAML syntax error: %s", problem);
 }
@@ -765,37 +773,75 @@ static int fail(struct loader *L)
 	return -1;
 }
 
+static size_t anchor_hash(const char *name)
+{
+	size_t h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+/* Anchors are hashed: a file may define many anchors and alias them many
+ * times, and a lookup must not scan them all. */
 static struct anchor *find_anchor(struct loader *L, const char *name)
 {
 	size_t i;
 
-	/* the latest definition wins (YAML allows redefining an anchor) */
-	for (i = L->nanchors; i > 0; i--) {
+	if (!L->nbuckets)
+		return NULL;
+	/* chains hold the latest definition first (YAML allows redefining) */
+	for (i = L->buckets[anchor_hash(name) & (L->nbuckets - 1)]; i; i = L->anchors[i - 1].next) {
 		if (strcmp(L->anchors[i - 1].name, name) == 0)
 			return &L->anchors[i - 1];
 	}
 	return NULL;
 }
 
+static void anchors_rehash(struct loader *L, size_t nbuckets)
+{
+	size_t i, b;
+
+	free(L->buckets);
+	L->buckets = xcalloc(nbuckets, sizeof(*L->buckets));
+	L->nbuckets = nbuckets;
+	/* in definition order, so later definitions end up first */
+	for (i = 0; i < L->nanchors; i++) {
+		b = anchor_hash(L->anchors[i].name) & (nbuckets - 1);
+		L->anchors[i].next = L->buckets[b];
+		L->buckets[b] = i + 1;
+	}
+}
+
 /* Takes name. */
 static void add_anchor(struct loader *L, char *name, struct node *n, size_t count, unsigned height)
 {
+	struct anchor *a;
+	size_t b;
+
 	if (L->nanchors == L->anchors_alloc) {
 		L->anchors_alloc = L->anchors_alloc ? L->anchors_alloc * 2 : 8;
 		L->anchors = xrealloc(L->anchors, L->anchors_alloc * sizeof(*L->anchors));
 	}
-	L->anchors[L->nanchors].name = name;
-	L->anchors[L->nanchors].node = n;
-	L->anchors[L->nanchors].count = count;
-	L->anchors[L->nanchors].height = height;
-	L->nanchors++;
+	a = &L->anchors[L->nanchors++];
+	a->name = name;
+	a->node = n;
+	a->count = count;
+	a->height = height;
+	if (L->nanchors > L->nbuckets) {
+		anchors_rehash(L, L->nbuckets ? L->nbuckets * 2 : 64);
+		return;
+	}
+	b = anchor_hash(name) & (L->nbuckets - 1);
+	a->next = L->buckets[b];
+	L->buckets[b] = L->nanchors;
 }
 
 static int count_node(struct loader *L, struct node_pos pos)
 {
 	if (L->count >= L->lim->max_nodes) {
 		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "too many nodes in one file (the limit is %zu)", L->lim->max_nodes);
+		         "too many nodes in one file (the limit is %zu)", L->lim->max_nodes);
 		return fail(L);
 	}
 	L->count++;
@@ -823,13 +869,13 @@ static int attach(struct loader *L, struct node *n)
 	}
 	map_push_pair(parent, n, NULL);
 	if (n->kind != NODE_SCALAR) {
-		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col,
-			 "a key must be text, not a %s", node_kind_name(n));
+		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col, "a key must be text, not a %s",
+		         node_kind_name(n));
 		return fail(L);
 	}
 	if (n->plain && strcmp(n->str, "<<") == 0) {
 		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col,
-			 "merge keys ('<<') are not supported; repeat the keys or use variables");
+		         "merge keys ('<<') are not supported; repeat the keys or use variables");
 		return fail(L);
 	}
 	return 0;
@@ -851,12 +897,17 @@ static int on_scalar(struct loader *L, yaml_event_t *ev)
 
 	if (memchr(v, 0, len)) {
 		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "a NUL character (\\0) is not allowed in text");
+		         "a NUL character (\\0) is not allowed in text");
 		return fail(L);
 	}
 	if (count_node(L, pos) < 0)
 		return -1;
-	n = node_new_scalar_len(v, len, ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, pos);
+	/* "!!str 123" is text, like a quoted scalar; other tags are ignored */
+	n = node_new_scalar_len(v, len,
+	                        ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	                            !(ev->data.scalar.tag &&
+	                              strcmp((const char *)ev->data.scalar.tag, YAML_STR_TAG) == 0),
+	                        pos);
 	if (attach(L, n) < 0)
 		return -1;
 	note_height(L, 0);
@@ -868,14 +919,14 @@ static int on_scalar(struct loader *L, yaml_event_t *ev)
 static int on_start(struct loader *L, yaml_event_t *ev, enum node_kind kind)
 {
 	struct node_pos pos = mark_pos(L, ev->start_mark);
-	const yaml_char_t *anchor = kind == NODE_SEQ ? ev->data.sequence_start.anchor
-						     : ev->data.mapping_start.anchor;
+	const yaml_char_t *anchor =
+	    kind == NODE_SEQ ? ev->data.sequence_start.anchor : ev->data.mapping_start.anchor;
 	struct node *n;
 	struct frame *f;
 
 	if (L->depth >= L->lim->max_depth) {
 		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "nesting is too deep (the limit is %u levels)", L->lim->max_depth);
+		         "nesting is too deep (the limit is %u levels)", L->lim->max_depth);
 		return fail(L);
 	}
 	if (count_node(L, pos) < 0)
@@ -924,7 +975,8 @@ static int check_duplicates(struct loader *L, struct node *map)
 			struct node *k = v[i]->key;
 			char *name = value_for_msg(k);
 			diag_pos(L->d, k->pos.file, k->pos.line, k->pos.col,
-				 "duplicate key '%s' (first at line %u)", name, v[i - 1]->key->pos.line);
+			         "duplicate key '%s' (first at line %u)", name,
+			         v[i - 1]->key->pos.line);
 			free(name);
 			rc = fail(L);
 			/* skip the rest of this run of equal keys */
@@ -962,26 +1014,27 @@ static int on_alias(struct loader *L, yaml_event_t *ev)
 
 	if (!a) {
 		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "undefined alias '*%s' (no anchor '&%s' before it)", name, name);
+		         "undefined alias '*%s' (no anchor '&%s' before it)", name, name);
 		return fail(L);
 	}
 	/* the budgets are checked before copying, so an alias bomb costs
 	 * nothing: each anchor knows the size of its subtree */
 	if (a->count > L->lim->max_alias_nodes - L->alias_count ||
 	    L->alias_count > L->lim->max_alias_nodes) {
-		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "aliases expand to too many nodes (the limit is %zu); is this an alias bomb?",
-			 L->lim->max_alias_nodes);
+		diag_pos(
+		    L->d, pos.file, pos.line, pos.col,
+		    "aliases expand to too many nodes (the limit is %zu); is this an alias bomb?",
+		    L->lim->max_alias_nodes);
 		return fail(L);
 	}
 	if (a->count > L->lim->max_nodes - L->count) {
 		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "too many nodes in one file (the limit is %zu)", L->lim->max_nodes);
+		         "too many nodes in one file (the limit is %zu)", L->lim->max_nodes);
 		return fail(L);
 	}
 	if (L->depth + a->height > L->lim->max_depth) {
 		diag_pos(L->d, pos.file, pos.line, pos.col,
-			 "nesting is too deep (the limit is %u levels)", L->lim->max_depth);
+		         "nesting is too deep (the limit is %u levels)", L->lim->max_depth);
 		return fail(L);
 	}
 	L->alias_count += a->count;
@@ -1003,12 +1056,13 @@ static void loader_release(struct loader *L)
 	for (i = 0; i < L->nanchors; i++)
 		free(L->anchors[i].name);
 	free(L->anchors);
+	free(L->buckets);
 	node_free(L->root);
 	L->root = NULL;
 }
 
-int node_load_string(const char *name, const char *text, size_t len,
-		     const struct node_limits *lim, struct node **out, struct diags *d)
+int node_load_string(const char *name, const char *text, size_t len, const struct node_limits *lim,
+                     struct node **out, struct diags *d)
 {
 	struct node_limits deflim = node_limits_default();
 	struct loader L;
@@ -1025,7 +1079,7 @@ int node_load_string(const char *name, const char *text, size_t len,
 	L.d = d;
 	if (L.len > L.lim->max_file_bytes)
 		return diag_pos(d, L.file, 0, 0, "file is too large (%zu bytes; the limit is %zu)",
-				L.len, L.lim->max_file_bytes);
+		                L.len, L.lim->max_file_bytes);
 	if (precheck_bytes(&L) < 0)
 		return -1;
 	if (!yaml_parser_initialize(&parser))
@@ -1046,8 +1100,8 @@ int node_load_string(const char *name, const char *text, size_t len,
 			if (++docs > 1) {
 				struct node_pos p = mark_pos(&L, ev.start_mark);
 				diag_pos(d, p.file, p.line, p.col,
-					 "more than one YAML document in one file (a second '---' "
-					 "starts here)");
+				         "more than one YAML document in one file (a second '---' "
+				         "starts here)");
 				fail(&L);
 			}
 			break;
@@ -1088,7 +1142,7 @@ parser:
 }
 
 int node_load_file(const char *path, const struct node_limits *lim, struct node **out,
-		   struct diags *d)
+                   struct diags *d)
 {
 	struct node_limits deflim = node_limits_default();
 	struct stat st;
@@ -1116,8 +1170,8 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 		goto fd;
 	}
 	if ((unsigned long long)st.st_size > lim->max_file_bytes) {
-		diag_pos(d, path, 0, 0, "file '%s' is too large (%lld bytes; the limit is %zu)", path,
-			 (long long)st.st_size, lim->max_file_bytes);
+		diag_pos(d, path, 0, 0, "file is too large (%lld bytes; the limit is %zu)",
+		         (long long)st.st_size, lim->max_file_bytes);
 		goto fd;
 	}
 	buf_init(&b, 0);
@@ -1133,8 +1187,8 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 			break;
 		/* the file may have grown since fstat */
 		if (b.len + (size_t)r > lim->max_file_bytes) {
-			diag_pos(d, path, 0, 0, "file '%s' is too large (the limit is %zu bytes)",
-				 path, lim->max_file_bytes);
+			diag_pos(d, path, 0, 0, "file is too large (the limit is %zu bytes)",
+			         lim->max_file_bytes);
 			goto data;
 		}
 		buf_add(&b, chunk, (size_t)r);

@@ -38,6 +38,10 @@ struct node {
 	size_t len;
 	int plain;          /* 1 when written unquoted: only plain scalars are
 	                       read as null, booleans and numbers */
+	int expanded;       /* set by vars_expand_tree(): 0 raw text (every "${"
+	                       is a reference), 1 fully expanded (a "${" left is
+	                       literal text), 2 expanded but holding run-time
+	                       references (literal "${" kept escaped as "$${") */
 	/* NODE_SEQ: items[0..n); NODE_MAP: pairs[0..n) in file order */
 	size_t n;
 	struct node **items;

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,9 +166,10 @@ static void proc_child(const char *file, const struct proc_spec *spec, char **en
 	if (proc_child_dup(in_fd, 0) < 0 || proc_child_dup(out_fd, 1) < 0 ||
 	    proc_child_dup(err_fd, 2) < 0)
 		proc_child_fail(errpipe, STAGE_STDIO, errno);
-#if defined(SYS_close_range) && defined(CLOSE_RANGE_CLOEXEC)
-	/* Descriptors another thread opened without O_CLOEXEC must not leak. */
-	syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+#ifdef CLOSE_RANGE_CLOEXEC
+	/* Descriptors another thread opened without O_CLOEXEC must not leak
+	 * into the command (the failure pipe still closes only at exec). */
+	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 #endif
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		proc_child_fail(errpipe, STAGE_CWD, errno);
@@ -178,11 +178,13 @@ static void proc_child(const char *file, const struct proc_spec *spec, char **en
 }
 
 /* Reads what is available from *fd into b (beyond the cap it is read and
- * dropped, b->truncated says so). Closes and sets *fd = -1 at EOF/error. */
+ * dropped, b->truncated says so). Closes and sets *fd = -1 at EOF/error.
+ * Returns after at most 1 MiB so that a command writing without pause
+ * cannot keep us from watching the deadline. */
 static void proc_read(int *fd, struct buf *b)
 {
 	char chunk[65536];
-	for (;;) {
+	for (int round = 0; round < 16; round++) {
 		ssize_t n = read(*fd, chunk, sizeof(chunk));
 		if (n > 0) {
 			if (!b->truncated)

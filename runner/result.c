@@ -3,6 +3,7 @@
  * in docs/results-json.md) written by the JSON report and read back by
  * "phasegate report". Every field of struct run_result is carried, so a
  * round trip through JSON is lossless. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +13,14 @@
 #define RESULT_FILE_MAX ((size_t)256 * 1024 * 1024)
 
 static const char *const status_names[] = {
-	[RS_PASS] = "pass", [RS_FAIL] = "fail", [RS_ERROR] = "error",
-	[RS_SKIP] = "skip", [RS_PENDING] = "pending",
+    [RS_PASS] = "pass", [RS_FAIL] = "fail",       [RS_ERROR] = "error",
+    [RS_SKIP] = "skip", [RS_PENDING] = "pending",
 };
 
 static const char *const kind_names[] = {
-	[RK_CHECK] = "check", [RK_ACTION] = "action", [RK_COLLECTOR] = "collector",
+    [RK_CHECK] = "check",
+    [RK_ACTION] = "action",
+    [RK_COLLECTOR] = "collector",
 };
 
 const char *res_status_name(enum res_status s)
@@ -247,8 +250,13 @@ static json_t *jtext(const char *s)
 				break;
 			}
 		}
-		if (ok && n > 1 && !json_stringn((const char *)p, n))
-			ok = 0; /* overlong or surrogate: let jansson decide */
+		if (ok && n > 1) {
+			/* overlong or surrogate: let jansson decide (rare path) */
+			json_t *one = json_stringn((const char *)p, n);
+			if (!one)
+				ok = 0;
+			json_decref(one);
+		}
 		if (ok) {
 			buf_add(&b, p, n);
 			p += n;
@@ -260,6 +268,12 @@ static json_t *jtext(const char *s)
 	j = json_string(buf_str(&b));
 	buf_release(&b);
 	return j ? j : json_null();
+}
+
+/* json_real() refuses NaN and infinities, which JSON cannot carry. */
+static json_t *jnum(double d)
+{
+	return json_real(isfinite(d) ? d : 0.0);
 }
 
 static void set(json_t *o, const char *key, json_t *v)
@@ -295,7 +309,7 @@ static json_t *check_to_json(const struct res_check *k)
 	}
 	set(o, "evidence", ev);
 	set(o, "attempts", json_integer(k->attempts));
-	set(o, "duration_s", json_real(k->duration_s));
+	set(o, "duration_s", jnum(k->duration_s));
 	set(o, "started_at", jstr(k->started_at));
 	set(o, "insecure", json_boolean(k->insecure));
 	set(o, "metric_name", jtext(k->metric_name));
@@ -331,7 +345,7 @@ static json_t *phase_to_json(const struct res_phase *p)
 	set(o, "id", jtext(p->id));
 	set(o, "name", jtext(p->name));
 	set(o, "status", json_string(res_status_name(p->status)));
-	set(o, "duration_s", json_real(p->duration_s));
+	set(o, "duration_s", jnum(p->duration_s));
 	set(o, "started_at", jstr(p->started_at));
 	json_t *a = json_array();
 	for (size_t i = 0; i < p->nsteps; i++)
@@ -353,7 +367,7 @@ json_t *result_to_json(const struct run_result *r)
 	set(o, "hostname", jtext(r->hostname));
 	set(o, "started_at", jstr(r->started_at));
 	set(o, "finished_at", jstr(r->finished_at));
-	set(o, "duration_s", json_real(r->duration_s));
+	set(o, "duration_s", jnum(r->duration_s));
 	set(o, "verdict", jtext(r->verdict));
 	set(o, "exit_code", json_integer(r->exit_code));
 	set(o, "interrupted", json_integer(r->interrupted));
@@ -406,7 +420,7 @@ json_t *result_to_json(const struct run_result *r)
 
 struct jrd {
 	struct pg_err *e;
-	int failed;         /* first error already reported */
+	int failed; /* first error already reported */
 };
 
 static int jrd_fail(struct jrd *rd, const char *path, const char *key, const char *what)
@@ -419,7 +433,7 @@ static int jrd_fail(struct jrd *rd, const char *path, const char *key, const cha
 
 /* Optional or required string; JSON null and a missing key give NULL. */
 static int rd_str(struct jrd *rd, json_t *o, const char *path, const char *key, int required,
-		  char **out)
+                  char **out)
 {
 	json_t *v = json_object_get(o, key);
 	if (!v || json_is_null(v)) {
@@ -445,7 +459,7 @@ static int rd_bool(struct jrd *rd, json_t *o, const char *path, const char *key,
 }
 
 static int rd_int(struct jrd *rd, json_t *o, const char *path, const char *key, long long min,
-		  long long max, long long *out)
+                  long long max, long long *out)
 {
 	json_t *v = json_object_get(o, key);
 	if (!v || json_is_null(v))
@@ -479,13 +493,13 @@ static int rd_status(struct jrd *rd, json_t *o, const char *path, enum res_statu
 	free(s);
 	if (rc < 0)
 		return jrd_fail(rd, path, "status",
-				"must be one of pass, fail, error, skip, pending");
+		                "must be one of pass, fail, error, skip, pending");
 	return 0;
 }
 
 /* Returns the array at key (NULL when absent and optional); *n its size. */
-static json_t *rd_array(struct jrd *rd, json_t *o, const char *path, const char *key,
-			int required, size_t *n)
+static json_t *rd_array(struct jrd *rd, json_t *o, const char *path, const char *key, int required,
+                        size_t *n)
 {
 	json_t *v = json_object_get(o, key);
 	*n = 0;
@@ -649,13 +663,13 @@ int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
 	json_t *sv = json_object_get(j, "schema_version");
 	if (!sv)
 		return pg_error(e, "results JSON: schema_version: missing required field "
-				   "(is this a phasegate results file?)");
+		                   "(is this a phasegate results file?)");
 	if (!json_is_integer(sv) || json_integer_value(sv) != RESULT_SCHEMA_VERSION)
 		return pg_error(e,
-				"results JSON: schema_version is %s, this phasegate reads "
-				"version %d",
-				json_is_integer(sv) ? "not supported" : "not an integer",
-				RESULT_SCHEMA_VERSION);
+		                "results JSON: schema_version is %s, this phasegate reads "
+		                "version %d",
+		                json_is_integer(sv) ? "not supported" : "not an integer",
+		                RESULT_SCHEMA_VERSION);
 	r->schema_version = RESULT_SCHEMA_VERSION;
 	long long v;
 	rd_str(&rd, j, "", "tool_version", 0, &r->tool_version);

@@ -719,16 +719,15 @@ static int failed(enum res_status s)
 	return s == RS_FAIL || s == RS_ERROR;
 }
 
-/* Runs the on_failure collectors of a step whose gate failed and keeps
- * their output as evidence with the failing check. */
-static void run_collectors(struct run *run, const struct plan_step *ps, struct res_step *rs,
-			   struct res_check *failing)
+/* Runs the on_failure collectors of a step whose gate failed. Their output
+ * stays with their own entries (RK_COLLECTOR); the writers show it as the
+ * evidence of the step's first failing mandatory check. */
+static void run_collectors(struct run *run, const struct plan_step *ps, struct res_step *rs)
 {
 	size_t n = ps->ncollectors;
 	if (!n)
 		return;
 	struct slot *slots = xcalloc(n, sizeof(*slots));
-	size_t first = rs->nchecks;
 	for (size_t k = 0; k < n; k++) {
 		res_check_init(&rs->checks[rs->nchecks], &ps->collectors[k], RK_COLLECTOR);
 		slots[k].pc = &ps->collectors[k];
@@ -736,16 +735,6 @@ static void run_collectors(struct run *run, const struct plan_step *ps, struct r
 		rs->nchecks++;
 	}
 	run_pool(run, slots, n);
-	if (failing) {
-		for (size_t k = 0; k < n; k++) {
-			struct res_check *c = &rs->checks[first + k];
-			char *title = xasprintf("on_failure %s: %s", c->id,
-						c->describe ? c->describe : c->module);
-			add_evidence(failing, title, c->nevidence ? c->evidence[0].text
-								  : (c->message ? c->message : ""));
-			free(title);
-		}
-	}
 	free(slots);
 }
 
@@ -820,7 +809,7 @@ static int run_step(struct run *run, const struct plan_step *ps, struct res_step
 			run->r->blocking_check = xstrdup(failing ? failing->id : NULL);
 		}
 		if (!stop_signal)
-			run_collectors(run, ps, rs, failing);
+			run_collectors(run, ps, rs);
 	}
 	return gate_failed;
 }

@@ -158,6 +158,7 @@ struct ld_saver {
 	const char *check_id; /* borrowed from the plan */
 	struct node_pos pos;
 	size_t order;
+	size_t group;
 };
 
 /* One check, action or collector, between walks 2 and 3. */
@@ -166,6 +167,8 @@ struct ld_entry {
 	const struct node *raw;    /* borrowed: the entry's map as written */
 	const struct node *modkey; /* borrowed: the module key, NULL when none */
 	size_t order;              /* position in suite order */
+	size_t group;              /* entries that may run at the same time share one:
+	                              a checkpoint's checks, a step's collectors */
 	const char *kind;          /* "check", "action", "collector" */
 };
 
@@ -197,6 +200,7 @@ struct loader {
 	struct ld_map savedmap;
 	struct ld_entry *entries;
 	size_t nentries, aentries;
+	size_t ngroups;
 	struct ld_frame *stack;
 	size_t depth, astack;
 	struct ld_var *vars; /* suite variables holding references */
@@ -862,7 +866,7 @@ static void use_module(struct loader *L, const struct check_module *mod)
 }
 
 static void note_saved_name(struct loader *L, const char *name, const struct plan_check *pc,
-			    size_t order)
+			    size_t order, size_t group)
 {
 	struct deferred_names *s = &L->p->saved;
 	size_t i;
@@ -875,6 +879,7 @@ static void note_saved_name(struct loader *L, const char *name, const struct pla
 	L->savers[s->n].check_id = pc->id;
 	L->savers[s->n].pos = pc->pos;
 	L->savers[s->n].order = order;
+	L->savers[s->n].group = group;
 	map_put(&L->savedmap, s->v[s->n], s->n);
 	s->n++;
 }
@@ -891,7 +896,7 @@ static int save_name_valid(const char *s)
 }
 
 static void entry_shape(struct loader *L, struct plan_check *pc, const struct node *n,
-			const char *kind, char *gen_id)
+			const char *kind, char *gen_id, size_t group)
 {
 	const struct node *modkey = NULL, *save;
 	int unknown = 0;
@@ -939,12 +944,13 @@ static void entry_shape(struct loader *L, struct plan_check *pc, const struct no
 	if (save && save->kind == NODE_MAP)
 		for (i = 0; i < save->n; i++)
 			if (save_name_valid(save->pairs[i].key->str))
-				note_saved_name(L, save->pairs[i].key->str, pc, order);
+				note_saved_name(L, save->pairs[i].key->str, pc, order, group);
 	L->entries = grow(L->entries, &L->aentries, L->nentries + 1, sizeof(*L->entries));
 	L->entries[L->nentries].pc = pc;
 	L->entries[L->nentries].raw = n;
 	L->entries[L->nentries].modkey = modkey;
 	L->entries[L->nentries].order = order;
+	L->entries[L->nentries].group = group;
 	L->entries[L->nentries].kind = kind;
 	L->nentries++;
 }
@@ -958,9 +964,15 @@ static void entries_shape(struct loader *L, const struct node *seq, const char *
 		return;
 	*out = xcalloc(seq->n, sizeof(**out));
 	*nout = seq->n;
-	for (i = 0; i < seq->n; i++)
+	/* actions run one after the other; checks (and collectors) together */
+	if (letter != 'a')
+		L->ngroups++;
+	for (i = 0; i < seq->n; i++) {
+		if (letter == 'a')
+			L->ngroups++;
 		entry_shape(L, &(*out)[i], seq->items[i], kind,
-			    xasprintf("%s.%c%zu", step_id, letter, i + 1));
+			    xasprintf("%s.%c%zu", step_id, letter, i + 1), L->ngroups);
+	}
 }
 
 static void step_shape(struct loader *L, struct plan_step *st, const struct node *n,
@@ -1262,6 +1274,12 @@ static int check_saved_refs(struct loader *L, const struct ld_entry *e, const st
 				lerr(L, n, "variable '%s' is saved by check '%s' which runs later (%s:%u)",
 				     ref, sv->check_id, sv->pos.file ? sv->pos.file : "?",
 				     sv->pos.line);
+			else if (report && sv->group == e->group)
+				lerr(L, n,
+				     "variable '%s' is saved by check '%s' in the same %s, whose entries "
+				     "run concurrently; save it in an earlier step (%s:%u)",
+				     ref, sv->check_id, e->pc->is_collector ? "on_failure list" : "checkpoint",
+				     sv->pos.file ? sv->pos.file : "?", sv->pos.line);
 		}
 		free(ref);
 	}

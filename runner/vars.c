@@ -99,7 +99,7 @@ static int env_line(struct vars *vs, const char *path, unsigned lineno, char *li
 	name = p;
 	if (!is_name_start((unsigned char)*p))
 		return diag_pos(d, path, lineno, (unsigned)(p - line) + 1,
-				"expected NAME=VALUE (a name starts with a letter or '_')");
+		                "expected NAME=VALUE (a name starts with a letter or '_')");
 	while (is_name_char((unsigned char)*p))
 		p++;
 	end = p;
@@ -119,10 +119,18 @@ static int env_line(struct vars *vs, const char *path, unsigned lineno, char *li
 			if (q == '"' && *p == '\\' && p[1]) {
 				p++;
 				switch (*p) {
-				case 'n': buf_addc(&val, '\n'); break;
-				case 't': buf_addc(&val, '\t'); break;
-				case 'r': buf_addc(&val, '\r'); break;
-				default: buf_addc(&val, *p); break;
+				case 'n':
+					buf_addc(&val, '\n');
+					break;
+				case 't':
+					buf_addc(&val, '\t');
+					break;
+				case 'r':
+					buf_addc(&val, '\r');
+					break;
+				default:
+					buf_addc(&val, *p);
+					break;
 				}
 				continue;
 			}
@@ -130,7 +138,7 @@ static int env_line(struct vars *vs, const char *path, unsigned lineno, char *li
 		}
 		if (*p != q) {
 			diag_pos(d, path, lineno, (unsigned)(name - line) + 1,
-				 "unterminated quote in the value of '%s'", name);
+			         "unterminated quote in the value of '%s'", name);
 			goto val;
 		}
 		p++;
@@ -138,7 +146,7 @@ static int env_line(struct vars *vs, const char *path, unsigned lineno, char *li
 			p++;
 		if (*p && *p != '#') {
 			diag_pos(d, path, lineno, (unsigned)(p - line) + 1,
-				 "unexpected text after the quoted value of '%s'", name);
+			         "unexpected text after the quoted value of '%s'", name);
 			goto val;
 		}
 	} else {
@@ -168,7 +176,7 @@ int vars_load_env_file(struct vars *vs, const char *path, struct diags *d)
 	int rc = 0;
 
 	if (read_file_capped(path, 1024 * 1024, &data, &len, &e) < 0)
-		return diag_pos(d, NULL, 0, 0, "cannot read env file: %s", e.msg);
+		return diag_pos(d, NULL, 0, 0, "env file: %s", e.msg);
 	if (memchr(data, 0, len)) {
 		rc = diag_pos(d, path, 0, 0, "env file contains NUL bytes");
 		goto data;
@@ -244,7 +252,7 @@ enum ref_problem { RP_UNTERMINATED, RP_EMPTY, RP_BADNAME, RP_NOENV, RP_NOSECRET,
 
 /* Adds a diagnostic about a reference (when d is set); returns -1. */
 static int ref_error(struct diags *d, const struct node *pos, enum ref_problem what,
-		     const char *name, size_t len)
+                     const char *name, size_t len)
 {
 	char *n;
 
@@ -277,8 +285,8 @@ static int ref_error(struct diags *d, const struct node *pos, enum ref_problem w
 
 /* One pass of expansion. *kept counts references left for run time. */
 static int expand_pass(const struct vars *vs, const struct deferred_names *deferred, const char *s,
-		       const struct node *pos, struct diags *d, int escape, struct buf *out,
-		       int *kept)
+                       const struct node *pos, struct diags *d, int escape, struct buf *out,
+                       int *kept)
 {
 	size_t i = 0, start, nlen;
 	const char *name;
@@ -305,8 +313,7 @@ static int expand_pass(const struct vars *vs, const struct deferred_names *defer
 		for (nlen = 0; name[nlen] && name[nlen] != '}'; nlen++)
 			;
 		if (!name[nlen])
-			return ref_error(d, pos, RP_UNTERMINATED, name,
-					 nlen);
+			return ref_error(d, pos, RP_UNTERMINATED, name, nlen);
 		if (nlen == 0)
 			return ref_error(d, pos, RP_EMPTY, "", 0);
 		for (start = 0; start < nlen; start++) {
@@ -319,8 +326,7 @@ static int expand_pass(const struct vars *vs, const struct deferred_names *defer
 			tmp = xstrndup(name + 4, nlen - 4);
 			val = getenv(tmp);
 			if (!val) {
-				ref_error(d, pos, RP_NOENV, tmp,
-					  strlen(tmp));
+				ref_error(d, pos, RP_NOENV, tmp, strlen(tmp));
 				free(tmp);
 				return -1;
 			}
@@ -360,24 +366,25 @@ static int expand_pass(const struct vars *vs, const struct deferred_names *defer
 	return 0;
 }
 
-char *vars_expand(const struct vars *vs, const struct deferred_names *deferred, const char *s,
-		  const struct node *pos, struct diags *d)
+/* vars_expand(), also saying whether references were kept for run time. */
+static char *expand(const struct vars *vs, const struct deferred_names *deferred, const char *s,
+                    const struct node *pos, struct diags *d, int *kept)
 {
 	struct buf out;
-	int kept = 0;
 
+	*kept = 0;
 	if (!s)
 		return NULL;
 	if (!strchr(s, '$'))
 		return xstrdup(s);
 	buf_init(&out, 0);
-	if (expand_pass(vs, deferred, s, pos, d, 0, &out, &kept) < 0)
+	if (expand_pass(vs, deferred, s, pos, d, 0, &out, kept) < 0)
 		goto fail;
-	if (kept) {
+	if (*kept) {
 		/* references stay for run time: the text must stay in escaped form
 		 * so that expanding it again expands only those references */
 		buf_release(&out);
-		if (expand_pass(vs, deferred, s, pos, d, 1, &out, &kept) < 0)
+		if (expand_pass(vs, deferred, s, pos, d, 1, &out, kept) < 0)
 			goto fail;
 	}
 	return buf_detach(&out);
@@ -386,11 +393,19 @@ fail:
 	return NULL;
 }
 
+char *vars_expand(const struct vars *vs, const struct deferred_names *deferred, const char *s,
+                  const struct node *pos, struct diags *d)
+{
+	int kept;
+
+	return expand(vs, deferred, s, pos, d, &kept);
+}
+
 /* Recursion follows the tree, whose depth the loader bounds. */
 int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferred, struct node *n,
-		     struct diags *d)
+                     struct diags *d)
 {
-	int problems = 0;
+	int problems = 0, kept;
 	size_t i;
 	char *s;
 
@@ -398,14 +413,20 @@ int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferre
 		return 0;
 	switch (n->kind) {
 	case NODE_SCALAR:
-		if (!n->str || !memchr(n->str, '$', n->len))
+		/* text already expanded at load time is in escaped form only
+		 * when it kept references; fully expanded text is final */
+		if (n->expanded == 1 || !n->str || !memchr(n->str, '$', n->len)) {
+			if (!n->expanded)
+				n->expanded = 1;
 			return 0;
-		s = vars_expand(vs, deferred, n->str, n, d);
+		}
+		s = expand(vs, deferred, n->str, n, d, &kept);
 		if (!s)
 			return 1;
 		free(n->str);
 		n->str = s;
 		n->len = strlen(s);
+		n->expanded = kept ? 2 : 1;
 		return 0;
 	case NODE_SEQ:
 		for (i = 0; i < n->n; i++)
@@ -422,17 +443,18 @@ int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferre
 /* ---- the masker --------------------------------------------------------- */
 
 struct secret {
-	char *s;      /* owned */
+	char *s; /* owned */
 	size_t len;
 };
 
 static pthread_rwlock_t mask_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct secret *secrets;   /* longest first */
+static struct secret *secrets; /* longest first */
 static size_t nsecrets, secrets_alloc;
 
 static char *base64(const char *s, size_t len)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *u = (const unsigned char *)s;
 	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
 	size_t i;

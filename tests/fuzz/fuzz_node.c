@@ -16,15 +16,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct key_spec fuzz_keys[] = {
-	{"name", KT_STR, KEY_REQUIRED, "text"},
-	{"count", KT_INT, 0, "integer"},
-	{"ratio", KT_NUM, 0, "number"},
-	{"on", KT_BOOL, 0, "boolean"},
-	{"timeout", KT_DURATION, 0, "duration"},
-	{"items", KT_STRSEQ, 0, "list of text"},
-	{"labels", KT_STRMAP, 0, "map of text"},
-	{"hosts", KT_STR_OR_SEQ, 0, "text or list"},
-	{NULL, KT_ANY, 0, NULL},
+    {"name", KT_STR, KEY_REQUIRED, "text"},
+    {"count", KT_INT, 0, "integer"},
+    {"ratio", KT_NUM, 0, "number"},
+    {"on", KT_BOOL, 0, "boolean"},
+    {"timeout", KT_DURATION, 0, "duration"},
+    {"items", KT_STRSEQ, 0, "list of text"},
+    {"labels", KT_STRMAP, 0, "map of text"},
+    {"hosts", KT_STR_OR_SEQ, 0, "text or list"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

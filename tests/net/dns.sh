@@ -39,9 +39,12 @@ start)
 	}
 	# In the foreground (it writes its own pid file), detached from ctest's pipes.
 	dnsmasq --keep-in-foreground --conf-file="$D/dnsmasq.conf" </dev/null >"$D/stdout.log" 2>&1 &
+	dnsmasq_pid=$!
 	"$PY" "$FIX/silent_udp.py" $SILENT_PORT "$D/silent.pid" </dev/null >"$D/silent.log" 2>&1 &
 	i=0
-	until dig +short +time=1 +tries=1 @127.0.0.1 -p $PORT api.test.internal A 2>/dev/null | grep -q 127.0.0.1; do
+	# Ours must be the one answering: a leftover server on the port would
+	# answer too, while ours exits at once (address in use).
+	until kill -0 $dnsmasq_pid 2>/dev/null && dig +short +time=1 +tries=1 @127.0.0.1 -p $PORT api.test.internal A 2>/dev/null | grep -q 127.0.0.1; do
 		i=$((i + 1))
 		if [ $i -ge 100 ]; then
 			echo "dns.sh: dnsmasq did not answer on 127.0.0.1:$PORT; its log:" >&2

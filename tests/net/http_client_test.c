@@ -64,6 +64,35 @@ static void test_plain_get(void **state)
 	http_response_release(&rs);
 }
 
+/* nginx's count of accepted connections. */
+static long long nginx_accepts(void)
+{
+	struct http_request rq = {.url = "http://127.0.0.1:18080/nginx_status"};
+	struct http_response rs;
+	assert_int_equal(http_do(NULL, &rq, &rs), 0);
+	/* "Active connections: 1 \nserver accepts handled requests\n 5 5 9 \n..." */
+	const char *p = strstr(buf_str(&rs.body), "requests\n");
+	assert_non_null(p);
+	long long accepts = strtoll(p + 9, NULL, 10);
+	http_response_release(&rs);
+	return accepts;
+}
+
+static void test_connections_are_reused(void **state)
+{
+	(void)state;
+	long long before = nginx_accepts();
+	for (int i = 0; i < 50; i++) {
+		struct http_request rq = {.url = "http://127.0.0.1:18080/health"};
+		struct http_response rs;
+		assert_int_equal(http_do(NULL, &rq, &rs), 0);
+		assert_int_equal(rs.status, 200);
+		http_response_release(&rs);
+	}
+	/* 51 exchanges (with the status request) on the one connection. */
+	assert_int_equal(nginx_accepts(), before);
+}
+
 static void test_repeated_headers_joined(void **state)
 {
 	(void)state;
@@ -297,6 +326,9 @@ static void test_faults(void **state)
 	rq.timeout_ms = 800;
 	expect_error(&rq, "was not complete within 800ms (status 200, got ");
 
+	rq.url = "http://127.0.0.1:18094/";
+	expect_error(&rq, "127.0.0.1:18094 did not answer in HTTP (is it the right port");
+
 	rq.url = "http://no-such-host.invalid/";
 	rq.timeout_ms = 5000;
 	expect_error(&rq, "cannot resolve host 'no-such-host.invalid'");
@@ -379,6 +411,7 @@ int main(void)
 	http_global_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_get),
+		cmocka_unit_test(test_connections_are_reused),
 		cmocka_unit_test(test_repeated_headers_joined),
 		cmocka_unit_test(test_https_h2_and_tls_facts),
 		cmocka_unit_test(test_ca_as_pem_text),

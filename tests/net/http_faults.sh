@@ -18,7 +18,9 @@ stop() {
 		pid=$(cat "$pidfile")
 		kill -TERM "$pid" 2>/dev/null || true
 		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		# (a zombie still answers kill -0: count it as gone)
+		while kill -0 "$pid" 2>/dev/null && ! grep -qs "^State:.*Z" "/proc/$pid/status" &&
+			[ $i -lt 100 ]; do
 			i=$((i + 1))
 			sleep 0.05
 		done

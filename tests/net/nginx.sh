@@ -22,6 +22,8 @@ if [ "$cmd" = run ]; then
 else
 	dir=${1:-${PG_BUILD_DIR:-$src/build}/net/nginx}
 fi
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd) # nginx -p wants an absolute prefix
 pidfile=$dir/nginx.pid
 
 running() {
@@ -47,14 +49,21 @@ start() {
 	cp "$fix"/html/* "$dir/html/"
 	# A 3 MiB body (large) and a 300 KiB one that /slow.bin sends at 20 KiB/s.
 	[ -f "$dir/html/large.bin" ] || head -c 3145728 /dev/zero | tr '\0' 'x' >"$dir/html/large.bin"
+	printf 'ok\377\376end' >"$dir/html/binary.bin" # not UTF-8
 	[ -f "$dir/html/slow.bin" ] || head -c 307200 /dev/zero | tr '\0' 'y' >"$dir/html/slow.bin"
 	sed "s|@DIR@|$dir|g" "$fix/nginx.conf.in" >"$dir/nginx.conf"
 	nginx -t -q -c "$dir/nginx.conf" -p "$dir" -e "$dir/logs/error.log"
 	nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/logs/error.log" \
 		</dev/null >>"$dir/logs/stdout.log" 2>&1 &
+	started=$!
 	i=0
 	while ! answers; do
 		i=$((i + 1))
+		if ! kill -0 "$started" 2>/dev/null; then
+			echo "nginx.sh: nginx exited at start (ports 18080, 18443-18446 taken?)" >&2
+			tail -5 "$dir/logs/stdout.log" "$dir/logs/error.log" >&2 || true
+			return 1
+		fi
 		if [ $i -gt 200 ]; then
 			echo "nginx.sh: nginx did not answer on 127.0.0.1:18080 within 10s" >&2
 			cat "$dir/logs/error.log" >&2 || true
@@ -69,7 +78,9 @@ stop() {
 		pid=$(cat "$pidfile")
 		kill -TERM "$pid" 2>/dev/null || true
 		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		# (a zombie still answers kill -0: count it as gone)
+		while kill -0 "$pid" 2>/dev/null && ! grep -qs "^State:.*Z" "/proc/$pid/status" &&
+			[ $i -lt 100 ]; do
 			i=$((i + 1))
 			sleep 0.05
 		done

@@ -26,14 +26,16 @@ stop_pid() { # pid file
 	rm -f "$1"
 }
 
-wait_for() { # what, url
+wait_for() { # what, url, pid
 	i=0
 	while [ $i -lt 200 ]; do
+		# Ours must be the one answering, not a leftover on the same port.
+		kill -0 "$3" 2>/dev/null || break
 		if curl -fs -o /dev/null "$2"; then return 0; fi
 		sleep 0.05
 		i=$((i + 1))
 	done
-	echo "prometheus.sh: $1 did not become ready at $2; its log:" >&2
+	echo "prometheus.sh: $1 did not become ready at $2 (or exited); its log:" >&2
 	cat "$D"/*.log >&2 || true
 	return 1
 }
@@ -52,8 +54,9 @@ start)
 		</dev/null >"$D/prometheus.log" 2>&1 &
 	echo $! >"$D/prometheus.pid"
 	"$PY" "$FIX/fake_api.py" $FAKE_PORT "$FIX/www" "$D/fake_api.pid" </dev/null >"$D/fake_api.log" 2>&1 &
-	wait_for prometheus "http://127.0.0.1:$PROM_PORT/-/ready"
-	wait_for fake_api "http://127.0.0.1:$FAKE_PORT/metrics"
+	fake_pid=$!
+	wait_for prometheus "http://127.0.0.1:$PROM_PORT/-/ready" "$(cat "$D/prometheus.pid")"
+	wait_for fake_api "http://127.0.0.1:$FAKE_PORT/metrics" $fake_pid
 	;;
 stop)
 	stop_pid "$D/prometheus.pid"

@@ -15,7 +15,7 @@ static void *grow(void **v, size_t *n, size_t size)
 }
 
 struct res_phase *model_phase(struct run_result *r, const char *id, const char *name,
-			      double duration_s)
+                              double duration_s)
 {
 	struct res_phase *p = grow((void **)&r->phases, &r->nphases, sizeof(*p));
 	p->id = xstrdup(id);
@@ -26,7 +26,7 @@ struct res_phase *model_phase(struct run_result *r, const char *id, const char *
 }
 
 struct res_step *model_step(struct res_phase *p, const char *id, const char *name,
-			    const char *checkpoint_id)
+                            const char *checkpoint_id)
 {
 	struct res_step *s = grow((void **)&p->steps, &p->nsteps, sizeof(*s));
 	s->id = xstrdup(id);
@@ -37,7 +37,7 @@ struct res_step *model_step(struct res_phase *p, const char *id, const char *nam
 }
 
 struct res_check *model_check(struct res_step *s, enum res_kind kind, const char *id,
-			      const char *name, enum res_status st, double duration_s)
+                              const char *name, enum res_status st, double duration_s)
 {
 	struct res_check *k = grow((void **)&s->checks, &s->nchecks, sizeof(*k));
 	k->id = xstrdup(id);
@@ -61,7 +61,7 @@ void model_evidence(struct res_check *k, const char *title, const char *text)
 }
 
 void model_approval(struct run_result *r, const char *id, const char *role, const char *by,
-		    const char *at, const char *note)
+                    const char *at, const char *note)
 {
 	struct res_approval *a = grow((void **)&r->approvals, &r->napprovals, sizeof(*a));
 	a->id = xstrdup(id);
@@ -116,7 +116,8 @@ void model_four_phase(struct run_result *r)
 	model_check(s, RK_CHECK, "api-reachable", "API server reachable", RS_PASS, 0.12);
 	model_check(s, RK_CHECK, "ns-exists", "argocd namespace exists", RS_PASS, 0.05);
 	s = model_step(p, "1.2", "Baseline metrics", "checkpoint-1.2");
-	struct res_check *k = model_check(s, RK_CHECK, "sync-rate", "Sync success rate", RS_PASS, 1);
+	struct res_check *k =
+	    model_check(s, RK_CHECK, "sync-rate", "Sync success rate", RS_PASS, 1);
 	k->metric_name = xstrdup("Sync success rate");
 	k->metric_target = xstrdup(">= 99%");
 	k->seen = xstrdup("99.7%");
@@ -144,7 +145,7 @@ void model_four_phase(struct run_result *r)
 	k = model_check(s, RK_COLLECTOR, "events", "Events in argocd", RS_PASS, 0.4);
 	k->describe = xstrdup("events in argocd");
 	model_evidence(k, "on_failure: events in argocd",
-		       "Warning FailedScheduling pod/argocd-server-2 0/3 nodes available");
+	               "Warning FailedScheduling pod/argocd-server-2 0/3 nodes available");
 	s = model_step(p, "2.2", "Repo server", "checkpoint-2.2");
 	k = model_check(s, RK_CHECK, "repo-ready", "Repo server ready", RS_SKIP, 0);
 	skip_blocked(k, "checkpoint-2.1");
@@ -205,7 +206,8 @@ void model_keep_going(struct run_result *r)
 	r->blocking_check = xstrdup("api-reachable");
 	struct res_phase *p = model_phase(r, "1", "Pre-flight", 1);
 	struct res_step *s = model_step(p, "1.1", "Cluster access", "checkpoint-1.1");
-	struct res_check *k = model_check(s, RK_CHECK, "api-reachable", "API reachable", RS_FAIL, 1);
+	struct res_check *k =
+	    model_check(s, RK_CHECK, "api-reachable", "API reachable", RS_FAIL, 1);
 	k->message = xstrdup("HTTP 503");
 	p = model_phase(r, "2", "Component Deployment", 1);
 	s = model_step(p, "2.1", "Server", "checkpoint-2.1");
@@ -223,14 +225,16 @@ void model_hostile(struct run_result *r)
 	r->blocking_gate = xstrdup("gate-" HOSTILE_HTML);
 	r->blocking_check = xstrdup("evil");
 	struct res_phase *p = model_phase(r, "1", "Phase " HOSTILE_HTML, 1);
-	struct res_step *s = model_step(p, "1.1", "Step *bold* _it_ " HOSTILE_LINK, "gate-" HOSTILE_HTML);
+	struct res_step *s =
+	    model_step(p, "1.1", "Step *bold* _it_ " HOSTILE_LINK, "gate-" HOSTILE_HTML);
 	struct res_check *k = model_check(s, RK_CHECK, "evil", "Name " HOSTILE_IMG, RS_FAIL, 1);
 	k->message = xstrdup(HOSTILE_HEADING " " HOSTILE_CTRL " " HOSTILE_CDATA);
 	k->expected = xstrdup(HOSTILE_CDATA);
 	k->seen = xstrdup(HOSTILE_FENCE "\n" HOSTILE_BADUTF8);
 	k->remedy = xstrdup(HOSTILE_HTML " " HOSTILE_LINK);
 	k->describe = xstrdup(HOSTILE_CTRL);
-	model_evidence(k, "log " HOSTILE_CTRL, HOSTILE_BADUTF8 "\n" HOSTILE_CDATA "\n" HOSTILE_CTRL);
+	model_evidence(k, "log " HOSTILE_CTRL,
+	               HOSTILE_BADUTF8 "\n" HOSTILE_CDATA "\n" HOSTILE_CTRL);
 	k = model_check(s, RK_CHECK, "manual-evil", "Signed " HOSTILE_LINK, RS_PASS, 0);
 	k->attest_by = xstrdup("Mallory " HOSTILE_HTML);
 	k->attest_at = xstrdup("2026-11-26");

@@ -10,14 +10,14 @@
 /* Builders: each appends to its parent and returns the new element (valid
  * until the next append to the same parent). Strings are copied. */
 struct res_phase *model_phase(struct run_result *r, const char *id, const char *name,
-			      double duration_s);
+                              double duration_s);
 struct res_step *model_step(struct res_phase *p, const char *id, const char *name,
-			    const char *checkpoint_id);
+                            const char *checkpoint_id);
 struct res_check *model_check(struct res_step *s, enum res_kind kind, const char *id,
-			      const char *name, enum res_status st, double duration_s);
+                              const char *name, enum res_status st, double duration_s);
 void model_evidence(struct res_check *k, const char *title, const char *text);
 void model_approval(struct run_result *r, const char *id, const char *role, const char *by,
-		    const char *at, const char *note);
+                    const char *at, const char *note);
 void model_var(struct run_result *r, const char *name, const char *value, const char *origin);
 
 /* A 4-phase run: checkpoint-2.1 fails on "server-ready" (with evidence, a

@@ -15,19 +15,19 @@
 #include "util.h"
 
 static const struct key_spec http_keys[] = {
-	{"url", KT_STR, KEY_REQUIRED, "the URL"},
-	{"method", KT_STR, 0, "GET, POST..."},
-	{"retries", KT_INT, 0, "attempts"},
-	{"ratio", KT_NUM, 0, "a number"},
-	{"insecure", KT_BOOL, 0, "skip TLS verification"},
-	{"timeout", KT_DURATION, 0, "per request"},
-	{"steps", KT_SEQ, 0, "anything in a list"},
-	{"tls", KT_MAP, 0, "a map"},
-	{"args", KT_STRSEQ, 0, "a list of text"},
-	{"headers", KT_STRMAP, 0, "a map of text"},
-	{"hosts", KT_STR_OR_SEQ, 0, "one or many"},
-	{"body", KT_ANY, 0, "anything"},
-	{NULL, KT_ANY, 0, NULL},
+    {"url", KT_STR, KEY_REQUIRED, "the URL"},
+    {"method", KT_STR, 0, "GET, POST..."},
+    {"retries", KT_INT, 0, "attempts"},
+    {"ratio", KT_NUM, 0, "a number"},
+    {"insecure", KT_BOOL, 0, "skip TLS verification"},
+    {"timeout", KT_DURATION, 0, "per request"},
+    {"steps", KT_SEQ, 0, "anything in a list"},
+    {"tls", KT_MAP, 0, "a map"},
+    {"args", KT_STRSEQ, 0, "a list of text"},
+    {"headers", KT_STRMAP, 0, "a map of text"},
+    {"hosts", KT_STR_OR_SEQ, 0, "one or many"},
+    {"body", KT_ANY, 0, "anything"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static struct node *load(const char *text)
@@ -76,8 +76,8 @@ static void no_problem(const char *text)
 static void test_valid(void **state)
 {
 	no_problem("url: http://x\nmethod: GET\nretries: 3\nratio: 0.5\ninsecure: false\n"
-		   "timeout: 1m30s\nsteps: [1, {a: b}]\ntls: {ca: x}\nargs: [a, 1, 'b']\n"
-		   "headers: {A: b, C: 1}\nhosts: one\nbody: {x: [1]}\n");
+	           "timeout: 1m30s\nsteps: [1, {a: b}]\ntls: {ca: x}\nargs: [a, 1, 'b']\n"
+	           "headers: {A: b, C: 1}\nhosts: one\nbody: {x: [1]}\n");
 	no_problem("url: x\nhosts: [a, b]\ntimeout: 5\n");
 	/* an optional key left empty counts as absent */
 	no_problem("url: x\nretries:\n");
@@ -86,15 +86,15 @@ static void test_valid(void **state)
 static void test_unknown_keys(void **state)
 {
 	one_problem("url: x\nurll: y\n", "unknown key 'urll' in http check (did you mean 'url'?)",
-		    2, 1);
+	            2, 1);
 	one_problem("url: x\nmehtod: GET\n",
-		    "unknown key 'mehtod' in http check (did you mean 'method'?)", 2, 1);
+	            "unknown key 'mehtod' in http check (did you mean 'method'?)", 2, 1);
 	one_problem("url: x\ninsecur: true\n",
-		    "unknown key 'insecur' in http check (did you mean 'insecure'?)", 2, 1);
+	            "unknown key 'insecur' in http check (did you mean 'insecure'?)", 2, 1);
 	one_problem("url: x\nzzzzzzzz: 1\n",
-		    "unknown key 'zzzzzzzz' in http check (known keys: url, method, retries, "
-		    "ratio, insecure, timeout, steps, tls, args, headers, hosts, body)",
-		    2, 1);
+	            "unknown key 'zzzzzzzz' in http check (known keys: url, method, retries, "
+	            "ratio, insecure, timeout, steps, tls, args, headers, hosts, body)",
+	            2, 1);
 }
 
 static void test_unknown_key_empty_table(void **state)
@@ -106,6 +106,27 @@ static void test_unknown_key_empty_table(void **state)
 	diags_init(&d);
 	assert_int_equal(keys_validate(n, none, "manual check", &d), 1);
 	assert_string_equal(d.v[0].msg, "unknown key 'a' in manual check (it takes no keys)");
+	diags_release(&d);
+	node_free(n);
+}
+
+static void test_unknown_key_long_table(void **state)
+{
+	static const struct key_spec many[] = {
+	    {"k01", KT_STR, 0, ""}, {"k02", KT_STR, 0, ""}, {"k03", KT_STR, 0, ""},
+	    {"k04", KT_STR, 0, ""}, {"k05", KT_STR, 0, ""}, {"k06", KT_STR, 0, ""},
+	    {"k07", KT_STR, 0, ""}, {"k08", KT_STR, 0, ""}, {"k09", KT_STR, 0, ""},
+	    {"k10", KT_STR, 0, ""}, {"k11", KT_STR, 0, ""}, {"k12", KT_STR, 0, ""},
+	    {"k13", KT_STR, 0, ""}, {"k14", KT_STR, 0, ""}, {"k15", KT_STR, 0, ""},
+	    {"k16", KT_STR, 0, ""}, {"k17", KT_STR, 0, ""}, {NULL, KT_ANY, 0, NULL},
+	};
+	struct node *n = load("something-else: 1\n");
+	struct diags d;
+
+	diags_init(&d);
+	assert_int_equal(keys_validate(n, many, "k8s check", &d), 1);
+	assert_non_null(strstr(d.v[0].msg, "k15, k16, ...)"));
+	assert_null(strstr(d.v[0].msg, "k17"));
 	diags_release(&d);
 	node_free(n);
 }
@@ -137,29 +158,32 @@ static void test_types(void **state)
 {
 	one_problem("url: [a]\n", "'url' in http check: expected text, got a list", 1, 6);
 	one_problem("url: x\nretries: many\n",
-		    "'retries' in http check: expected an integer, got 'many'", 2, 10);
+	            "'retries' in http check: expected an integer, got 'many'", 2, 10);
 	one_problem("url: x\nratio: half\n", "'ratio' in http check: expected a number, got 'half'",
-		    2, 8);
+	            2, 8);
 	one_problem("url: x\ninsecure: yes\n",
-		    "'insecure' in http check: expected a boolean (true or false), got 'yes'", 2, 11);
+	            "'insecure' in http check: expected a boolean (true or false), got 'yes'", 2,
+	            11);
 	one_problem("url: x\ntimeout: soon\n",
-		    "'timeout' in http check: expected a duration such as 30s, 500ms or 2m, got "
-		    "'soon'",
-		    2, 10);
+	            "'timeout' in http check: expected a duration such as 30s, 500ms or 2m, got "
+	            "'soon'",
+	            2, 10);
 	one_problem("url: x\nsteps: a\n", "'steps' in http check: expected a list, got a string", 2,
-		    8);
+	            8);
 	one_problem("url: x\ntls: [a]\n", "'tls' in http check: expected a map, got a list", 2, 6);
+	one_problem("url: x\nsteps: 5\n", "'steps' in http check: expected a list, got an integer",
+	            2, 8);
 	one_problem("url: x\nargs: [a, [b]]\n",
-		    "'args' in http check: expected text in the list, got a list", 2, 11);
+	            "'args' in http check: expected text in the list, got a list", 2, 11);
 	one_problem("url: x\nargs: a\n",
-		    "'args' in http check: expected a list of text values, got a string", 2, 7);
+	            "'args' in http check: expected a list of text values, got a string", 2, 7);
 	one_problem("url: x\nheaders: {a: [1]}\n",
-		    "'headers' in http check: expected a text value for 'a', got a list", 2, 14);
+	            "'headers' in http check: expected a text value for 'a', got a list", 2, 14);
 	one_problem("url: x\nheaders: [a]\n",
-		    "'headers' in http check: expected a map of text values, got a list", 2, 10);
+	            "'headers' in http check: expected a map of text values, got a list", 2, 10);
 	one_problem("url: x\nhosts: {a: b}\n",
-		    "'hosts' in http check: expected text or a list of text values, got a map", 2,
-		    8);
+	            "'hosts' in http check: expected text or a list of text values, got a map", 2,
+	            8);
 }
 
 static void test_many_problems(void **state)
@@ -177,7 +201,7 @@ static void test_many_problems(void **state)
 static void test_deferred(void **state)
 {
 	struct node *n = load("url: x\nretries: ${count}\ninsecure: \"${flag}\"\n"
-			      "timeout: ${t}s\nargs: ${list}\nratio: $${x}\n");
+	                      "timeout: ${t}s\nargs: ${list}\nratio: $${x}\n");
 	struct diags d;
 
 	assert_true(node_is_deferred(node_get(n, "retries")));
@@ -202,8 +226,8 @@ static void test_deferred(void **state)
 static void test_getters(void **state)
 {
 	struct node *n = load("url: http://x\nempty: ''\nnull:\nretries: 0x10\nratio: 2.5\n"
-			      "insecure: true\ntimeout: 250ms\nbad: nope\nargs: [a, b, c]\n"
-			      "hosts: one\nmap: {a: 1}\nmixed: [a, [b], c]\n");
+	                      "insecure: true\ntimeout: 250ms\nbad: nope\nargs: [a, b, c]\n"
+	                      "hosts: one\nmap: {a: 1}\nmixed: [a, [b], c]\n");
 	const char **v;
 	size_t count = 99;
 
@@ -252,15 +276,16 @@ static void test_getters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_unknown_keys),
-		cmocka_unit_test(test_unknown_key_empty_table),
-		cmocka_unit_test(test_required),
-		cmocka_unit_test(test_not_a_map),
-		cmocka_unit_test(test_types),
-		cmocka_unit_test(test_many_problems),
-		cmocka_unit_test(test_deferred),
-		cmocka_unit_test(test_getters),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_unknown_keys),
+	    cmocka_unit_test(test_unknown_key_empty_table),
+	    cmocka_unit_test(test_unknown_key_long_table),
+	    cmocka_unit_test(test_required),
+	    cmocka_unit_test(test_not_a_map),
+	    cmocka_unit_test(test_types),
+	    cmocka_unit_test(test_many_problems),
+	    cmocka_unit_test(test_deferred),
+	    cmocka_unit_test(test_getters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -509,6 +509,7 @@ static void test_tcp_connect_and_banner(void **state)
 	assert_true(fint(out.facts, "latency_ms") >= 0);
 	assert_true(json_is_null(json_object_get(out.facts, "error")));
 	assert_string_equal(fstr(out.facts, "banner"), "SSH-2.0-pg\r\n");
+	assert_string_equal(fstr(out.facts, "banner_hex"), "5353482d322e302d70670d0a");
 	assert_string_equal(s.got, "ping\n");
 	assert_true(default_passes("tcp", out.facts));
 	check_out_release(&out);
@@ -540,6 +541,41 @@ static void test_tcp_refused(void **state)
 	free(cfg);
 }
 
+static void test_tcp_names(void **state)
+{
+	struct server s = {0};
+	pthread_t t;
+	struct check_out out;
+	server_open(&s, 4);
+	assert_int_equal(pthread_create(&t, NULL, server_talk, &s), 0);
+	char *cfg = xasprintf("host: localhost\nport: %d\n", s.port);
+	run_cfg("tcp", cfg, NULL, 5000, &out);
+	/* localhost may also resolve to ::1, which refuses: the next address
+	 * is tried. Unblock the server in case nothing connected. */
+	if (!fbool(out.facts, "connected")) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+		close(c);
+	}
+	pthread_join(t, NULL);
+	assert_true(fbool(out.facts, "connected"));
+	assert_true(json_array_size(json_object_get(out.facts, "addresses")) >= 1);
+	check_out_release(&out);
+	free(cfg);
+	close(s.fd);
+
+	/* A name that cannot exist: whether the resolver answers NXDOMAIN or
+	 * not at all, the check fails (within its deadline) and says why. */
+	run_cfg("tcp", "host: pg-test-no-such-host.invalid\nport: 80\n", NULL, 1500, &out);
+	assert_int_equal(out.forced, CHECK_JUDGE);
+	assert_false(fbool(out.facts, "connected"));
+	assert_non_null(strstr(fstr(out.facts, "error"),
+			       "cannot resolve 'pg-test-no-such-host.invalid'"));
+	check_out_release(&out);
+}
+
 static void test_tcp_no_answer(void **state)
 {
 	/* A listener that never accepts, with its queue filled: further SYNs
@@ -551,15 +587,21 @@ static void test_tcp_no_answer(void **state)
 	server_open(&s, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (nfill = 0; nfill < 2; nfill++) {
-		fill[nfill] = socket(AF_INET, SOCK_STREAM, 0);
-		assert_int_equal(connect(fill[nfill], (struct sockaddr *)&a, sizeof(a)), 0);
+	for (nfill = 0; nfill < 3; nfill++) {
+		fill[nfill] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fill[nfill] >= 0);
+		int c = connect(fill[nfill], (struct sockaddr *)&a, sizeof(a));
+		assert_true(c == 0 || errno == EINPROGRESS);
 	}
 	char *cfg = xasprintf("host: 127.0.0.1\nport: %d\n", s.port);
 	run_cfg("tcp", cfg, NULL, 400, &out);
 	if (fbool(out.facts, "connected")) {
 		/* The kernel took one more than expected: nothing to assert. */
 		check_out_release(&out);
+		free(cfg);
+		for (int i = 0; i < nfill; i++)
+			close(fill[i]);
+		close(s.fd);
 		skip();
 	}
 	assert_int_equal(out.forced, CHECK_JUDGE);
@@ -662,6 +704,37 @@ static void test_manual_malformed_file(void **state)
 	free(opt);
 }
 
+/* ---- describe ---------------------------------------------------------- */
+
+static void check_describe(const char *name, const char *yaml, const char *want)
+{
+	const struct check_module *m = module_find(name);
+	struct diags d;
+	void *priv = NULL;
+	diags_init(&d);
+	assert_int_equal(parse_cfg(name, yaml, &priv, &d), 0);
+	char *s = m->describe(priv);
+	assert_string_equal(s, want);
+	free(s);
+	m->free(priv);
+	diags_release(&d);
+}
+
+static void test_describe(void **state)
+{
+	check_describe("exec", "argv: [kubectl, get, pods, -l, 'app=argocd server']\n",
+		       "run kubectl get pods -l 'app=argocd server'");
+	check_describe("exec", "shell: 'ls | wc -l'\n", "run sh -c ls | wc -l");
+	check_describe("tcp", "host: argocd.example\nport: 443\n",
+		       "connect to argocd.example port 443");
+	check_describe("file", "path: backup/SHA256SUMS\nmanifest: true\n",
+		       "verify manifest backup/SHA256SUMS");
+	check_describe("file", "path: x.yaml\nparse: yaml\nexists: true\n",
+		       "check file x.yaml (parse yaml)");
+	check_describe("manual", "prompt: Support team trained\n",
+		       "manual sign-off: Support team trained");
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 /* Removes the scratch directory (through the runner under test). */
@@ -710,11 +783,13 @@ int main(void)
 		cmocka_unit_test(test_tcp_parse_errors),
 		cmocka_unit_test(test_tcp_connect_and_banner),
 		cmocka_unit_test(test_tcp_refused),
+		cmocka_unit_test(test_tcp_names),
 		cmocka_unit_test(test_tcp_no_answer),
 		cmocka_unit_test(test_manual_pending_without_file),
 		cmocka_unit_test(test_manual_attested),
 		cmocka_unit_test(test_manual_not_attested),
 		cmocka_unit_test(test_manual_malformed_file),
+		cmocka_unit_test(test_describe),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -37,7 +37,7 @@ static struct node *load_ok(const char *text)
 /* Loads text (len bytes) with limits; expects failure whose first message
  * contains frag at line:col (0:0 = do not check). */
 static void load_bad_n(const char *text, size_t len, const struct node_limits *lim,
-		       const char *frag, unsigned line, unsigned col)
+                       const char *frag, unsigned line, unsigned col)
 {
 	struct diags d;
 	struct node *n = (struct node *)0x1;
@@ -61,7 +61,7 @@ static void load_bad(const char *text, const char *frag, unsigned line, unsigned
 }
 
 static void load_bad_lim(const char *text, const struct node_limits *lim, const char *frag,
-			 unsigned line, unsigned col)
+                         unsigned line, unsigned col)
 {
 	load_bad_n(text, strlen(text), lim, frag, line, col);
 }
@@ -211,17 +211,52 @@ static void test_aliases(void **state)
 	load_bad("a: &x [1, *x]\n", "undefined alias '*x'", 1, 11);
 }
 
+static void test_many_anchors(void **state)
+{
+	struct buf b;
+	struct node *r;
+	int i;
+
+	/* enough anchors to rehash several times; a redefined anchor gives the
+	 * latest value */
+	buf_init(&b, 0);
+	for (i = 0; i < 500; i++)
+		buf_addf(&b, "k%d: &a%d v%d\n", i, i, i);
+	buf_adds(&b, "r1: *a0\nr2: *a499\nr3: *a250\nx: &a7 again\nr4: *a7\n");
+	r = load_ok(buf_str(&b));
+	assert_string_equal(node_get(r, "r1")->str, "v0");
+	assert_string_equal(node_get(r, "r2")->str, "v499");
+	assert_string_equal(node_get(r, "r3")->str, "v250");
+	assert_string_equal(node_get(r, "r4")->str, "again");
+	node_free(r);
+	buf_release(&b);
+}
+
+static void test_str_tag(void **state)
+{
+	struct node *r = load_ok("a: !!str 123\nb: 123\nc: !custom 5\n");
+	json_t *j = node_to_json(r);
+
+	assert_false(node_get(r, "a")->plain);
+	assert_true(node_get(r, "b")->plain);
+	assert_true(json_is_string(json_object_get(j, "a")));
+	assert_true(json_is_integer(json_object_get(j, "b")));
+	assert_true(json_is_integer(json_object_get(j, "c")));
+	json_decref(j);
+	node_free(r);
+}
+
 static void test_alias_bomb(void **state)
 {
 	const char *bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-			   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-			   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-			   "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-			   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
-			   "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-			   "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
-			   "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
-			   "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+	                   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+	                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+	                   "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+	                   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+	                   "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	                   "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+	                   "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+	                   "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
 	struct node_limits lim = node_limits_default();
 
 	load_bad(bomb, "aliases expand to too many nodes", 0, 0);
@@ -258,7 +293,8 @@ static void test_depth(void **state)
 	load_bad(text, "nesting is too deep (the limit is 64 levels)", 1, 65);
 	free(text);
 	lim.max_depth = 3;
-	load_bad_lim("a: {b: [{c: 1}]}\n", &lim, "nesting is too deep (the limit is 3 levels)", 1, 9);
+	load_bad_lim("a: {b: [{c: 1}]}\n", &lim, "nesting is too deep (the limit is 3 levels)", 1,
+	             9);
 	/* a copy by alias counts its height where it lands */
 	load_bad_lim("a: &a {b: {c: 1}}\nd: {e: *a}\n", &lim, "nesting is too deep", 2, 8);
 	{
@@ -279,7 +315,8 @@ static void test_max_nodes(void **state)
 	struct node *n;
 
 	lim.max_nodes = 5; /* the map and six scalars make 7 */
-	load_bad_lim("a: 1\nb: 2\nc: 3\n", &lim, "too many nodes in one file (the limit is 5)", 3, 1);
+	load_bad_lim("a: 1\nb: 2\nc: 3\n", &lim, "too many nodes in one file (the limit is 5)", 3,
+	             1);
 	lim.max_nodes = 7;
 	diags_init(&d);
 	assert_int_equal(node_load_string("t", "a: 1\nb: 2\nc: 3\n", 15, &lim, &n, &d), 0);
@@ -366,13 +403,12 @@ static void test_to_json(void **state)
 	expect_json("[~, null, NULL, '']", "[null,null,null,\"\"]");
 	expect_json("a:\nb: ''\n", "{\"a\":null,\"b\":\"\"}");
 	expect_json("[true, false, True, FALSE, 'true', yes, no, on]",
-		    "[true,false,true,false,\"true\",\"yes\",\"no\",\"on\"]");
-	expect_json("[1, -2, +3, 0x1f, 0o17, '7', 012, 0x]",
-		    "[1,-2,3,31,15,\"7\",12,\"0x\"]");
+	            "[true,false,true,false,\"true\",\"yes\",\"no\",\"on\"]");
+	expect_json("[1, -2, +3, 0x1f, 0o17, '7', 012, 0x]", "[1,-2,3,31,15,\"7\",12,\"0x\"]");
 	expect_json("[1.5, -0.25, 1e3, .5, 2.]", "[1.5,-0.25,1000.0,0.5,2.0]");
 	expect_json("[.inf, -.Inf, .nan, .NaN]", "[\".inf\",\"-.Inf\",\".nan\",\".NaN\"]");
 	expect_json("[9223372036854775807, -9223372036854775808]",
-		    "[9223372036854775807,-9223372036854775808]");
+	            "[9223372036854775807,-9223372036854775808]");
 	expect_json("[99999999999999999999]", "[1e20]");
 	expect_json("a: {b: [x, \"1\"]}\nc: 1:2\n", "{\"a\":{\"b\":[\"x\",\"1\"]},\"c\":\"1:2\"}");
 	expect_json("'x'", "\"x\"");
@@ -381,11 +417,14 @@ static void test_to_json(void **state)
 static void test_to_json_bad_utf8(void **state)
 {
 	struct node_pos p = {"t", 1, 1};
-	struct node *n = node_new_scalar("a\xff" "b", 0, p);
+	struct node *n = node_new_scalar("a\xff"
+	                                 "b",
+	                                 0, p);
 	json_t *j = node_to_json(n);
 
 	assert_non_null(j);
-	assert_string_equal(json_string_value(j), "a\xef\xbf\xbd" "b");
+	assert_string_equal(json_string_value(j), "a\xef\xbf\xbd"
+	                                          "b");
 	json_decref(j);
 	node_free(n);
 	j = node_to_json(NULL);
@@ -405,11 +444,21 @@ static void reader_fail(const char *yaml, int which, const char *msg)
 
 	diags_init(&d);
 	switch (which) {
-	case 0: rc = node_as_bool(r, &b, &d); break;
-	case 1: rc = node_as_ll(r, &ll, &d); break;
-	case 2: rc = node_as_double(r, &dv, &d); break;
-	case 3: rc = node_as_duration_ms(r, &ll, &d); break;
-	case 4: rc = node_as_str(r, &s, &d); break;
+	case 0:
+		rc = node_as_bool(r, &b, &d);
+		break;
+	case 1:
+		rc = node_as_ll(r, &ll, &d);
+		break;
+	case 2:
+		rc = node_as_double(r, &dv, &d);
+		break;
+	case 3:
+		rc = node_as_duration_ms(r, &ll, &d);
+		break;
+	case 4:
+		rc = node_as_str(r, &s, &d);
+		break;
 	}
 	assert_int_equal(rc, -1);
 	assert_int_equal(d.n, 1);
@@ -422,7 +471,7 @@ static void reader_fail(const char *yaml, int which, const char *msg)
 static void test_readers(void **state)
 {
 	struct node *r = load_ok("b: true\nf: False\ni: -42\nh: 0x10\nd: 2.5\nt: 1m30s\nn: 5\n"
-				 "s: text\nq: \"12\"\n");
+	                         "s: text\nq: \"12\"\n");
 	struct diags d;
 	int b = -1;
 	long long ll = 0;
@@ -467,8 +516,8 @@ static void test_readers(void **state)
 static void test_kind_names(void **state)
 {
 	struct node *r = load_ok("[x, 1, 1.5, true, ~, [], {}, '1']");
-	const char *want[] = {"string", "integer", "number", "boolean", "null", "list", "map",
-			      "string"};
+	const char *want[] = {"string", "integer", "number", "boolean",
+	                      "null",   "list",    "map",    "string"};
 	size_t i;
 
 	for (i = 0; i < 8; i++)
@@ -515,29 +564,19 @@ static void test_build_and_copy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_positions),
-		cmocka_unit_test(test_pos_utf8_columns),
-		cmocka_unit_test(test_many_items),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_tabs),
-		cmocka_unit_test(test_invalid_utf8),
-		cmocka_unit_test(test_nul_and_binary),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_two_documents),
-		cmocka_unit_test(test_duplicate_keys),
-		cmocka_unit_test(test_non_scalar_key),
-		cmocka_unit_test(test_merge_key),
-		cmocka_unit_test(test_aliases),
-		cmocka_unit_test(test_alias_bomb),
-		cmocka_unit_test(test_depth),
-		cmocka_unit_test(test_max_nodes),
-		cmocka_unit_test(test_max_bytes),
-		cmocka_unit_test(test_files),
-		cmocka_unit_test(test_to_json),
-		cmocka_unit_test(test_to_json_bad_utf8),
-		cmocka_unit_test(test_readers),
-		cmocka_unit_test(test_kind_names),
-		cmocka_unit_test(test_build_and_copy),
+	    cmocka_unit_test(test_positions),      cmocka_unit_test(test_pos_utf8_columns),
+	    cmocka_unit_test(test_many_items),     cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_tabs),           cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_nul_and_binary), cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_two_documents),  cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_non_scalar_key), cmocka_unit_test(test_merge_key),
+	    cmocka_unit_test(test_aliases),        cmocka_unit_test(test_many_anchors),
+	    cmocka_unit_test(test_str_tag),        cmocka_unit_test(test_alias_bomb),
+	    cmocka_unit_test(test_depth),          cmocka_unit_test(test_max_nodes),
+	    cmocka_unit_test(test_max_bytes),      cmocka_unit_test(test_files),
+	    cmocka_unit_test(test_to_json),        cmocka_unit_test(test_to_json_bad_utf8),
+	    cmocka_unit_test(test_readers),        cmocka_unit_test(test_kind_names),
+	    cmocka_unit_test(test_build_and_copy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

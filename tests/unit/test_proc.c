@@ -3,6 +3,7 @@
  * the deadline that kills the whole process group (including a grandchild
  * that keeps the pipes open or ignores SIGTERM). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -124,6 +125,22 @@ static void test_output_cap(void **state)
 	proc_result_release(&r);
 }
 
+static void test_endless_output(void **state)
+{
+	struct proc_result r;
+	struct pg_err e;
+	/* Output that never pauses must not keep us from the deadline. */
+	const char *argv[] = {"yes", "phasegate", NULL};
+	struct proc_spec spec = {.argv = argv, .max_output = 4096, .timeout_ms = 300};
+
+	assert_int_equal(proc_run(&spec, NULL, &r, &e), 0);
+	assert_true(r.timed_out);
+	assert_int_equal(r.out.len, 4096);
+	assert_true(r.out.truncated);
+	assert_memory_equal(r.out.data, "phasegate\nphasegate\n", 20);
+	proc_result_release(&r);
+}
+
 static void test_stdin(void **state)
 {
 	struct proc_result r;
@@ -201,6 +218,23 @@ static void test_cwd(void **state)
 	assert_int_equal(r.spawn_errno, ENOENT);
 	assert_non_null(strstr(e.msg, "no-such-dir-for-pg-test"));
 	proc_result_release(&r);
+}
+
+static void test_no_fd_leak(void **state)
+{
+	struct proc_result r;
+	struct pg_err e;
+	/* Opened without O_CLOEXEC, as a careless library might. */
+	int fd = open("/dev/null", O_RDONLY);
+	assert_true(fd > 2);
+	char *script = xasprintf("test -e /proc/self/fd/%d && echo leaked || echo closed", fd);
+	const char *argv[] = {"sh", "-c", script, NULL};
+
+	assert_int_equal(run(argv, &r, &e), 0);
+	assert_string_equal(buf_str(&r.out), "closed\n");
+	proc_result_release(&r);
+	free(script);
+	close(fd);
 }
 
 static void test_not_found(void **state)
@@ -374,9 +408,11 @@ int main(void)
 		cmocka_unit_test(test_signal),
 		cmocka_unit_test(test_stdout_stderr),
 		cmocka_unit_test(test_output_cap),
+		cmocka_unit_test(test_endless_output),
 		cmocka_unit_test(test_stdin),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_cwd),
+		cmocka_unit_test(test_no_fd_leak),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_not_executable),
 		cmocka_unit_test(test_timeout_kills_group),

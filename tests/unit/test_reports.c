@@ -7,8 +7,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four headers above first */
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,11 @@ static const char *env_or_fail(const char *name)
 	const char *v = getenv(name);
 	if (!v || !*v)
 		fail_msg("%s is not set (run through ctest)", name);
+	size_t n = strlen(v);
+	if (n >= 9 && !strcmp(v + n - 9, "-NOTFOUND"))
+		fail_msg("%s: the program was not found when configuring (xmllint: Debian "
+		         "libxml2-utils; python3 with python3-junitparser)",
+		         name);
 	return v;
 }
 
@@ -78,8 +85,8 @@ static void assert_lacks(const char *hay, const char *needle)
 static void assert_prefix(const char *hay, const char *prefix)
 {
 	if (strncmp(hay, prefix, strlen(prefix)) != 0)
-		fail_msg("expected to start with [%s], got:\n%.*s", prefix, (int)strlen(prefix) + 40,
-			 hay);
+		fail_msg("expected to start with [%s], got:\n%.*s", prefix,
+		         (int)strlen(prefix) + 40, hay);
 }
 
 /* a appears before b */
@@ -105,7 +112,8 @@ static void assert_clean_bytes(const char *s, int allow_tab)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if ((*p < 0x20 && *p != '\n' && !(allow_tab && *p == '\t')) || *p == 0x7f ||
 		    *p == 0xff || *p == 0xfe || *p == 0xc0 || *p == 0xc1)
-			fail_msg("byte 0x%02x at offset %zu", *p, (size_t)(p - (const unsigned char *)s));
+			fail_msg("byte 0x%02x at offset %zu", *p,
+			         (size_t)(p - (const unsigned char *)s));
 	}
 	assert_lacks(s, "\xef\xbf\xbe");
 	assert_lacks(s, "\xed\xa0\x80");
@@ -227,9 +235,9 @@ static void test_junit_four_phase(void **state)
 	char *xml = junit_checked(&r, "four.xml", &doc);
 
 	assert_contains(xml, "<testsuites name=\"argocd-stabilization\" tests=\"14\" "
-			     "failures=\"1\" errors=\"1\" time=\"150.250\">");
+	                     "failures=\"1\" errors=\"1\" time=\"150.250\">");
 	assert_lacks(xml, "<testsuites name=\"argocd-stabilization\" tests=\"14\" failures=\"1\" "
-			  "errors=\"1\" skipped");
+	                  "errors=\"1\" skipped");
 	assert_int_equal(json_array_size(json_object_get(doc, "suites")), 4);
 	assert_counts_consistent(doc);
 
@@ -261,7 +269,7 @@ static void test_junit_four_phase(void **state)
 	assert_contains(jstr(c, "system_out"), "readyReplicas: 2\nreplicas: 3");
 	assert_contains(jstr(c, "system_out"), "attempts: 12");
 	assert_contains(xml, "expected: status.readyReplicas == 3\nseen: 2\nremedy: Check the pod "
-			     "events and the node resources\n</failure>");
+	                     "events and the node resources\n</failure>");
 	assert_contains(xml, "time=\"60.000\"");
 	assert_contains(xml, "time=\"0.120\"");
 
@@ -285,7 +293,7 @@ static void test_junit_four_phase(void **state)
 	/* schema order inside a testsuite: properties, testcases, system-out */
 	assert_order(xml, "<properties>", "<testcase");
 	assert_contains(xml, "timestamp=\"2026-11-26T09:10:22\" hostname=\"ci-runner-7\" id=\"1\" "
-			     "package=\"argocd-stabilization\"");
+	                     "package=\"argocd-stabilization\"");
 	json_decref(doc);
 	free(xml);
 	result_release(&r);
@@ -308,7 +316,7 @@ static void test_junit_pending_and_keep_going(void **state)
 	c = find_case(doc, "runbook: Runbook reviewed");
 	assert_string_equal(jstr(c, "outcome"), "pass");
 	assert_contains(jstr(c, "system_out"),
-			"attested by Sam Lee at 2026-11-25T16:00:00Z: reviewed with on-call");
+	                "attested by Sam Lee at 2026-11-25T16:00:00Z: reviewed with on-call");
 	assert_int_equal(count_of(xml, "message=\"pending attestation\""), 2);
 	json_decref(doc);
 	free(xml);
@@ -352,7 +360,7 @@ static void test_junit_hostile(void **state)
 	c = find_case(doc, "metric-evil: Metric");
 	assert_string_equal(jstr(c, "message"), "expectation not met");
 	assert_string_equal(jstr(json_object_get(suite_at(doc, 0), "properties"), "environment"),
-			    "prod | " HOSTILE_LINK);
+	                    "prod | " HOSTILE_LINK);
 	assert_lacks(xml, "<script>");
 	assert_lacks(xml, "<img");
 	json_decref(doc);
@@ -383,51 +391,57 @@ static void test_markdown_four_phase(void **state)
 	model_four_phase(&r);
 	char *md = markdown_checked(&r, "four.md");
 	assert_prefix(md, "# Go-live verdict: NO-GO\n\nGate **checkpoint\\-2\\.1** failed: "
-				 "check **server\\-ready** (All server pods ready) failed — 2 of 3 "
-				 "replicas ready. Nothing after it ran");
+	                  "check **server\\-ready** (All server pods ready) failed — 2 of 3 "
+	                  "replicas ready. Nothing after it ran");
 	assert_lacks(md, "WARNING: the failure protocol was overridden");
 	assert_contains(md, "| Suite | argocd\\-stabilization — Argo CD stabilization |\n");
 	assert_contains(md, "| Run ID | run\\-20261126\\-0910 |\n");
 	assert_contains(md, "| Duration | 2m30.250s |\n");
 	assert_contains(md, "| Selection | whole suite |\n");
-	assert_contains(md, "| Checks | 11 total: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending |");
+	assert_contains(
+	    md, "| Checks | 11 total: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending |");
 	assert_contains(md, "| 1 — Pre\\-flight | PASS | 3 | 0 | 0 | 0 | 0 | 12.500s |\n"
-			    "| 2 — Component Deployment | ERROR | 1 | 1 | 1 | 1 | 0 | 1m35.125s |\n"
-			    "| 3 — Networking | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0ms |\n"
-			    "| 4 — Go\\-live | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0ms |\n");
-	assert_contains(md, "#### Step 2\\.1 — ArgoCD Server HA Deployment (ERROR)\n\n"
-			    "Checkpoint checkpoint\\-2\\.1 — Checkpoint 2\\.1\n\n"
-			    "- [x] action: Apply HA manifests\n"
-			    "- [x] Server has 3 replicas\n"
-			    "- [ ] All server pods ready — FAILED: 2 of 3 replicas ready\n"
-			    "- [ ] Server answers quickly — ERROR: connection refused (non-gating) — "
-			    "**TLS not verified**\n\n");
-	assert_contains(md, "- [ ] Repo server ready — skipped: blocked by gate checkpoint\\-2\\.1\n");
-	assert_contains(md, "- [ ] action: Apply ingress — skipped: blocked by gate checkpoint\\-2\\.1\n");
+	                    "| 2 — Component Deployment | ERROR | 1 | 1 | 1 | 1 | 0 | 1m35.125s |\n"
+	                    "| 3 — Networking | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0ms |\n"
+	                    "| 4 — Go\\-live | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0ms |\n");
+	assert_contains(md,
+	                "#### Step 2\\.1 — ArgoCD Server HA Deployment (ERROR)\n\n"
+	                "Checkpoint checkpoint\\-2\\.1 — Checkpoint 2\\.1\n\n"
+	                "- [x] action: Apply HA manifests\n"
+	                "- [x] Server has 3 replicas\n"
+	                "- [ ] All server pods ready — FAILED: 2 of 3 replicas ready\n"
+	                "- [ ] Server answers quickly — ERROR: connection refused (non-gating) — "
+	                "**TLS not verified**\n\n");
+	assert_contains(md,
+	                "- [ ] Repo server ready — skipped: blocked by gate checkpoint\\-2\\.1\n");
+	assert_contains(
+	    md, "- [ ] action: Apply ingress — skipped: blocked by gate checkpoint\\-2\\.1\n");
 	assert_lacks(md, "Events in argocd\n"); /* a collector is not a checklist item */
 
 	assert_contains(md, "### FAILED: server\\-ready — All server pods ready\n\n"
-			    "- **Where:** phase 2, step 2\\.1, phases/02\\-components\\.yaml:41:7\n"
-			    "- **Kind:** mandatory check (gate), severity critical, module http\n"
-			    "- **Message:** 2 of 3 replicas ready\n");
-	assert_contains(md, "- **Attempts:** 12\n"
-			    "- **Remedy:** Check the pod events and the node resources\n\n"
-			    "**Expected**\n\n```text\nstatus.readyReplicas == 3\n```\n\n"
-			    "**Seen**\n\n```text\n2\n```\n\n"
-			    "**Evidence: deployment as seen**\n\n```text\nreadyReplicas: 2\nreplicas: 3\n```\n\n"
-			    "**Collected: events — events in argocd**\n\n"
-			    "**Evidence: on\\_failure: events in argocd**\n\n```text\n"
-			    "Warning FailedScheduling pod/argocd-server-2 0/3 nodes available\n```\n");
+	                    "- **Where:** phase 2, step 2\\.1, phases/02\\-components\\.yaml:41:7\n"
+	                    "- **Kind:** mandatory check (gate), severity critical, module http\n"
+	                    "- **Message:** 2 of 3 replicas ready\n");
+	assert_contains(
+	    md,
+	    "- **Attempts:** 12\n"
+	    "- **Remedy:** Check the pod events and the node resources\n\n"
+	    "**Expected**\n\n```text\nstatus.readyReplicas == 3\n```\n\n"
+	    "**Seen**\n\n```text\n2\n```\n\n"
+	    "**Evidence: deployment as seen**\n\n```text\nreadyReplicas: 2\nreplicas: 3\n```\n\n"
+	    "**Collected: events — events in argocd**\n\n"
+	    "**Evidence: on\\_failure: events in argocd**\n\n```text\n"
+	    "Warning FailedScheduling pod/argocd-server-2 0/3 nodes available\n```\n");
 	assert_contains(md, "### ERROR: server\\-latency — Server answers quickly\n");
 	assert_int_equal(count_of(md, "**Collected:"), 1);
 	assert_contains(md, "## TLS warnings\n");
 	assert_contains(md, "- server\\-latency — Server answers quickly\n");
 	assert_contains(md, "| Metric | Target | Seen | Met |\n|---|---|---|---|\n"
-			    "| Sync success rate | &gt;= 99% | 99\\.7% | yes |\n"
-			    "| Uptime | 99\\.9% | — | not measured |\n");
+	                    "| Sync success rate | &gt;= 99% | 99\\.7% | yes |\n"
+	                    "| Uptime | 99\\.9% | — | not measured |\n");
 	assert_contains(md, "## Open attestations\n\nNone.\n");
 	assert_contains(md, "| Operations lead | Jane Doe | 2026\\-11\\-20 | signed | ok |\n"
-			    "| Security |   |   | **open** |   |\n");
+	                    "| Security |   |   | **open** |   |\n");
 	assert_order(md, "# Go-live verdict", "## Run\n");
 	assert_order(md, "## Run\n", "## Phases\n");
 	assert_order(md, "## Phases\n", "## Checklist\n");
@@ -435,7 +449,8 @@ static void test_markdown_four_phase(void **state)
 	assert_order(md, "## Failures\n", "## Success metrics\n");
 	assert_order(md, "## Success metrics\n", "## Open attestations\n");
 	assert_order(md, "## Open attestations\n", "## Sign-off\n");
-	assert_order(md, "### Phase 1 — Pre\\-flight (PASS)", "### Phase 2 — Component Deployment (ERROR)");
+	assert_order(md, "### Phase 1 — Pre\\-flight (PASS)",
+	             "### Phase 2 — Component Deployment (ERROR)");
 	free(md);
 	result_release(&r);
 }
@@ -446,13 +461,13 @@ static void test_markdown_verdicts(void **state)
 	model_pending(&r);
 	char *md = markdown_checked(&r, "pending.md");
 	assert_prefix(md, "# Go-live verdict: PENDING\n\nEvery gate passed, but 2 sign-offs "
-				 "are open");
+	                  "are open");
 	assert_contains(md, "- [x] Runbook reviewed — attested by Sam Lee at "
-			    "2026\\-11\\-25T16:00:00Z: reviewed with on\\-call\n");
+	                    "2026\\-11\\-25T16:00:00Z: reviewed with on\\-call\n");
 	assert_contains(md, "- [ ] Support team trained — pending attestation\n");
 	assert_contains(md, "## Open attestations\n\n"
-			    "- [ ] Support team trained (team\\-trained, phase 8, step 8\\.1)\n"
-			    "- [ ] DR drill done (dr\\-drill, phase 8, step 8\\.1)\n\n");
+	                    "- [ ] Support team trained (team\\-trained, phase 8, step 8\\.1)\n"
+	                    "- [ ] DR drill done (dr\\-drill, phase 8, step 8\\.1)\n\n");
 	assert_contains(md, "| Product owner |   |   | **open** |   |\n");
 	assert_lacks(md, "## Failures");
 	free(md);
@@ -460,11 +475,13 @@ static void test_markdown_verdicts(void **state)
 
 	model_keep_going(&r);
 	md = markdown_checked(&r, "keep-going.md");
-	assert_order(md, "> **WARNING: the failure protocol was overridden.** This run used "
-			 "--keep-going",
-		     "## Run\n");
+	assert_order(md,
+	             "> **WARNING: the failure protocol was overridden.** This run used "
+	             "--keep-going",
+	             "## Run\n");
 	assert_contains(md, "| Failure protocol | **overridden by --keep-going** |\n");
-	assert_contains(md, "The run went on only because --keep-going overrode the failure protocol.");
+	assert_contains(md,
+	                "The run went on only because --keep-going overrode the failure protocol.");
 	free(md);
 	result_release(&r);
 
@@ -481,6 +498,26 @@ static void test_markdown_verdicts(void **state)
 	md = markdown_checked(&r, "go.md");
 	assert_prefix(md, "# Go-live verdict: GO\n\nEvery gate passed: 5 of 5 checks passed");
 	assert_contains(md, "## Open attestations\n\nNone.\n");
+	free(md);
+	result_release(&r);
+}
+
+static void test_markdown_warnings(void **state)
+{
+	struct run_result r;
+	model_full(&r); /* interrupted, dry run, timed out, keep-going, a selection */
+	char *md = markdown_checked(&r, "full.md");
+	assert_order(md, "> **WARNING: the failure protocol was overridden.**",
+	             "> **WARNING: interrupted.** The run was stopped by signal 15; the results "
+	             "are incomplete.\n\n> **WARNING: timed out.**");
+	assert_order(md, "> **Dry run.** No action changed anything", "## Run\n");
+	assert_contains(md, "| Selection | \\-\\-phase 2 |\n");
+	assert_contains(md, "| Interrupted | signal 15 |\n");
+	assert_contains(md, "| Mode | dry run |\n");
+	/* the first check of step 1.1 passed over TLS without verification */
+	assert_contains(
+	    md, "- [x] API server reachable — attested by by at at: note — **TLS not verified**\n");
+	assert_contains(md, "- api\\-reachable — API server reachable\n");
 	free(md);
 	result_release(&r);
 }
@@ -503,13 +540,15 @@ static void test_markdown_hostile(void **state)
 	assert_contains(md, "Step \\*bold\\* \\_it\\_ \\[click\\]\\(javascript:alert\\(1\\)\\)");
 	assert_contains(md, "# Go-live verdict: NO-GO\n\nGate **gate\\-&lt;script&gt;");
 	/* multi-line text stays on its line in lists and tables */
-	assert_contains(md, "- [ ] Name &lt;img src=x onerror=alert\\(1\\)&gt; — FAILED: ok \\# "
-			    "Injected heading \\- \\[x\\] forged item \\| a \\| b \\| bell\xEF\xBF\xBD");
+	assert_contains(
+	    md, "- [ ] Name &lt;img src=x onerror=alert\\(1\\)&gt; — FAILED: ok \\# "
+	        "Injected heading \\- \\[x\\] forged item \\| a \\| b \\| bell\xEF\xBF\xBD");
 	assert_contains(md, "attested by Mallory &lt;script&gt;");
 	assert_contains(md, ": note \\| with pipe and newline bad \xEF\xBF\xBD");
 	assert_contains(md, "| m \\| &lt;img src=x onerror=alert\\(1\\)&gt; | &gt; 5 \\`code\\` | "
-			    "3 \\| x \\| | **no** |\n");
-	assert_contains(md, "| Role &lt;script&gt;alert\\(1\\)&lt;/script&gt; | By \\| \\[click\\]");
+	                    "3 \\| x \\| | **no** |\n");
+	assert_contains(md,
+	                "| Role &lt;script&gt;alert\\(1\\)&lt;/script&gt; | By \\| \\[click\\]");
 	assert_contains(md, "| signed | n \\# h |\n");
 	/* code blocks: a fence longer than any backtick run inside */
 	assert_contains(md, "**Seen**\n\n`````text\nbefore\n````\nescaped?\n````\nafter\nbad ");
@@ -517,9 +556,10 @@ static void test_markdown_hostile(void **state)
 	assert_contains(md, "**Expected**\n\n```text\n]]> <![CDATA[ x ]]>\n```\n\n");
 	/* the failure with an empty message still says something */
 	assert_contains(md, "- [ ] Metric — FAILED: expectation not met\n");
-	assert_contains(md, "### FAILED: metric\\-evil — Metric\n\n- **Where:** phase 1, step 1\\.1\n"
-			    "- **Kind:** mandatory check (gate), module http\n"
-			    "- **Message:** expectation not met\n");
+	assert_contains(md,
+	                "### FAILED: metric\\-evil — Metric\n\n- **Where:** phase 1, step 1\\.1\n"
+	                "- **Kind:** mandatory check (gate), module http\n"
+	                "- **Message:** expectation not met\n");
 	assert_contains(md, "| Environment | prod \\| \\[click\\]");
 	free(md);
 	result_release(&r);
@@ -594,6 +634,13 @@ static void test_write_errors(void **state)
 
 /* ---- console ---- */
 
+static struct res_check *grow_check(struct res_step *s)
+{
+	s->checks = xrealloc(s->checks, (s->nchecks + 1) * sizeof(*s->checks));
+	memset(&s->checks[s->nchecks], 0, sizeof(*s->checks));
+	return &s->checks[s->nchecks++];
+}
+
 /* Plays the run through the console as the scheduler would. */
 static char *console_play(const struct run_result *r, int color, int tty, int verbose)
 {
@@ -629,41 +676,44 @@ static void test_console_plain(void **state)
 	assert_lacks(out, "\r");
 	assert_lacks(out, "waiting for it");
 	assert_prefix(out, "phasegate — suite argocd-stabilization — environment production "
-				  "— run run-20261126-0910\n\n▶ Phase 1 — Pre-flight\n"
-				  "  Step 1.1 — Cluster access\n"
-				  "    PASS  action label-ns  Label the argocd namespace  (200ms)\n"
-				  "    PASS  api-reachable  API server reachable  (120ms)\n");
-	assert_contains(out, "\n▶ Phase 2 — Component Deployment\n"
-			     "  Step 2.1 — ArgoCD Server HA Deployment\n"
-			     "    PASS  action apply-ha  Apply HA manifests  (3.500s)\n"
-			     "    PASS  server-replicas  Server has 3 replicas  (300ms)\n"
-			     "    FAIL  server-ready  All server pods ready  (1m) after 12 attempts\n"
-			     "        2 of 3 replicas ready\n"
-			     "        remedy: Check the pod events and the node resources\n"
-			     "    ERROR server-latency  Server answers quickly  (5s) [TLS not verified] "
-			     "(non-gating)\n"
-			     "        connection refused\n"
-			     "    collected events: events in argocd\n"
-			     "  Step 2.2 — Repo server\n"
-			     "    SKIP  repo-ready  Repo server ready — blocked by gate checkpoint-2.1\n");
+	                   "— run run-20261126-0910\n\n▶ Phase 1 — Pre-flight\n"
+	                   "  Step 1.1 — Cluster access\n"
+	                   "    PASS  action label-ns  Label the argocd namespace  (200ms)\n"
+	                   "    PASS  api-reachable  API server reachable  (120ms)\n");
+	assert_contains(
+	    out, "\n▶ Phase 2 — Component Deployment\n"
+	         "  Step 2.1 — ArgoCD Server HA Deployment\n"
+	         "    PASS  action apply-ha  Apply HA manifests  (3.500s)\n"
+	         "    PASS  server-replicas  Server has 3 replicas  (300ms)\n"
+	         "    FAIL  server-ready  All server pods ready  (1m) after 12 attempts\n"
+	         "        2 of 3 replicas ready\n"
+	         "        remedy: Check the pod events and the node resources\n"
+	         "    ERROR server-latency  Server answers quickly  (5s) [TLS not verified] "
+	         "(non-gating)\n"
+	         "        connection refused\n"
+	         "    collected events: events in argocd\n"
+	         "  Step 2.2 — Repo server\n"
+	         "    SKIP  repo-ready  Repo server ready — blocked by gate checkpoint-2.1\n");
 	assert_contains(out, "    SKIP  action apply-ingress  Apply ingress — blocked by gate "
-			     "checkpoint-2.1\n");
-	assert_contains(out, "\n11 checks: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending\n"
-			     "NO-GO — gate checkpoint-2.1 failed: server-ready: 2 of 3 replicas ready\n"
-			     "JUnit report: out/junit.xml\n");
+	                     "checkpoint-2.1\n");
+	assert_contains(out,
+	                "\n11 checks: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending\n"
+	                "NO-GO — gate checkpoint-2.1 failed: server-ready: 2 of 3 replicas ready\n"
+	                "JUnit report: out/junit.xml\n");
 	assert_lacks(out, "readyReplicas: 2"); /* evidence only when verbose */
 	assert_lacks(out, "keep-going");
 	free(out);
 
 	out = console_play(&r, 0, 0, 1);
 	assert_contains(out, "        2 of 3 replicas ready\n"
-			     "        expected: status.readyReplicas == 3\n"
-			     "        seen: 2\n"
-			     "        remedy: Check the pod events and the node resources\n"
-			     "        evidence: deployment as seen\n"
-			     "          readyReplicas: 2\n"
-			     "          replicas: 3\n");
-	assert_contains(out, "        GET /apis/apps/v1/namespaces/argocd/deployments/argocd-server\n");
+	                     "        expected: status.readyReplicas == 3\n"
+	                     "        seen: 2\n"
+	                     "        remedy: Check the pod events and the node resources\n"
+	                     "        evidence: deployment as seen\n"
+	                     "          readyReplicas: 2\n"
+	                     "          replicas: 3\n");
+	assert_contains(out,
+	                "        GET /apis/apps/v1/namespaces/argocd/deployments/argocd-server\n");
 	free(out);
 	result_release(&r);
 }
@@ -677,18 +727,19 @@ static void test_console_tty_colour(void **state)
 	assert_contains(out, "\r\033[Kwaiting for it\r\033[K    \033[31m✗\033[0m api-reachable");
 	assert_contains(out, "\033[32m✓\033[0m server-ready");
 	assert_contains(out, "NO-GO — gate checkpoint-1.1 failed: api-reachable: HTTP 503\033[0m "
-			     "(protocol overridden by --keep-going)\n");
+	                     "(protocol overridden by --keep-going)\n");
 	assert_contains(out, "WARNING: --keep-going overrides the failure protocol");
 	free(out);
 	out = console_play(&r, 0, 0, 0);
 	assert_contains(out, "NO-GO — gate checkpoint-1.1 failed: api-reachable: HTTP 503 "
-			     "(protocol overridden by --keep-going)\n");
+	                     "(protocol overridden by --keep-going)\n");
 	free(out);
 	result_release(&r);
 
 	model_pending(&r);
 	out = console_play(&r, 0, 0, 0);
-	assert_contains(out, "    PEND  team-trained  Support team trained — pending attestation\n");
+	assert_contains(out,
+	                "    PEND  team-trained  Support team trained — pending attestation\n");
 	assert_contains(out, "    PASS  runbook  Runbook reviewed — attested by Sam Lee  (0ms)\n");
 	assert_contains(out, "\nPENDING — 2 attestations open\n");
 	free(out);
@@ -714,11 +765,55 @@ static void test_console_hostile(void **state)
 		memmove(p, p + 4, strlen(p + 4) + 1);
 	assert_clean_bytes(out, 0);
 	assert_contains(out, "    FAIL  evil  Name <img src=x onerror=alert(1)>  (1s)\n"
-			     "        bell");
+	                     "        bell");
 	assert_contains(out, "end\n        ok\n        # Injected heading\n");
 	assert_contains(out, "bell\xEF\xBF\xBD esc\xEF\xBF\xBD[31mred\xEF\xBF\xBD[0m");
 	free(out);
 	result_release(&r);
+}
+
+/* A model with nothing filled in: every writer copes with NULL text. */
+static void test_empty_model(void **state)
+{
+	struct run_result r;
+	json_t *doc;
+	memset(&r, 0, sizeof(r));
+	struct res_phase *p = model_phase(&r, "1", NULL, 0);
+	struct res_step *s = model_step(p, "1.1", NULL, NULL);
+	struct res_check *k = grow_check(s);
+	k->status = RS_FAIL;
+	result_count(&r);
+	char *xml = junit_checked(&r, "empty.xml", &doc);
+	assert_contains(xml, "<testcase name=\"?\" classname=\"suite.1.1.1\" time=\"0.000\">");
+	assert_contains(xml,
+	                "<failure message=\"expectation not met\" type=\"AssertionFailure\"/>");
+	json_decref(doc);
+	free(xml);
+	char *md = markdown_checked(&r, "empty.md");
+	assert_prefix(md, "# Go-live verdict: NO-GO\n\n1 check failed and 0 could not run.\n");
+	free(md);
+	char *out = console_play(&r, 1, 1, 1);
+	assert_contains(out, "phasegate\033[0m — suite ?\n");
+	free(out);
+	result_release(&r);
+}
+
+/* Runs last: every write above went through a temporary file that was
+ * renamed (or removed on failure), so none is left behind. */
+static void test_no_temp_files_left(void **state)
+{
+	DIR *d = opendir(workdir);
+	assert_non_null(d);
+	size_t files = 0;
+	for (struct dirent *de = readdir(d); de; de = readdir(d)) {
+		if (de->d_name[0] == '.')
+			continue;
+		files++;
+		if (strstr(de->d_name, ".tmp"))
+			fail_msg("temporary file left behind: %s", de->d_name);
+	}
+	closedir(d);
+	assert_true(files >= 10);
 }
 
 static int setup(void **state)
@@ -746,17 +841,20 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_junit_four_phase),
-		cmocka_unit_test(test_junit_pending_and_keep_going),
-		cmocka_unit_test(test_junit_hostile),
-		cmocka_unit_test(test_markdown_four_phase),
-		cmocka_unit_test(test_markdown_verdicts),
-		cmocka_unit_test(test_markdown_hostile),
-		cmocka_unit_test(test_json_report),
-		cmocka_unit_test(test_write_errors),
-		cmocka_unit_test(test_console_plain),
-		cmocka_unit_test(test_console_tty_colour),
-		cmocka_unit_test(test_console_hostile),
+	    cmocka_unit_test(test_junit_four_phase),
+	    cmocka_unit_test(test_junit_pending_and_keep_going),
+	    cmocka_unit_test(test_junit_hostile),
+	    cmocka_unit_test(test_markdown_four_phase),
+	    cmocka_unit_test(test_markdown_verdicts),
+	    cmocka_unit_test(test_markdown_hostile),
+	    cmocka_unit_test(test_json_report),
+	    cmocka_unit_test(test_write_errors),
+	    cmocka_unit_test(test_console_plain),
+	    cmocka_unit_test(test_console_tty_colour),
+	    cmocka_unit_test(test_console_hostile),
+	    cmocka_unit_test(test_empty_model),
+	    cmocka_unit_test(test_markdown_warnings),
+	    cmocka_unit_test(test_no_temp_files_left),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,8 +5,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four headers above first */
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +135,7 @@ static void round_trip(struct run_result *r)
 static void test_round_trip_models(void **state)
 {
 	void (*models[])(struct run_result *) = {model_four_phase, model_pending, model_keep_going,
-						 model_hostile, model_full};
+	                                         model_hostile, model_full};
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		struct run_result r;
 		models[i](&r);
@@ -153,17 +155,32 @@ static void test_json_every_field(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "interrupted")), 15);
 	assert_true(json_is_true(json_object_get(j, "dry_run")));
 	assert_string_equal(json_string_value(json_object_get(j, "selection")), "--phase 2");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "totals"), "skipped")), 5);
-	json_t *k = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
-						     json_object_get(j, "phases"), 0), "steps"), 0),
-					     "checks"), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(j, "totals"), "skipped")), 5);
+	json_t *k = json_array_get(
+	    json_object_get(
+	        json_array_get(
+	            json_object_get(json_array_get(json_object_get(j, "phases"), 0), "steps"), 0),
+	        "checks"),
+	    1);
 	assert_int_equal(json_object_size(k), 27); /* every res_check field */
 	assert_string_equal(json_string_value(json_object_get(k, "kind")), "check");
 	assert_int_equal(json_integer_value(json_object_get(k, "line")), 4000000000LL);
+	r.phases[3].duration_s = NAN; /* JSON has no NaN: written as 0, never dropped */
+	json_t *j3 = result_to_json(&r);
+	json_t *d = json_object_get(json_array_get(json_object_get(j3, "phases"), 3), "duration_s");
+	assert_non_null(d);
+	assert_true(json_real_value(d) == 0.0);
+	json_decref(j3);
 	assert_true(json_is_null(json_object_get(
-		json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
-			json_object_get(j, "phases"), 2), "steps"), 0), "checks"), 0),
-		"started_at")));
+	    json_array_get(
+	        json_object_get(
+	            json_array_get(
+	                json_object_get(json_array_get(json_object_get(j, "phases"), 2), "steps"),
+	                0),
+	            "checks"),
+	        0),
+	    "started_at")));
 
 	assert_int_equal(result_from_json(&back, j, &e), 0);
 	const struct res_check *a = &r.phases[0].steps[0].checks[1];
@@ -200,9 +217,14 @@ static void test_json_invalid_utf8_replaced(void **state)
 	model_hostile(&r);
 	json_t *j = result_to_json(&r);
 	const char *seen = json_string_value(json_object_get(
-		json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
-			json_object_get(j, "phases"), 0), "steps"), 0), "checks"), 0),
-		"seen"));
+	    json_array_get(
+	        json_object_get(
+	            json_array_get(
+	                json_object_get(json_array_get(json_object_get(j, "phases"), 0), "steps"),
+	                0),
+	            "checks"),
+	        0),
+	    "seen"));
 	assert_non_null(seen); /* not dropped */
 	assert_non_null(strstr(seen, "bad \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD( "));
 	assert_non_null(strstr(seen, "````\nescaped?"));
@@ -265,7 +287,7 @@ static void test_load_file(void **state)
 	assert_string_equal(r.verdict, "NO-GO");
 	assert_int_equal(r.nphases, 4);
 	assert_string_equal(r.phases[1].steps[0].checks[2].remedy,
-			    "Check the pod events and the node resources");
+	                    "Check the pod events and the node resources");
 	result_release(&r);
 	free(doc);
 
@@ -306,13 +328,13 @@ static void test_load_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status_names),
-		cmocka_unit_test(test_count_four_phase),
-		cmocka_unit_test(test_count_order),
-		cmocka_unit_test(test_round_trip_models),
-		cmocka_unit_test(test_json_every_field),
-		cmocka_unit_test(test_json_invalid_utf8_replaced),
-		cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_status_names),
+	    cmocka_unit_test(test_count_four_phase),
+	    cmocka_unit_test(test_count_order),
+	    cmocka_unit_test(test_round_trip_models),
+	    cmocka_unit_test(test_json_every_field),
+	    cmocka_unit_test(test_json_invalid_utf8_replaced),
+	    cmocka_unit_test(test_load_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -393,15 +393,14 @@ static void test_collectors_evidence(void **state)
 	struct sched_opts o = {.jobs = 2};
 	struct run_result r;
 	run_plan(p, &o, &r);
-	struct res_check *f = find(&r, "c1.1");
-	int found = 0;
-	for (size_t i = 0; i < f->nevidence; i++)
-		if (strstr(f->evidence[i].title, "collect") && strstr(f->evidence[i].text, "fake output"))
-			found = 1;
-	assert_true(found);
+	assert_int_equal(find(&r, "c1.1")->status, RS_FAIL);
 	struct res_check *c = find(&r, "collect");
 	assert_non_null(c);
 	assert_int_equal(c->kind, RK_COLLECTOR);
+	assert_int_equal(c->nevidence, 1);
+	assert_non_null(strstr(c->evidence[0].text, "fake output"));
+	/* collectors run only when their gate failed */
+	assert_int_equal(r.phases[1].steps[0].nchecks, 1);
 	/* collectors are not counted as checks */
 	assert_int_equal(r.total, 2);
 	result_release(&r);

@@ -216,6 +216,7 @@ static int load_valid(struct plan *p, struct diags *d)
 	int rc;
 
 	setenv("PG_SUITE_TEST_TOKEN", "tok-abcdef123", 1);
+	setenv("PG_SUITE_TEST_HOST", "h1", 1);
 	setenv("PHASEGATE_VAR_from_env", "environment", 1);
 	setenv("PHASEGATE_VAR_from_cli", "environment", 1);
 	load_opts_init(&o);
@@ -380,6 +381,8 @@ static void test_valid_vars_precedence(void **state)
 	assert_string_equal(var_value(&p, "from_cli"), "command-line");
 	assert_string_equal(vars_find(&p.vars, "from_cli")->origin, "command line");
 	assert_string_equal(var_value(&p, "cluster"), "prod-cluster");
+	/* suite values refer to the environment and to final variable values */
+	assert_string_equal(var_value(&p, "endpoint"), "https://command-line.example/h1");
 	plan_release(&p);
 	diags_release(&d);
 }
@@ -402,6 +405,10 @@ static void test_valid_secrets(void **state)
 	assert_string_equal(m, "token " MASK_TEXT " and password " MASK_TEXT "!");
 	free(m);
 	assert_true(vars_find(&p.vars, "secrets.db_password")->secret);
+	/* a secret taken from a variable */
+	m = mask_dup("key=legacy-key-555");
+	assert_string_equal(m, "key=" MASK_TEXT);
+	free(m);
 	plan_release(&p);
 	diags_release(&d);
 	mask_reset();
@@ -443,8 +450,13 @@ static void test_valid_deferred(void **state)
 
 	diags_init(&d);
 	assert_int_equal(load_valid(&p, &d), 0);
-	assert_int_equal(p.saved.n, 1);
-	assert_string_equal(p.saved.v[0], "rev");
+	assert_int_equal(p.saved.n, 2);
+	assert_string_equal(p.saved.v[0], "applied");
+	assert_string_equal(p.saved.v[1], "rev");
+	/* saved by an action of the same step: the action runs first */
+	c = find_check(&p, "rollout-done");
+	assert_int_equal(c->deferred, 1);
+	assert_null(c->priv);
 	c = find_check(&p, "read-revision");
 	assert_int_equal(c->nsaves, 1);
 	assert_string_equal(c->saves[0].name, "rev");
@@ -473,6 +485,11 @@ static void test_select(void **state)
 
 	diags_init(&d);
 	assert_int_equal(load_valid(&p, &d), 0);
+
+	/* a loaded plan has everything selected */
+	assert_true(find_check(&p, "kubectl-version")->selected);
+	assert_true(find_check(&p, "do-rollback")->selected);
+	assert_true(find_check(&p, "collect-events")->selected);
 
 	/* "2" matches the generated id "phase-2" */
 	assert_int_equal(plan_select(&p, "2", NULL, NULL, &d), 0);
@@ -581,10 +598,16 @@ static void test_errors_one_pass(void **state)
 	expect_diag(&d, "", "bad/suite.yaml", 49); /* bad jq, message from the engine */
 	expect_diag(&d, "undefined variable 'nosuchvar'", "bad/suite.yaml", 51);
 	expect_diag(&d, "eventually.backoff must be between 1 and 1000", "bad/suite.yaml", 54);
-	expect_diag(&d, "duplicate id 'dup' (first defined at ", "bad/suite.yaml", 56);
+	expect_diag(&d, "variable 'same' is saved by check 'saver' in the same checkpoint",
+		    "bad/suite.yaml", 59);
+	expect_diag(&d, "duplicate id 'dup' (first defined at ", "bad/suite.yaml", 61);
 	expect_diag(&d, "unknown module 'gadgte' in modules: (did you mean 'gadget'?)",
-		    "bad/suite.yaml", 58);
-	assert_true(d.n >= 22);
+		    "bad/suite.yaml", 63);
+	assert_true(d.n >= 23);
+	/* reported file by file, line by line */
+	for (size_t i = 1; i < d.n; i++)
+		if (d.v[i].file && d.v[i - 1].file && strcmp(d.v[i].file, d.v[i - 1].file) == 0)
+			assert_true(d.v[i - 1].line <= d.v[i].line);
 	plan_release(&p);
 	diags_release(&d);
 }

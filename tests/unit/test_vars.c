@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "util.h"
 #include "vars.h"
 
@@ -66,7 +67,7 @@ static char *write_temp(const char *content)
 static void test_env_file(void **state)
 {
 	char *path = write_temp("# a comment\n\nexport A=1\nB = two words  # trailing\n"
-				"C='single # kept'\nD=\"dq\\n\\\"x\\\"\"\nE=\nF=a#b\r\n  G=g\n");
+	                        "C='single # kept'\nD=\"dq\\n\\\"x\\\"\"\nE=\nF=a#b\r\n  G=g\n");
 	struct vars vs;
 	struct diags d;
 
@@ -110,7 +111,7 @@ static void test_env_file_errors(void **state)
 	unlink(path);
 	/* a missing file */
 	assert_int_equal(vars_load_env_file(&vs, path, &d), -1);
-	assert_non_null(strstr(d.v[3].msg, "cannot read env file"));
+	assert_non_null(strstr(d.v[3].msg, "env file: cannot read '"));
 	vars_release(&vs);
 	diags_release(&d);
 	free(path);
@@ -251,6 +252,52 @@ static void test_expand_tree(void **state)
 	diags_release(&d);
 }
 
+/* The load-time / run-time pair: a check whose config waits for a saved
+ * value is expanded at load time (references to saved names kept), then
+ * again when it runs. Literal "${" text must survive both passes. */
+static void test_expand_twice(void **state)
+{
+	struct vars vs;
+	struct diags d;
+	struct deferred_names dn = {0};
+	char *names[] = {"rev"};
+	struct node *n = NULL, *copy;
+	const char *text = "url: http://h/${rev}\nscript: echo $${HOME}\nmix: ${ns} $${x} ${rev}\n"
+	                   "ns: ${ns}\n";
+
+	dn.v = names;
+	dn.n = 1;
+	vars_init(&vs);
+	diags_init(&d);
+	vars_set(&vs, "ns", "argocd", "suite", 0);
+	assert_int_equal(node_load_string("t.yaml", text, strlen(text), NULL, &n, &d), 0);
+	assert_false(node_is_deferred(node_get(n, "script"))); /* raw: "$${" is escaped */
+	assert_int_equal(vars_expand_tree(&vs, &dn, n, &d), 0);
+	assert_string_equal(node_get(n, "url")->str, "http://h/${rev}");
+	assert_true(node_is_deferred(node_get(n, "url")));
+	/* fully expanded text holding a literal "${" is not deferred */
+	assert_string_equal(node_get(n, "script")->str, "echo ${HOME}");
+	assert_false(node_is_deferred(node_get(n, "script")));
+	assert_string_equal(cfg_str(n, "script", NULL), "echo ${HOME}");
+	assert_string_equal(node_get(n, "mix")->str, "argocd $${x} ${rev}");
+	assert_true(node_is_deferred(node_get(n, "mix")));
+	assert_string_equal(cfg_str(n, "ns", NULL), "argocd");
+	/* run time: the saved value is known */
+	copy = node_copy(n);
+	vars_set(&vs, "rev", "abc123", "saved", 0);
+	assert_int_equal(vars_expand_tree(&vs, NULL, copy, &d), 0);
+	assert_string_equal(node_get(copy, "url")->str, "http://h/abc123");
+	assert_string_equal(node_get(copy, "script")->str, "echo ${HOME}");
+	assert_string_equal(node_get(copy, "mix")->str, "argocd ${x} abc123");
+	assert_false(node_is_deferred(node_get(copy, "mix")));
+	assert_false(node_is_deferred(node_get(copy, "url")));
+	assert_int_equal(d.n, 0);
+	node_free(copy);
+	node_free(n);
+	vars_release(&vs);
+	diags_release(&d);
+}
+
 static void test_mask(void **state)
 {
 	char *s;
@@ -349,18 +396,19 @@ static void test_masked_in_messages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set_find),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_env_file),
-		cmocka_unit_test(test_env_file_errors),
-		cmocka_unit_test(test_expand),
-		cmocka_unit_test(test_deferred),
-		cmocka_unit_test(test_has_ref),
-		cmocka_unit_test(test_expand_tree),
-		cmocka_unit_test(test_mask),
-		cmocka_unit_test(test_secret_var_masked),
-		cmocka_unit_test(test_mask_threads),
-		cmocka_unit_test(test_masked_in_messages),
+	    cmocka_unit_test(test_set_find),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_env_file),
+	    cmocka_unit_test(test_env_file_errors),
+	    cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_deferred),
+	    cmocka_unit_test(test_has_ref),
+	    cmocka_unit_test(test_expand_tree),
+	    cmocka_unit_test(test_expand_twice),
+	    cmocka_unit_test(test_mask),
+	    cmocka_unit_test(test_secret_var_masked),
+	    cmocka_unit_test(test_mask_threads),
+	    cmocka_unit_test(test_masked_in_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

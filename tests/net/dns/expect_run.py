@@ -4,6 +4,7 @@ absence of secrets are compared with a case file (JSON):
 
   {"suite": "records.yaml",          suite path, relative to the case file
    "args": ["--var", "x=1"],         extra arguments (optional)
+   "env": {"NAME": "value"},         extra environment (optional)
    "exit": 0,                        expected exit code
    "every": "pass",                  status of every check not listed (optional)
    "checks": {"id": "pass",          per check: a status, or
@@ -39,7 +40,9 @@ def main():
         os.remove(json_path)
     cmd = [os.environ["PG_BINARY"], "run", os.path.join(here, case["suite"]), "--out", out]
     cmd += case.get("args", []) + sys.argv[2:]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    env = dict(os.environ)
+    env.update(case.get("env", {}))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     output = proc.stdout + proc.stderr
     problems = []
     if proc.returncode != case["exit"]:

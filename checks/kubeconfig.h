@@ -1,0 +1,76 @@
+/* kubeconfig.h - how to reach and authenticate to a Kubernetes API server,
+ * resolved exactly like kubectl (client-go clientcmd): KUBECONFIG as a list
+ * with the first-wins merge rules, current-context, context and namespace
+ * overrides, certificate authority and client certificates as files or
+ * data, token and tokenFile, exec credential plugins
+ * (client.authentication.k8s.io/v1 and v1beta1, cached until expiry, run
+ * again once on 401), insecure-skip-tls-verify, proxy-url, and the
+ * in-cluster service account when no kubeconfig exists. */
+#ifndef PHASEGATE_KUBECONFIG_H
+#define PHASEGATE_KUBECONFIG_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "util.h"
+
+struct check_ctx;
+
+struct kube_config_opts {
+	const char *kubeconfig; /* explicit file (not merged); NULL = KUBECONFIG / ~/.kube/config */
+	const char *context;    /* --context */
+	const char *nspace;     /* --namespace */
+	/* Where the in-cluster service account lives; NULL =
+	 * /var/run/secrets/kubernetes.io/serviceaccount (tests point it elsewhere). */
+	const char *sa_dir;
+};
+
+/* What an exec credential plugin produced, cached until it expires. */
+struct kube_exec_cred {
+	char *token;
+	char *cert_pem, *key_pem;
+	double expires_at;      /* epoch seconds, 0 = never */
+	int valid;
+};
+
+struct kube_config {
+	char *server;           /* https://host:port, no trailing slash */
+	char *tls_server_name;
+	int insecure;
+	char *ca_file, *ca_pem;
+	char *cert_file, *key_file;
+	char *cert_pem, *key_pem;
+	char *token;            /* static bearer token */
+	char *token_file;       /* read on every use (rotation) */
+	char *username, *password; /* basic auth */
+	char *proxy_url;
+	char *nspace;           /* effective default namespace */
+	char *context_name, *cluster_name, *user_name;
+	char *origin;           /* "kubeconfig /path (context x)" or "in-cluster service account" */
+	/* exec plugin */
+	json_t *exec;           /* the user's exec map, or NULL */
+	char *exec_dir;         /* directory relative commands resolve against */
+	json_t *exec_cluster;   /* spec.cluster when provideClusterInfo */
+	struct kube_exec_cred cred;
+	pthread_mutex_t lock;   /* guards cred */
+};
+
+/* Resolves the configuration. Returns 0, or -1 with a message that names
+ * the file and key at fault. */
+int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, struct pg_err *e);
+void kube_config_release(struct kube_config *kc);
+
+/* Credentials for one request. *bearer (malloc'd or NULL) is the token to
+ * send; *cert_pem and *key_pem (malloc'd, or NULL) a client certificate from an
+ * exec plugin; the caller frees all three. refresh forces the exec
+ * plugin to run again (after a 401). Returns 0 or -1 with e filled. */
+int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
+		     char **cert_pem, char **key_pem, struct pg_err *e);
+
+/* 1 when a 401 should be retried once with refreshed credentials. */
+int kube_config_can_refresh(const struct kube_config *kc);
+
+/* Base64 decoding for *-data fields (returns malloc'd, NUL-terminated). */
+char *kube_b64decode(const char *in, size_t *outlen);
+
+#endif

@@ -1,0 +1,60 @@
+# Kubernetes area: the cluster simulator (fixtures/kubesim) and, below, the
+# k8s check module.
+
+# --- simulator ---
+# kubesim is tested with the real kubectl.  Each world runs in one simulator
+# instance started and stopped by ctest fixtures on a fixed loopback port;
+# tests sharing an instance take its RESOURCE_LOCK because they change it.
+find_program(PG_KUBECTL kubectl)
+find_program(PG_CURL curl)
+find_program(PG_BASH bash)
+if(PG_KUBECTL AND PG_CURL AND PG_BASH)
+  set(PG_SIM_TESTS ${CMAKE_CURRENT_SOURCE_DIR}/sim)
+  # name:world:port
+  foreach(inst healthy:argocd-healthy:16443 broken:argocd-broken:16444)
+    string(REPLACE ":" ";" parts "${inst}")
+    list(GET parts 0 name)
+    list(GET parts 1 world)
+    list(GET parts 2 port)
+    add_test(NAME sim.start.${name}
+      COMMAND ${PG_BASH} ${PG_SIM_TESTS}/sim_ctl.sh start ${name} ${world} ${port})
+    set_tests_properties(sim.start.${name} PROPERTIES
+      FIXTURES_SETUP sim_${name} ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
+    add_test(NAME sim.stop.${name}
+      COMMAND ${PG_BASH} ${PG_SIM_TESTS}/sim_ctl.sh stop ${name})
+    set_tests_properties(sim.stop.${name} PROPERTIES
+      FIXTURES_CLEANUP sim_${name} ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 30)
+  endforeach()
+
+  # test name:script:instance
+  foreach(case kubectl.healthy:run_kubectl.sh:healthy kubectl.broken:run_broken.sh:broken
+               faults:run_faults.sh:broken)
+    string(REPLACE ":" ";" parts "${case}")
+    list(GET parts 0 name)
+    list(GET parts 1 script)
+    list(GET parts 2 inst)
+    add_test(NAME sim.${name} COMMAND ${PG_BASH} ${PG_SIM_TESTS}/${script})
+    set_tests_properties(sim.${name} PROPERTIES
+      FIXTURES_REQUIRED sim_${inst} RESOURCE_LOCK sim_${inst}
+      ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
+  endforeach()
+
+  # Argo CD's health test objects (../shared/reference/k8s-health) served by
+  # a simulator of its own (port 16445); writes kubectl's rollout verdicts
+  # to tests/sim/health/rollout-verdicts.tsv in the build tree.
+  add_test(NAME sim.health_reference COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_health_reference.sh)
+  set_tests_properties(sim.health_reference PROPERTIES
+    RESOURCE_LOCK sim_health ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
+
+  # The simulator's internals (selectors, patches, apply ownership, RBAC).
+  add_test(NAME sim.unit COMMAND ${PG_PYTHON3} ${PG_SIM_TESTS}/test_kubesim.py)
+  set_tests_properties(sim.unit PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
+else()
+  message(STATUS "kubectl, curl or bash not found: simulator tests are not registered")
+endif()
+
+# --- k8s module ---
+# The kubeconfig matrix (unit), then the k8s module through the CLI against
+# simulator instances on 127.0.0.1:16461-16464 (tests/k8s/).
+pg_unit_test(test_kubeconfig unit/test_kubeconfig.c)
+# --- end k8s module ---

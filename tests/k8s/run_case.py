@@ -1,0 +1,159 @@
+"""Runs one data-driven case of the k8s module: prepares a running kubesim
+instance (reset, paused clock, clock advance, fault rules), runs the real CLI
+on a suite whose k8s settings point at that instance, and compares the exit
+code, each check's status and message, and the output with the case file:
+
+  {"sim": "healthy",                 instance: k8s-<sim> under PG_BUILD_DIR/tests/sim
+   "reset": true,                    POST /_sim/reset first ("paused": clock stopped)
+   "paused": true,
+   "advance": "5s",                  then move the simulator clock forward
+   "faults": [{...}],                fault rules for this case (cleared after)
+   "kubeconfig": "bad.yaml",         use this file (relative to the case) instead
+   "kubeconfig_set": {"server": x},  change every cluster of the instance's kubeconfig
+   "kubeconfig_drop": ["key"],       remove keys from every cluster
+   "suite": "read.yaml",             relative to the case file
+   "args": ["--var", "x=1"],         extra arguments
+   "exit": 0,
+   "every": "pass",                  status of every check not listed
+   "checks": {"id": "pass", "id2": {"status": "error", "message": ["part"]}},
+   "output": ["part"],               parts of stdout+stderr
+   "never": ["secret"]}              text that must appear in no output or report
+
+The suite reads the instance's kubeconfig from ${env.K8S_KUBECONFIG}; the
+simulator's directory is in K8S_SIM_DIR. Needs PG_BINARY and PG_BUILD_DIR.
+Usage: run_case.py CASE.json"""
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.request
+
+
+def sim_paths(name):
+    base = os.path.join(os.environ["PG_BUILD_DIR"], "tests", "sim", "k8s-" + name)
+    with open(os.path.join(base, "pki", "port")) as f:
+        port = int(f.read().strip())
+    return base, port
+
+
+def ctl(base, port, method, path, body=None):
+    ctx = ssl.create_default_context(cafile=os.path.join(base, "tls", "ca.crt"))
+    data = body.encode() if body is not None else None
+    req = urllib.request.Request("https://127.0.0.1:%d%s" % (port, path), data=data,
+                                 method=method, headers={"Content-Type": "application/yaml"})
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        return r.read()
+
+
+def checks_of(results):
+    for phase in results.get("phases", []):
+        for step in phase.get("steps", []):
+            for check in step.get("checks", []):
+                yield check
+
+
+def main():
+    case_path = sys.argv[1]
+    with open(case_path) as f:
+        case = json.load(f)
+    here = os.path.dirname(os.path.abspath(case_path))
+    name = os.path.splitext(os.path.basename(case_path))[0]
+    base, port = sim_paths(case["sim"])
+    if case.get("reset"):
+        ctl(base, port, "POST", "/_sim/reset" + ("?paused=true" if case.get("paused") else ""))
+        ctl(base, port, "DELETE", "/_sim/faults")
+    if case.get("advance"):
+        ctl(base, port, "POST", "/_sim/clock", "advance: %s\n" % case["advance"])
+    if case.get("faults"):
+        ctl(base, port, "POST", "/_sim/faults", json.dumps(case["faults"]))
+
+    out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", name)
+    os.makedirs(out, exist_ok=True)
+    json_path = os.path.join(out, "results.json")
+    if os.path.exists(json_path):
+        os.remove(json_path)
+    cmd = [os.environ["PG_BINARY"], "run", os.path.join(here, case["suite"]), "--out", out]
+    cmd += case.get("args", [])
+    env = dict(os.environ)
+    env["K8S_KUBECONFIG"] = os.path.join(base, "pki", "kubeconfig")
+    if case.get("kubeconfig"):
+        env["K8S_KUBECONFIG"] = os.path.join(here, case["kubeconfig"])
+    elif case.get("kubeconfig_set") or case.get("kubeconfig_drop"):
+        import yaml
+        with open(env["K8S_KUBECONFIG"]) as f:
+            kc = yaml.safe_load(f)
+        for cl in kc.get("clusters", []):
+            cl["cluster"].update(case.get("kubeconfig_set", {}))
+            for key in case.get("kubeconfig_drop", []):
+                cl["cluster"].pop(key, None)
+        env["K8S_KUBECONFIG"] = os.path.join(out, "kubeconfig.yaml")
+        with open(env["K8S_KUBECONFIG"], "w") as f:
+            yaml.safe_dump(kc, f)
+    env["K8S_SIM_DIR"] = base
+    env["K8S_OUT"] = out
+    env.pop("KUBECONFIG", None)
+    env.update(case.get("env", {}))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=env)
+    finally:
+        if case.get("faults"):
+            ctl(base, port, "DELETE", "/_sim/faults")
+    output = proc.stdout + proc.stderr
+    problems = []
+    if proc.returncode != case["exit"]:
+        problems.append("exit code %d, expected %d" % (proc.returncode, case["exit"]))
+    for part in case.get("output", []):
+        if part not in output:
+            problems.append("output lacks %r" % part)
+
+    seen = {}
+    if case["exit"] in (0, 1):
+        try:
+            with open(json_path) as f:
+                results = json.load(f)
+        except (OSError, ValueError) as e:
+            results = {}
+            problems.append("cannot read %s: %s" % (json_path, e))
+        for check in checks_of(results):
+            seen[check["id"]] = check
+        for cid, want in case.get("checks", {}).items():
+            if isinstance(want, str):
+                want = {"status": want}
+            got = seen.get(cid)
+            if got is None:
+                problems.append("check %s is not in the results" % cid)
+                continue
+            if got.get("status") != want["status"]:
+                problems.append("check %s: status %s, expected %s (message: %s)" %
+                                (cid, got.get("status"), want["status"], got.get("message")))
+            for part in want.get("message", []):
+                if part not in (got.get("message") or ""):
+                    problems.append("check %s: message %r lacks %r" %
+                                    (cid, got.get("message"), part))
+        if "every" in case:
+            for cid, got in seen.items():
+                if cid not in case.get("checks", {}) and got.get("status") != case["every"]:
+                    problems.append("check %s: status %s, expected %s (message: %s)" %
+                                    (cid, got.get("status"), case["every"], got.get("message")))
+    for secret in case.get("never", []):
+        if secret in output:
+            problems.append("secret %r in the output" % secret)
+        for fname in os.listdir(out):
+            p = os.path.join(out, fname)
+            if os.path.isfile(p):
+                with open(p, errors="replace") as f:
+                    if secret in f.read():
+                        problems.append("secret %r in %s" % (secret, fname))
+    if problems:
+        print("$ " + " ".join(cmd))
+        print(output)
+        for p in problems:
+            print("PROBLEM: " + p)
+        return 1
+    print("ok: %s (%d checks)" % (name, len(seen)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""Unit tests of kubesim's internals: selectors, patches, server-side apply
+ownership, RBAC evaluation, scripted steps, faults, time templates.
+Run with /usr/bin/python3 (Debian's python3-yaml); PG_SOURCE_DIR locates
+the simulator, else the path relative to this file."""
+import os
+import sys
+import tempfile
+import textwrap
+import unittest
+
+SRC = os.environ.get("PG_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
+sys.path.insert(0, os.path.join(SRC, "fixtures", "kubesim"))
+import kubesim  # noqa: E402
+
+DEPLOY = kubesim.BY_PATH[("apps", "v1", "deployments")]
+PODS = kubesim.BY_PATH[("", "v1", "pods")]
+EVENTS = kubesim.BY_PATH[("", "v1", "events")]
+APPS = kubesim.BY_PATH[("argoproj.io", "v1alpha1", "applications")]
+
+
+class Selectors(unittest.TestCase):
+    def test_label_operators(self):
+        labels = {"app": "web", "tier": "front", "empty": ""}
+        cases = [("app=web", True), ("app==web", True), ("app!=web", False),
+                 ("app in (api, web)", True), ("app notin (web)", False),
+                 ("tier", True), ("!tier", False), ("!missing", True),
+                 ("missing!=x", True), ("app=web,tier=back", False),
+                 ("app in (web),!missing,tier", True), ("", True)]
+        for sel, want in cases:
+            self.assertEqual(kubesim.parse_label_selector(sel)(labels), want, sel)
+
+    def test_label_selector_handles_no_labels(self):
+        self.assertTrue(kubesim.parse_label_selector("!a")(None))
+        self.assertFalse(kubesim.parse_label_selector("a")(None))
+
+    def test_bad_label_selector_is_400(self):
+        with self.assertRaises(kubesim.ApiError) as cm:
+            kubesim.parse_label_selector("app in web")
+        self.assertEqual(cm.exception.code, 400)
+
+    def test_field_selector(self):
+        pod = {"metadata": {"name": "p", "namespace": "ns"},
+               "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}}
+        self.assertTrue(kubesim.parse_field_selector(PODS, "status.phase=Running")(pod))
+        self.assertFalse(kubesim.parse_field_selector(
+            PODS, "status.phase=Running,spec.nodeName!=n1")(pod))
+        self.assertTrue(kubesim.parse_field_selector(PODS, "metadata.name==p")(pod))
+
+    def test_event_source_field(self):
+        ev = {"metadata": {"name": "e"}, "source": {"component": "kubelet"},
+              "involvedObject": {"kind": "Pod"}}
+        self.assertTrue(kubesim.parse_field_selector(EVENTS, "source=kubelet")(ev))
+        self.assertTrue(kubesim.parse_field_selector(EVENTS, "involvedObject.kind=Pod")(ev))
+
+    def test_unsupported_field_is_400_with_real_wording(self):
+        with self.assertRaises(kubesim.ApiError) as cm:
+            kubesim.parse_field_selector(DEPLOY, "status.phase=Running")
+        self.assertEqual(cm.exception.code, 400)
+        self.assertEqual(cm.exception.message, "field label not supported: status.phase")
+        with self.assertRaises(kubesim.ApiError) as cm:
+            kubesim.parse_field_selector(APPS, "spec.project=x")
+        self.assertIn('is not a known field selector', cm.exception.message)
+
+
+class Patches(unittest.TestCase):
+    def test_merge_patch_removes_nulls(self):
+        out = kubesim.merge_patch({"a": {"b": 1, "c": 2}, "l": [1]},
+                                  {"a": {"b": None, "d": 3}, "l": [2]})
+        self.assertEqual(out, {"a": {"c": 2, "d": 3}, "l": [2]})
+
+    def test_json_patch_ops(self):
+        doc = {"spec": {"replicas": 1, "list": ["a"]}}
+        out = kubesim.json_patch(doc, [
+            {"op": "replace", "path": "/spec/replicas", "value": 3},
+            {"op": "add", "path": "/spec/list/-", "value": "b"},
+            {"op": "add", "path": "/metadata", "value": {"x~y": 1}},
+            {"op": "remove", "path": "/metadata/x~0y"}])
+        self.assertEqual(out, {"spec": {"replicas": 3, "list": ["a", "b"]}, "metadata": {}})
+        self.assertEqual(doc["spec"]["replicas"], 1, "input not modified")
+
+    def test_json_patch_test_failure_is_422(self):
+        with self.assertRaises(kubesim.ApiError) as cm:
+            kubesim.json_patch({"a": 1}, [{"op": "test", "path": "/a", "value": 2}])
+        self.assertEqual(cm.exception.code, 422)
+
+
+class Times(unittest.TestCase):
+    def test_now_templates(self):
+        base = 1_700_000_000
+        out = kubesim.expand_times({"a": "$now-5m", "b": ["$now+1h"], "c": "$now",
+                                    "d": "$nowhere"}, base)
+        self.assertEqual(out["a"], kubesim.iso(base - 300))
+        self.assertEqual(out["b"], [kubesim.iso(base + 3600)])
+        self.assertEqual(out["c"], kubesim.iso(base))
+        self.assertEqual(out["d"], "$nowhere")
+
+    def test_durations(self):
+        self.assertEqual(kubesim.parse_duration("250ms"), 0.25)
+        self.assertEqual(kubesim.parse_duration("2d"), 172800)
+        self.assertRaises(ValueError, kubesim.parse_duration, "soon")
+
+    def test_human_age(self):
+        self.assertEqual(kubesim.human_age(45), "45s")
+        self.assertEqual(kubesim.human_age(150), "2m30s")
+        self.assertEqual(kubesim.human_age(3000), "50m")
+        self.assertEqual(kubesim.human_age(5 * 3600), "5h")
+        self.assertEqual(kubesim.human_age(3 * 86400), "3d")
+
+
+WORLD = {
+    "ns.yaml": """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: argocd}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: argocd}
+        spec: {replicas: 2, template: {spec: {containers: [{name: c, image: x}]}}}
+        status: {observedGeneration: 1, replicas: 2}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: p, namespace: argocd}
+        status: {containerStatuses: [{name: c, restartCount: 1}]}
+        """,
+    "_sim/rbac.yaml": """
+        bindings:
+        - name: admins
+          groups: [system:masters]
+          rules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"]}]
+        - name: viewer
+          users: [bob]
+          rules:
+          - {verbs: [get, list], apiGroups: [apps], resources: [deployments], namespaces: [argocd]}
+          - {verbs: [get], apiGroups: [""], resources: [pods/log], resourceNames: [p]}
+        """,
+    "_sim/script.yaml": """
+        - after: 1s
+          every: 2s
+          times: 3
+          patch:
+            apiVersion: v1
+            kind: Pod
+            namespace: argocd
+            name: p
+            increment: [{path: "status.containerStatuses[0].restartCount", by: 2}]
+        """,
+}
+
+
+class WithWorld(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        for rel, text in WORLD.items():
+            path = os.path.join(self.tmp.name, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(textwrap.dedent(text))
+        self.store = kubesim.Store(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def cm(self, value, extra=None):
+        body = {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "c", "namespace": "argocd"}, "data": {"k": value}}
+        if extra:
+            body["data"].update(extra)
+        return body
+
+    def test_apply_create_update_conflict_force(self):
+        cms = kubesim.BY_PATH[("", "v1", "configmaps")]
+        _, code = self.store.apply(cms, "argocd", "c", self.cm("1", {"own": "a"}), "a",
+                                   False, False)
+        self.assertEqual(code, 201)
+        # Same value from another manager: shared ownership, no conflict.
+        self.store.apply(cms, "argocd", "c", self.cm("1"), "b", False, False)
+        with self.assertRaises(kubesim.ApiError) as cm:
+            self.store.apply(cms, "argocd", "c", self.cm("2"), "b", False, False)
+        self.assertEqual(cm.exception.code, 409)
+        self.assertIn('conflict with "a": .data.k', cm.exception.message)
+        self.assertEqual(cm.exception.details["causes"][0]["field"], ".data.k")
+        obj, code = self.store.apply(cms, "argocd", "c", self.cm("2"), "b", True, False)
+        self.assertEqual((code, obj["data"]["k"]), (200, "2"))
+        # Manager a no longer owns data.k; dropping "own" from its intent
+        # removes that field (nobody else owns it).
+        obj, _ = self.store.apply(cms, "argocd", "c", self.cm("2"), "a", False, False)
+        self.assertNotIn("own", obj["data"])
+        managers = {m["manager"] for m in obj["metadata"]["managedFields"]}
+        self.assertEqual(managers, {"a", "b"})
+
+    def test_apply_dry_run_changes_nothing(self):
+        obj, code = self.store.apply(DEPLOY, "argocd", "web", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 5}}, "x", True, True)
+        self.assertEqual(obj["spec"]["replicas"], 5)
+        self.assertEqual(self.store.get(DEPLOY, "argocd", "web")["spec"]["replicas"], 2)
+
+    def test_apply_spec_change_bumps_generation_and_reconciles(self):
+        obj, _ = self.store.apply(DEPLOY, "argocd", "web", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"replicas": 4}}, "x", True, False)
+        self.assertEqual(obj["metadata"]["generation"], 2)
+        self.assertEqual(obj["status"]["observedGeneration"], 2)
+        self.assertEqual(obj["status"]["availableReplicas"], 4)
+
+    def test_apply_rejects_wrong_kind_and_managed_fields(self):
+        with self.assertRaises(kubesim.ApiError):
+            self.store.apply(DEPLOY, "argocd", "web", {"apiVersion": "v1", "kind": "Pod"},
+                             "x", False, False)
+        with self.assertRaises(kubesim.ApiError):
+            self.store.apply(DEPLOY, "argocd", "web", {
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"managedFields": []}}, "x", False, False)
+
+    def test_create_in_missing_namespace_is_404(self):
+        with self.assertRaises(kubesim.ApiError) as cm:
+            self.store.apply(DEPLOY, "nope", "web", {
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}},
+                "x", False, False)
+        self.assertEqual(cm.exception.message, 'namespaces "nope" not found')
+
+    def test_namespace_delete_cascades_after_terminating(self):
+        self.store.ns_terminate = 0
+        obj = self.store.delete(kubesim.BY_PATH[("", "v1", "namespaces")], "", "argocd")
+        self.assertEqual(obj["status"]["phase"], "Terminating")
+        self.assertIn(("apps", "deployments", "argocd", "web"), self.store.objects)
+        self.store.tick()
+        self.assertEqual(self.store.objects, {})
+        kinds = [e[1] for e in self.store.events]
+        self.assertEqual(kinds.count("DELETED"), 3)
+
+    def test_rbac(self):
+        admin = kubesim.Identity("root", ["system:masters"])
+        bob = kubesim.Identity("bob", [])
+        az = kubesim.authorize
+        self.assertTrue(az(self.store, admin, "*", "", "*", "")[0])
+        self.assertTrue(az(self.store, kubesim.Identity("root", ["system:masters"]), "get", "", "pods", "x")[0])
+        self.assertTrue(az(self.store, bob, "list", "apps", "deployments", "argocd")[0])
+        self.assertFalse(az(self.store, bob, "list", "apps", "deployments", "")[0],
+                         "a namespaced rule does not cover all namespaces")
+        self.assertFalse(az(self.store, bob, "delete", "apps", "deployments", "argocd")[0])
+        self.assertFalse(az(self.store, bob, "list", "", "deployments", "argocd")[0])
+        self.assertTrue(az(self.store, bob, "get", "", "pods/log", "argocd", "p")[0])
+        self.assertFalse(az(self.store, bob, "get", "", "pods/log", "argocd", "q")[0])
+        err = kubesim.forbidden(bob, "get", DEPLOY, "argocd", "web")
+        self.assertEqual(err.message, 'deployments.apps "web" is forbidden: User "bob" cannot '
+                         'get resource "deployments" in API group "apps" in the namespace '
+                         '"argocd"')
+
+    def test_script_runs_on_the_paused_clock(self):
+        rc = lambda: self.store.objects[("", "pods", "argocd", "p")]["status"][
+            "containerStatuses"][0]["restartCount"]
+        self.store.set_clock(pause=True)
+        self.store.paused_at = 0.0
+        self.store.tick()
+        self.assertEqual(rc(), 1)
+        self.store.set_clock(advance=1.0)
+        self.assertEqual(rc(), 3)
+        self.store.set_clock(advance=10.0)
+        self.assertEqual(rc(), 7, "times: 3 caps the repetitions")
+        self.store.reset(paused=True)
+        self.assertEqual(rc(), 1)
+
+
+class Faults(unittest.TestCase):
+    def test_match_method_and_times(self):
+        t = kubesim.FaultTable([{"path_regex": "^/a$", "method": "GET", "status": 503,
+                                 "times": 1}, {"path_regex": "^/a", "latency_ms": 5}])
+        self.assertEqual(t.match("POST", "/a")["latency_ms"], 5)
+        self.assertEqual(t.match("GET", "/a")["status"], 503)
+        self.assertEqual(t.match("GET", "/a")["latency_ms"], 5)
+        self.assertIsNone(t.match("GET", "/b"))
+
+    def test_bad_rules(self):
+        self.assertRaises(kubesim.ApiError, kubesim.FaultTable, [{"path_regex": "("}])
+        self.assertRaises(kubesim.ApiError, kubesim.FaultTable, [{"status": 500}])
+        self.assertRaises(kubesim.ApiError, kubesim.FaultTable, {"path_regex": "x"})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)
