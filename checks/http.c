@@ -15,63 +15,63 @@
 #include "module.h"
 #include "vars.h"
 
-#define HTTP_CHECK_MAX_BODY (1024u * 1024)          /* default body kept: 1 MiB */
+#define HTTP_CHECK_MAX_BODY (1024u * 1024) /* default body kept: 1 MiB */
 #define HTTP_CHECK_MAX_BODY_LIMIT (256u * 1024 * 1024)
 #define HTTP_CHECK_MAX_BODY_FILE (64u * 1024 * 1024)
 #define HTTP_CHECK_MAX_REDIRECTS 50
 #define HTTP_EVIDENCE_BODY 4096
 
 struct http_cfg {
-	char *method;            /* owned; upper case; NULL = GET/POST */
-	char *url;               /* owned; NULL while deferred */
-	char **headers;          /* owned, NULL-terminated "Name: value" (credentials included) */
-	char *body;              /* owned: body: text, or json: as compact JSON */
+	char *method;   /* owned; upper case; NULL = GET/POST */
+	char *url;      /* owned; NULL while deferred */
+	char **headers; /* owned, NULL-terminated "Name: value" (credentials included) */
+	char *body;     /* owned: body: text, or json: as compact JSON */
 	size_t body_len;
-	char *body_file;         /* owned: read at run time, relative to the suite */
-	char *ca, *cert, *key;   /* owned: file paths, relative to the suite */
-	char *server_name;       /* owned */
+	char *body_file;       /* owned: read at run time, relative to the suite */
+	char *ca, *cert, *key; /* owned: file paths, relative to the suite */
+	char *server_name;     /* owned */
 	int insecure;
 	int http1_only;
-	long follow;             /* redirects to follow, 0 = none */
+	long follow; /* redirects to follow, 0 = none */
 	long long connect_timeout_ms;
 	size_t max_body;
 };
 
 static const struct key_spec http_keys[] = {
-	{"url", KT_STR, KEY_REQUIRED, "http:// or https:// URL"},
-	{"method", KT_STR, 0, "GET (default; POST when a body is given), HEAD, PUT, DELETE..."},
-	{"headers", KT_STRMAP, 0, "request headers, name: value"},
-	{"body", KT_STR, 0, "request body as text"},
-	{"body_file", KT_STR, 0, "request body read from a file (relative to the suite)"},
-	{"json", KT_ANY, 0, "request body given as YAML, sent as JSON with its content type"},
-	{"auth", KT_MAP, 0, "credentials: {bearer: TOKEN} or {basic: {username, password}}"},
-	{"tls", KT_MAP, 0, "TLS: {ca, cert, key, server_name, insecure}"},
-	{"follow_redirects", KT_INT, 0, "redirects to follow (default 0: report the 3xx)"},
-	{"connect_timeout", KT_DURATION, 0, "time to connect (default 10s, within the check timeout)"},
-	{"max_body", KT_STR, 0, "bytes of body kept (default 1MiB; more sets body_truncated)"},
-	{"http2", KT_BOOL, 0, "use HTTP/2 when the server offers it over TLS (default true)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"url", KT_STR, KEY_REQUIRED, "http:// or https:// URL"},
+    {"method", KT_STR, 0, "GET (default; POST when a body is given), HEAD, PUT, DELETE..."},
+    {"headers", KT_STRMAP, 0, "request headers, name: value"},
+    {"body", KT_STR, 0, "request body as text"},
+    {"body_file", KT_STR, 0, "request body read from a file (relative to the suite)"},
+    {"json", KT_ANY, 0, "request body given as YAML, sent as JSON with its content type"},
+    {"auth", KT_MAP, 0, "credentials: {bearer: TOKEN} or {basic: {username, password}}"},
+    {"tls", KT_MAP, 0, "TLS: {ca, cert, key, server_name, insecure}"},
+    {"follow_redirects", KT_INT, 0, "redirects to follow (default 0: report the 3xx)"},
+    {"connect_timeout", KT_DURATION, 0, "time to connect (default 10s, within the check timeout)"},
+    {"max_body", KT_STR, 0, "bytes of body kept (default 1MiB; more sets body_truncated)"},
+    {"http2", KT_BOOL, 0, "use HTTP/2 when the server offers it over TLS (default true)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static const struct key_spec http_auth_keys[] = {
-	{"bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})"},
-	{"basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic"},
-	{NULL, KT_ANY, 0, NULL},
+    {"bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})"},
+    {"basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static const struct key_spec http_basic_keys[] = {
-	{"username", KT_STR, KEY_REQUIRED, "user name"},
-	{"password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})"},
-	{NULL, KT_ANY, 0, NULL},
+    {"username", KT_STR, KEY_REQUIRED, "user name"},
+    {"password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static const struct key_spec http_tls_keys[] = {
-	{"ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle"},
-	{"cert", KT_STR, 0, "client certificate (PEM file)"},
-	{"key", KT_STR, 0, "client key (PEM file)"},
-	{"server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)"},
-	{"insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle"},
+    {"cert", KT_STR, 0, "client certificate (PEM file)"},
+    {"key", KT_STR, 0, "client key (PEM file)"},
+    {"server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)"},
+    {"insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static void http_free(void *priv)
@@ -95,7 +95,8 @@ static void http_free(void *priv)
 
 static char *base64(const char *s, size_t len)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < len; i += 3) {
@@ -125,10 +126,10 @@ static int parse_size(const char *s, size_t *out)
 	if (!*end || strcasecmp(end, "b") == 0)
 		mul = 1;
 	else if (strcasecmp(end, "k") == 0 || strcasecmp(end, "kb") == 0 ||
-		 strcasecmp(end, "kib") == 0)
+	         strcasecmp(end, "kib") == 0)
 		mul = 1024;
 	else if (strcasecmp(end, "m") == 0 || strcasecmp(end, "mb") == 0 ||
-		 strcasecmp(end, "mib") == 0)
+	         strcasecmp(end, "mib") == 0)
 		mul = 1024 * 1024;
 	else
 		return -1;
@@ -210,7 +211,8 @@ static void parse_auth(const struct node *auth, char **headers, size_t *n, struc
 	const char *user = cfg_str(basic, "username", "");
 	const char *pass = cfg_str(basic, "password", "");
 	if (strchr(user, ':')) {
-		diag_at(d, cfg_node(basic, "username"), "http auth basic: the username holds a ':'");
+		diag_at(d, cfg_node(basic, "username"),
+		        "http auth basic: the username holds a ':'");
 		return;
 	}
 	char *pair = xasprintf("%s:%s", user, pass);
@@ -241,11 +243,13 @@ static int http_parse(const struct node *cfg, void *state, void **priv, struct d
 	c->url = xstrdup(cfg_str(cfg, "url", NULL));
 	if (url && !node_is_deferred(url)) {
 		if (!c->url || (strncasecmp(c->url, "http://", 7) != 0 &&
-				strncasecmp(c->url, "https://", 8) != 0))
+		                strncasecmp(c->url, "https://", 8) != 0))
 			diag_at(d, url, "http url: '%s' is not an http:// or https:// URL",
-				c->url ? c->url : "");
+			        c->url ? c->url : "");
 		else if (has_ctl(c->url) || strchr(c->url, ' '))
-			diag_at(d, url, "http url: the URL holds spaces or line breaks (encode them as %%20)");
+			diag_at(
+			    d, url,
+			    "http url: the URL holds spaces or line breaks (encode them as %%20)");
 	}
 	if (method && !node_is_deferred(method)) {
 		const char *m = cfg_str(cfg, "method", "GET");
@@ -269,7 +273,8 @@ static int http_parse(const struct node *cfg, void *state, void **priv, struct d
 			if (!header_name_ok(k->str))
 				diag_at(d, k, "http headers: '%s' is not a header name", k->str);
 			else if (has_ctl(val))
-				diag_at(d, v, "http headers: the value of '%s' holds a line break", k->str);
+				diag_at(d, v, "http headers: the value of '%s' holds a line break",
+				        k->str);
 			else
 				c->headers[nh++] = xasprintf("%s: %s", k->str, val);
 		}
@@ -304,16 +309,17 @@ static int http_parse(const struct node *cfg, void *state, void **priv, struct d
 		long long f = cfg_int(cfg, "follow_redirects", 0);
 		if (f < 0 || f > HTTP_CHECK_MAX_REDIRECTS)
 			diag_at(d, follow, "http follow_redirects: must be between 0 and %d",
-				HTTP_CHECK_MAX_REDIRECTS);
+			        HTTP_CHECK_MAX_REDIRECTS);
 		c->follow = (long)f;
 	}
 	c->connect_timeout_ms = cfg_duration_ms(cfg, "connect_timeout", 0);
 	c->max_body = HTTP_CHECK_MAX_BODY;
 	if (max_body && !node_is_deferred(max_body) &&
 	    parse_size(cfg_str(cfg, "max_body", ""), &c->max_body))
-		diag_at(d, max_body, "http max_body: '%s' is not a size between 1 byte and 256MiB "
-				     "(e.g. 65536, 64KiB, 2MiB)",
-			cfg_str(cfg, "max_body", ""));
+		diag_at(d, max_body,
+		        "http max_body: '%s' is not a size between 1 byte and 256MiB "
+		        "(e.g. 65536, 64KiB, 2MiB)",
+		        cfg_str(cfg, "max_body", ""));
 	c->http1_only = !cfg_bool(cfg, "http2", 1);
 
 	if (d->n > before) {
@@ -388,11 +394,11 @@ static char *http_evidence(const char *method, const struct http_response *rs, j
 	if (note)
 		buf_addf(&b, "note: %s\n", note);
 	buf_addf(&b, "%s %s\nHTTP/%s %ld\n", method, rs->effective_url ? rs->effective_url : "",
-		 rs->http_version ? rs->http_version : "?", rs->status);
-	const char *name;
-	json_t *v;
-	json_object_foreach(rs->headers, name, v)
-		buf_addf(&b, "%s: %s\n", name, json_string_value(v));
+	         rs->http_version ? rs->http_version : "?", rs->status);
+	for (void *it = json_object_iter(rs->headers); it;
+	     it = json_object_iter_next(rs->headers, it))
+		buf_addf(&b, "%s: %s\n", json_object_iter_key(it),
+		         json_string_value(json_object_iter_value(it)));
 	if (rs->body.len) {
 		size_t n = rs->body.len < HTTP_EVIDENCE_BODY ? rs->body.len : HTTP_EVIDENCE_BODY;
 		buf_adds(&b, "\n");
@@ -401,7 +407,7 @@ static char *http_evidence(const char *method, const struct http_response *rs, j
 		json_decref(t);
 		if (rs->body.len > n || rs->body_truncated)
 			buf_addf(&b, "\n[... %zu%s bytes in all]", rs->body.len,
-				 rs->body_truncated ? "+" : "");
+			         rs->body_truncated ? "+" : "");
 	}
 	return buf_detach(&b);
 }
@@ -409,7 +415,7 @@ static char *http_evidence(const char *method, const struct http_response *rs, j
 /* Resolves a suite-relative path and checks it can be read; NULL with
  * out->error set when it cannot. */
 static char *http_file(struct check_ctx *ctx, const char *key, const char *path,
-		       struct check_out *out)
+                       struct check_out *out)
 {
 	char *full = ctx_path(ctx, path);
 	if (access(full, R_OK) != 0) {
@@ -428,17 +434,17 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	struct http_response rs;
 	int have_rs = 0;
 	struct http_request rq = {
-		.method = c->method,
-		.url = c->url,
-		.headers = (const char *const *)c->headers,
-		.body = c->body,
-		.body_len = c->body_len,
-		.max_redirects = c->follow,
-		.connect_timeout_ms = c->connect_timeout_ms,
-		.max_body = c->max_body,
-		.want_tls_info = 1,
-		.want_timings = 1,
-		.http1_only = c->http1_only,
+	    .method = c->method,
+	    .url = c->url,
+	    .headers = (const char *const *)c->headers,
+	    .body = c->body,
+	    .body_len = c->body_len,
+	    .max_redirects = c->follow,
+	    .connect_timeout_ms = c->connect_timeout_ms,
+	    .max_body = c->max_body,
+	    .want_tls_info = 1,
+	    .want_timings = 1,
+	    .http1_only = c->http1_only,
 	};
 	if (!c->url) {
 		out->forced = CHECK_ERROR;
@@ -497,19 +503,22 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 			json_object_set_new(f, "json", j);
 		} else {
 			/* Say why, when the body claims to be JSON or looks like it. */
-			const char *ct = json_string_value(json_object_get(rs.headers, "content-type"));
+			const char *ct =
+			    json_string_value(json_object_get(rs.headers, "content-type"));
 			char first = rs.body.data[0];
 			if ((ct && strstr(ct, "json")) || first == '{' || first == '[')
 				json_object_set_new(
-					f, "json_error",
-					json_sprintf("the body is not valid JSON: %s (line %d, column %d)",
-						     jerr.text, jerr.line, jerr.column));
+				    f, "json_error",
+				    json_sprintf(
+				        "the body is not valid JSON: %s (line %d, column %d)",
+				        jerr.text, jerr.line, jerr.column));
 		}
 	} else if (rs.body_truncated) {
-		json_object_set_new(f, "json_error",
-				    json_sprintf("the body was cut at max_body (%zu bytes), so it is "
-						 "not parsed as JSON",
-						 c->max_body));
+		json_object_set_new(
+		    f, "json_error",
+		    json_sprintf("the body was cut at max_body (%zu bytes), so it is "
+		                 "not parsed as JSON",
+		                 c->max_body));
 	}
 	if (rs.timings)
 		json_object_set(f, "timings", rs.timings);
@@ -543,20 +552,20 @@ static char *http_describe(void *priv)
 	const char *slash = scheme_end ? strchr(scheme_end + 3, '/') : NULL;
 	if (at && (!slash || at < slash))
 		return xasprintf("%s %.*s%s%s", method, (int)(scheme_end + 3 - url), url, at + 1,
-				 c->insecure ? " (TLS not verified)" : "");
+		                 c->insecure ? " (TLS not verified)" : "");
 	return xasprintf("%s %s%s", method, url, c->insecure ? " (TLS not verified)" : "");
 }
 
 const struct check_module check_http = {
-	.name = "http",
-	.summary = "an HTTP request: status, headers, body, JSON, timings, TLS certificate, redirects",
-	.api_version = CHECK_API_VERSION,
-	.flags = CHECK_F_READONLY,
-	.keys = http_keys,
-	/* A 2xx status; otherwise the jq output (and so the message) is the status. */
-	.default_expect = ".status | (. >= 200 and . < 300) // .",
-	.parse = http_parse,
-	.run = http_run,
-	.describe = http_describe,
-	.free = http_free,
+    .name = "http",
+    .summary = "an HTTP request: status, headers, body, JSON, timings, TLS certificate, redirects",
+    .api_version = CHECK_API_VERSION,
+    .flags = CHECK_F_READONLY,
+    .keys = http_keys,
+    /* A 2xx status; otherwise the jq output (and so the message) is the status. */
+    .default_expect = ".status | (. >= 200 and . < 300) // .",
+    .parse = http_parse,
+    .run = http_run,
+    .describe = http_describe,
+    .free = http_free,
 };

@@ -445,7 +445,11 @@ static char *k8s_describe(void *priv)
 	struct k8s_cfg *c = priv;
 	const char *t = c->type ? c->type : "";
 	const char *n = c->name ? c->name : "";
-	const char *ns = c->all_ns ? "(all namespaces)" : c->nspace ? c->nspace : "(default namespace)";
+	const char *dns = c->st && !c->st->client.kc_error ? c->st->client.kc.nspace : NULL;
+	const char *ns = c->all_ns ? "(all namespaces)"
+		       : c->nspace ? c->nspace
+		       : dns       ? dns
+				   : "(default namespace)";
 	switch (c->op) {
 	case OP_GET:
 		return xasprintf("GET %s %s/%s", t, ns, n);

@@ -23,23 +23,23 @@
 #endif
 
 #define HTTP_DEFAULT_MAX_BODY (8u * 1024 * 1024)
-#define HTTP_DEFAULT_TIMEOUT_MS 30000LL  /* no context and no timeout given */
+#define HTTP_DEFAULT_TIMEOUT_MS 30000LL /* no context and no timeout given */
 #define HTTP_MAX_CONNECT_MS 10000LL
-#define HTTP_MAX_CONNECTS 64L            /* connections kept open for reuse */
+#define HTTP_MAX_CONNECTS 64L /* connections kept open for reuse */
 
 /* --- the shared state ---------------------------------------------------- */
 
-static CURLSH *http_share;               /* owned; NULL before init */
+static CURLSH *http_share; /* owned; NULL before init */
 static pthread_mutex_t http_locks[CURL_LOCK_DATA_LAST];
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
-static int http_ready;                   /* init ran and cleanup did not */
+static int http_ready; /* init ran and cleanup did not */
 
 /* Certificate facts seen per endpoint. A reused connection (or a resumed
  * TLS session) performs no handshake and so reports no certificate: the
  * facts from the handshake that opened it are kept here by endpoint. */
 struct tls_seen {
-	char *key;               /* owned: "host:port sni" */
-	json_t *info;            /* owned: the leaf certificate facts */
+	char *key;    /* owned: "host:port sni" */
+	json_t *info; /* owned: the leaf certificate facts */
 	struct tls_seen *next;
 };
 static struct tls_seen *tls_seen_list;
@@ -139,7 +139,7 @@ static json_t *tls_seen_get(const char *key)
 /* The parts of a URL this file needs; strings owned. */
 struct url_parts {
 	char *scheme, *host, *port;
-	char *display;           /* the URL without user:password@ */
+	char *display; /* the URL without user:password@ */
 };
 
 static void url_parts_release(struct url_parts *u)
@@ -254,12 +254,14 @@ static json_t *cert_leaf_json(const struct curl_slist *s)
 			json_object_set_new(o, "sans", cert_sans(d + 32));
 		} else if (strncmp(d, "Serial Number:", 14) == 0) {
 			json_object_set_new(o, "serial", json_string(d + 14));
-		} else if (strncmp(d, "Start date:", 11) == 0 || strncmp(d, "Expire date:", 12) == 0) {
+		} else if (strncmp(d, "Start date:", 11) == 0 ||
+		           strncmp(d, "Expire date:", 12) == 0) {
 			int start = d[0] == 'S';
 			time_t t;
 			if (cert_time_parse(d + (start ? 11 : 12), &t) == 0) {
 				char *iso = cert_time_iso(t);
-				json_object_set_new(o, start ? "not_before" : "not_after", json_string(iso));
+				json_object_set_new(o, start ? "not_before" : "not_after",
+				                    json_string(iso));
 				free(iso);
 				if (!start) {
 					double left = difftime(t, time(NULL)) / 86400.0;
@@ -280,12 +282,12 @@ static json_t *cert_leaf_json(const struct curl_slist *s)
 
 /* What the callbacks of one hop share. */
 struct hop {
-	struct http_response *rs;  /* body and headers go here */
-	struct check_ctx *ctx;     /* for cancellation; may be NULL */
+	struct http_response *rs; /* body and headers go here */
+	struct check_ctx *ctx;    /* for cancellation; may be NULL */
 	size_t max_body;
-	int capped;                /* the body reached max_body: the rest was refused */
+	int capped; /* the body reached max_body: the rest was refused */
 	int cancelled;
-	long long connect_ms;      /* the connect timeout used */
+	long long connect_ms; /* the connect timeout used */
 };
 
 static size_t hop_write(char *data, size_t size, size_t n, void *user)
@@ -343,7 +345,7 @@ out_name:
 }
 
 static int hop_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-			curl_off_t ulnow)
+                        curl_off_t ulnow)
 {
 	(void)dltotal;
 	(void)dlnow;
@@ -367,16 +369,16 @@ static int header_is(const char *line, const char *name)
 struct hop_in {
 	const struct http_request *rq;
 	const char *url;
-	const char *method;         /* NULL: GET, or POST with a body */
+	const char *method; /* NULL: GET, or POST with a body */
 	const char *body;
 	size_t body_len;
-	int drop_auth;              /* a redirect left the original host */
-	long long deadline_ms;      /* monotonic */
-	long long budget_ms;        /* the whole exchange's time, for messages */
+	int drop_auth;         /* a redirect left the original host */
+	long long deadline_ms; /* monotonic */
+	long long budget_ms;   /* the whole exchange's time, for messages */
 };
 
 struct hop_info {
-	char *redirect_url;         /* owned: Location resolved, or NULL */
+	char *redirect_url; /* owned: Location resolved, or NULL */
 	double total_s;
 };
 
@@ -448,10 +450,9 @@ static char *cert_names(json_t *leaf)
 {
 	struct buf b;
 	buf_init(&b, 512);
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(leaf, "sans"), i, v)
-		buf_addf(&b, "%s'%s'", i ? ", " : "", json_string_value(v));
+	json_t *sans = json_object_get(leaf, "sans");
+	for (size_t i = 0; i < json_array_size(sans); i++)
+		buf_addf(&b, "%s'%s'", i ? ", " : "", json_string_value(json_array_get(sans, i)));
 	if (!b.len)
 		buf_addf(&b, "'%s'", jstr(leaf, "subject", "?"));
 	return buf_detach(&b);
@@ -459,8 +460,8 @@ static char *cert_names(json_t *leaf)
 
 /* The message for a TLS verification failure. */
 static char *tls_failure_message(const struct hop_in *in, const struct url_parts *u,
-				 const char *connect_to, long verify, const char *errbuf,
-				 json_t *leaf_seen)
+                                 const char *connect_to, long verify, const char *errbuf,
+                                 json_t *leaf_seen)
 {
 	char *ep = url_endpoint(u);
 	char *msg = NULL;
@@ -469,31 +470,34 @@ static char *tls_failure_message(const struct hop_in *in, const struct url_parts
 	switch (verify) {
 	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
 		msg = xasprintf("TLS: the certificate of %s has expired (not after %s); the server "
-				"needs a renewed certificate",
-				ep, jstr(leaf, "not_after", "unknown"));
+		                "needs a renewed certificate",
+		                ep, jstr(leaf, "not_after", "unknown"));
 		break;
 	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
-		msg = xasprintf("TLS: the certificate of %s is not valid yet (not before %s); check "
-				"the clocks of both machines",
-				ep, jstr(leaf, "not_before", "unknown"));
+		msg =
+		    xasprintf("TLS: the certificate of %s is not valid yet (not before %s); check "
+		              "the clocks of both machines",
+		              ep, jstr(leaf, "not_before", "unknown"));
 		break;
 	case 2:  /* unable to get issuer certificate */
 	case 18: /* self-signed leaf */
 	case 19: /* self-signed certificate in chain */
 	case 20: /* unable to get local issuer certificate */
 	case 21: /* unable to verify the first certificate */
-		msg = xasprintf("TLS: the certificate of %s (issuer '%s') is not signed by a trusted "
-				"certificate authority; set tls.ca to the CA that signed the server "
-				"certificate",
-				ep, jstr(leaf, "issuer", "unknown"));
+		msg =
+		    xasprintf("TLS: the certificate of %s (issuer '%s') is not signed by a trusted "
+		              "certificate authority; set tls.ca to the CA that signed the server "
+		              "certificate",
+		              ep, jstr(leaf, "issuer", "unknown"));
 		break;
 	case 0:
 	case 1: /* libcurl's own host name check failed after a valid chain */
 		if (strstr(errbuf, "subject name") || strstr(errbuf, "host name")) {
 			char *names = leaf ? cert_names(leaf) : xstrdup("other names");
-			msg = xasprintf("TLS: the certificate of %s is for %s, not '%s'; connect by one "
-					"of those names or set tls.server_name",
-					ep, names, want ? want : "?");
+			msg = xasprintf(
+			    "TLS: the certificate of %s is for %s, not '%s'; connect by one "
+			    "of those names or set tls.server_name",
+			    ep, names, want ? want : "?");
 			free(names);
 			break;
 		}
@@ -516,8 +520,8 @@ static long long shown_ms(long long ms)
 
 /* Turns a failed transfer into a message a person can act on. */
 static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
-			       const struct url_parts *u, const char *connect_to,
-			       const struct hop *h, const char *errbuf)
+                               const struct url_parts *u, const char *connect_to,
+                               const struct hop *h, const char *errbuf)
 {
 	char *ep = url_endpoint(u);
 	char *msg = NULL;
@@ -537,8 +541,8 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 	switch (code) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		msg = xasprintf("cannot resolve host '%s' (check the name, or the DNS server this "
-				"machine uses)",
-				u->host ? u->host : u->display);
+		                "machine uses)",
+		                u->host ? u->host : u->display);
 		break;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		msg = xasprintf("cannot resolve the proxy host: %s", errbuf);
@@ -547,9 +551,10 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		if (oserr == ECONNREFUSED)
 			msg = xasprintf("connection refused by %s (nothing listens there?)", ep);
 		else if (oserr == ENETUNREACH || oserr == EHOSTUNREACH)
-			msg = xasprintf("%s is unreachable from here (no route: check the address and "
-					"the network)",
-					ep);
+			msg = xasprintf(
+			    "%s is unreachable from here (no route: check the address and "
+			    "the network)",
+			    ep);
 		else
 			msg = xasprintf("cannot connect to %s: %s", ep, errbuf);
 		break;
@@ -557,25 +562,24 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		/* A reused connection reports no connect time: judge by what
 		 * happened last (a status, a request sent, a connection made). */
 		if (status != 0)
-			msg = xasprintf("the response from %s was not complete within %s (status %ld, "
-					"got %zu bytes of the body)",
-					u->display, budget, status, got);
+			msg = xasprintf(
+			    "the response from %s was not complete within %s (status %ld, "
+			    "got %zu bytes of the body)",
+			    u->display, budget, status, got);
 		else if (pre_t > 0)
 			msg = xasprintf("no response within %s from %s (the server accepted the "
-					"connection but did not answer)",
-					budget, u->display);
+			                "connection but did not answer)",
+			                budget, u->display);
 		else if (conn_t == 0) {
-			char *cb = format_duration(shown_ms(h->connect_ms < in->budget_ms
-								    ? h->connect_ms
-								    : in->budget_ms));
+			char *cb = format_duration(shown_ms(
+			    h->connect_ms < in->budget_ms ? h->connect_ms : in->budget_ms));
 			msg = xasprintf("no connection to %s within %s (a firewall may drop the "
-					"packets, or the host is down)",
-					ep, cb);
+			                "packets, or the host is down)",
+			                ep, cb);
 			free(cb);
-		}
-		else if (https && app_t == 0)
+		} else if (https && app_t == 0)
 			msg = xasprintf("the TLS handshake with %s did not finish within %s", ep,
-					budget);
+			                budget);
 		else
 			msg = xasprintf("no response within %s from %s", budget, u->display);
 		break;
@@ -593,13 +597,13 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 	}
 	case CURLE_SSL_CONNECT_ERROR:
 		msg = xasprintf("the TLS handshake with %s failed: %s (is it a TLS port? does it "
-				"want a client certificate?)",
-				ep, errbuf);
+		                "want a client certificate?)",
+		                ep, errbuf);
 		break;
 	case CURLE_SSL_CERTPROBLEM:
 		msg = xasprintf("TLS: cannot use the client certificate: %s (check tls.cert and "
-				"tls.key)",
-				errbuf);
+		                "tls.key)",
+		                errbuf);
 		break;
 	case CURLE_SSL_CACERT_BADFILE:
 		msg = xasprintf("TLS: cannot read the CA certificates: %s (check tls.ca)", errbuf);
@@ -609,9 +613,10 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		if (oserr == ECONNRESET && status == 0)
 			msg = xasprintf("connection reset by %s before any response", ep);
 		else if (oserr == ECONNRESET)
-			msg = xasprintf("connection reset while reading the body after %zu bytes (from "
-					"%s)",
-					got, u->display);
+			msg = xasprintf(
+			    "connection reset while reading the body after %zu bytes (from "
+			    "%s)",
+			    got, u->display);
 		else
 			msg = xasprintf("error talking to %s: %s", ep, errbuf);
 		break;
@@ -620,25 +625,28 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		break;
 	case CURLE_PARTIAL_FILE:
 		if (clen >= 0)
-			msg = xasprintf("the server closed the connection before the body was complete "
-					"(got %zu of %lld bytes from %s)",
-					got, (long long)clen, u->display);
+			msg = xasprintf(
+			    "the server closed the connection before the body was complete "
+			    "(got %zu of %lld bytes from %s)",
+			    got, (long long)clen, u->display);
 		else
-			msg = xasprintf("the server closed the connection before the body was complete "
-					"(got %zu bytes from %s)",
-					got, u->display);
+			msg = xasprintf(
+			    "the server closed the connection before the body was complete "
+			    "(got %zu bytes from %s)",
+			    got, u->display);
 		break;
 	case CURLE_ABORTED_BY_CALLBACK:
 		msg = xasprintf("stopped: the run was interrupted or its time ran out (request to "
-				"%s)",
-				u->display);
+		                "%s)",
+		                u->display);
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_WEIRD_SERVER_REPLY:
 		if (code == CURLE_WEIRD_SERVER_REPLY || strstr(errbuf, "HTTP/0.9"))
-			msg = xasprintf("%s did not answer in HTTP (is it the right port, or does it "
-					"want https?)",
-					ep);
+			msg =
+			    xasprintf("%s did not answer in HTTP (is it the right port, or does it "
+			              "want https?)",
+			              ep);
 		else
 			msg = xasprintf("'%s' is not an http or https URL", u->display);
 		break;
@@ -647,7 +655,7 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		break;
 	default:
 		msg = xasprintf("request to %s failed: %s", u->display,
-				errbuf[0] ? errbuf : curl_easy_strerror(code));
+		                errbuf[0] ? errbuf : curl_easy_strerror(code));
 		break;
 	}
 	free(budget);
@@ -673,7 +681,7 @@ static const char *http_version_name(long v)
 
 /* Runs one request. Returns 0 with a response in rs, or -1 with rs->error. */
 static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_response *rs,
-		   struct hop_info *info)
+                   struct hop_info *info)
 {
 	const struct http_request *rq = in->rq;
 	int rc = -1;
@@ -683,9 +691,9 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	struct url_parts u;
 	url_parts_get(in->url, &u);
 	struct hop h = {
-		.rs = rs,
-		.ctx = ctx,
-		.max_body = rq->max_body ? rq->max_body : HTTP_DEFAULT_MAX_BODY,
+	    .rs = rs,
+	    .ctx = ctx,
+	    .max_body = rq->max_body ? rq->max_body : HTTP_DEFAULT_MAX_BODY,
 	};
 	buf_release(&rs->body);
 	buf_init(&rs->body, 0);
@@ -701,12 +709,14 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	long long left = in->deadline_ms - now_mono_ms();
 	if (left <= 0) {
 		char *b = format_duration(in->budget_ms);
-		rs->error = xasprintf("no time left for the request to %s (deadline %s)", u.display, b);
+		rs->error =
+		    xasprintf("no time left for the request to %s (deadline %s)", u.display, b);
 		free(b);
 		rs->timed_out = 1;
 		goto out_easy;
 	}
-	long long conn_ms = rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : HTTP_MAX_CONNECT_MS;
+	long long conn_ms =
+	    rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : HTTP_MAX_CONNECT_MS;
 	if (conn_ms > left)
 		conn_ms = left;
 	h.connect_ms = conn_ms;
@@ -729,7 +739,8 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "phasegate/" PHASEGATE_VERSION);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
-			 rq->http1_only ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
+	                 rq->http1_only ? (long)CURL_HTTP_VERSION_1_1
+	                                : (long)CURL_HTTP_VERSION_2TLS);
 	if (rq->proxy)
 		curl_easy_setopt(c, CURLOPT_PROXY, rq->proxy);
 
@@ -774,8 +785,8 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		curl_url_set(cu, CURLUPART_HOST, rq->tls.server_name, 0);
 		if (curl_url_get(cu, CURLUPART_URL, &renamed, 0) == CURLUE_OK) {
 			url_for_curl = renamed;
-			connect_to_s = xasprintf("%s:%s:%s:%s", rq->tls.server_name, u.port, u.host,
-						 u.port);
+			connect_to_s =
+			    xasprintf("%s:%s:%s:%s", rq->tls.server_name, u.port, u.host, u.port);
 			connect_to = curl_slist_append(NULL, connect_to_s);
 			curl_easy_setopt(c, CURLOPT_URL, url_for_curl);
 			curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to);
@@ -800,14 +811,16 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		if (t->cert_file)
 			curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert_file);
 		if (t->cert_pem) {
-			struct curl_blob b = {(void *)t->cert_pem, strlen(t->cert_pem), CURL_BLOB_COPY};
+			struct curl_blob b = {(void *)t->cert_pem, strlen(t->cert_pem),
+			                      CURL_BLOB_COPY};
 			curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &b);
 			curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
 		}
 		if (t->key_file)
 			curl_easy_setopt(c, CURLOPT_SSLKEY, t->key_file);
 		if (t->key_pem) {
-			struct curl_blob b = {(void *)t->key_pem, strlen(t->key_pem), CURL_BLOB_COPY};
+			struct curl_blob b = {(void *)t->key_pem, strlen(t->key_pem),
+			                      CURL_BLOB_COPY};
 			curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
 			curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
 		}
@@ -865,7 +878,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 
 	if (https && rq->want_tls_info) {
 		tls_key = xasprintf("%s:%s %s", u.host ? u.host : "", u.port ? u.port : "",
-				    rq->tls.server_name ? rq->tls.server_name : "");
+		                    rq->tls.server_name ? rq->tls.server_name : "");
 		json_t *leaf = NULL;
 		struct curl_certinfo *ci = NULL;
 		if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
@@ -886,7 +899,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
 		    ci->num_of_certs > 0) {
 			tls_key = xasprintf("%s:%s %s", u.host ? u.host : "", u.port ? u.port : "",
-					    rq->tls.server_name ? rq->tls.server_name : "");
+			                    rq->tls.server_name ? rq->tls.server_name : "");
 			json_t *leaf = cert_leaf_json(ci->certinfo[0]);
 			tls_seen_put(tls_key, leaf);
 			json_decref(leaf);
@@ -920,8 +933,8 @@ static int same_origin(const char *a, const char *b)
 	url_parts_get(a, &ua);
 	url_parts_get(b, &ub);
 	int same = ua.host && ub.host && ua.scheme && ub.scheme && ua.port && ub.port &&
-		   strcasecmp(ua.host, ub.host) == 0 && strcmp(ua.scheme, ub.scheme) == 0 &&
-		   strcmp(ua.port, ub.port) == 0;
+	           strcasecmp(ua.host, ub.host) == 0 && strcmp(ua.scheme, ub.scheme) == 0 &&
+	           strcmp(ua.port, ub.port) == 0;
 	url_parts_release(&ua);
 	url_parts_release(&ub);
 	return same;
@@ -945,13 +958,13 @@ int http_do(struct check_ctx *ctx, const struct http_request *rq, struct http_re
 		budget = HTTP_DEFAULT_TIMEOUT_MS;
 	}
 	struct hop_in in = {
-		.rq = rq,
-		.url = rq->url,
-		.method = rq->method,
-		.body = rq->body,
-		.body_len = rq->body ? rq->body_len : 0,
-		.deadline_ms = now_mono_ms() + budget,
-		.budget_ms = budget,
+	    .rq = rq,
+	    .url = rq->url,
+	    .method = rq->method,
+	    .body = rq->body,
+	    .body_len = rq->body ? rq->body_len : 0,
+	    .deadline_ms = now_mono_ms() + budget,
+	    .budget_ms = budget,
 	};
 	struct hop_info info = {0};
 	char *url = xstrdup(rq->url);

@@ -108,7 +108,7 @@ def main():
             problems.append("output lacks %r" % part)
 
     seen = {}
-    if case["exit"] in (0, 1):
+    if case["exit"] in (0, 1) and ("checks" in case or "every" in case):
         try:
             with open(json_path) as f:
                 results = json.load(f)

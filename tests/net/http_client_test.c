@@ -14,7 +14,7 @@
 
 #include "http.h"
 
-static char *pki;  /* the fixtures' PKI directory */
+static char *pki; /* the fixtures' PKI directory */
 
 static char *pki_file(const char *name)
 {
@@ -37,7 +37,7 @@ static void expect_error(const struct http_request *rq, const char *want)
 	int rc = http_do(NULL, rq, &rs);
 	if (rc != -1 || !rs.error || !strstr(rs.error, want))
 		fail_msg("%s: rc %d, error '%s', wanted '%s'", rq->url, rc,
-			 rs.error ? rs.error : "(none)", want);
+		         rs.error ? rs.error : "(none)", want);
 	http_response_release(&rs);
 }
 
@@ -50,7 +50,7 @@ static void test_plain_get(void **state)
 	assert_int_equal(rs.status, 200);
 	assert_string_equal(rs.http_version, "1.1");
 	assert_string_equal(json_string_value(json_object_get(rs.headers, "content-type")),
-			    "application/json");
+	                    "application/json");
 	json_t *j = http_body_json(&rs);
 	assert_non_null(j);
 	assert_int_equal(json_integer_value(json_object_get(j, "replicas")), 3);
@@ -101,7 +101,7 @@ static void test_repeated_headers_joined(void **state)
 	assert_int_equal(http_do(NULL, &rq, &rs), 0);
 	assert_string_equal(json_string_value(json_object_get(rs.headers, "x-multi")), "one, two");
 	assert_string_equal(json_string_value(json_object_get(rs.headers, "x-request-id")),
-			    "abc123");
+	                    "abc123");
 	http_response_release(&rs);
 }
 
@@ -109,9 +109,8 @@ static void test_https_h2_and_tls_facts(void **state)
 {
 	(void)state;
 	char *ca = pki_file("ca.crt");
-	struct http_request rq = {.url = "https://localhost:18443/health",
-				  .tls = {.ca_file = ca},
-				  .want_tls_info = 1};
+	struct http_request rq = {
+	    .url = "https://localhost:18443/health", .tls = {.ca_file = ca}, .want_tls_info = 1};
 	/* Twice: the second exchange reuses the connection (no handshake) and
 	 * must still report the certificate. */
 	for (int i = 0; i < 2; i++) {
@@ -122,9 +121,9 @@ static void test_https_h2_and_tls_facts(void **state)
 		assert_non_null(rs.tls);
 		assert_true(json_is_true(json_object_get(rs.tls, "verified")));
 		assert_string_equal(json_string_value(json_object_get(rs.tls, "subject")),
-				    "CN = localhost");
+		                    "CN = localhost");
 		assert_string_equal(json_string_value(json_object_get(rs.tls, "issuer")),
-				    "CN = phasegate test CA");
+		                    "CN = phasegate test CA");
 		json_t *sans = json_object_get(rs.tls, "sans");
 		assert_int_equal(json_array_size(sans), 2);
 		assert_string_equal(json_string_value(json_array_get(sans, 0)), "localhost");
@@ -159,7 +158,8 @@ static void test_ca_as_pem_text(void **state)
 static void test_client_certificate(void **state)
 {
 	(void)state;
-	char *ca = pki_file("ca.crt"), *cert = pki_file("client.crt"), *key = pki_file("client.key");
+	char *ca = pki_file("ca.crt"), *cert = pki_file("client.crt"),
+	     *key = pki_file("client.key");
 	struct http_request rq = {.url = "https://localhost:18444/", .tls = {.ca_file = ca}};
 	struct http_response rs;
 	/* Without one nginx answers 400. */
@@ -176,8 +176,9 @@ static void test_client_certificate(void **state)
 
 	/* The same as PEM text (kubeconfig client-certificate-data). */
 	char *cert_pem = slurp(cert), *key_pem = slurp(key);
-	struct http_request rq2 = {.url = "https://localhost:18444/",
-				   .tls = {.ca_file = ca, .cert_pem = cert_pem, .key_pem = key_pem}};
+	struct http_request rq2 = {
+	    .url = "https://localhost:18444/",
+	    .tls = {.ca_file = ca, .cert_pem = cert_pem, .key_pem = key_pem}};
 	assert_int_equal(http_do(NULL, &rq2, &rs), 0);
 	assert_int_equal(rs.status, 200);
 	http_response_release(&rs);
@@ -199,11 +200,10 @@ static void test_redirects(void **state)
 	assert_int_equal(json_array_size(rs.redirects), 2);
 	json_t *first = json_array_get(rs.redirects, 0);
 	assert_string_equal(json_string_value(json_object_get(first, "url")),
-			    "http://127.0.0.1:18080/redirect2");
+	                    "http://127.0.0.1:18080/redirect2");
 	assert_int_equal(json_integer_value(json_object_get(first, "status")), 301);
-	assert_int_equal(json_integer_value(
-				 json_object_get(json_array_get(rs.redirects, 1), "status")),
-			 302);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(rs.redirects, 1), "status")), 302);
 	http_response_release(&rs);
 
 	/* Not following: the 301 itself is the response. */
@@ -225,9 +225,8 @@ static void test_redirect_to_other_host_drops_credentials(void **state)
 {
 	(void)state;
 	const char *headers[] = {"Authorization: Bearer s3cr3t-token", "X-Test: kept", NULL};
-	struct http_request rq = {.url = "http://127.0.0.1:18080/to-echo",
-				  .headers = headers,
-				  .max_redirects = 2};
+	struct http_request rq = {
+	    .url = "http://127.0.0.1:18080/to-echo", .headers = headers, .max_redirects = 2};
 	struct http_response rs;
 	assert_int_equal(http_do(NULL, &rq, &rs), 0);
 	assert_int_equal(rs.status, 200);
@@ -241,12 +240,12 @@ static void test_methods_and_bodies(void **state)
 {
 	(void)state;
 	const char *headers[] = {"Content-Type: application/json", "Authorization: Basic dTpw",
-				 NULL};
+	                         NULL};
 	struct http_request rq = {.url = "http://127.0.0.1:18093/things",
-				  .method = "PUT",
-				  .headers = headers,
-				  .body = "{\"a\":1}",
-				  .body_len = 7};
+	                          .method = "PUT",
+	                          .headers = headers,
+	                          .body = "{\"a\":1}",
+	                          .body_len = 7};
 	struct http_response rs;
 	assert_int_equal(http_do(NULL, &rq, &rs), 0);
 	json_t *j = http_body_json(&rs);
@@ -255,13 +254,14 @@ static void test_methods_and_bodies(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "body")), "{\"a\":1}");
 	json_t *h = json_object_get(j, "headers");
 	assert_string_equal(json_string_value(json_object_get(h, "content-type")),
-			    "application/json");
+	                    "application/json");
 	assert_null(json_object_get(h, "expect"));
 	json_decref(j);
 	http_response_release(&rs);
 
 	/* A body without a method is a POST; HEAD reads no body. */
-	struct http_request post = {.url = "http://127.0.0.1:18093/p", .body = "x=1", .body_len = 3};
+	struct http_request post = {
+	    .url = "http://127.0.0.1:18093/p", .body = "x=1", .body_len = 3};
 	assert_int_equal(http_do(NULL, &post, &rs), 0);
 	j = http_body_json(&rs);
 	assert_string_equal(json_string_value(json_object_get(j, "method")), "POST");
@@ -320,7 +320,7 @@ static void test_faults(void **state)
 
 	rq.url = "http://127.0.0.1:18092/short";
 	expect_error(&rq, "closed the connection before the body was complete (got 100 of 5000 "
-			  "bytes");
+	                  "bytes");
 
 	rq.url = "http://127.0.0.1:18080/slow.bin";
 	rq.timeout_ms = 800;
@@ -341,19 +341,19 @@ static void test_tls_faults(void **state)
 {
 	(void)state;
 	char *ca = pki_file("ca.crt"), *other = pki_file("other-ca.crt");
-	struct http_request rq = {.url = "https://localhost:18445/", .tls = {.ca_file = ca},
-				  .timeout_ms = 5000};
+	struct http_request rq = {
+	    .url = "https://localhost:18445/", .tls = {.ca_file = ca}, .timeout_ms = 5000};
 	expect_error(&rq, "TLS: the certificate of localhost:18445 has expired (not after "
-			  "2020-02-01T00:00:00Z)");
+	                  "2020-02-01T00:00:00Z)");
 
 	rq.url = "https://localhost:18446/";
 	expect_error(&rq, "TLS: the certificate of localhost:18446 is for 'other.test', not "
-			  "'localhost'");
+	                  "'localhost'");
 
 	rq.url = "https://localhost:18443/health";
 	rq.tls.ca_file = other;
 	expect_error(&rq, "(issuer 'CN = phasegate test CA') is not signed by a trusted "
-			  "certificate authority; set tls.ca");
+	                  "certificate authority; set tls.ca");
 
 	/* No CA given: the system bundle does not know the test CA either. */
 	rq.tls.ca_file = NULL;
@@ -361,7 +361,7 @@ static void test_tls_faults(void **state)
 
 	/* server_name: connect to the address, verify as other.test. */
 	struct http_request sn = {.url = "https://127.0.0.1:18446/",
-				  .tls = {.ca_file = ca, .server_name = "other.test"}};
+	                          .tls = {.ca_file = ca, .server_name = "other.test"}};
 	struct http_response rs;
 	assert_int_equal(http_do(NULL, &sn, &rs), 0);
 	assert_int_equal(rs.status, 200);
@@ -369,9 +369,8 @@ static void test_tls_faults(void **state)
 
 	/* insecure: the expired certificate is accepted, and the facts say it
 	 * was not verified. */
-	struct http_request in = {.url = "https://localhost:18445/",
-				  .tls = {.insecure = 1},
-				  .want_tls_info = 1};
+	struct http_request in = {
+	    .url = "https://localhost:18445/", .tls = {.insecure = 1}, .want_tls_info = 1};
 	assert_int_equal(http_do(NULL, &in, &rs), 0);
 	assert_int_equal(rs.status, 200);
 	assert_true(json_is_false(json_object_get(rs.tls, "verified")));
@@ -410,20 +409,20 @@ int main(void)
 	pki = xasprintf("%s/net/nginx/pki", build);
 	http_global_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_get),
-		cmocka_unit_test(test_connections_are_reused),
-		cmocka_unit_test(test_repeated_headers_joined),
-		cmocka_unit_test(test_https_h2_and_tls_facts),
-		cmocka_unit_test(test_ca_as_pem_text),
-		cmocka_unit_test(test_client_certificate),
-		cmocka_unit_test(test_redirects),
-		cmocka_unit_test(test_redirect_to_other_host_drops_credentials),
-		cmocka_unit_test(test_methods_and_bodies),
-		cmocka_unit_test(test_body_cap),
-		cmocka_unit_test(test_5xx_is_a_response),
-		cmocka_unit_test(test_faults),
-		cmocka_unit_test(test_tls_faults),
-		cmocka_unit_test(test_context_deadline),
+	    cmocka_unit_test(test_plain_get),
+	    cmocka_unit_test(test_connections_are_reused),
+	    cmocka_unit_test(test_repeated_headers_joined),
+	    cmocka_unit_test(test_https_h2_and_tls_facts),
+	    cmocka_unit_test(test_ca_as_pem_text),
+	    cmocka_unit_test(test_client_certificate),
+	    cmocka_unit_test(test_redirects),
+	    cmocka_unit_test(test_redirect_to_other_host_drops_credentials),
+	    cmocka_unit_test(test_methods_and_bodies),
+	    cmocka_unit_test(test_body_cap),
+	    cmocka_unit_test(test_5xx_is_a_response),
+	    cmocka_unit_test(test_faults),
+	    cmocka_unit_test(test_tls_faults),
+	    cmocka_unit_test(test_context_deadline),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	http_global_cleanup();

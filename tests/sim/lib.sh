@@ -31,8 +31,8 @@ sim_start() {
   setsid "$PY" "$KUBESIM" --world "$world" --port "$3" --tls-dir "$dir/tls" \
     --pki-out "$dir/pki" --state-file "$dir/state.json" --log "$dir/requests.log" \
     </dev/null >"$dir/stdout.log" 2>&1 &
-  local i
-  for i in $(seq 1 200); do
+  local _
+  for _ in $(seq 1 200); do
     if [ -f "$dir/pki/port" ] && curl -fs --max-time 2 --cacert "$dir/tls/ca.crt" \
         "https://127.0.0.1:$3/healthz" >/dev/null 2>&1; then
       echo "kubesim $1 ($2) ready on port $3, pid $(cat "$dir/pki/pid")"
@@ -47,11 +47,11 @@ sim_start() {
 
 # sim_stop NAME: stop the instance by its recorded pid.
 sim_stop() {
-  local dir pid i; dir=$(sim_dir "$1")
+  local dir pid _; dir=$(sim_dir "$1")
   [ -f "$dir/pki/pid" ] || return 0
   pid=$(cat "$dir/pki/pid")
   kill "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 50); do
+  for _ in $(seq 1 50); do
     kill -0 "$pid" 2>/dev/null || return 0
     # An exited child of a shell that is gone stays a zombie until init
     # reaps it; it no longer holds the port.
@@ -116,8 +116,8 @@ expect_rc() {
 
 # wait_for_log REGEX: wait until a request log line matches (grep -E).
 wait_for_log() {
-  local i
-  for i in $(seq 1 300); do
+  local _
+  for _ in $(seq 1 300); do
     grep -qE -- "$1" "$SIM/requests.log" 2>/dev/null && return 0
     sleep 0.05
   done

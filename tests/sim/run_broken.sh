@@ -5,6 +5,7 @@
 # events, a forbidden service account, 401.  The script clock is paused and
 # advanced by the test, so nothing depends on how fast this machine is.
 # Needs the sim_broken fixture (tests/cmake/k8s.cmake).
+# shellcheck source=tests/sim/lib.sh
 . "$(dirname "$0")/lib.sh"
 sim_use broken
 ctl POST '/_sim/reset?paused=true' >/dev/null || { echo "reset failed" >&2; exit 1; }

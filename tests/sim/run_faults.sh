@@ -3,6 +3,7 @@
 # 5xx, connection reset, latency beyond the client's timeout, a slow body,
 # a limited number of times, and clearing the faults.
 # Needs the sim_broken fixture (tests/cmake/k8s.cmake).
+# shellcheck source=tests/sim/lib.sh
 . "$(dirname "$0")/lib.sh"
 sim_use broken
 ctl POST '/_sim/reset?paused=true' >/dev/null || { echo "reset failed" >&2; exit 1; }
@@ -57,6 +58,7 @@ kc get deploy argocd-server -n argocd -o name
 expect_rc "after clearing: get works" 0
 
 # Discovery can fail too: a fresh cache and a 503 on /apis.
+# shellcheck disable=SC2034 # read by kc in lib.sh
 CACHE="$HOME/cold-cache"
 ctl POST /_sim/faults "[{path_regex: '^/apis\$', status: 503}]" >/dev/null
 kc get deploy -n argocd -o name --request-timeout=5s

@@ -5,6 +5,7 @@
 # verdict kubectl's rules predict.  The verdicts are also written to
 # $PG_BUILD_DIR/tests/sim/health/rollout-verdicts.tsv for the k8s module's
 # agreement test.  Runs its own simulator on port 16445.
+# shellcheck source=tests/sim/lib.sh
 . "$(dirname "$0")/lib.sh"
 : "${PG_SHARED_DIR:?PG_SHARED_DIR must be set}"
 REF="$PG_SHARED_DIR/reference/k8s-health"
@@ -18,7 +19,7 @@ sim_use health
 
 # --- every served reference object round-trips through kubectl -------------
 N=0
-while IFS=$'\t' read -r file resource ns name health; do
+while IFS=$'\t' read -r file resource ns name _; do
   [ "$file" = file ] && continue
   N=$((N + 1))
   if [ "$ns" = - ]; then kc get "$resource" "$name" -o json; else kc get "$resource" "$name" -n "$ns" -o json; fi

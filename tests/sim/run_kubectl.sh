@@ -3,6 +3,7 @@
 # discovery, every kind listed, selectors, paging, tables, authentication,
 # RBAC, logs, events, server-side apply, patches and namespace deletion.
 # Needs the sim_healthy fixture (tests/cmake/k8s.cmake).
+# shellcheck source=tests/sim/lib.sh
 . "$(dirname "$0")/lib.sh"
 sim_use healthy
 ctl POST /_sim/reset >/dev/null || { echo "reset failed" >&2; exit 1; }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Start or stop one simulator instance for the ctest fixtures in
 # tests/cmake/k8s.cmake: sim_ctl.sh start NAME WORLD PORT | stop NAME
+# shellcheck source=tests/sim/lib.sh
 . "$(dirname "$0")/lib.sh"
 case "$1" in
   start) sim_start "$2" "$3" "$4" ;;

@@ -236,7 +236,8 @@ class WithWorld(unittest.TestCase):
         bob = kubesim.Identity("bob", [])
         az = kubesim.authorize
         self.assertTrue(az(self.store, admin, "*", "", "*", "")[0])
-        self.assertTrue(az(self.store, kubesim.Identity("root", ["system:masters"]), "get", "", "pods", "x")[0])
+        masters = kubesim.Identity("root", ["system:masters"])
+        self.assertTrue(az(self.store, masters, "get", "", "pods", "x")[0])
         self.assertTrue(az(self.store, bob, "list", "apps", "deployments", "argocd")[0])
         self.assertFalse(az(self.store, bob, "list", "apps", "deployments", "")[0],
                          "a namespaced rule does not cover all namespaces")

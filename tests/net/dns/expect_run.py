@@ -10,6 +10,7 @@ absence of secrets are compared with a case file (JSON):
    "checks": {"id": "pass",          per check: a status, or
               "id2": {"status": "error", "message": ["part", ...]}},
    "output": ["part", ...],          parts of stdout+stderr (optional)
+   "report": ["part", ...],          parts of the Markdown report (optional)
    "never": ["s3cret"]}              text that must appear in no output or report
 
 Usage: expect_run.py CASE.json [extra phasegate arguments...]
@@ -50,6 +51,17 @@ def main():
     for part in case.get("output", []):
         if part not in output:
             problems.append("output lacks %r" % part)
+
+    if case.get("report"):
+        try:
+            with open(os.path.join(out, "report.md")) as f:
+                report = f.read()
+        except OSError as e:
+            report = ""
+            problems.append("cannot read report.md: %s" % e)
+        for part in case["report"]:
+            if part not in report:
+                problems.append("report.md lacks %r" % part)
 
     seen = {}
     if case["exit"] in (0, 1):

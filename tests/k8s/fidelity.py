@@ -1,0 +1,137 @@
+"""Fidelity of the k8s module against the real kubectl, on one running
+kubesim instance: for every kind in the world, `kubectl get -o json` lists
+the objects, and a generated suite asks phasegate for each object (by kind
+and apiVersion) and checks that its facts hold the very same object; for
+every Deployment, StatefulSet and DaemonSet, `kubectl rollout status
+--watch=false` gives the verdict and wording that phasegate's rollout check
+must agree with. The simulator clock is paused so that nothing changes
+between the two readings.
+
+Usage: fidelity.py INSTANCE WORLD   (e.g. fidelity.py healthy argocd-healthy)
+Needs PG_BINARY, PG_BUILD_DIR, PG_SOURCE_DIR and kubectl on PATH."""
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_case import ctl, sim_paths  # noqa: E402
+
+
+def world_kinds(world_dir):
+    kinds = set()
+    for root, dirs, files in os.walk(world_dir):
+        dirs[:] = [d for d in dirs if d != "_sim"]
+        for name in files:
+            if name.endswith((".yaml", ".yml")):
+                with open(os.path.join(root, name), encoding="utf-8") as f:
+                    for doc in yaml.safe_load_all(f):
+                        if doc:
+                            kinds.add((doc["apiVersion"], doc["kind"]))
+    return sorted(kinds)
+
+
+def kubectl(kcfg, cache, *args):
+    return subprocess.run(["kubectl", "--kubeconfig", kcfg, "--cache-dir", cache] + list(args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def main():
+    inst, world = sys.argv[1], sys.argv[2]
+    base, port = sim_paths(inst)
+    kcfg = os.path.join(base, "pki", "kubeconfig")
+    out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", "fidelity-" + inst)
+    os.makedirs(out, exist_ok=True)
+    cache = os.path.join(out, "kube-cache")
+    ctl(base, port, "POST", "/_sim/reset?paused=true")
+    ctl(base, port, "DELETE", "/_sim/faults")
+
+    checks = []
+    problems = []
+    n_objects = n_rollouts = 0
+    for api_version, kind in world_kinds(os.path.join(os.environ["PG_SOURCE_DIR"], "fixtures",
+                                                      "worlds", world)):
+        group = api_version.rpartition("/")[0]
+        arg = kind.lower() + ("." + group if group else "")
+        r = kubectl(kcfg, cache, "get", arg, "-A", "-o", "json")
+        if r.returncode != 0:
+            problems.append("kubectl get %s -A -o json failed: %s" % (arg, r.stderr.strip()))
+            continue
+        for item in json.loads(r.stdout)["items"]:
+            meta = item["metadata"]
+            item.get("metadata", {}).pop("managedFields", None)
+            n_objects += 1
+            cfg = {"get": True, "kind": kind, "apiVersion": api_version, "name": meta["name"]}
+            if meta.get("namespace"):
+                cfg["namespace"] = meta["namespace"]
+            cid = "get-%s-%s-%s" % (kind.lower(), meta.get("namespace", "cluster"), meta["name"])
+            checks.append({"id": cid[:120], "k8s": cfg, "expect": [
+                {"path": "exists", "equals": True},
+                {"jq": "(.object | del(.metadata.managedFields)) == " + json.dumps(item, sort_keys=True),
+                 "message": "phasegate's object differs from kubectl's"}]})
+            if kind in ("Deployment", "StatefulSet", "DaemonSet"):
+                n_rollouts += 1
+                rr = kubectl(kcfg, cache, "rollout", "status", "%s/%s" % (kind.lower(), meta["name"]),
+                             "-n", meta["namespace"], "--watch=false")
+                text = (rr.stdout + rr.stderr).strip()
+                if rr.returncode == 0 and "successfully rolled out" in text:
+                    verdict = "complete"
+                elif rr.returncode == 0:
+                    verdict = "progressing"
+                elif "exceeded its progress deadline" in text:
+                    verdict = "failed"
+                else:
+                    problems.append("kubectl rollout status %s/%s: rc %d: %s" %
+                                    (kind, meta["name"], rr.returncode, text))
+                    continue
+                if text.startswith("error: "):
+                    text = text[len("error: "):]
+                rcfg = {"rollout": "%s/%s" % (kind.lower(), meta["name"]),
+                        "namespace": meta["namespace"]}
+                checks.append({"id": ("rollout-%s-%s" % (kind.lower(), meta["name"]))[:120],
+                               "k8s": rcfg,
+                               "expect": [{"path": "status", "equals": verdict},
+                                          {"path": "message", "equals": text}]})
+    suite = {
+        "name": "k8s-fidelity-" + inst,
+        "modules": {"k8s": {"kubeconfig": kcfg, "context": "admin"}},
+        "defaults": {"timeout": "20s", "gate": False},
+        "phases": [{"id": "1", "name": "kubectl agreement", "steps": [
+            {"id": "1.1", "name": "objects and rollouts",
+             "checkpoint": {"id": "agree", "checks": checks}}]}],
+    }
+    suite_path = os.path.join(out, "suite.yaml")
+    with open(suite_path, "w") as f:
+        json.dump(suite, f, indent=1)
+    proc = subprocess.run([os.environ["PG_BINARY"], "run", suite_path, "--out", out, "--jobs", "8"],
+                          capture_output=True, text=True, timeout=300)
+    try:
+        with open(os.path.join(out, "results.json")) as f:
+            results = json.load(f)
+    except (OSError, ValueError) as e:
+        print(proc.stdout + proc.stderr)
+        print("PROBLEM: cannot read results: %s" % e)
+        return 1
+    seen = 0
+    for phase in results["phases"]:
+        for step in phase["steps"]:
+            for c in step["checks"]:
+                seen += 1
+                if c["status"] != "pass":
+                    problems.append("%s: %s: %s (seen %s)" % (c["id"], c["status"], c.get("message"),
+                                                             (c.get("seen") or "")[:300]))
+    if seen != len(checks):
+        problems.append("%d checks in the results, %d generated" % (seen, len(checks)))
+    if n_objects == 0 or n_rollouts == 0:
+        problems.append("the world gave %d objects and %d rollouts" % (n_objects, n_rollouts))
+    for p in problems:
+        print("PROBLEM: " + p)
+    print("%s: %d objects and %d rollout verdicts compared with kubectl, %d problems" %
+          (inst, n_objects, n_rollouts, len(problems)))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
