@@ -8,6 +8,7 @@ A case is a directory holding case.json:
     "env": {"NAME": "value"},                              # added to the environment
     "setup": [["sh", "-c", "..."]],                        # argv lists run before
     "signal": {"after_s": 1.0, "signo": 15},               # optional: signal the run
+    "tty": true, "color": true,                            # run on a pseudo-terminal (NO_COLOR unset)
     "exit_code": 1,
     "verdict": "NO-GO",
     "statuses": {"check-id": "fail"},                      # from results.json
@@ -115,6 +116,12 @@ def main():
         for argv in spec.get("setup", []):
             subprocess.run([expand(a, ctx) for a in argv], check=True, env=env, cwd=tmp)
         args = [BIN] + [expand(a, ctx) for a in spec["args"]]
+        if spec.get("tty"):
+            # a pseudo-terminal, as an engineer at a keyboard has
+            import shlex
+            args = ["script", "-qefc", shlex.join(args), "/dev/null"]
+            if spec.get("color"):
+                env.pop("NO_COLOR", None)
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=env, cwd=tmp)
         sig = spec.get("signal")
