@@ -29,12 +29,12 @@
 
 /* The parsed config of one check. */
 struct dns_cfg {
-	char *name;        /* owned: the name as written */
-	char *qname;       /* owned: the name queried (PTR: the reverse name) */
-	int qtype;         /* ns_t_a, ... */
-	const char *type;  /* static: "A", ... */
-	char *server;      /* owned: "host:port" as shown, NULL = system resolver */
-	char *server_csv;  /* owned: the form ares_set_servers_ports_csv takes */
+	char *name;           /* owned: the name as written */
+	char *qname;          /* owned: the name queried (PTR: the reverse name) */
+	int qtype;            /* ns_t_a, ... */
+	const char *type;     /* static: "A", ... */
+	char *server;         /* owned: "host:port" as shown, NULL = system resolver */
+	char *server_csv;     /* owned: the form ares_set_servers_ports_csv takes */
 	long long timeout_ms; /* per try */
 	int tries;
 	int tcp;
@@ -44,20 +44,21 @@ static const struct {
 	const char *name;
 	int type;
 } dns_types[] = {
-	{ "A", ns_t_a }, { "AAAA", ns_t_aaaa }, { "CNAME", ns_t_cname }, { "TXT", ns_t_txt },
-	{ "SRV", ns_t_srv }, { "NS", ns_t_ns }, { "MX", ns_t_mx }, { "PTR", ns_t_ptr },
-	{ "SOA", ns_t_soa },
+    {"A", ns_t_a},     {"AAAA", ns_t_aaaa}, {"CNAME", ns_t_cname},
+    {"TXT", ns_t_txt}, {"SRV", ns_t_srv},   {"NS", ns_t_ns},
+    {"MX", ns_t_mx},   {"PTR", ns_t_ptr},   {"SOA", ns_t_soa},
 };
 #define DNS_NTYPES (sizeof(dns_types) / sizeof(dns_types[0]))
 
 static const struct key_spec dns_keys[] = {
-	{ "name", KT_STR, KEY_REQUIRED, "the name to look up (for PTR also an IP address)" },
-	{ "type", KT_STR, 0, "A (default), AAAA, CNAME, TXT, SRV, NS, MX, PTR or SOA" },
-	{ "server", KT_STR, 0, "host:port of the DNS server (an IP address); default: the system resolver" },
-	{ "timeout", KT_DURATION, 0, "time to wait for an answer, per try (default 2s)" },
-	{ "tries", KT_INT, 0, "how many times to send the query (default 2)" },
-	{ "tcp", KT_BOOL, 0, "query over TCP instead of UDP (default false)" },
-	{ NULL, 0, 0, NULL },
+    {"name", KT_STR, KEY_REQUIRED, "the name to look up (for PTR also an IP address)"},
+    {"type", KT_STR, 0, "A (default), AAAA, CNAME, TXT, SRV, NS, MX, PTR or SOA"},
+    {"server", KT_STR, 0,
+     "host:port of the DNS server (an IP address); default: the system resolver"},
+    {"timeout", KT_DURATION, 0, "time to wait for an answer, per try (default 2s)"},
+    {"tries", KT_INT, 0, "how many times to send the query (default 2)"},
+    {"tcp", KT_BOOL, 0, "query over TCP instead of UDP (default false)"},
+    {NULL, 0, 0, NULL},
 };
 
 static const char *dns_type_name(int type, char tmp[16])
@@ -72,8 +73,8 @@ static const char *dns_type_name(int type, char tmp[16])
 static const char *dns_rcode_name(int rcode, char tmp[16])
 {
 	static const char *const names[] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-		"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+	    "NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+	    "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE",
 	};
 	if (rcode >= 0 && rcode < (int)(sizeof(names) / sizeof(names[0])))
 		return names[rcode];
@@ -93,7 +94,7 @@ static char *dns_reverse_name(const char *s)
 	struct buf b;
 	buf_init(&b, 0);
 	for (int i = 15; i >= 0; i--) {
-		char nib[4] = { hex[a[i] & 0xf], '.', hex[a[i] >> 4], '.' };
+		char nib[4] = {hex[a[i] & 0xf], '.', hex[a[i] >> 4], '.'};
 		buf_add(&b, nib, sizeof(nib));
 	}
 	buf_adds(&b, "ip6.arpa");
@@ -140,8 +141,10 @@ static int dns_parse_server(const char *s, char **shown, char **csv, struct pg_e
 	memcpy(host, hs, hlen);
 	host[hlen] = 0;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
-		return pg_error(e, "'%s' is not an IP address: give the DNS server as an IPv4 or "
-				   "[IPv6] address with an optional :port", host);
+		return pg_error(e,
+		                "'%s' is not an IP address: give the DNS server as an IPv4 or "
+		                "[IPv6] address with an optional :port",
+		                host);
 	if (v6) {
 		*shown = xasprintf("[%s]:%lld", host, port);
 		*csv = xstrdup(*shown);
@@ -177,9 +180,10 @@ static int dns_parse(const struct node *cfg, void *state, void **priv, struct di
 		if (strcasecmp(type, dns_types[i].name) == 0)
 			break;
 	if (i == DNS_NTYPES) {
-		rc = diag_at(d, cfg_node(cfg, "type"),
-			     "unknown DNS record type '%s' (A, AAAA, CNAME, TXT, SRV, NS, MX, PTR or SOA)",
-			     type);
+		rc = diag_at(
+		    d, cfg_node(cfg, "type"),
+		    "unknown DNS record type '%s' (A, AAAA, CNAME, TXT, SRV, NS, MX, PTR or SOA)",
+		    type);
 	} else {
 		c->qtype = dns_types[i].type;
 		c->type = dns_types[i].name;
@@ -214,8 +218,8 @@ static int dns_parse(const struct node *cfg, void *state, void **priv, struct di
 static char *dns_describe(void *priv)
 {
 	const struct dns_cfg *c = priv;
-	return xasprintf("dns %s %s @%s%s", c->type, c->name, c->server ? c->server : "system resolver",
-			 c->tcp ? " over TCP" : "");
+	return xasprintf("dns %s %s @%s%s", c->type, c->name,
+	                 c->server ? c->server : "system resolver", c->tcp ? " over TCP" : "");
 }
 
 /* Character-string data as dig shows it: printable ASCII kept, other bytes
@@ -246,7 +250,7 @@ static char *dns_name_at(const unsigned char *p, const unsigned char *abuf, int 
 /* Decodes the RDATA of one record into ans (value and the type's fields).
  * Returns 0 or -1 when the data is malformed. */
 static int dns_rdata(int type, const unsigned char *p, size_t rdlen, const unsigned char *abuf,
-		     int alen, json_t *ans)
+                     int alen, json_t *ans)
 {
 	char tmp[INET6_ADDRSTRLEN];
 	long enclen;
@@ -333,7 +337,8 @@ static int dns_rdata(int type, const unsigned char *p, size_t rdlen, const unsig
 		char *mname = dns_name_at(p, abuf, alen, &enclen);
 		if (!mname)
 			return -1;
-		char *rname = (size_t)enclen < rdlen ? dns_name_at(p + enclen, abuf, alen, &len2) : NULL;
+		char *rname =
+		    (size_t)enclen < rdlen ? dns_name_at(p + enclen, abuf, alen, &len2) : NULL;
 		if (!rname || (size_t)(enclen + len2 + 20) > rdlen) {
 			free(mname);
 			free(rname);
@@ -342,12 +347,14 @@ static int dns_rdata(int type, const unsigned char *p, size_t rdlen, const unsig
 		const unsigned char *q = p + enclen + len2;
 		unsigned long v[5];
 		for (int i = 0; i < 5; i++)
-			v[i] = ((unsigned long)q[4 * i] << 24) | ((unsigned long)q[4 * i + 1] << 16) |
+			v[i] = ((unsigned long)q[4 * i] << 24) |
+			       ((unsigned long)q[4 * i + 1] << 16) |
 			       ((unsigned long)q[4 * i + 2] << 8) | q[4 * i + 3];
 		json_object_set_new(ans, "mname", json_string(mname));
 		json_object_set_new(ans, "rname", json_string(rname));
 		json_object_set_new(ans, "serial", json_integer((json_int_t)v[0]));
-		char *s = xasprintf("%s %s %lu %lu %lu %lu %lu", mname, rname, v[0], v[1], v[2], v[3], v[4]);
+		char *s = xasprintf("%s %s %lu %lu %lu %lu %lu", mname, rname, v[0], v[1], v[2],
+		                    v[3], v[4]);
 		json_object_set_new(ans, "value", json_string(s));
 		free(s);
 		free(mname);
@@ -367,7 +374,8 @@ static int dns_rdata(int type, const unsigned char *p, size_t rdlen, const unsig
  * authoritative, truncated, answers, values and count from a raw DNS reply
  * to a query of type qtype. Returns 0, or -1 with e filled when the reply is
  * malformed. */
-int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *facts, struct pg_err *e);
+int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *facts,
+                    struct pg_err *e);
 int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *facts, struct pg_err *e)
 {
 	char tmp[16];
@@ -410,7 +418,7 @@ int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *fact
 		}
 		int type = (p[0] << 8) | p[1];
 		unsigned long ttl = ((unsigned long)p[4] << 24) | ((unsigned long)p[5] << 16) |
-				    ((unsigned long)p[6] << 8) | p[7];
+		                    ((unsigned long)p[6] << 8) | p[7];
 		size_t rdlen = (size_t)((p[8] << 8) | p[9]);
 		p += NS_RRFIXEDSZ;
 		if ((size_t)(end - p) < rdlen) {
@@ -426,7 +434,7 @@ int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *fact
 		if (dns_rdata(type, p, rdlen, abuf, alen, ans) < 0) {
 			json_decref(ans);
 			pg_error(e, "answer %u of the reply (%s) has malformed data", i + 1,
-				 dns_type_name(type, tmp));
+			         dns_type_name(type, tmp));
 			goto out;
 		}
 		if (type == qtype)
@@ -454,10 +462,11 @@ static char *dns_explain(const char *rcode, long long count, const char *type)
 		return xstrdup("the name does not exist (NXDOMAIN)");
 	if (strcmp(rcode, "REFUSED") == 0)
 		return xstrdup("the server refused to answer for this zone (REFUSED): it is not "
-			       "authoritative and does not recurse for you");
+		               "authoritative and does not recurse for you");
 	if (strcmp(rcode, "SERVFAIL") == 0)
-		return xstrdup("the server failed to answer (SERVFAIL): the zone or an upstream server "
-			       "is broken or unreachable, or DNSSEC validation failed");
+		return xstrdup(
+		    "the server failed to answer (SERVFAIL): the zone or an upstream server "
+		    "is broken or unreachable, or DNSSEC validation failed");
 	if (strcmp(rcode, "NOERROR") != 0)
 		return xasprintf("the server answered with the error %s", rcode);
 	if (count == 0)
@@ -468,7 +477,7 @@ static char *dns_explain(const char *rcode, long long count, const char *type)
 /* What the c-ares callback hands back to run(). */
 struct dns_query {
 	int done;
-	int status;          /* ARES_* */
+	int status; /* ARES_* */
 	int timeouts;
 	unsigned char *abuf; /* owned copy of the reply, or NULL */
 	int alen;
@@ -529,7 +538,7 @@ static void dns_wait(ares_channel ch, struct dns_query *q, struct check_ctx *ctx
 		}
 		/* Wake at the next c-ares timeout, and at least every 100 ms
 		 * to notice cancellation. */
-		struct timeval maxtv = { 0, (rem < 100 ? rem : 100) * 1000 }, tv;
+		struct timeval maxtv = {0, (rem < 100 ? rem : 100) * 1000}, tv;
 		struct timeval *tvp = ares_timeout(ch, &maxtv, &tv);
 		int wait_ms = (int)(tvp->tv_sec * 1000 + tvp->tv_usec / 1000);
 		int r = poll(pfd, n, wait_ms);
@@ -540,10 +549,11 @@ static void dns_wait(ares_channel ch, struct dns_query *q, struct check_ctx *ctx
 		for (nfds_t i = 0; i < n && !q->done; i++) {
 			if (!pfd[i].revents)
 				continue;
-			ares_socket_t rfd = (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd
-											 : ARES_SOCKET_BAD;
-			ares_socket_t wfd = (pfd[i].revents & (POLLOUT | POLLERR)) ? pfd[i].fd
-										   : ARES_SOCKET_BAD;
+			ares_socket_t rfd = (pfd[i].revents & (POLLIN | POLLERR | POLLHUP))
+			                        ? pfd[i].fd
+			                        : ARES_SOCKET_BAD;
+			ares_socket_t wfd =
+			    (pfd[i].revents & (POLLOUT | POLLERR)) ? pfd[i].fd : ARES_SOCKET_BAD;
 			ares_process_fd(ch, rfd, wfd);
 		}
 	}
@@ -553,7 +563,7 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 {
 	const struct dns_cfg *c = priv;
 	const char *where = c->server ? c->server : "the system resolver";
-	struct dns_query q = { 0 };
+	struct dns_query q = {0};
 	ares_channel ch = NULL;
 	struct ares_options o;
 	int deadline = 0;
@@ -562,7 +572,8 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	pthread_once(&dns_once, dns_lib_init);
 	if (dns_lib_status != ARES_SUCCESS) {
 		out->forced = CHECK_ERROR;
-		out->error = xasprintf("cannot initialise c-ares: %s", ares_strerror(dns_lib_status));
+		out->error =
+		    xasprintf("cannot initialise c-ares: %s", ares_strerror(dns_lib_status));
 		return;
 	}
 	memset(&o, 0, sizeof(o));
@@ -574,13 +585,15 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	int st = ares_init_options(&ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
 	if (st != ARES_SUCCESS) {
 		out->forced = CHECK_ERROR;
-		out->error = xasprintf("cannot set up a DNS query (%s): is /etc/resolv.conf readable?",
-				       ares_strerror(st));
+		out->error =
+		    xasprintf("cannot set up a DNS query (%s): is /etc/resolv.conf readable?",
+		              ares_strerror(st));
 		goto out;
 	}
 	if (c->server_csv && (st = ares_set_servers_ports_csv(ch, c->server_csv)) != ARES_SUCCESS) {
 		out->forced = CHECK_ERROR;
-		out->error = xasprintf("cannot use the DNS server %s: %s", c->server, ares_strerror(st));
+		out->error =
+		    xasprintf("cannot use the DNS server %s: %s", c->server, ares_strerror(st));
 		goto out;
 	}
 
@@ -596,29 +609,32 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		case ARES_ETIMEOUT:
 			/* c-ares doubles the wait on each retry to one server: say
 			 * how long we really waited. */
-			timeout_text = format_duration(((long long)((q.end_s - start) * 1000) + 50) /
-						       100 * 100);
-			out->error = xasprintf("no answer from %s within %s (%d %s): is a DNS server "
-					       "listening there?", where, timeout_text, c->tries,
-					       c->tries == 1 ? "try" : "tries");
+			timeout_text = format_duration(
+			    ((long long)((q.end_s - start) * 1000) + 50) / 100 * 100);
+			out->error = xasprintf(
+			    "no answer from %s within %s (%d %s): is a DNS server "
+			    "listening there?",
+			    where, timeout_text, c->tries, c->tries == 1 ? "try" : "tries");
 			break;
 		case ARES_ECONNREFUSED:
-			out->error = xasprintf("nothing listens at %s (connection refused%s): is the DNS "
-					       "server running, and is the port right?", where,
-					       c->tcp ? " over TCP" : "");
+			out->error =
+			    xasprintf("nothing listens at %s (connection refused%s): is the DNS "
+			              "server running, and is the port right?",
+			              where, c->tcp ? " over TCP" : "");
 			break;
 		case ARES_EBADNAME:
 			out->error = xasprintf("'%s' is not a valid DNS name", c->qname);
 			break;
 		case ARES_ECANCELLED:
 		case ARES_EDESTRUCTION:
-			out->error = deadline
-				? xasprintf("no answer from %s before the check's deadline", where)
-				: xstrdup("cancelled");
+			out->error =
+			    deadline
+			        ? xasprintf("no answer from %s before the check's deadline", where)
+			        : xstrdup("cancelled");
 			break;
 		default:
-			out->error = xasprintf("the query to %s failed: %s", where,
-					       ares_strerror(q.status));
+			out->error =
+			    xasprintf("the query to %s failed: %s", where, ares_strerror(q.status));
 			break;
 		}
 		goto out;
@@ -641,7 +657,7 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		goto out;
 	}
 	char *why = dns_explain(json_string_value(json_object_get(facts, "rcode")),
-				json_integer_value(json_object_get(facts, "count")), c->type);
+	                        json_integer_value(json_object_get(facts, "count")), c->type);
 	if (why) {
 		/* Kept with the result when the check does not pass. */
 		json_object_set_new(facts, "explain", json_string(why));
@@ -657,14 +673,15 @@ out:
 }
 
 const struct check_module check_dns = {
-	.name = "dns",
-	.summary = "a DNS query (A, AAAA, CNAME, TXT, SRV, NS, MX, PTR) against a given server or the system resolver",
-	.api_version = CHECK_API_VERSION,
-	.flags = CHECK_F_READONLY,
-	.keys = dns_keys,
-	.default_expect = ".rcode == \"NOERROR\" and .count > 0",
-	.parse = dns_parse,
-	.run = dns_run,
-	.describe = dns_describe,
-	.free = dns_free,
+    .name = "dns",
+    .summary = "a DNS query (A, AAAA, CNAME, TXT, SRV, NS, MX, PTR) against a given server or the "
+               "system resolver",
+    .api_version = CHECK_API_VERSION,
+    .flags = CHECK_F_READONLY,
+    .keys = dns_keys,
+    .default_expect = ".rcode == \"NOERROR\" and .count > 0",
+    .parse = dns_parse,
+    .run = dns_run,
+    .describe = dns_describe,
+    .free = dns_free,
 };

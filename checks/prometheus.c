@@ -30,49 +30,49 @@ enum prom_mode {
 /* The parsed config of one check. */
 struct prom_cfg {
 	enum prom_mode mode;
-	char *url;         /* owned: what is requested, query string included */
-	char *target;      /* owned: the URL or PromQL as written, for describe */
-	char *server;      /* owned: the server as written (query/rules/alerts), or NULL */
-	char *query;       /* owned: PromQL (query mode) */
-	char *time;        /* owned: evaluation time (query mode), or NULL */
-	char **headers;    /* owned: "Name: value", NULL-terminated */
+	char *url;             /* owned: what is requested, query string included */
+	char *target;          /* owned: the URL or PromQL as written, for describe */
+	char *server;          /* owned: the server as written (query/rules/alerts), or NULL */
+	char *query;           /* owned: PromQL (query mode) */
+	char *time;            /* owned: evaluation time (query mode), or NULL */
+	char **headers;        /* owned: "Name: value", NULL-terminated */
 	char *ca, *cert, *key; /* owned, may be NULL: files, relative to the suite */
-	char *server_name; /* owned, may be NULL */
-	int insecure;      /* TLS verification off */
+	char *server_name;     /* owned, may be NULL */
+	int insecure;          /* TLS verification off */
 };
 
 static const struct key_spec prom_keys[] = {
-	{ "scrape", KT_STR, 0, "URL of a /metrics endpoint to read" },
-	{ "query", KT_STR, 0, "a PromQL instant query (needs server)" },
-	{ "rules", KT_BOOL, 0, "true: list the rule groups and rules of server" },
-	{ "alerts", KT_BOOL, 0, "true: list the active alerts of server" },
-	{ "server", KT_STR, 0, "base URL of the Prometheus server (http://host:9090)" },
-	{ "time", KT_STR, 0, "evaluation time of the query (RFC 3339 or Unix seconds); default now" },
-	{ "headers", KT_STRMAP, 0, "extra request headers" },
-	{ "auth", KT_MAP, 0, "{bearer: token} or {basic: {username, password}} (use ${secrets.name})" },
-	{ "tls", KT_MAP, 0, "{ca, cert, key, server_name, insecure} as for http" },
-	{ NULL, 0, 0, NULL },
+    {"scrape", KT_STR, 0, "URL of a /metrics endpoint to read"},
+    {"query", KT_STR, 0, "a PromQL instant query (needs server)"},
+    {"rules", KT_BOOL, 0, "true: list the rule groups and rules of server"},
+    {"alerts", KT_BOOL, 0, "true: list the active alerts of server"},
+    {"server", KT_STR, 0, "base URL of the Prometheus server (http://host:9090)"},
+    {"time", KT_STR, 0, "evaluation time of the query (RFC 3339 or Unix seconds); default now"},
+    {"headers", KT_STRMAP, 0, "extra request headers"},
+    {"auth", KT_MAP, 0, "{bearer: token} or {basic: {username, password}} (use ${secrets.name})"},
+    {"tls", KT_MAP, 0, "{ca, cert, key, server_name, insecure} as for http"},
+    {NULL, 0, 0, NULL},
 };
 
 static const struct key_spec prom_auth_keys[] = {
-	{ "bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})" },
-	{ "basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic" },
-	{ NULL, 0, 0, NULL },
+    {"bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})"},
+    {"basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic"},
+    {NULL, 0, 0, NULL},
 };
 
 static const struct key_spec prom_basic_keys[] = {
-	{ "username", KT_STR, KEY_REQUIRED, "user name" },
-	{ "password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})" },
-	{ NULL, 0, 0, NULL },
+    {"username", KT_STR, KEY_REQUIRED, "user name"},
+    {"password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})"},
+    {NULL, 0, 0, NULL},
 };
 
 static const struct key_spec prom_tls_keys[] = {
-	{ "ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle" },
-	{ "cert", KT_STR, 0, "client certificate (PEM file)" },
-	{ "key", KT_STR, 0, "client key (PEM file)" },
-	{ "server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)" },
-	{ "insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)" },
-	{ NULL, 0, 0, NULL },
+    {"ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle"},
+    {"cert", KT_STR, 0, "client certificate (PEM file)"},
+    {"key", KT_STR, 0, "client key (PEM file)"},
+    {"server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)"},
+    {"insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)"},
+    {NULL, 0, 0, NULL},
 };
 
 /* Percent-encodes s for a query-string value. */
@@ -80,11 +80,11 @@ static void prom_urlenc(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
 			buf_addc(b, (char)*p);
 		} else {
-			char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
+			char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
 			buf_add(b, e, 3);
 		}
 	}
@@ -117,7 +117,8 @@ static int prom_is_url(const char *s)
 
 static char *prom_base64(const char *s)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s), o = 0;
 	char *out = xmalloc((n + 2) / 3 * 4 + 1);
 	for (size_t i = 0; i < n; i += 3) {
@@ -151,7 +152,8 @@ static int prom_parse_auth(const struct node *auth, char **header, struct diags 
 	if (bearer) {
 		const char *tok = cfg_str(auth, "bearer", "");
 		if (strpbrk(tok, "\r\n"))
-			return diag_at(d, bearer, "prometheus auth bearer: the token holds a line break");
+			return diag_at(d, bearer,
+			               "prometheus auth bearer: the token holds a line break");
 		mask_add(tok);
 		*header = xasprintf("Authorization: Bearer %s", tok);
 		return 0;
@@ -161,7 +163,8 @@ static int prom_parse_auth(const struct node *auth, char **header, struct diags 
 	const char *user = cfg_str(basic, "username", "");
 	const char *pass = cfg_str(basic, "password", "");
 	if (strchr(user, ':'))
-		return diag_at(d, cfg_node(basic, "username"), "prometheus auth basic: the username holds a ':'");
+		return diag_at(d, cfg_node(basic, "username"),
+		               "prometheus auth basic: the username holds a ':'");
 	char *pair = xasprintf("%s:%s", user, pass);
 	char *enc = prom_base64(pair);
 	mask_add(pass);
@@ -174,7 +177,7 @@ static int prom_parse_auth(const struct node *auth, char **header, struct diags 
 
 static int prom_parse(const struct node *cfg, void *state, void **priv, struct diags *d)
 {
-	static const char *const modes[] = { "scrape", "query", "rules", "alerts" };
+	static const char *const modes[] = {"scrape", "query", "rules", "alerts"};
 	struct prom_cfg *c = xcalloc(1, sizeof(*c));
 	int nmodes = 0, rc = 0;
 
@@ -185,16 +188,18 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 		}
 	}
 	if (nmodes != 1) {
-		rc = diag_at(d, cfg, "a prometheus check needs exactly one of scrape, query, rules or "
-				     "alerts (found %d)", nmodes);
+		rc = diag_at(d, cfg,
+		             "a prometheus check needs exactly one of scrape, query, rules or "
+		             "alerts (found %d)",
+		             nmodes);
 		goto out;
 	}
 	if ((c->mode == PROM_RULES && !cfg_bool(cfg, "rules", 1) &&
 	     !node_is_deferred(cfg_node(cfg, "rules"))) ||
 	    (c->mode == PROM_ALERTS && !cfg_bool(cfg, "alerts", 1) &&
 	     !node_is_deferred(cfg_node(cfg, "alerts")))) {
-		rc = diag_at(d, cfg_node(cfg, modes[c->mode]), "write '%s: true' (false asks for nothing)",
-			     modes[c->mode]);
+		rc = diag_at(d, cfg_node(cfg, modes[c->mode]),
+		             "write '%s: true' (false asks for nothing)", modes[c->mode]);
 		goto out;
 	}
 
@@ -203,24 +208,28 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 	if (c->mode == PROM_SCRAPE) {
 		const char *url = cfg_str(cfg, "scrape", "");
 		if (server_node)
-			rc = diag_at(d, server_node, "server is not used by scrape: give the whole "
-						     "metrics URL in scrape");
+			rc = diag_at(d, server_node,
+			             "server is not used by scrape: give the whole "
+			             "metrics URL in scrape");
 		if (!node_is_deferred(cfg_node(cfg, "scrape")) && !prom_is_url(url))
 			rc = diag_at(d, cfg_node(cfg, "scrape"),
-				     "scrape needs an http:// or https:// URL, not '%s'", url);
+			             "scrape needs an http:// or https:// URL, not '%s'", url);
 		if (cfg_node(cfg, "time"))
 			rc = diag_at(d, cfg_node(cfg, "time"), "time is only used by query");
 		c->url = xstrdup(url);
 		c->target = xstrdup(url);
 	} else {
 		if (!server_node) {
-			rc = diag_at(d, cfg, "%s needs server: the base URL of the Prometheus server "
-					     "(http://host:9090)", modes[c->mode]);
+			rc = diag_at(d, cfg,
+			             "%s needs server: the base URL of the Prometheus server "
+			             "(http://host:9090)",
+			             modes[c->mode]);
 			goto out;
 		}
 		if (!node_is_deferred(server_node) && (!server || !prom_is_url(server)))
-			rc = diag_at(d, server_node, "server needs an http:// or https:// URL, not '%s'",
-				     server ? server : "");
+			rc = diag_at(d, server_node,
+			             "server needs an http:// or https:// URL, not '%s'",
+			             server ? server : "");
 		if (c->mode != PROM_QUERY && cfg_node(cfg, "time"))
 			rc = diag_at(d, cfg_node(cfg, "time"), "time is only used by query");
 		c->server = xstrdup(server ? server : "");
@@ -235,7 +244,8 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 			if (!q[0] && !node_is_deferred(cfg_node(cfg, "query")))
 				rc = diag_at(d, cfg_node(cfg, "query"), "the query is empty");
 			c->query = xstrdup(q);
-			c->time = xstrdup(cfg_str(cfg, "time", NULL));
+			const char *t = cfg_str(cfg, "time", NULL);
+			c->time = t && t[0] ? xstrdup(t) : NULL; /* "" = now */
 			buf_adds(&u, "/api/v1/query?query=");
 			prom_urlenc(&u, q);
 			if (c->time) {
@@ -257,14 +267,18 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 	c->headers = xcalloc(nh + 1, sizeof(char *));
 	for (size_t i = 0; h && h->kind == NODE_MAP && i < h->n; i++) {
 		const char *name = h->pairs[i].key->str;
-		const char *value = h->pairs[i].value->kind == NODE_SCALAR ? h->pairs[i].value->str : "";
+		const char *value =
+		    h->pairs[i].value->kind == NODE_SCALAR ? h->pairs[i].value->str : "";
 		if (!name[0] || strpbrk(name, ": \t\r\n") || strpbrk(value, "\r\n")) {
-			rc = diag_at(d, h->pairs[i].key, "header '%s': a name holds no ':', blank or line "
-							 "break, and a value no line break", name);
+			rc = diag_at(d, h->pairs[i].key,
+			             "header '%s': a name holds no ':', blank or line "
+			             "break, and a value no line break",
+			             name);
 			continue;
 		}
 		if (strcasecmp(name, "Authorization") == 0 && cfg_node(cfg, "auth")) {
-			rc = diag_at(d, h->pairs[i].key, "an Authorization header and auth: are both given");
+			rc = diag_at(d, h->pairs[i].key,
+			             "an Authorization header and auth: are both given");
 			continue;
 		}
 		c->headers[k++] = xasprintf("%s: %s", name, value);
@@ -281,7 +295,8 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 		c->server_name = xstrdup(cfg_str(tls, "server_name", NULL));
 		c->insecure = cfg_bool(tls, "insecure", 0);
 		if (!!cfg_node(tls, "cert") != !!cfg_node(tls, "key"))
-			rc = diag_at(d, tls, "prometheus tls: cert and key go together (give both)");
+			rc =
+			    diag_at(d, tls, "prometheus tls: cert and key go together (give both)");
 	}
 out:
 	if (rc < 0) {
@@ -300,7 +315,7 @@ static char *prom_describe(void *priv)
 		return xasprintf("prometheus scrape %s", c->url);
 	case PROM_QUERY:
 		return xasprintf("prometheus query '%s' at %s%s%s", c->query, c->server,
-				 c->time ? " for time " : "", c->time ? c->time : "");
+		                 c->time ? " for time " : "", c->time ? c->time : "");
 	case PROM_RULES:
 		return xasprintf("prometheus rules of %s", c->server);
 	default:
@@ -366,12 +381,14 @@ static json_t *prom_query_facts(const struct prom_cfg *c, json_t *data)
 	}
 	size_t i;
 	json_t *r;
-	json_array_foreach(res, i, r) {
+	json_array_foreach(res, i, r)
+	{
 		json_t *item = json_object();
 		json_t *metric = json_object_get(r, "metric");
 		json_object_set(item, "metric", metric ? metric : json_object());
 		if (json_object_get(r, "value")) {
-			json_object_set_new(item, "value", prom_pair(json_object_get(r, "value"), &ts));
+			json_object_set_new(item, "value",
+			                    prom_pair(json_object_get(r, "value"), &ts));
 			if (ts)
 				json_object_set_new(item, "timestamp", ts);
 		}
@@ -380,7 +397,8 @@ static json_t *prom_query_facts(const struct prom_cfg *c, json_t *data)
 			json_t *list = json_array();
 			size_t j;
 			json_t *pair;
-			json_array_foreach(vals, j, pair) {
+			json_array_foreach(vals, j, pair)
+			{
 				json_t *one = json_object();
 				json_object_set_new(one, "value", prom_pair(pair, &ts));
 				if (ts)
@@ -407,9 +425,11 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 	size_t i, j;
 	json_t *g, *r;
 
-	json_array_foreach(groups, i, g) {
+	json_array_foreach(groups, i, g)
+	{
 		const char *gname = json_string_value(json_object_get(g, "name"));
-		json_array_foreach(json_object_get(g, "rules"), j, r) {
+		json_array_foreach(json_object_get(g, "rules"), j, r)
+		{
 			json_t *one = json_object();
 			const char *type = json_string_value(json_object_get(r, "type"));
 			const char *health = json_string_value(json_object_get(r, "health"));
@@ -418,7 +438,8 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 			json_object_set_new(one, "group", json_string(gname ? gname : ""));
 			json_object_set(one, "name", json_object_get(r, "name"));
 			json_object_set_new(one, "type", json_string(type ? type : "unknown"));
-			json_object_set_new(one, "health", json_string(health ? health : "unknown"));
+			json_object_set_new(one, "health",
+			                    json_string(health ? health : "unknown"));
 			if (st)
 				json_object_set_new(one, "state", json_string(st));
 			if (err && err[0])
@@ -455,12 +476,15 @@ static json_t *prom_alerts_facts(const struct prom_cfg *c, json_t *data)
 	size_t i;
 	json_t *a;
 
-	json_array_foreach(json_object_get(data, "alerts"), i, a) {
+	json_array_foreach(json_object_get(data, "alerts"), i, a)
+	{
 		json_t *one = json_object();
 		json_t *labels = json_object_get(a, "labels");
 		const char *st = json_string_value(json_object_get(a, "state"));
-		json_object_set(one, "name", json_object_get(labels, "alertname")
-						     ? json_object_get(labels, "alertname") : json_null());
+		json_object_set(one, "name",
+		                json_object_get(labels, "alertname")
+		                    ? json_object_get(labels, "alertname")
+		                    : json_null());
 		json_object_set_new(one, "state", json_string(st ? st : "unknown"));
 		json_object_set(one, "labels", labels ? labels : json_object());
 		if (json_object_get(a, "annotations"))
@@ -493,24 +517,28 @@ static char *prom_evidence(enum prom_mode mode, json_t *facts)
 
 	buf_init(&b, 64 * 1024);
 	if (mode == PROM_ALERTS) {
-		json_array_foreach(json_object_get(facts, "alerts"), i, x) {
+		json_array_foreach(json_object_get(facts, "alerts"), i, x)
+		{
 			const char *name = json_string_value(json_object_get(x, "name"));
 			const char *since = json_string_value(json_object_get(x, "active_at"));
 			const char *summary = json_string_value(
-				json_object_get(json_object_get(x, "annotations"), "summary"));
-			buf_addf(&b, "%s %s%s%s%s%s\n", json_string_value(json_object_get(x, "state")),
-				 name ? name : "(no alertname)", since ? " since " : "", since ? since : "",
-				 summary ? ": " : "", summary ? summary : "");
+			    json_object_get(json_object_get(x, "annotations"), "summary"));
+			buf_addf(&b, "%s %s%s%s%s%s\n",
+			         json_string_value(json_object_get(x, "state")),
+			         name ? name : "(no alertname)", since ? " since " : "",
+			         since ? since : "", summary ? ": " : "", summary ? summary : "");
 		}
 	} else if (mode == PROM_RULES) {
-		json_array_foreach(json_object_get(facts, "rules"), i, x) {
+		json_array_foreach(json_object_get(facts, "rules"), i, x)
+		{
 			const char *health = json_string_value(json_object_get(x, "health"));
 			const char *err = json_string_value(json_object_get(x, "error"));
 			if (health && strcmp(health, "ok") == 0)
 				continue;
-			buf_addf(&b, "%s/%s: %s%s%s\n", json_string_value(json_object_get(x, "group")),
-				 json_string_value(json_object_get(x, "name")), health ? health : "unknown",
-				 err ? ": " : "", err ? err : "");
+			buf_addf(&b, "%s/%s: %s%s%s\n",
+			         json_string_value(json_object_get(x, "group")),
+			         json_string_value(json_object_get(x, "name")),
+			         health ? health : "unknown", err ? ": " : "", err ? err : "");
 		}
 	}
 	if (b.len == 0) {
@@ -523,7 +551,7 @@ static char *prom_evidence(enum prom_mode mode, json_t *facts)
 /* Judges an API response: returns data (a borrowed reference into *doc),
  * or NULL with out->error set. */
 static json_t *prom_api_data(const struct prom_cfg *c, const struct http_response *rs, json_t **doc,
-			     struct check_out *out)
+                             struct check_out *out)
 {
 	json_t *j = http_body_json(rs);
 	const char *status = json_string_value(json_object_get(j, "status"));
@@ -531,36 +559,41 @@ static json_t *prom_api_data(const struct prom_cfg *c, const struct http_respons
 	if (j && status && strcmp(status, "error") == 0) {
 		const char *et = json_string_value(json_object_get(j, "errorType"));
 		const char *er = json_string_value(json_object_get(j, "error"));
-		out->error = xasprintf("Prometheus at %s answered %ld with an error (%s): %s", c->server,
-				       rs->status, et ? et : "no errorType", er ? er : "no error text");
+		out->error =
+		    xasprintf("Prometheus at %s answered %ld with an error (%s): %s", c->server,
+		              rs->status, et ? et : "no errorType", er ? er : "no error text");
 		return NULL;
 	}
 	if (rs->status < 200 || rs->status > 299) {
 		char *ex = prom_excerpt(&rs->body);
-		out->error = xasprintf("Prometheus at %s answered HTTP %ld to %s: %s", c->server,
-				       rs->status, c->url + strlen(c->server), ex[0] ? ex : "(empty body)");
+		out->error =
+		    xasprintf("Prometheus at %s answered HTTP %ld to %s: %s", c->server, rs->status,
+		              c->url + strlen(c->server), ex[0] ? ex : "(empty body)");
 		free(ex);
 		return NULL;
 	}
 	if (!j) {
 		char *ex = prom_excerpt(&rs->body);
-		out->error = xasprintf("Prometheus at %s did not answer with JSON (HTTP %ld): %s%s", c->server,
-				       rs->status, ex[0] ? ex : "(empty body)",
-				       rs->body_truncated ? " (the body was cut at the size limit)" : "");
+		out->error =
+		    xasprintf("Prometheus at %s did not answer with JSON (HTTP %ld): %s%s",
+		              c->server, rs->status, ex[0] ? ex : "(empty body)",
+		              rs->body_truncated ? " (the body was cut at the size limit)" : "");
 		free(ex);
 		return NULL;
 	}
 	json_t *data = json_object_get(j, "data");
 	if (!status || strcmp(status, "success") != 0 || !json_is_object(data)) {
-		out->error = xasprintf("Prometheus at %s answered JSON that is not an API response "
-				       "(no status \"success\" with data): is %s a Prometheus server?",
-				       c->server, c->server);
+		out->error =
+		    xasprintf("Prometheus at %s answered JSON that is not an API response "
+		              "(no status \"success\" with data): is %s a Prometheus server?",
+		              c->server, c->server);
 		return NULL;
 	}
 	return data;
 }
 
-static void prom_scrape(const struct prom_cfg *c, const struct http_response *rs, struct check_out *out)
+static void prom_scrape(const struct prom_cfg *c, const struct http_response *rs,
+                        struct check_out *out)
 {
 	json_t *facts = NULL;
 	unsigned line = 0;
@@ -569,13 +602,13 @@ static void prom_scrape(const struct prom_cfg *c, const struct http_response *rs
 	if (rs->status != 200) {
 		char *ex = prom_excerpt(&rs->body);
 		out->error = xasprintf("%s answered HTTP %ld, not 200: %s", c->url, rs->status,
-				       ex[0] ? ex : "(empty body)");
+		                       ex[0] ? ex : "(empty body)");
 		free(ex);
 		return;
 	}
 	if (rs->body_truncated) {
 		out->error = xasprintf("%s sent more metrics than the size limit (%zu bytes read)",
-				       c->url, rs->body.len);
+		                       c->url, rs->body.len);
 		return;
 	}
 	if (promtext_parse(buf_str(&rs->body), rs->body.len, &facts, &line, &e) < 0) {
@@ -614,8 +647,9 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	out->insecure = c->insecure;
 
 	/* Ask for the text format: OpenMetrics adds exemplars and # EOF. */
-	const char *accept = c->mode == PROM_SCRAPE ? "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"
-						    : "Accept: application/json";
+	const char *accept = c->mode == PROM_SCRAPE
+	                         ? "Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"
+	                         : "Accept: application/json";
 	size_t nh = 0;
 	while (c->headers[nh])
 		nh++;
@@ -628,7 +662,7 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	out->forced = CHECK_ERROR;
 	if (http_do(ctx, &rq, &rs) < 0) {
 		out->error = xasprintf("%s: %s", c->mode == PROM_SCRAPE ? c->url : c->server,
-				       rs.error ? rs.error : "no response");
+		                       rs.error ? rs.error : "no response");
 		goto out;
 	}
 	if (c->mode == PROM_SCRAPE) {
@@ -664,19 +698,19 @@ out:
 }
 
 const struct check_module check_prometheus = {
-	.name = "prometheus",
-	.summary = "scrape a /metrics endpoint, or query a Prometheus server: PromQL, rules, alerts",
-	.api_version = CHECK_API_VERSION,
-	.flags = CHECK_F_READONLY,
-	.keys = prom_keys,
-	/* Without expect: a scrape must give samples, a query a result, the
-	 * rules must all be healthy, and no alert may fire. */
-	.default_expect = "if has(\"samples\") then .samples > 0 "
-			  "elif has(\"result_type\") then .count > 0 "
-			  "elif has(\"rules_total\") then .rules_total > 0 and .unhealthy == 0 "
-			  "else .firing == 0 end",
-	.parse = prom_parse,
-	.run = prom_run,
-	.describe = prom_describe,
-	.free = prom_free,
+    .name = "prometheus",
+    .summary = "scrape a /metrics endpoint, or query a Prometheus server: PromQL, rules, alerts",
+    .api_version = CHECK_API_VERSION,
+    .flags = CHECK_F_READONLY,
+    .keys = prom_keys,
+    /* Without expect: a scrape must give samples, a query a result, the
+     * rules must all be healthy, and no alert may fire. */
+    .default_expect = "if has(\"samples\") then .samples > 0 "
+                      "elif has(\"result_type\") then .count > 0 "
+                      "elif has(\"rules_total\") then .rules_total > 0 and .unhealthy == 0 "
+                      "else .firing == 0 end",
+    .parse = prom_parse,
+    .run = prom_run,
+    .describe = prom_describe,
+    .free = prom_free,
 };

@@ -16,7 +16,7 @@ struct pt_line {
 
 /* The state of one parse. */
 struct pt_parse {
-	json_t *metrics;  /* borrowed from the facts object */
+	json_t *metrics; /* borrowed from the facts object */
 	json_t *families;
 	json_t *series;
 	long long samples;
@@ -139,7 +139,7 @@ static int pt_label_value(struct pt_line *l, struct buf *b, struct pg_err *e)
 			buf_addc(b, c);
 		else
 			return pg_error(e, "invalid escape sequence '\\%s' in a label value",
-					pt_excerpt(x, &c, 1));
+			                pt_excerpt(x, &c, 1));
 	}
 	return pg_error(e, "a label value is not closed with '\"'");
 }
@@ -165,7 +165,8 @@ static int pt_labels(struct pt_line *l, json_t *labels, struct pg_err *e)
 			if (l->p >= l->end)
 				pg_error(e, "the label set is not closed with '}'");
 			else
-				pg_error(e, "expected a label name, found '%s'", pt_excerpt(x, l->p, 1));
+				pg_error(e, "expected a label name, found '%s'",
+				         pt_excerpt(x, l->p, 1));
 			break;
 		}
 		char *key = xstrndup(name, nlen);
@@ -220,8 +221,8 @@ static int pt_labels(struct pt_line *l, json_t *labels, struct pg_err *e)
 }
 
 static const char *const pt_types[] = {
-	"counter", "gauge", "histogram", "summary", "untyped",
-	"unknown", "info", "stateset", "gaugehistogram", NULL,
+    "counter", "gauge", "histogram", "summary",        "untyped",
+    "unknown", "info",  "stateset",  "gaugehistogram", NULL,
 };
 
 /* The family entry for name, made on first use. */
@@ -252,10 +253,11 @@ static int pt_comment(struct pt_parse *ps, struct pt_line *l)
 	const char *name = l->p;
 	size_t nlen = pt_name(l, 0);
 	if (nlen == 0)
-		return pg_error(ps->e, "expected a metric name after '# %s'", help ? "HELP" : "TYPE");
+		return pg_error(ps->e, "expected a metric name after '# %s'",
+		                help ? "HELP" : "TYPE");
 	if (l->p < l->end && *l->p != ' ' && *l->p != '\t')
 		return pg_error(ps->e, "invalid character '%s' in the metric name",
-				pt_excerpt(x, l->p, 1));
+		                pt_excerpt(x, l->p, 1));
 	char *fname = xstrndup(name, nlen);
 	int rc = 0;
 	if (help) {
@@ -290,8 +292,10 @@ static int pt_comment(struct pt_parse *ps, struct pt_line *l)
 		if (tlen == 0)
 			rc = pg_error(ps->e, "expected a type after '# TYPE %s'", fname);
 		else if (!pt_types[i] || l->p < l->end)
-			rc = pg_error(ps->e, "unknown metric type '%s' (counter, gauge, histogram, summary or untyped)",
-				      pt_excerpt(x, ty, (size_t)(l->end - ty)));
+			rc = pg_error(ps->e,
+			              "unknown metric type '%s' (counter, gauge, histogram, "
+			              "summary or untyped)",
+			              pt_excerpt(x, ty, (size_t)(l->end - ty)));
 		else if (f && json_is_true(json_object_get(f, "typed")))
 			rc = pg_error(ps->e, "a second TYPE line for '%s'", fname);
 		else {
@@ -311,14 +315,16 @@ static int pt_sample(struct pt_parse *ps, struct pt_line *l)
 	const char *name = l->p;
 	size_t nlen = pt_name(l, 0);
 	if (nlen == 0)
-		return pg_error(ps->e, "expected a metric name, found '%s'", pt_excerpt(x, l->p, 1));
+		return pg_error(ps->e, "expected a metric name, found '%s'",
+		                pt_excerpt(x, l->p, 1));
 	char *mname = xstrndup(name, nlen);
 	json_t *labels = json_object();
 	json_t *sample = NULL;
 	int rc = -1;
 
 	if (l->p < l->end && *l->p != ' ' && *l->p != '\t' && *l->p != '{') {
-		pg_error(ps->e, "invalid character '%s' in the metric name", pt_excerpt(x, l->p, 1));
+		pg_error(ps->e, "invalid character '%s' in the metric name",
+		         pt_excerpt(x, l->p, 1));
 		goto out;
 	}
 	pt_skip_blank(l);
@@ -344,7 +350,7 @@ static int pt_sample(struct pt_parse *ps, struct pt_line *l)
 		long long ts;
 		if (pt_int64(tok, tlen, &ts) < 0) {
 			pg_error(ps->e, "invalid timestamp '%s' (milliseconds since the epoch)",
-				 pt_excerpt(x, tok, tlen));
+			         pt_excerpt(x, tok, tlen));
 			goto out;
 		}
 		json_object_set_new(sample, "timestamp", json_integer(ts));
@@ -352,7 +358,7 @@ static int pt_sample(struct pt_parse *ps, struct pt_line *l)
 	pt_skip_blank(l);
 	if (l->p < l->end) {
 		pg_error(ps->e, "unexpected text after the sample: '%s'",
-			 pt_excerpt(x, l->p, (size_t)(l->end - l->p)));
+		         pt_excerpt(x, l->p, (size_t)(l->end - l->p)));
 		goto out;
 	}
 
@@ -377,10 +383,10 @@ out:
 int promtext_parse(const char *text, size_t len, json_t **out, unsigned *line, struct pg_err *e)
 {
 	struct pt_parse ps = {
-		.metrics = json_object(),
-		.families = json_object(),
-		.series = json_array(),
-		.e = e,
+	    .metrics = json_object(),
+	    .families = json_object(),
+	    .series = json_array(),
+	    .e = e,
 	};
 	const char *p = text, *end = text + len;
 	unsigned lineno = 0;
@@ -394,9 +400,10 @@ int promtext_parse(const char *text, size_t len, json_t **out, unsigned *line, s
 		lineno++;
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
-		struct pt_line l = { p, p + n };
+		struct pt_line l = {p, p + n};
 		if (memchr(p, '\0', n)) {
-			rc = pg_error(e, "the line contains a NUL byte (is this a metrics endpoint?)");
+			rc = pg_error(e,
+			              "the line contains a NUL byte (is this a metrics endpoint?)");
 		} else {
 			pt_skip_blank(&l);
 			if (l.p == l.end)
@@ -417,8 +424,7 @@ int promtext_parse(const char *text, size_t len, json_t **out, unsigned *line, s
 		/* "typed" only served duplicate detection. */
 		const char *k;
 		json_t *f;
-		json_object_foreach(ps.families, k, f)
-			json_object_del(f, "typed");
+		json_object_foreach(ps.families, k, f) json_object_del(f, "typed");
 		json_t *facts = json_object();
 		json_object_set(facts, "metrics", ps.metrics);
 		json_object_set(facts, "families", ps.families);

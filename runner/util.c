@@ -179,6 +179,8 @@ void diags_release(struct diags *d)
 }
 
 static int diag_vadd(struct diags *d, const char *file, unsigned line, unsigned col,
+		     const char *fmt, va_list ap) PG_PRINTF(5, 0);
+static int diag_vadd(struct diags *d, const char *file, unsigned line, unsigned col,
 		     const char *fmt, va_list ap)
 {
 	size_t max = d->max ? d->max : 1000;

@@ -20,7 +20,7 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);            /* NULL stays NULL */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) PG_PRINTF(1, 2);
-char *xvasprintf(const char *fmt, va_list ap);
+char *xvasprintf(const char *fmt, va_list ap) PG_PRINTF(1, 0);
 
 /* A growable byte buffer. data is always NUL-terminated (data[len] == 0)
  * once anything was added; cap is the size limit (0 = unlimited). When an

@@ -55,6 +55,53 @@ endif()
 
 # --- k8s module ---
 # The kubeconfig matrix (unit), then the k8s module through the CLI against
-# simulator instances on 127.0.0.1:16461-16464 (tests/k8s/).
-pg_unit_test(test_kubeconfig unit/test_kubeconfig.c)
+# its own simulator instances (tests/k8s/): k8s-healthy on 127.0.0.1:16461,
+# k8s-broken on 16462, k8s-actions on 16463. Each case file names its
+# instance ("sim"); cases sharing an instance take its RESOURCE_LOCK.
+pg_unit_test(k8s_kubeconfig unit/test_kubeconfig.c)
+
+find_program(PG_KUBECTL kubectl)
+find_program(PG_CURL curl)
+find_program(PG_BASH bash)
+if(PG_CURL AND PG_BASH)
+  set(PG_K8S_TESTS ${CMAKE_CURRENT_SOURCE_DIR}/k8s)
+  foreach(inst healthy:argocd-healthy:16461 broken:argocd-broken:16462
+               actions:argocd-healthy:16463)
+    string(REPLACE ":" ";" parts "${inst}")
+    list(GET parts 0 name)
+    list(GET parts 1 world)
+    list(GET parts 2 port)
+    add_test(NAME k8s.sim.start.${name} COMMAND ${PG_BASH}
+      ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_ctl.sh start k8s-${name} ${world} ${port})
+    set_tests_properties(k8s.sim.start.${name} PROPERTIES
+      FIXTURES_SETUP k8s_sim_${name} ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
+    add_test(NAME k8s.sim.stop.${name} COMMAND ${PG_BASH}
+      ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_ctl.sh stop k8s-${name})
+    set_tests_properties(k8s.sim.stop.${name} PROPERTIES
+      FIXTURES_CLEANUP k8s_sim_${name} ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 30)
+  endforeach()
+
+  file(GLOB PG_K8S_CASES ${PG_K8S_TESTS}/cases/*.json)
+  foreach(case ${PG_K8S_CASES})
+    get_filename_component(name ${case} NAME_WE)
+    file(STRINGS ${case} simline REGEX "\"sim\": *\"[a-z]+\"")
+    string(REGEX REPLACE ".*\"sim\": *\"([a-z]+)\".*" "\\1" inst "${simline}")
+    add_test(NAME k8s.case.${name} COMMAND ${PG_PYTHON3} ${PG_K8S_TESTS}/run_case.py ${case})
+    set_tests_properties(k8s.case.${name} PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180
+      FIXTURES_REQUIRED k8s_sim_${inst} RESOURCE_LOCK k8s_sim_${inst})
+  endforeach()
+
+  # kubectl and phasegate must see the same objects and rollout verdicts.
+  if(PG_KUBECTL)
+    foreach(inst healthy:argocd-healthy broken:argocd-broken)
+      string(REPLACE ":" ";" parts "${inst}")
+      list(GET parts 0 name)
+      list(GET parts 1 world)
+      add_test(NAME k8s.fidelity.${name}
+        COMMAND ${PG_PYTHON3} ${PG_K8S_TESTS}/fidelity.py ${name} ${world})
+      set_tests_properties(k8s.fidelity.${name} PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
+        TIMEOUT 300 FIXTURES_REQUIRED k8s_sim_${name} RESOURCE_LOCK k8s_sim_${name})
+    endforeach()
+  endif()
+endif()
 # --- end k8s module ---

@@ -76,7 +76,9 @@ def main():
                 rr = kubectl(kcfg, cache, "rollout", "status", "%s/%s" % (kind.lower(), meta["name"]),
                              "-n", meta["namespace"], "--watch=false")
                 text = (rr.stdout + rr.stderr).strip()
-                if rr.returncode == 0 and "successfully rolled out" in text:
+                done_words = ("successfully rolled out", "partitioned roll out complete",
+                              "rolling update complete")
+                if rr.returncode == 0 and any(w in text for w in done_words):
                     verdict = "complete"
                 elif rr.returncode == 0:
                     verdict = "progressing"

@@ -2,10 +2,14 @@
 ownership, RBAC evaluation, scripted steps, faults, time templates.
 Run with /usr/bin/python3 (Debian's python3-yaml); PG_SOURCE_DIR locates
 the simulator, else the path relative to this file."""
+import http.client
+import json
 import os
+import ssl
 import sys
 import tempfile
 import textwrap
+import threading
 import unittest
 
 SRC = os.environ.get("PG_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
@@ -135,6 +139,10 @@ WORLD = {
           - {verbs: [get, list], apiGroups: [apps], resources: [deployments], namespaces: [argocd]}
           - {verbs: [get], apiGroups: [""], resources: [pods/log], resourceNames: [p]}
         """,
+    "_sim/tokens.yaml": """
+        tokens:
+        - {name: bob, token: bob-token, user: bob}
+        """,
     "_sim/script.yaml": """
         - after: 1s
           every: 2s
@@ -263,6 +271,94 @@ class WithWorld(unittest.TestCase):
         self.assertEqual(rc(), 7, "times: 3 caps the repetitions")
         self.store.reset(paused=True)
         self.assertEqual(rc(), 1)
+
+
+class LiveServer(unittest.TestCase):
+    """The HTTP layer in-process on 127.0.0.1:16446: one kept-alive TLS
+    connection stays usable after error answers that left a body unread."""
+
+    PORT = 16446
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        world = os.path.join(self.tmp.name, "world")
+        for rel, text in WORLD.items():
+            path = os.path.join(world, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(textwrap.dedent(text))
+        store = kubesim.Store(world)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.server = kubesim.TLSServer(("127.0.0.1", self.PORT), kubesim.KubeHandler, ctx, store)
+        pki = os.path.join(self.tmp.name, "pki")
+        ca, crt, key = kubesim.make_pki(pki, pki, store, self.server.port)
+        ctx.load_cert_chain(crt, key)
+        ctx.load_verify_locations(ca)
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        client = ssl.create_default_context(cafile=ca)
+        self.conn = http.client.HTTPSConnection("127.0.0.1", self.server.port, context=client,
+                                                timeout=10)
+
+    def tearDown(self):
+        self.conn.close()
+        self.server.shutdown()
+        self.server.server_close()
+        self.tmp.cleanup()
+
+    def call(self, method, path, body=None, token="bob-token", ctype="application/json"):
+        headers = {"Authorization": "Bearer " + token, "Content-Type": ctype}
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"null")
+
+    def test_connection_reuse_after_errors(self):
+        apply = json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "x"}, "data": {"k": "v" * 5000}})
+        code, body = self.call("PATCH", "/api/v1/namespaces/argocd/configmaps/x?fieldManager=t",
+                               apply, ctype="application/apply-patch+yaml")
+        self.assertEqual((code, body["reason"]), (403, "Forbidden"))
+        code, body = self.call("POST", "/api/v1/namespaces/argocd/configmaps", apply,
+                               token="nobody")
+        self.assertEqual((code, body["reason"]), (401, "Unauthorized"))
+        code, body = self.call("GET", "/apis/apps/v1/namespaces/argocd/deployments/web")
+        self.assertEqual((code, body["metadata"]["name"]), (200, "web"))
+        code, body = self.call("GET", "/apis/apps/v1/deployments?limit=1")
+        self.assertEqual((code, body["kind"]), (403, "Status"),
+                         "bob may list only in argocd, not all namespaces")
+
+    def test_ssar_and_paging(self):
+        review = json.dumps({"apiVersion": "authorization.k8s.io/v1",
+                             "kind": "SelfSubjectAccessReview",
+                             "spec": {"resourceAttributes": {"verb": "list", "group": "apps",
+                                                             "resource": "deployments",
+                                                             "namespace": "argocd"}}})
+        code, body = self.call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                               review)
+        self.assertEqual((code, body["status"]["allowed"]), (201, True))
+        # An admin token added at run time creates three ConfigMaps, then
+        # pages through them one at a time.
+        self.server.store.tokens["root"] = {"user": "root", "groups": ["system:masters"]}
+        for name in ("c3", "c1", "c2"):
+            code, _ = self.call("POST", "/api/v1/namespaces/argocd/configmaps", json.dumps(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
+                token="root")
+            self.assertEqual(code, 201)
+        names, path, remaining = [], "/api/v1/namespaces/argocd/configmaps?limit=1", []
+        while True:
+            code, body = self.call("GET", path, token="root")
+            self.assertEqual(code, 200)
+            names += [o["metadata"]["name"] for o in body["items"]]
+            tok = body["metadata"].get("continue")
+            if not tok:
+                break
+            remaining.append(body["metadata"]["remainingItemCount"])
+            path = "/api/v1/namespaces/argocd/configmaps?limit=1&continue=" + tok
+        self.assertEqual(names, ["c1", "c2", "c3"])
+        self.assertEqual(remaining, [2, 1])
+        code, body = self.call("GET", "/api/v1/pods?limit=1&continue=garbage", token="root")
+        self.assertEqual(code, 400)
 
 
 class Faults(unittest.TestCase):

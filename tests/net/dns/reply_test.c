@@ -13,7 +13,8 @@
 
 #include "util.h"
 
-int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *facts, struct pg_err *e);
+int dns_reply_facts(const unsigned char *abuf, int alen, int qtype, json_t *facts,
+                    struct pg_err *e);
 
 /* A reply under construction. */
 struct msg {
@@ -30,7 +31,7 @@ static void put(struct msg *m, const void *p, size_t n)
 
 static void put16(struct msg *m, unsigned v)
 {
-	unsigned char x[2] = { (unsigned char)(v >> 8), (unsigned char)v };
+	unsigned char x[2] = {(unsigned char)(v >> 8), (unsigned char)v};
 	put(m, x, 2);
 }
 
@@ -61,7 +62,8 @@ static void putptr(struct msg *m, unsigned off)
 }
 
 /* Header + one question for qname/qtype; the question name sits at 12. */
-static void start(struct msg *m, unsigned flags, unsigned ancount, const char *qname, unsigned qtype)
+static void start(struct msg *m, unsigned flags, unsigned ancount, const char *qname,
+                  unsigned qtype)
 {
 	m->n = 0;
 	put16(m, 0x1234);
@@ -97,7 +99,7 @@ static void end_rr(struct msg *m, size_t at)
 static json_t *facts_of(struct msg *m, int qtype)
 {
 	json_t *f = json_object();
-	struct pg_err e = { { 0 } };
+	struct pg_err e = {{0}};
 	if (dns_reply_facts(m->b, (int)m->n, qtype, f, &e) != 0)
 		fail_msg("unexpected error: %s", e.msg);
 	return f;
@@ -112,7 +114,7 @@ static const char *str_at(json_t *f, const char *key, size_t i, const char *fiel
 	return json_string_value(v);
 }
 
-#define QR_AA 0x8400u  /* response, authoritative, NOERROR */
+#define QR_AA 0x8400u /* response, authoritative, NOERROR */
 
 static void test_a_with_cname(void **state)
 {
@@ -120,13 +122,24 @@ static void test_a_with_cname(void **state)
 	start(&m, QR_AA, 3, "alias.test.internal", 1);
 	size_t at = rr(&m, 5, 300); /* CNAME -> api.test.internal, compressed */
 	size_t target = m.n;
-	put(&m, "\x03" "api", 4);
+	put(&m,
+	    "\x03"
+	    "api",
+	    4);
 	putptr(&m, 12 + 6); /* "test.internal" inside the question name */
 	end_rr(&m, at);
 	/* The A records are owned by the CNAME target. */
-	putptr(&m, (unsigned)target); put16(&m, 1); put16(&m, 1); put32(&m, 60); put16(&m, 4);
+	putptr(&m, (unsigned)target);
+	put16(&m, 1);
+	put16(&m, 1);
+	put32(&m, 60);
+	put16(&m, 4);
 	put(&m, "\x7f\x00\x00\x01", 4);
-	putptr(&m, (unsigned)target); put16(&m, 1); put16(&m, 1); put32(&m, 4294967295UL); put16(&m, 4);
+	putptr(&m, (unsigned)target);
+	put16(&m, 1);
+	put16(&m, 1);
+	put32(&m, 4294967295UL);
+	put16(&m, 4);
 	put(&m, "\x0a\x00\x00\x02", 4);
 
 	json_t *f = facts_of(&m, 1);
@@ -138,9 +151,12 @@ static void test_a_with_cname(void **state)
 	assert_string_equal(str_at(f, "answers", 0, "type"), "CNAME");
 	assert_string_equal(str_at(f, "answers", 0, "value"), "api.test.internal");
 	assert_string_equal(str_at(f, "answers", 1, "name"), "api.test.internal");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(f, "answers"), 1), "ttl")), 60);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(f, "answers"), 2), "ttl")),
-			 4294967295LL);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(f, "answers"), 1), "ttl")),
+	                 60);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_array_get(json_object_get(f, "answers"), 2), "ttl")),
+	                 4294967295LL);
 	assert_string_equal(str_at(f, "values", 0, NULL), "127.0.0.1");
 	assert_string_equal(str_at(f, "values", 1, NULL), "10.0.0.2");
 	json_decref(f);
@@ -160,13 +176,17 @@ static void test_aaaa_mx_srv_txt_ns_ptr(void **state)
 	start(&m, QR_AA, 1, "test.internal", 15);
 	at = rr(&m, 15, 300);
 	put16(&m, 10);
-	put(&m, "\x04" "mail", 5);
+	put(&m,
+	    "\x04"
+	    "mail",
+	    5);
 	putptr(&m, 12);
 	end_rr(&m, at);
 	f = facts_of(&m, 15);
 	json_t *a = json_array_get(json_object_get(f, "answers"), 0);
 	assert_int_equal(json_integer_value(json_object_get(a, "preference")), 10);
-	assert_string_equal(json_string_value(json_object_get(a, "exchange")), "mail.test.internal");
+	assert_string_equal(json_string_value(json_object_get(a, "exchange")),
+	                    "mail.test.internal");
 	assert_string_equal(str_at(f, "values", 0, NULL), "10 mail.test.internal");
 	json_decref(f);
 
@@ -189,19 +209,28 @@ static void test_aaaa_mx_srv_txt_ns_ptr(void **state)
 	/* TXT: several character-strings, a byte outside printable ASCII. */
 	start(&m, QR_AA, 1, "txt.test.internal", 16);
 	at = rr(&m, 16, 300);
-	put(&m, "\x07v=feas1\x03" "a\x01z\x00", 13); /* three strings, the last empty */
+	put(&m,
+	    "\x07v=feas1\x03"
+	    "a\x01z\x00",
+	    13); /* three strings, the last empty */
 	end_rr(&m, at);
 	f = facts_of(&m, 16);
 	a = json_array_get(json_object_get(f, "answers"), 0);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "strings"), 0)), "v=feas1");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "strings"), 1)), "a\\001z");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "strings"), 0)),
+	                    "v=feas1");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "strings"), 1)),
+	                    "a\\001z");
 	assert_string_equal(str_at(f, "values", 0, NULL), "v=feas1a\\001z");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "strings"), 2)), "");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(a, "strings"), 2)),
+	                    "");
 	json_decref(f);
 
 	start(&m, QR_AA, 1, "test.internal", 2);
 	at = rr(&m, 2, 300);
-	put(&m, "\x03" "ns1", 4);
+	put(&m,
+	    "\x03"
+	    "ns1",
+	    4);
 	putptr(&m, 12);
 	end_rr(&m, at);
 	f = facts_of(&m, 2);
@@ -223,7 +252,8 @@ static void test_rcodes(void **state)
 	static const struct {
 		unsigned rcode;
 		const char *name;
-	} cases[] = { { 0, "NOERROR" }, { 2, "SERVFAIL" }, { 3, "NXDOMAIN" }, { 5, "REFUSED" }, { 14, "RCODE14" } };
+	} cases[] = {
+	    {0, "NOERROR"}, {2, "SERVFAIL"}, {3, "NXDOMAIN"}, {5, "REFUSED"}, {14, "RCODE14"}};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct msg m;
 		start(&m, 0x8200u | cases[i].rcode, 0, "nope.test.internal", 1);
@@ -253,7 +283,7 @@ static void test_unknown_type(void **state)
 static void expect_bad(struct msg *m, int qtype, const char *part)
 {
 	json_t *f = json_object();
-	struct pg_err e = { { 0 } };
+	struct pg_err e = {{0}};
 	assert_int_equal(dns_reply_facts(m->b, (int)m->n, qtype, f, &e), -1);
 	if (!strstr(e.msg, part))
 		fail_msg("message '%s' lacks '%s'", e.msg, part);
@@ -306,11 +336,9 @@ static void test_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_a_with_cname),
-		cmocka_unit_test(test_aaaa_mx_srv_txt_ns_ptr),
-		cmocka_unit_test(test_rcodes),
-		cmocka_unit_test(test_unknown_type),
-		cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_a_with_cname), cmocka_unit_test(test_aaaa_mx_srv_txt_ns_ptr),
+	    cmocka_unit_test(test_rcodes),       cmocka_unit_test(test_unknown_type),
+	    cmocka_unit_test(test_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
