@@ -531,6 +531,8 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 	curl_off_t conn_t = 0, app_t = 0, pre_t = 0, clen = -1;
 	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &conn_t);
 	curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre_t);
+	long local_port = 0; /* a TCP connection was made (libcurl counts TLS in connect time) */
+	curl_easy_getinfo(c, CURLINFO_LOCAL_PORT, &local_port);
 	curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &app_t);
 	curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
 	long status = 0;
@@ -570,7 +572,7 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 			msg = xasprintf("no response within %s from %s (the server accepted the "
 			                "connection but did not answer)",
 			                budget, u->display);
-		else if (conn_t == 0) {
+		else if (conn_t == 0 && local_port == 0) {
 			char *cb = format_duration(shown_ms(
 			    h->connect_ms < in->budget_ms ? h->connect_ms : in->budget_ms));
 			msg = xasprintf("no connection to %s within %s (a firewall may drop the "

@@ -11,8 +11,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "http.h"
+#include "scheduler.h"
 
 static char *pki; /* the fixtures' PKI directory */
 
@@ -399,6 +403,42 @@ static void test_context_deadline(void **state)
 	ctx_free_for_test(ctx);
 }
 
+static void test_tls_handshake_never_finishes(void **state)
+{
+	(void)state;
+	/* The never-answering server accepts, reads, and stays silent: the
+	 * ClientHello gets no reply. */
+	struct http_request rq = {.url = "https://127.0.0.1:18090/", .timeout_ms = 700};
+	expect_error(&rq, "the TLS handshake with 127.0.0.1:18090 did not finish within 700ms");
+}
+
+static void *stop_later(void *arg)
+{
+	(void)arg;
+	usleep(300 * 1000);
+	sched_request_stop(SIGINT);
+	return NULL;
+}
+
+/* Last: once the run is asked to stop, it stays stopped. */
+static void test_cancelled_on_stop_request(void **state)
+{
+	(void)state;
+	struct check_ctx *ctx = ctx_new_for_test(NULL, 20000, NULL, NULL);
+	struct http_request rq = {.url = "http://127.0.0.1:18090/never"};
+	struct http_response rs;
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, stop_later, NULL), 0);
+	long long t0 = now_mono_ms();
+	assert_int_equal(http_do(ctx, &rq, &rs), -1);
+	pthread_join(t, NULL);
+	assert_non_null(strstr(rs.error, "stopped: the run was interrupted"));
+	/* Well before the 20s deadline (libcurl calls back at least once a second). */
+	assert_true(now_mono_ms() - t0 < 10000);
+	http_response_release(&rs);
+	ctx_free_for_test(ctx);
+}
+
 int main(void)
 {
 	const char *build = getenv("PG_BUILD_DIR");
@@ -423,6 +463,8 @@ int main(void)
 	    cmocka_unit_test(test_faults),
 	    cmocka_unit_test(test_tls_faults),
 	    cmocka_unit_test(test_context_deadline),
+	    cmocka_unit_test(test_tls_handshake_never_finishes),
+	    cmocka_unit_test(test_cancelled_on_stop_request),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	http_global_cleanup();

@@ -75,6 +75,11 @@ kc get nodes -o jsonpath='{.items[?(@.metadata.name=="node-3")].status.condition
 expect_eq "node-3 not ready" "Unknown" "$OUT"
 kc logs -n argocd deployment/argocd-server
 expect_has "server log tells why" "failed to load TLS certificate" "$OUT"
+kc logs -n argocd argocd-server-2decca1494-h6lzf --previous --tail=1
+expect_eq "previous container's last line" 'level=fatal msg="failed to load TLS certificate: open /app/config/server/tls/tls.crt: no such file or directory"' "$OUT"
+kc logs -n argocd argocd-server-2decca1494-59s7n --previous
+expect_rc "no previous container" 1
+expect_has "no previous wording" 'previous terminated container "argocd-server" in pod "argocd-server-2decca1494-59s7n" not found' "$ERR"
 
 # --- a forbidden service account, an unknown token ----------------------------------
 kc --context forbidden get deploy -n argocd

@@ -239,6 +239,14 @@ class WithWorld(unittest.TestCase):
         kinds = [e[1] for e in self.store.events]
         self.assertEqual(kinds.count("DELETED"), 3)
 
+    def test_argocd_stub_routes(self):
+        api = kubesim.ArgoCDAPI(self.store)
+        code, body = api.handle("GET", "/api/version", {}, None, {})
+        self.assertEqual(code, 200)
+        self.assertIn("Version", body)
+        code, body = api.handle("GET", "/api/v1/applications", {}, None, {})
+        self.assertEqual((code, body["code"]), (404, 5))
+
     def test_rbac(self):
         admin = kubesim.Identity("root", ["system:masters"])
         bob = kubesim.Identity("bob", [])

@@ -1,0 +1,114 @@
+#!/bin/bash
+# bench/k8s/run.sh - 500 object assertions (get + jq) against one kubesim
+# instance, done two ways in the same run:
+#   phasegate  one suite of 500 k8s get checks with a jq expectation (--jobs 8)
+#   kubectl    a bash script running `kubectl get -o json | jq -e` once per
+#              assertion, the seed's approach (discovery cache warmed first)
+# Prints a Markdown table: wall time, user+sys CPU, peak RSS, the ratio,
+# and phasegate's own CPU time per check.
+#
+# Usage: bench/k8s/run.sh [N]     (N assertions, default 500)
+# Environment: PG_BINARY (default: build/phasegate under the checkout),
+# PG_PYTHON3 (default python3), BENCH_PORT (default 16470).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+N=${1:-500}
+PG_BINARY=${PG_BINARY:-$ROOT/build/phasegate}
+PY=${PG_PYTHON3:-python3}
+PORT=${BENCH_PORT:-16470}
+for tool in kubectl jq /usr/bin/time "$PG_BINARY"; do
+  command -v "$tool" >/dev/null || { echo "bench/k8s: $tool is needed" >&2; exit 2; }
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench-k8s.XXXXXX")
+SIM_PID=
+cleanup() {
+  if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# The simulator, on loopback, with the healthy world.
+"$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$ROOT/fixtures/worlds/argocd-healthy" \
+  --port "$PORT" --tls-dir "$WORK/tls" --pki-out "$WORK/pki" </dev/null >"$WORK/sim.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 1 100); do
+  [ -f "$WORK/pki/port" ] && curl -fs --max-time 2 --cacert "$WORK/tls/ca.crt" \
+    "https://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+KCFG="$WORK/pki/kubeconfig"
+export HOME="$WORK/home"
+mkdir -p "$HOME"
+CACHE="$WORK/kube-cache"
+KC=(kubectl --kubeconfig "$KCFG" --context admin --cache-dir "$CACHE")
+
+# The objects to assert on: every deployment, service, config map, pod and
+# Argo CD application of the world, cycled until there are N assertions.
+"${KC[@]}" get deployments,services,configmaps,pods,applications.argoproj.io -A \
+  -o jsonpath='{range .items[*]}{.kind} {.metadata.namespace} {.metadata.name}{"\n"}{end}' \
+  >"$WORK/objects.txt"
+"$PY" - "$N" "$WORK/objects.txt" "$WORK" "$KCFG" <<'EOF'
+import json, sys
+n, objects, work, kcfg = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+objs = [l.split() for l in open(objects) if l.strip()]
+checks, lines = [], ["#!/bin/bash", "# one kubectl process per assertion, as the seed does", "fail=0"]
+for i in range(n):
+    kind, ns, name = objs[i % len(objs)]
+    prog = '.metadata.name == "%s" and .metadata.namespace == "%s"' % (name, ns)
+    checks.append({"id": "a%03d" % i,
+                   "k8s": {"get": "%s/%s" % (kind.lower(), name), "namespace": ns},
+                   "expect": [{"jq": ".object | " + prog}]})
+    lines.append("kubectl --kubeconfig \"$KCFG\" --context admin --cache-dir \"$CACHE\" get %s/%s -n %s"
+                 " -o json | jq -e '%s' >/dev/null || fail=$((fail+1))" % (kind.lower(), name, ns, prog))
+lines.append("echo \"$fail failed\"")
+lines.append("[ \"$fail\" -eq 0 ]")
+suite = {"name": "bench-k8s", "modules": {"k8s": {"kubeconfig": kcfg, "context": "admin"}},
+         "defaults": {"timeout": "30s"},
+         "phases": [{"id": "1", "name": "bench", "steps": [{"id": "1.1", "name": "assertions",
+                    "checkpoint": {"id": "all", "checks": checks}}]}]}
+json.dump(suite, open(work + "/suite.yaml", "w"))
+open(work + "/seed.sh", "w").write("\n".join(lines) + "\n")
+EOF
+
+# Warm kubectl's discovery cache (fair to kubectl: the seed runs many calls).
+"${KC[@]}" get deployments -n argocd -o name >/dev/null
+
+measure() { # name, command...: runs under /usr/bin/time -v, keeps its report
+  local name=$1; shift
+  /usr/bin/time -v -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>&1 || {
+    echo "bench/k8s: $name failed:" >&2; tail -20 "$WORK/$name.out" >&2; exit 1; }
+}
+field() { # file, label
+  grep -F "$2" "$1" | head -1 | sed 's/.*: //'
+}
+to_s() { # "m:ss.cc" or "h:mm:ss" to seconds
+  awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }' <<<"$1"
+}
+
+measure phasegate "$PG_BINARY" run "$WORK/suite.yaml" --jobs 8 --out "$WORK/pg-out"
+KCFG=$KCFG CACHE=$CACHE measure kubectl env KCFG="$KCFG" CACHE="$CACHE" bash "$WORK/seed.sh"
+
+row() { # name
+  local f="$WORK/$1.time" wall user sys rss
+  wall=$(to_s "$(field "$f" "Elapsed (wall clock)")")
+  user=$(field "$f" "User time")
+  sys=$(field "$f" "System time")
+  rss=$(field "$f" "Maximum resident set size")
+  echo "$wall $user $sys $rss"
+}
+read -r pw pu ps prss <<<"$(row phasegate)"
+read -r kw ku ks krss <<<"$(row kubectl)"
+awk -v n="$N" -v pw="$pw" -v pu="$pu" -v ps="$ps" -v prss="$prss" \
+    -v kw="$kw" -v ku="$ku" -v ks="$ks" -v krss="$krss" 'BEGIN {
+  printf "| %d get + jq assertions | wall time | user+sys CPU | peak RSS |\n", n
+  printf "|---|---:|---:|---:|\n"
+  printf "| phasegate (--jobs 8) | %.2f s | %.2f s | %.1f MiB |\n", pw, pu + ps, prss / 1024
+  printf "| bash + kubectl + jq per assertion | %.2f s | %.2f s | %.1f MiB |\n", kw, ku + ks, krss / 1024
+  printf "| ratio (kubectl / phasegate) | %.1fx | %.1fx | |\n", kw / pw, (ku + ks) / (pu + ps)
+  printf "\nphasegate CPU per check: %.0f us (user+sys / %d)\n", (pu + ps) / n * 1e6, n
+}'
+grep -E "^[0-9]+ checks" "$WORK/phasegate.out" || true
+tail -1 "$WORK/kubectl.out"
