@@ -62,12 +62,16 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 		st->kubeconfig = dir ? xasprintf("%s/%s", dir, kcfg) : xstrdup(kcfg);
 		free(dir);
 	}
-	st->context = xstrdup(cfg_str(settings, "context", NULL));
+	/* an empty setting (an unset variable) means "as kubectl would" */
+	const char *ctxname = cfg_str(settings, "context", NULL);
+	const char *ns = cfg_str(settings, "namespace", NULL);
+	const char *sa = cfg_str(settings, "service_account_dir", NULL);
+	st->context = ctxname && *ctxname ? xstrdup(ctxname) : NULL;
 	struct kube_config_opts o = {
 		.kubeconfig = st->kubeconfig,
 		.context = st->context,
-		.nspace = cfg_str(settings, "namespace", NULL),
-		.sa_dir = cfg_str(settings, "service_account_dir", NULL),
+		.nspace = ns && *ns ? ns : NULL,
+		.sa_dir = sa && *sa ? sa : NULL,
 	};
 	/* Reads local files only; a bad kubeconfig is reported by the checks
 	 * that need the cluster, so suites that validate offline still do. */
@@ -671,6 +675,33 @@ static char *label_of(const struct k8s_res *res, const char *ns, const char *nam
 
 /* ---- read-only operations --------------------------------------------- */
 
+/* Secret values never reach facts (and so never a failure message): each
+ * value becomes "(N bytes)"; the keys stay for expectations. export keeps
+ * the real data, since a backup must restore it. */
+static void redact_secret(json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	if (!kind || strcmp(kind, "Secret") != 0)
+		return;
+	const char *fields[] = {"data", "stringData"};
+	for (size_t i = 0; i < 2; i++) {
+		json_t *m = json_object_get(obj, fields[i]);
+		const char *k;
+		json_t *v;
+		json_object_foreach(m, k, v)
+		{
+			size_t n = json_string_length(v);
+			if (i == 0)
+				n = n / 4 * 3; /* base64: about this many bytes */
+			char *t = xasprintf("(redacted, about %zu bytes)", n);
+			json_object_set_new(m, k, json_string(t));
+			free(t);
+		}
+	}
+	json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
+	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+}
+
 /* Argo CD's verdict on obj. An Argo CD Application is judged by the health
  * Argo CD itself reports in its status (what "health: app/x" asks). */
 static const char *health_of(json_t *obj, char **msg)
@@ -710,6 +741,8 @@ static void op_get(struct k8s_run *r, int mode)
 		json_object_set_new(f, "health", json_string(h));
 		json_object_set_new(f, "health_message", json_string(hm ? hm : ""));
 		free(hm);
+		if (obj)
+			redact_secret(obj);
 		json_object_set_new(f, "object", obj ? json_incref(obj) : json_null());
 		set_summary(f, obj != NULL,
 			    obj ? xasprintf("%s exists", label) : xasprintf("%s does not exist", label));
@@ -800,6 +833,15 @@ static void op_list(struct k8s_run *r)
 	json_t *it;
 	json_array_foreach(items, i, it)
 	{
+		if (!json_object_get(it, "kind")) {
+			/* list items come without them; facts name them */
+			char *av = *r->res->group ? xasprintf("%s/%s", r->res->group, r->res->version)
+						  : xstrdup(r->res->version);
+			json_object_set_new(it, "apiVersion", json_string(av));
+			json_object_set_new(it, "kind", json_string(r->res->kind));
+			free(av);
+		}
+		redact_secret(it);
 		json_t *nm = json_object_get(json_object_get(it, "metadata"), "name");
 		json_array_append(names, nm ? nm : json_null());
 	}

@@ -134,6 +134,7 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		*err = xasprintf("cannot reach the API server %s of cluster '%s' (%s; CA: %s): %s",
 				 kc->server, kc->cluster_name ? kc->cluster_name : "in-cluster",
 				 kc->origin, ca, rs->error ? rs->error : "no response");
+		http_response_release(rs); /* callers release only answers */
 		goto out;
 	}
 	rc = 0;

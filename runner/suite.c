@@ -1322,7 +1322,6 @@ static void entry_saves(struct loader *L, struct plan_check *pc, const struct no
 	for (i = 0; i < v->n; i++) {
 		const struct node *k = v->pairs[i].key, *prog = v->pairs[i].value;
 		struct plan_save *s = &pc->saves[pc->nsaves];
-		struct pg_err e;
 		const char *text;
 
 		if (!save_name_valid(k->str)) {
@@ -1333,8 +1332,8 @@ static void entry_saves(struct loader *L, struct plan_check *pc, const struct no
 		}
 		if (!(text = ld_scalar(L, prog)))
 			continue;
-		if (jqprog_compile(text, &s->prog, &e) < 0) {
-			lerr(L, prog, "save '%s': %s", k->str, e.msg);
+		if (jqprog_compile_at(text, prog, &s->prog, L->d) < 0) {
+			L->nerr++;
 			continue;
 		}
 		s->name = xstrdup(k->str);
@@ -1626,6 +1625,8 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	L.o = o;
 	L.d = d;
 	p->path = xstrdup(path);
+	/* every jq program of the suite compiles in one go at the end */
+	expect_defer_begin();
 
 	file = locate(&L, path);
 	if (!file)
@@ -1675,6 +1676,7 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 		entry_build(&L, &L.entries[i]);
 
 out:
+	L.nerr += expect_defer_end(d);
 	sort_diags(d, first_diag);
 	loader_release(&L);
 	free(file);

@@ -5,7 +5,9 @@
 #   kubectl    a bash script running `kubectl get -o json | jq -e` once per
 #              assertion, the seed's approach (discovery cache warmed first)
 # Prints a Markdown table: wall time, user+sys CPU, peak RSS, the ratio,
-# and phasegate's own CPU time per check.
+# and phasegate's own CPU time per check. A third row runs the same 500
+# gets with path expectations (equals:) instead of jq, which shows what the
+# jq compilation at load time costs.
 #
 # Usage: bench/k8s/run.sh [N]     (N assertions, default 500)
 # Environment: PG_BINARY (default: build/phasegate under the checkout),
@@ -54,13 +56,18 @@ KC=(kubectl --kubeconfig "$KCFG" --context admin --cache-dir "$CACHE")
 import json, sys
 n, objects, work, kcfg = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 objs = [l.split() for l in open(objects) if l.strip()]
-checks, lines = [], ["#!/bin/bash", "# one kubectl process per assertion, as the seed does", "fail=0"]
+checks, pchecks = [], []
+lines = ["#!/bin/bash", "# one kubectl process per assertion, as the seed does", "fail=0"]
 for i in range(n):
     kind, ns, name = objs[i % len(objs)]
     prog = '.metadata.name == "%s" and .metadata.namespace == "%s"' % (name, ns)
     checks.append({"id": "a%03d" % i,
                    "k8s": {"get": "%s/%s" % (kind.lower(), name), "namespace": ns},
                    "expect": [{"jq": ".object | " + prog}]})
+    pchecks.append({"id": "a%03d" % i,
+                    "k8s": {"get": "%s/%s" % (kind.lower(), name), "namespace": ns},
+                    "expect": [{"path": "object.metadata.name", "equals": name},
+                               {"path": "object.metadata.namespace", "equals": ns}]})
     lines.append("kubectl --kubeconfig \"$KCFG\" --context admin --cache-dir \"$CACHE\" get %s/%s -n %s"
                  " -o json | jq -e '%s' >/dev/null || fail=$((fail+1))" % (kind.lower(), name, ns, prog))
 lines.append("echo \"$fail failed\"")
@@ -70,6 +77,8 @@ suite = {"name": "bench-k8s", "modules": {"k8s": {"kubeconfig": kcfg, "context":
          "phases": [{"id": "1", "name": "bench", "steps": [{"id": "1.1", "name": "assertions",
                     "checkpoint": {"id": "all", "checks": checks}}]}]}
 json.dump(suite, open(work + "/suite.yaml", "w"))
+suite["phases"][0]["steps"][0]["checkpoint"]["checks"] = pchecks
+json.dump(suite, open(work + "/suite-path.yaml", "w"))
 open(work + "/seed.sh", "w").write("\n".join(lines) + "\n")
 EOF
 
@@ -89,6 +98,7 @@ to_s() { # "m:ss.cc" or "h:mm:ss" to seconds
 }
 
 measure phasegate "$PG_BINARY" run "$WORK/suite.yaml" --jobs 8 --out "$WORK/pg-out"
+measure phasegate-path "$PG_BINARY" run "$WORK/suite-path.yaml" --jobs 8 --out "$WORK/pg-out-path"
 KCFG=$KCFG CACHE=$CACHE measure kubectl env KCFG="$KCFG" CACHE="$CACHE" bash "$WORK/seed.sh"
 
 row() { # name
@@ -100,15 +110,19 @@ row() { # name
   echo "$wall $user $sys $rss"
 }
 read -r pw pu ps prss <<<"$(row phasegate)"
+read -r qw qu qs qrss <<<"$(row phasegate-path)"
 read -r kw ku ks krss <<<"$(row kubectl)"
 awk -v n="$N" -v pw="$pw" -v pu="$pu" -v ps="$ps" -v prss="$prss" \
+    -v qw="$qw" -v qu="$qu" -v qs="$qs" -v qrss="$qrss" \
     -v kw="$kw" -v ku="$ku" -v ks="$ks" -v krss="$krss" 'BEGIN {
   printf "| %d get + jq assertions | wall time | user+sys CPU | peak RSS |\n", n
   printf "|---|---:|---:|---:|\n"
   printf "| phasegate (--jobs 8) | %.2f s | %.2f s | %.1f MiB |\n", pw, pu + ps, prss / 1024
+  printf "| phasegate, path expectations | %.2f s | %.2f s | %.1f MiB |\n", qw, qu + qs, qrss / 1024
   printf "| bash + kubectl + jq per assertion | %.2f s | %.2f s | %.1f MiB |\n", kw, ku + ks, krss / 1024
-  printf "| ratio (kubectl / phasegate) | %.1fx | %.1fx | |\n", kw / pw, (ku + ks) / (pu + ps)
-  printf "\nphasegate CPU per check: %.0f us (user+sys / %d)\n", (pu + ps) / n * 1e6, n
+  printf "| ratio kubectl / phasegate (jq) | %.1fx | %.1fx | |\n", kw / pw, (ku + ks) / (pu + ps)
+  printf "| ratio kubectl / phasegate (path) | %.1fx | %.1fx | |\n", kw / qw, (ku + ks) / (qu + qs)
+  printf "\nphasegate CPU per check: %.0f us with jq expectations, %.0f us with path expectations\n", (pu + ps) / n * 1e6, (qu + qs) / n * 1e6
 }'
 grep -E "^[0-9]+ checks" "$WORK/phasegate.out" || true
 tail -1 "$WORK/kubectl.out"

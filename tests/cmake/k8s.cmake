@@ -59,6 +59,16 @@ endif()
 # k8s-broken on 16462, k8s-actions on 16463. Each case file names its
 # instance ("sim"); cases sharing an instance take its RESOURCE_LOCK.
 pg_unit_test(k8s_kubeconfig unit/test_kubeconfig.c)
+pg_unit_test(k8s_api unit/test_k8s_api.c)
+
+# The Kubernetes example suite validates without a cluster, and passes
+# against its own simulator (127.0.0.1:16471, started by the script).
+add_test(NAME k8s.example-validate
+  COMMAND $<TARGET_FILE:phasegate> validate ${CMAKE_SOURCE_DIR}/suites/examples/kubernetes)
+add_test(NAME k8s.example COMMAND ${CMAKE_SOURCE_DIR}/suites/examples/kubernetes/run-against-simulator.sh
+  --out ${CMAKE_CURRENT_BINARY_DIR}/k8s-results/example)
+set_tests_properties(k8s.example-validate k8s.example PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
+  TIMEOUT 120)
 
 find_program(PG_KUBECTL kubectl)
 find_program(PG_CURL curl)

@@ -11,6 +11,8 @@ code, each check's status and message, and the output with the case file:
    "kubeconfig": "bad.yaml",         use this file (relative to the case) instead
    "kubeconfig_set": {"server": x},  change every cluster of the instance's kubeconfig
    "kubeconfig_drop": ["key"],       remove keys from every cluster
+   "kubeconfig_user": {"admin": {}}, replace users' definitions (@CASE_DIR@ and
+                                     @OUT@ in strings are the case and output dirs)
    "suite": "read.yaml",             relative to the case file
    "args": ["--var", "x=1"],         extra arguments
    "exit": 0,
@@ -24,6 +26,7 @@ simulator's directory is in K8S_SIM_DIR. Needs PG_BINARY and PG_BUILD_DIR.
 Usage: run_case.py CASE.json"""
 import json
 import os
+import shutil
 import ssl
 import subprocess
 import sys
@@ -69,7 +72,8 @@ def main():
         ctl(base, port, "POST", "/_sim/faults", json.dumps(case["faults"]))
 
     out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", name)
-    os.makedirs(out, exist_ok=True)
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
     json_path = os.path.join(out, "results.json")
     if os.path.exists(json_path):
         os.remove(json_path)
@@ -79,7 +83,7 @@ def main():
     env["K8S_KUBECONFIG"] = os.path.join(base, "pki", "kubeconfig")
     if case.get("kubeconfig"):
         env["K8S_KUBECONFIG"] = os.path.join(here, case["kubeconfig"])
-    elif case.get("kubeconfig_set") or case.get("kubeconfig_drop"):
+    elif case.get("kubeconfig_set") or case.get("kubeconfig_drop") or case.get("kubeconfig_user"):
         import yaml
         with open(env["K8S_KUBECONFIG"]) as f:
             kc = yaml.safe_load(f)
@@ -87,7 +91,13 @@ def main():
             cl["cluster"].update(case.get("kubeconfig_set", {}))
             for key in case.get("kubeconfig_drop", []):
                 cl["cluster"].pop(key, None)
-        env["K8S_KUBECONFIG"] = os.path.join(out, "kubeconfig.yaml")
+        users = json.dumps(case.get("kubeconfig_user", {}))
+        users = json.loads(users.replace("@CASE_DIR@", here).replace("@OUT@", out))
+        for u in kc.get("users", []):
+            if u["name"] in users:
+                u["user"] = users[u["name"]]
+        # beside the output, whose files are searched for secrets
+        env["K8S_KUBECONFIG"] = out + ".kubeconfig.yaml"
         with open(env["K8S_KUBECONFIG"], "w") as f:
             yaml.safe_dump(kc, f)
     env["K8S_SIM_DIR"] = base

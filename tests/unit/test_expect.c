@@ -843,6 +843,74 @@ static void test_threads(void **state)
 	}
 }
 
+/* Deferred loading compiles many programs together: each must still judge
+ * with its own program, equal programs share one, bad ones are reported at
+ * their own positions, and a program used early compiles on its own. */
+static void test_deferred_batches(void **state)
+{
+	enum { N = 1200 }; /* more than one batch */
+	struct expect *ex[N];
+	struct diags d;
+	diags_init(&d);
+	expect_defer_begin();
+	for (int i = 0; i < N; i++) {
+		char yaml[128];
+		/* every third program is the same text */
+		if (i % 3 == 0)
+			snprintf(yaml, sizeof(yaml), "- jq: '.v >= 0'\n");
+		else
+			snprintf(yaml, sizeof(yaml), "- jq: '.v == %d'\n", i);
+		struct node *n = load_yaml(yaml);
+		assert_int_equal(expect_compile(n, &ex[i], &d), 0);
+		node_free(n);
+	}
+	struct node *bad1 = load_yaml("- {path: v, equals: 1}\n- jq: '.v |'\n");
+	struct node *bad2 = load_yaml("\n\n- jq: 'nosuchfn(.v)'\n");
+	struct expect *b1 = NULL, *b2 = NULL;
+	expect_compile(bad1, &b1, &d);
+	expect_compile(bad2, &b2, &d);
+	/* a program used before the end still works */
+	struct jqprog *early;
+	struct pg_err e;
+	assert_int_equal(jqprog_compile(".v + 1", &early, &e), 0);
+	json_t *facts = json_pack("{s:i}", "v", 41);
+	json_t *out = jqprog_first(early, facts, &e);
+	assert_non_null(out);
+	assert_int_equal(json_integer_value(out), 42);
+	json_decref(out);
+	json_decref(facts);
+	assert_int_equal(expect_defer_end(&d), 2);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(d.v[0].line, 2);
+	assert_non_null(strstr(d.v[0].msg, "bad jq program '.v |'"));
+	assert_int_equal(d.v[1].line, 3);
+	assert_non_null(strstr(d.v[1].msg, "nosuchfn/1 is not defined"));
+	for (int i = 0; i < N; i++) {
+		json_t *f = json_pack("{s:i}", "v", i);
+		struct expect_verdict v;
+		expect_judge(ex[i], f, &v);
+		assert_true(v.pass);
+		expect_verdict_release(&v);
+		json_decref(f);
+		if (i % 3 != 0) {
+			f = json_pack("{s:i}", "v", i + 1);
+			expect_judge(ex[i], f, &v);
+			assert_false(v.pass);
+			assert_non_null(strstr(v.message, "to be true"));
+			expect_verdict_release(&v);
+			json_decref(f);
+		}
+	}
+	for (int i = 0; i < N; i++)
+		expect_free(ex[i]);
+	expect_free(b1);
+	expect_free(b2);
+	jqprog_free(early);
+	node_free(bad1);
+	node_free(bad2);
+	diags_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -865,6 +933,7 @@ int main(void)
 	    cmocka_unit_test(test_masking),
 	    cmocka_unit_test(test_catastrophic_regex),
 	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_deferred_batches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

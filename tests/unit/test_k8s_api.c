@@ -1,0 +1,207 @@
+/* test_k8s_api.c - the pieces of the k8s module's API client that need no
+ * server: kubectl-style resource name resolution over a discovery cache
+ * filled by the test, URL paths, label selectors from LabelSelector
+ * objects, RFC 3339 times, query escaping, and SHA-256 (the backup
+ * manifest) against the FIPS 180-4 test vectors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "k8s_api.h"
+
+static void add(struct k8s_client *c, const char *group, const char *version, const char *plural,
+		const char *singular, const char *kind, int namespaced, const char *s1, const char *s2)
+{
+	struct k8s_res *r = xcalloc(1, sizeof(*r));
+	r->group = xstrdup(group);
+	r->version = xstrdup(version);
+	r->plural = xstrdup(plural);
+	r->singular = xstrdup(singular);
+	r->kind = xstrdup(kind);
+	r->namespaced = namespaced;
+	r->short_names = xcalloc(3, sizeof(char *));
+	if (s1)
+		r->short_names[0] = xstrdup(s1);
+	if (s2)
+		r->short_names[1] = xstrdup(s2);
+	c->res = xrealloc(c->res, (c->nres + 1) * sizeof(*c->res));
+	c->res[c->nres++] = r;
+}
+
+/* A client whose discovery is already done (no server is contacted). */
+static int setup(void **state)
+{
+	struct k8s_client *c = xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->gv_seen = json_object();
+	c->kc_error = xstrdup("no configuration in this test");
+	c->discovered = 1;
+	add(c, "", "v1", "pods", "pod", "Pod", 1, "po", NULL);
+	add(c, "", "v1", "services", "service", "Service", 1, "svc", NULL);
+	add(c, "", "v1", "namespaces", "namespace", "Namespace", 0, "ns", NULL);
+	add(c, "", "v1", "events", "event", "Event", 1, "ev", NULL);
+	add(c, "apps", "v1", "deployments", "deployment", "Deployment", 1, "deploy", NULL);
+	add(c, "events.k8s.io", "v1", "events", "event", "Event", 1, "ev", NULL);
+	add(c, "argoproj.io", "v1alpha1", "applications", "application", "Application", 1, "app",
+	    "apps");
+	add(c, "monitoring.coreos.com", "v1", "servicemonitors", "servicemonitor", "ServiceMonitor",
+	    1, "smon", NULL);
+	json_object_set_new(c->gv_seen, "apps/v1", json_true());
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct k8s_client *c = *state;
+	k8s_client_release(c);
+	free(c);
+	return 0;
+}
+
+static const struct k8s_res *resolve_ok(struct k8s_client *c, const char *type, const char *av)
+{
+	const struct k8s_res *r = NULL;
+	char *err = NULL;
+	if (k8s_resolve(c, NULL, type, av, &r, &err) != 0)
+		fail_msg("'%s' did not resolve: %s", type, err);
+	return r;
+}
+
+static void test_resolve_names(void **state)
+{
+	struct k8s_client *c = *state;
+	const char *forms[] = {"deploy", "deployment", "deployments", "Deployment", "DEPLOYMENTS",
+			       "deployments.apps", "deployment.apps", "deployment.v1.apps"};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		const struct k8s_res *r = resolve_ok(c, forms[i], NULL);
+		assert_string_equal(r->plural, "deployments");
+		assert_string_equal(r->group, "apps");
+	}
+	assert_string_equal(resolve_ok(c, "po", NULL)->plural, "pods");
+	assert_string_equal(resolve_ok(c, "svc", NULL)->kind, "Service");
+	assert_int_equal(resolve_ok(c, "ns", NULL)->namespaced, 0);
+	/* Argo CD's short names: "apps" is an Application, not the apps group */
+	assert_string_equal(resolve_ok(c, "app", NULL)->kind, "Application");
+	assert_string_equal(resolve_ok(c, "apps", NULL)->kind, "Application");
+	assert_string_equal(resolve_ok(c, "servicemonitor", NULL)->group, "monitoring.coreos.com");
+	/* the core group comes first, like kubectl; a group picks the other */
+	assert_string_equal(resolve_ok(c, "events", NULL)->group, "");
+	assert_string_equal(resolve_ok(c, "events.events.k8s.io", NULL)->group, "events.k8s.io");
+	/* kind + apiVersion */
+	assert_string_equal(resolve_ok(c, "Deployment", "apps/v1")->plural, "deployments");
+	assert_string_equal(resolve_ok(c, "Pod", "v1")->plural, "pods");
+}
+
+static void test_resolve_unknown(void **state)
+{
+	struct k8s_client *c = *state;
+	const struct k8s_res *r = NULL;
+	char *err = NULL;
+	assert_int_equal(k8s_resolve(c, NULL, "deploymnt", NULL, &r, &err), -1);
+	assert_null(r);
+	assert_non_null(strstr(err, "no resource type 'deploymnt'"));
+	assert_non_null(strstr(err, "kubectl api-resources"));
+	free(err);
+	/* a known name in the wrong group is unknown */
+	assert_int_equal(k8s_resolve(c, NULL, "deployments.batch", NULL, &r, &err), -1);
+	free(err);
+}
+
+static void test_paths(void **state)
+{
+	struct k8s_client *c = *state;
+	char *p = k8s_path(resolve_ok(c, "deploy", NULL), "argocd", "argocd-server", NULL);
+	assert_string_equal(p, "/apis/apps/v1/namespaces/argocd/deployments/argocd-server");
+	free(p);
+	p = k8s_path(resolve_ok(c, "pods", NULL), NULL, NULL, "labelSelector=a%3Db");
+	assert_string_equal(p, "/api/v1/pods?labelSelector=a%3Db");
+	free(p);
+	/* cluster-scoped: the namespace is not part of the path */
+	p = k8s_path(resolve_ok(c, "ns", NULL), "ignored", "argocd", NULL);
+	assert_string_equal(p, "/api/v1/namespaces/argocd");
+	free(p);
+	char *q = k8s_res_qualified(resolve_ok(c, "app", NULL));
+	assert_string_equal(q, "applications.argoproj.io");
+	free(q);
+	q = k8s_qesc("app.kubernetes.io/name in (a, b)");
+	assert_string_equal(q, "app.kubernetes.io%2Fname%20in%20%28a%2C%20b%29");
+	free(q);
+}
+
+static void test_selector_string(void **state)
+{
+	json_error_t je;
+	json_t *sel = json_loads("{\"matchLabels\": {\"app\": \"web\", \"tier\": \"front\"},"
+				 " \"matchExpressions\": ["
+				 "  {\"key\": \"env\", \"operator\": \"In\", \"values\": [\"a\", \"b\"]},"
+				 "  {\"key\": \"zone\", \"operator\": \"NotIn\", \"values\": [\"x\"]},"
+				 "  {\"key\": \"canary\", \"operator\": \"Exists\"},"
+				 "  {\"key\": \"legacy\", \"operator\": \"DoesNotExist\"}]}",
+				 0, &je);
+	assert_non_null(sel);
+	char *s = k8s_selector_string(sel);
+	assert_string_equal(s, "app=web,tier=front,env in (a,b),zone notin (x),canary,!legacy");
+	free(s);
+	json_decref(sel);
+	sel = json_object();
+	assert_null(k8s_selector_string(sel)); /* selects nothing: say so, do not list all */
+	json_decref(sel);
+}
+
+static void test_times(void **state)
+{
+	assert_true(k8s_time("1970-01-01T00:01:00Z") == 60.0);
+	assert_true(k8s_time("2026-11-26T09:00:00Z") == 1795683600.0);
+	assert_true(k8s_time("2026-11-26T10:00:00+01:00") == 1795683600.0);
+	double t = k8s_time("2026-11-26T09:00:00.250000Z");
+	assert_true(t > 1795683600.24 && t < 1795683600.26);
+	assert_true(k8s_time("yesterday") == 0);
+	assert_true(k8s_time(NULL) == 0);
+}
+
+static void test_sha256(void **state)
+{
+	char hex[65];
+	k8s_sha256_hex("", 0, hex);
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	k8s_sha256_hex("abc", 3, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56 bytes */
+	k8s_sha256_hex(two, strlen(two), hex);
+	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	size_t n = 1000000;
+	char *a = xmalloc(n);
+	memset(a, 'a', n);
+	k8s_sha256_hex(a, n, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(a);
+	/* the 55/56/64-byte padding edges */
+	char b[64];
+	memset(b, 'x', sizeof(b));
+	k8s_sha256_hex(b, 55, hex);
+	assert_int_equal(strlen(hex), 64);
+	char h56[65], h64[65];
+	k8s_sha256_hex(b, 56, h56);
+	k8s_sha256_hex(b, 64, h64);
+	assert_string_not_equal(h56, h64);
+	assert_string_not_equal(hex, h56);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_resolve_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resolve_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
+		cmocka_unit_test(test_selector_string),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_sha256),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
