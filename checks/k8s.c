@@ -29,16 +29,16 @@
 
 struct k8s_state {
 	struct k8s_client client;
-	char *kubeconfig;   /* owned: the explicit file, or NULL (KUBECONFIG) */
-	char *context;      /* owned, may be NULL */
+	char *kubeconfig; /* owned: the explicit file, or NULL (KUBECONFIG) */
+	char *context;    /* owned, may be NULL */
 };
 
 static const struct key_spec k8s_settings_keys[] = {
-	{"kubeconfig", KT_STR, 0, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)"},
-	{"context", KT_STR, 0, "kubeconfig context (default: current-context)"},
-	{"namespace", KT_STR, 0, "default namespace (default: the context's)"},
-	{"service_account_dir", KT_STR, 0, "in-cluster service account files (tests)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"kubeconfig", KT_STR, 0, "kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)"},
+    {"context", KT_STR, 0, "kubeconfig context (default: current-context)"},
+    {"namespace", KT_STR, 0, "default namespace (default: the context's)"},
+    {"service_account_dir", KT_STR, 0, "in-cluster service account files (tests)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static char *dir_of_file(const char *file)
@@ -68,10 +68,10 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 	const char *sa = cfg_str(settings, "service_account_dir", NULL);
 	st->context = ctxname && *ctxname ? xstrdup(ctxname) : NULL;
 	struct kube_config_opts o = {
-		.kubeconfig = st->kubeconfig,
-		.context = st->context,
-		.nspace = ns && *ns ? ns : NULL,
-		.sa_dir = sa && *sa ? sa : NULL,
+	    .kubeconfig = st->kubeconfig,
+	    .context = st->context,
+	    .nspace = ns && *ns ? ns : NULL,
+	    .sa_dir = sa && *sa ? sa : NULL,
 	};
 	/* Reads local files only; a bad kubeconfig is reported by the checks
 	 * that need the cluster, so suites that validate offline still do. */
@@ -94,89 +94,103 @@ static void k8s_fini(void *state)
 /* ---- config ----------------------------------------------------------- */
 
 enum k8s_op {
-	OP_GET, OP_LIST, OP_ROLLOUT, OP_HEALTH, OP_CANI, OP_EVENTS, OP_LOGS, OP_RESTARTS,
-	OP_NODES, OP_APPLY, OP_PATCH, OP_ANNOTATE, OP_DELETE, OP_EXPORT, OP_EXEC, OP_COUNT
+	OP_GET,
+	OP_LIST,
+	OP_ROLLOUT,
+	OP_HEALTH,
+	OP_CANI,
+	OP_EVENTS,
+	OP_LOGS,
+	OP_RESTARTS,
+	OP_NODES,
+	OP_APPLY,
+	OP_PATCH,
+	OP_ANNOTATE,
+	OP_DELETE,
+	OP_EXPORT,
+	OP_EXEC,
+	OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-	"get", "list", "rollout", "health", "can-i", "events", "logs", "restarts",
-	"nodes", "apply", "patch", "annotate", "delete", "export", "exec",
+    "get",   "list",  "rollout", "health",   "can-i",  "events", "logs", "restarts",
+    "nodes", "apply", "patch",   "annotate", "delete", "export", "exec",
 };
 
 struct k8s_cfg {
 	enum k8s_op op;
-	char *type;          /* owned: resource type as typed ("deploy", "Deployment") */
-	char *name;          /* owned, may be NULL */
-	char *api_version;   /* owned, may be NULL */
-	char *nspace;        /* owned, NULL = the configuration's namespace */
+	char *type;        /* owned: resource type as typed ("deploy", "Deployment") */
+	char *name;        /* owned, may be NULL */
+	char *api_version; /* owned, may be NULL */
+	char *nspace;      /* owned, NULL = the configuration's namespace */
 	int all_ns;
 	char *selector, *field_selector; /* owned, may be NULL */
-	long long limit;     /* page size */
-	long long since_ms;  /* window, 0 = none */
-	long long tail;      /* logs: last lines, -1 = all */
-	char *container;     /* owned, may be NULL */
-	char *regex;         /* owned, may be NULL */
-	pcre2_code *re;      /* owned; compiled regex */
+	long long limit;                 /* page size */
+	long long since_ms;              /* window, 0 = none */
+	long long tail;                  /* logs: last lines, -1 = all */
+	char *container;                 /* owned, may be NULL */
+	char *regex;                     /* owned, may be NULL */
+	pcre2_code *re;                  /* owned; compiled regex */
 	long long revision;
 	char *verb, *group, *subresource; /* can-i, owned */
-	char **files;        /* owned, NULL-terminated (apply) */
+	char **files;                     /* owned, NULL-terminated (apply) */
 	int dry_run, force, wait, ignore_missing;
-	json_t *body;        /* owned: patch body */
-	char *ptype;         /* owned: merge | json | strategic */
+	json_t *body;               /* owned: patch body */
+	char *ptype;                /* owned: merge | json | strategic */
 	char **kinds, **namespaces; /* owned, NULL-terminated (export) */
-	char *dir;           /* owned (export) */
-	char **command;      /* owned, NULL-terminated (exec) */
-	char *kubectl;       /* owned: kubectl binary (exec) */
-	struct k8s_state *st; /* borrowed */
+	char *dir;                  /* owned (export) */
+	char **command;             /* owned, NULL-terminated (exec) */
+	char *kubectl;              /* owned: kubectl binary (exec) */
+	struct k8s_state *st;       /* borrowed */
 };
 
 static const struct key_spec k8s_keys[] = {
-	{"get", KT_STR, 0, "read one object: TYPE/NAME (deployment/argocd-server)"},
-	{"list", KT_STR, 0, "list objects of a TYPE (pods), with selector/field_selector"},
-	{"rollout", KT_STR, 0, "kubectl rollout status of TYPE/NAME"},
-	{"health", KT_STR, 0, "Argo CD health of TYPE/NAME"},
-	{"can-i", KT_STR, 0, "access review: \"VERB TYPE[/NAME]\" (create deployments)"},
-	{"events", KT_ANY, 0, "events (true, or TYPE/NAME of the involved object)"},
-	{"logs", KT_STR, 0, "logs of pod/NAME or of a workload's pods (deployment/NAME)"},
-	{"restarts", KT_STR, 0, "container restarts of pod/NAME, a workload, or pods"},
-	{"nodes", KT_ANY, 0, "node readiness (true, or a label selector)"},
-	{"apply", KT_STR_OR_SEQ, 0, "server-side apply of manifest files (action)"},
-	{"patch", KT_STR, 0, "patch TYPE/NAME with body: (action)"},
-	{"annotate", KT_STR, 0, "set annotations: on TYPE/NAME (action)"},
-	{"delete", KT_STR, 0, "delete TYPE/NAME (action)"},
-	{"export", KT_ANY, 0, "back up kinds of namespaces as YAML + SHA256SUMS (true or DIR; action)"},
-	{"exec", KT_STR, 0, "run command: in pod/NAME through kubectl (action)"},
-	{"name", KT_STR, 0, "object name (when the operation names only the type)"},
-	{"kind", KT_STR, 0, "object kind, with apiVersion"},
-	{"apiVersion", KT_STR, 0, "group/version of kind"},
-	{"resource", KT_STR, 0, "resource type (can-i, or instead of TYPE)"},
-	{"namespace", KT_STR, 0, "namespace (default: the context's)"},
-	{"all_namespaces", KT_BOOL, 0, "every namespace"},
-	{"selector", KT_STR, 0, "label selector (app=x,tier!=db)"},
-	{"field_selector", KT_STR, 0, "field selector (reason=FailedSync)"},
-	{"limit", KT_INT, 0, "page size of lists (pages are followed)"},
-	{"since", KT_DURATION, 0, "time window (events, restarts, logs)"},
-	{"tail", KT_INT, 0, "logs: last lines per container"},
-	{"container", KT_STR, 0, "container (logs, exec)"},
-	{"regex", KT_STR, 0, "logs: count matching lines (PCRE2)"},
-	{"revision", KT_INT, 0, "rollout: the Deployment revision to wait for"},
-	{"verb", KT_STR, 0, "can-i verb"},
-	{"group", KT_STR, 0, "can-i API group"},
-	{"subresource", KT_STR, 0, "can-i subresource"},
-	{"files", KT_STR_OR_SEQ, 0, "apply: manifest files, relative to the suite"},
-	{"dry_run", KT_BOOL, 0, "apply/patch/delete: server-side dry run"},
-	{"force", KT_BOOL, 0, "apply: take ownership of conflicting fields"},
-	{"body", KT_ANY, 0, "patch body (a map; a list for type json)"},
-	{"type", KT_STR, 0, "patch type: merge (default), json or strategic"},
-	{"annotations", KT_MAP, 0, "annotate: name -> value (null removes)"},
-	{"wait", KT_BOOL, 0, "delete: wait until the object is gone"},
-	{"ignore_not_found", KT_BOOL, 0, "delete: an absent object is fine"},
-	{"kinds", KT_STRSEQ, 0, "export: resource types"},
-	{"namespaces", KT_STRSEQ, 0, "export: namespaces"},
-	{"dir", KT_STR, 0, "export: output directory, relative to the suite"},
-	{"command", KT_STRSEQ, 0, "exec: argv run in the container"},
-	{"kubectl", KT_STR, 0, "exec: kubectl binary (default: kubectl on PATH)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"get", KT_STR, 0, "read one object: TYPE/NAME (deployment/argocd-server)"},
+    {"list", KT_STR, 0, "list objects of a TYPE (pods), with selector/field_selector"},
+    {"rollout", KT_STR, 0, "kubectl rollout status of TYPE/NAME"},
+    {"health", KT_STR, 0, "Argo CD health of TYPE/NAME"},
+    {"can-i", KT_STR, 0, "access review: \"VERB TYPE[/NAME]\" (create deployments)"},
+    {"events", KT_ANY, 0, "events (true, or TYPE/NAME of the involved object)"},
+    {"logs", KT_STR, 0, "logs of pod/NAME or of a workload's pods (deployment/NAME)"},
+    {"restarts", KT_STR, 0, "container restarts of pod/NAME, a workload, or pods"},
+    {"nodes", KT_ANY, 0, "node readiness (true, or a label selector)"},
+    {"apply", KT_STR_OR_SEQ, 0, "server-side apply of manifest files (action)"},
+    {"patch", KT_STR, 0, "patch TYPE/NAME with body: (action)"},
+    {"annotate", KT_STR, 0, "set annotations: on TYPE/NAME (action)"},
+    {"delete", KT_STR, 0, "delete TYPE/NAME (action)"},
+    {"export", KT_ANY, 0, "back up kinds of namespaces as YAML + SHA256SUMS (true or DIR; action)"},
+    {"exec", KT_STR, 0, "run command: in pod/NAME through kubectl (action)"},
+    {"name", KT_STR, 0, "object name (when the operation names only the type)"},
+    {"kind", KT_STR, 0, "object kind, with apiVersion"},
+    {"apiVersion", KT_STR, 0, "group/version of kind"},
+    {"resource", KT_STR, 0, "resource type (can-i, or instead of TYPE)"},
+    {"namespace", KT_STR, 0, "namespace (default: the context's)"},
+    {"all_namespaces", KT_BOOL, 0, "every namespace"},
+    {"selector", KT_STR, 0, "label selector (app=x,tier!=db)"},
+    {"field_selector", KT_STR, 0, "field selector (reason=FailedSync)"},
+    {"limit", KT_INT, 0, "page size of lists (pages are followed)"},
+    {"since", KT_DURATION, 0, "time window (events, restarts, logs)"},
+    {"tail", KT_INT, 0, "logs: last lines per container"},
+    {"container", KT_STR, 0, "container (logs, exec)"},
+    {"regex", KT_STR, 0, "logs: count matching lines (PCRE2)"},
+    {"revision", KT_INT, 0, "rollout: the Deployment revision to wait for"},
+    {"verb", KT_STR, 0, "can-i verb"},
+    {"group", KT_STR, 0, "can-i API group"},
+    {"subresource", KT_STR, 0, "can-i subresource"},
+    {"files", KT_STR_OR_SEQ, 0, "apply: manifest files, relative to the suite"},
+    {"dry_run", KT_BOOL, 0, "apply/patch/delete: server-side dry run"},
+    {"force", KT_BOOL, 0, "apply: take ownership of conflicting fields"},
+    {"body", KT_ANY, 0, "patch body (a map; a list for type json)"},
+    {"type", KT_STR, 0, "patch type: merge (default), json or strategic"},
+    {"annotations", KT_MAP, 0, "annotate: name -> value (null removes)"},
+    {"wait", KT_BOOL, 0, "delete: wait until the object is gone"},
+    {"ignore_not_found", KT_BOOL, 0, "delete: an absent object is fine"},
+    {"kinds", KT_STRSEQ, 0, "export: resource types"},
+    {"namespaces", KT_STRSEQ, 0, "export: namespaces"},
+    {"dir", KT_STR, 0, "export: output directory, relative to the suite"},
+    {"command", KT_STRSEQ, 0, "exec: argv run in the container"},
+    {"kubectl", KT_STR, 0, "exec: kubectl binary (default: kubectl on PATH)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static void strv_free(char **v)
@@ -268,10 +282,12 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 		}
 	}
 	if (nops != 1) {
-		diag_at(d, nops ? opnode : cfg,
-			"a k8s check takes exactly one operation (get, list, rollout, health, can-i, "
-			"events, logs, restarts, nodes, apply, patch, annotate, delete, export, exec); "
-			"found %d", nops);
+		diag_at(
+		    d, nops ? opnode : cfg,
+		    "a k8s check takes exactly one operation (get, list, rollout, health, can-i, "
+		    "events, logs, restarts, nodes, apply, patch, annotate, delete, export, exec); "
+		    "found %d",
+		    nops);
 		goto out;
 	}
 	const char *opval = opnode->kind == NODE_SCALAR ? opnode->str : NULL;
@@ -298,19 +314,20 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	}
 	case OP_APPLY:
 		c->files = strv_dup(cfg, opnode->kind == NODE_SCALAR &&
-						 (strcmp(opnode->str, "true") == 0 ||
-						  strcmp(opnode->str, "files") == 0)
-					     ? "files"
-					     : "apply");
+		                                 (strcmp(opnode->str, "true") == 0 ||
+		                                  strcmp(opnode->str, "files") == 0)
+		                             ? "files"
+		                             : "apply");
 		if (!c->files || !c->files[0])
-			diag_at(d, opnode, "k8s apply needs manifest files (apply: [file.yaml] or files:)");
+			diag_at(d, opnode,
+			        "k8s apply needs manifest files (apply: [file.yaml] or files:)");
 		break;
 	case OP_EVENTS:
 	case OP_NODES:
 	case OP_EXPORT:
 		if (opnode->kind != NODE_SCALAR) {
 			diag_at(d, opnode, "k8s %s takes true or a text, not a %s", op_names[c->op],
-				node_kind_name(opnode));
+			        node_kind_name(opnode));
 			break;
 		}
 		if (c->op == OP_EVENTS && strcmp(opval, "true") != 0 && *opval)
@@ -327,12 +344,13 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	}
 	if (kind) {
 		if (c->type && c->op != OP_EVENTS && c->op != OP_CANI)
-			diag_at(d, cfg_node(cfg, "kind"), "give the type in '%s:' or kind:, not both",
-				op_names[c->op]);
+			diag_at(d, cfg_node(cfg, "kind"),
+			        "give the type in '%s:' or kind:, not both", op_names[c->op]);
 		free(c->type);
 		c->type = xstrdup(kind);
 		if (!c->api_version)
-			diag_at(d, cfg_node(cfg, "kind"), "kind: needs apiVersion: (apps/v1, v1, ...)");
+			diag_at(d, cfg_node(cfg, "kind"),
+			        "kind: needs apiVersion: (apps/v1, v1, ...)");
 	} else if (c->api_version) {
 		diag_at(d, cfg_node(cfg, "apiVersion"), "apiVersion: goes with kind:");
 	}
@@ -358,10 +376,10 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	if ((c->op == OP_LIST || c->op == OP_RESTARTS || op_needs_name(c->op)) &&
 	    (!c->type || !*c->type) && !node_is_deferred(opnode))
 		diag_at(d, opnode, "k8s %s needs a resource type: %s: TYPE/NAME", op_names[c->op],
-			op_names[c->op]);
+		        op_names[c->op]);
 	else if (op_needs_name(c->op) && (!c->name || !*c->name) && !node_is_deferred(opnode))
 		diag_at(d, opnode, "k8s %s needs an object name: %s: %s/NAME", op_names[c->op],
-			op_names[c->op], c->type);
+		        op_names[c->op], c->type);
 
 	c->nspace = xstrdup(cfg_str(cfg, "namespace", NULL));
 	c->all_ns = cfg_bool(cfg, "all_namespaces", 0);
@@ -394,8 +412,8 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 		if (!c->re) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(err, msg, sizeof(msg));
-			diag_at(d, cfg_node(cfg, "regex"), "bad regex at offset %zu: %s", (size_t)off,
-				(char *)msg);
+			diag_at(d, cfg_node(cfg, "regex"), "bad regex at offset %zu: %s",
+			        (size_t)off, (char *)msg);
 		}
 	}
 	const struct node *body = cfg_node(cfg, "body");
@@ -404,28 +422,30 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	c->ptype = xstrdup(cfg_str(cfg, "type", "merge"));
 	if (strcmp(c->ptype, "merge") != 0 && strcmp(c->ptype, "json") != 0 &&
 	    strcmp(c->ptype, "strategic") != 0)
-		diag_at(d, cfg_node(cfg, "type"), "patch type must be merge, json or strategic, not '%s'",
-			c->ptype);
+		diag_at(d, cfg_node(cfg, "type"),
+		        "patch type must be merge, json or strategic, not '%s'", c->ptype);
 	if (c->op == OP_PATCH) {
 		if (!c->body)
 			diag_at(d, opnode, "k8s patch needs body: (the patch)");
 		else if (strcmp(c->ptype, "json") == 0 ? !json_is_array(c->body)
-						       : !json_is_object(c->body))
+		                                       : !json_is_object(c->body))
 			diag_at(d, body, "a %s patch body must be a %s", c->ptype,
-				strcmp(c->ptype, "json") == 0 ? "list of operations" : "map");
+			        strcmp(c->ptype, "json") == 0 ? "list of operations" : "map");
 	}
 	if (c->op == OP_ANNOTATE) {
 		const struct node *an = cfg_node(cfg, "annotations");
 		if (!an)
 			diag_at(d, opnode, "k8s annotate needs annotations: {name: value}");
 		else
-			c->body = json_pack("{s:{s:o}}", "metadata", "annotations", node_to_json(an));
+			c->body =
+			    json_pack("{s:{s:o}}", "metadata", "annotations", node_to_json(an));
 	}
 	if (c->op == OP_EXPORT) {
 		if (!c->dir)
 			diag_at(d, opnode, "k8s export needs a directory: export: DIR or dir:");
 		if (!c->kinds || !c->kinds[0])
-			diag_at(d, opnode, "k8s export needs kinds: [applications, appprojects, ...]");
+			diag_at(d, opnode,
+			        "k8s export needs kinds: [applications, appprojects, ...]");
 	}
 	if (c->op == OP_EXEC && (!c->command || !c->command[0]))
 		diag_at(d, opnode, "k8s exec needs command: [argv...]");
@@ -450,40 +470,43 @@ static char *k8s_describe(void *priv)
 	const char *t = c->type ? c->type : "";
 	const char *n = c->name ? c->name : "";
 	const char *dns = c->st && !c->st->client.kc_error ? c->st->client.kc.nspace : NULL;
-	const char *ns = c->all_ns ? "(all namespaces)"
-		       : c->nspace ? c->nspace
-		       : dns       ? dns
-				   : "(default namespace)";
+	const char *ns = c->all_ns   ? "(all namespaces)"
+	                 : c->nspace ? c->nspace
+	                 : dns       ? dns
+	                             : "(default namespace)";
 	switch (c->op) {
 	case OP_GET:
 		return xasprintf("GET %s %s/%s", t, ns, n);
 	case OP_LIST:
 		return xasprintf("LIST %s in %s%s%s%s%s", t, ns, c->selector ? " -l " : "",
-				 c->selector ? c->selector : "", c->field_selector ? " --field-selector " : "",
-				 c->field_selector ? c->field_selector : "");
+		                 c->selector ? c->selector : "",
+		                 c->field_selector ? " --field-selector " : "",
+		                 c->field_selector ? c->field_selector : "");
 	case OP_ROLLOUT:
 		return xasprintf("rollout status %s/%s -n %s", t, n, ns);
 	case OP_HEALTH:
 		return xasprintf("Argo CD health of %s/%s -n %s", t, n, ns);
 	case OP_CANI:
-		return xasprintf("auth can-i %s %s%s%s -n %s", c->verb, t, c->name ? "/" : "", n, ns);
+		return xasprintf("auth can-i %s %s%s%s -n %s", c->verb, t, c->name ? "/" : "", n,
+		                 ns);
 	case OP_EVENTS:
 		return xasprintf("events in %s%s%s%s%s", ns, c->type ? " for " : "", t,
-				 c->field_selector ? " --field-selector " : "",
-				 c->field_selector ? c->field_selector : "");
+		                 c->field_selector ? " --field-selector " : "",
+		                 c->field_selector ? c->field_selector : "");
 	case OP_LOGS:
 		return xasprintf("logs of %s/%s -n %s%s%s", t, n, ns, c->regex ? " matching " : "",
-				 c->regex ? c->regex : "");
+		                 c->regex ? c->regex : "");
 	case OP_RESTARTS:
-		return xasprintf("container restarts of %s%s%s -n %s", t, c->name ? "/" : "", n, ns);
+		return xasprintf("container restarts of %s%s%s -n %s", t, c->name ? "/" : "", n,
+		                 ns);
 	case OP_NODES:
 		return xasprintf("node readiness%s%s", c->selector ? " -l " : "",
-				 c->selector ? c->selector : "");
+		                 c->selector ? c->selector : "");
 	case OP_APPLY: {
 		struct buf b;
 		buf_init(&b, 0);
 		buf_addf(&b, "server-side apply%s%s of", c->dry_run ? " (server dry run)" : "",
-			 c->force ? " --force-conflicts" : "");
+		         c->force ? " --force-conflicts" : "");
 		for (size_t i = 0; c->files && c->files[i]; i++)
 			buf_addf(&b, " %s", c->files[i]);
 		return buf_detach(&b);
@@ -496,8 +519,8 @@ static char *k8s_describe(void *priv)
 		buf_addf(&b, "annotate %s/%s -n %s", t, n, ns);
 		const char *k;
 		json_t *v;
-		json_object_foreach(json_object_get(json_object_get(c->body, "metadata"), "annotations"), k,
-				    v)
+		json_object_foreach(
+		    json_object_get(json_object_get(c->body, "metadata"), "annotations"), k, v)
 		{
 			if (json_is_string(v))
 				buf_addf(&b, " %s=%s", k, json_string_value(v));
@@ -507,7 +530,8 @@ static char *k8s_describe(void *priv)
 		return buf_detach(&b);
 	}
 	case OP_DELETE:
-		return xasprintf("delete %s/%s -n %s%s", t, n, ns, c->wait ? " and wait until gone" : "");
+		return xasprintf("delete %s/%s -n %s%s", t, n, ns,
+		                 c->wait ? " and wait until gone" : "");
 	case OP_EXPORT: {
 		struct buf b;
 		buf_init(&b, 0);
@@ -578,14 +602,14 @@ static char *what_of(const char *verb, const struct k8s_res *res, const char *ns
 {
 	char *q = k8s_res_qualified(res);
 	char *w = xasprintf("%s %s %s%s%s", verb, q, ns ? ns : "", ns && name ? "/" : "",
-			    name ? name : "");
+	                    name ? name : "");
 	free(q);
 	return w;
 }
 
 /* GETs one object: 0 with *obj (NULL when it does not exist), -1 on error. */
 static int get_object(struct k8s_run *r, const struct k8s_res *res, const char *ns,
-		      const char *name, json_t **obj)
+                      const char *name, json_t **obj)
 {
 	*obj = NULL;
 	char *path = k8s_path(res, ns, name, NULL);
@@ -617,8 +641,8 @@ out:
 
 /* Sends a body to path; on 2xx returns the answer object (may be an empty
  * object). NULL with the error set otherwise. */
-static json_t *send_json(struct k8s_run *r, const char *method, const char *path,
-			 const char *ctype, json_t *body, const char *what)
+static json_t *send_json(struct k8s_run *r, const char *method, const char *path, const char *ctype,
+                         json_t *body, const char *what)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct http_response rs;
@@ -668,7 +692,7 @@ static char *label_of(const struct k8s_res *res, const char *ns, const char *nam
 	for (char *p = low; *p; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 	char *s = ns ? xasprintf("%s/%s in namespace %s", low, name ? name : "", ns)
-		     : xasprintf("%s/%s", low, name ? name : "");
+	             : xasprintf("%s/%s", low, name ? name : "");
 	free(low);
 	return s;
 }
@@ -708,9 +732,10 @@ static const char *health_of(json_t *obj, char **msg)
 {
 	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
-	if (av && kind && strncmp(av, "argoproj.io/", 12) == 0 && strcmp(kind, "Application") == 0) {
-		static const char *const known[] = {"Healthy", "Progressing", "Degraded",
-						    "Suspended", "Missing", "Unknown"};
+	if (av && kind && strncmp(av, "argoproj.io/", 12) == 0 &&
+	    strcmp(kind, "Application") == 0) {
+		static const char *const known[] = {"Healthy",   "Progressing", "Degraded",
+		                                    "Suspended", "Missing",     "Unknown"};
 		json_t *h = json_object_get(json_object_get(obj, "status"), "health");
 		const char *st = json_string_value(json_object_get(h, "status"));
 		const char *m = json_string_value(json_object_get(h, "message"));
@@ -745,14 +770,16 @@ static void op_get(struct k8s_run *r, int mode)
 			redact_secret(obj);
 		json_object_set_new(f, "object", obj ? json_incref(obj) : json_null());
 		set_summary(f, obj != NULL,
-			    obj ? xasprintf("%s exists", label) : xasprintf("%s does not exist", label));
+		            obj ? xasprintf("%s exists", label)
+		                : xasprintf("%s does not exist", label));
 	} else if (mode == OP_HEALTH) {
 		char *hm = NULL;
 		const char *h = obj ? health_of(obj, &hm) : "Missing";
 		json_object_set_new(f, "status", json_string(h));
 		json_object_set_new(f, "message", json_string(hm ? hm : ""));
-		set_summary(f, strcmp(h, "Healthy") == 0,
-			    xasprintf("%s is %s%s%s", label, h, hm && *hm ? ": " : "", hm ? hm : ""));
+		set_summary(
+		    f, strcmp(h, "Healthy") == 0,
+		    xasprintf("%s is %s%s%s", label, h, hm && *hm ? ": " : "", hm ? hm : ""));
 		free(hm);
 	} else { /* rollout */
 		char *msg = NULL;
@@ -761,21 +788,25 @@ static void op_get(struct k8s_run *r, int mode)
 			st = kube_rollout_status(obj, c->revision, &msg);
 		else
 			msg = xasprintf("%s not found", label);
-		json_object_set_new(f, "status", json_string(obj ? kube_rollout_name(st) : "missing"));
+		json_object_set_new(f, "status",
+		                    json_string(obj ? kube_rollout_name(st) : "missing"));
 		json_object_set_new(f, "message", json_string(msg ? msg : ""));
 		json_object_set_new(f, "complete", json_boolean(obj && st == KUBE_ROLLOUT_DONE));
 		json_t *meta = json_object_get(obj, "metadata");
 		json_t *status = json_object_get(obj, "status");
 		json_object_set(f, "generation", json_object_get(meta, "generation"));
-		json_object_set(f, "observedGeneration", json_object_get(status, "observedGeneration"));
-		json_object_set(f, "replicas", json_object_get(json_object_get(obj, "spec"), "replicas"));
+		json_object_set(f, "observedGeneration",
+		                json_object_get(status, "observedGeneration"));
+		json_object_set(f, "replicas",
+		                json_object_get(json_object_get(obj, "spec"), "replicas"));
 		json_object_set(f, "status_replicas", status ? status : json_null());
 		int done = obj && st == KUBE_ROLLOUT_DONE;
 		set_summary(f, done, xasprintf("rollout of %s: %s", label, msg ? msg : ""));
 		free(msg);
 		if (obj && st == KUBE_ROLLOUT_FAILED) {
 			free(r->out->evidence);
-			r->out->evidence = xstrdup(json_string_value(json_object_get(f, "message")));
+			r->out->evidence =
+			    xstrdup(json_string_value(json_object_get(f, "message")));
 		}
 	}
 	free(label);
@@ -803,7 +834,7 @@ static char *selector_query(const char *labels, const char *fields)
 }
 
 static json_t *list_of(struct k8s_run *r, const struct k8s_res *res, const char *ns,
-		       const char *labels, const char *fields)
+                       const char *labels, const char *fields)
 {
 	char *q = selector_query(labels, fields);
 	char *path = k8s_path(res, ns, NULL, q);
@@ -835,8 +866,9 @@ static void op_list(struct k8s_run *r)
 	{
 		if (!json_object_get(it, "kind")) {
 			/* list items come without them; facts name them */
-			char *av = *r->res->group ? xasprintf("%s/%s", r->res->group, r->res->version)
-						  : xstrdup(r->res->version);
+			char *av = *r->res->group
+			               ? xasprintf("%s/%s", r->res->group, r->res->version)
+			               : xstrdup(r->res->version);
 			json_object_set_new(it, "apiVersion", json_string(av));
 			json_object_set_new(it, "kind", json_string(r->res->kind));
 			free(av);
@@ -850,10 +882,10 @@ static void op_list(struct k8s_run *r)
 	json_object_set_new(f, "names", names);
 	json_object_set_new(f, "items", items);
 	set_summary(f, n > 0,
-		    n ? xasprintf("%zu %s found", n, r->res->plural)
-		      : xasprintf("no %s found in %s%s%s", r->res->plural,
-				  r->ns ? r->ns : "any namespace", c->selector ? " matching " : "",
-				  c->selector ? c->selector : ""));
+	            n ? xasprintf("%zu %s found", n, r->res->plural)
+	              : xasprintf("no %s found in %s%s%s", r->res->plural,
+	                          r->ns ? r->ns : "any namespace", c->selector ? " matching " : "",
+	                          c->selector ? c->selector : ""));
 	r->out->facts = f;
 }
 
@@ -890,10 +922,11 @@ static void op_cani(struct k8s_run *r)
 		json_object_set_new(ra, "subresource", json_string(c->subresource));
 	if (c->name)
 		json_object_set_new(ra, "name", json_string(c->name));
-	json_t *body = json_pack("{s:s, s:s, s:{s:o}}", "apiVersion", "authorization.k8s.io/v1",
-				 "kind", "SelfSubjectAccessReview", "spec", "resourceAttributes", ra);
+	json_t *body =
+	    json_pack("{s:s, s:s, s:{s:o}}", "apiVersion", "authorization.k8s.io/v1", "kind",
+	              "SelfSubjectAccessReview", "spec", "resourceAttributes", ra);
 	json_t *ans = send_json(r, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-				"application/json", body, "POST selfsubjectaccessreviews");
+	                        "application/json", body, "POST selfsubjectaccessreviews");
 	json_decref(body);
 	if (!ans)
 		return;
@@ -910,10 +943,11 @@ static void op_cani(struct k8s_run *r)
 	json_object_set_new(f, "namespace", ns ? json_string(ns) : json_null());
 	json_object_set_new(f, "user", json_string(r->cl->kc.user_name ? r->cl->kc.user_name : ""));
 	set_summary(f, allowed,
-		    xasprintf("user '%s' %s %s %s%s%s%s%s", r->cl->kc.user_name ? r->cl->kc.user_name : "",
-			      allowed ? "may" : "may not", c->verb, resource ? resource : "*",
-			      ns ? " in namespace " : "", ns ? ns : "", reason && *reason ? ": " : "",
-			      reason ? reason : ""));
+	            xasprintf("user '%s' %s %s %s%s%s%s%s",
+	                      r->cl->kc.user_name ? r->cl->kc.user_name : "",
+	                      allowed ? "may" : "may not", c->verb, resource ? resource : "*",
+	                      ns ? " in namespace " : "", ns ? ns : "",
+	                      reason && *reason ? ": " : "", reason ? reason : ""));
 	json_decref(ans);
 	r->out->facts = f;
 }
@@ -984,18 +1018,18 @@ static void op_events(struct k8s_run *r)
 		json_object_set(e, "message", json_object_get(ev, "message"));
 		json_object_set(e, "count", json_object_get(ev, "count"));
 		char *obj = xasprintf("%s/%s",
-				      json_string_value(json_object_get(io, "kind"))
-					  ? json_string_value(json_object_get(io, "kind"))
-					  : "",
-				      json_string_value(json_object_get(io, "name"))
-					  ? json_string_value(json_object_get(io, "name"))
-					  : "");
+		                      json_string_value(json_object_get(io, "kind"))
+		                          ? json_string_value(json_object_get(io, "kind"))
+		                          : "",
+		                      json_string_value(json_object_get(io, "name"))
+		                          ? json_string_value(json_object_get(io, "name"))
+		                          : "");
 		json_object_set_new(e, "object", json_string(obj));
 		free(obj);
-		json_object_set(e, "namespace", json_object_get(json_object_get(ev, "metadata"),
-								"namespace"));
+		json_object_set(e, "namespace",
+		                json_object_get(json_object_get(ev, "metadata"), "namespace"));
 		json_object_set_new(e, "age_seconds",
-				    t > 0 ? json_real(now_epoch() - t) : json_null());
+		                    t > 0 ? json_real(now_epoch() - t) : json_null());
 		json_array_append_new(kept, e);
 	}
 	json_decref(items);
@@ -1004,13 +1038,14 @@ static void op_events(struct k8s_run *r)
 	json_object_set_new(f, "count", json_integer((json_int_t)n));
 	json_object_set_new(f, "namespace", r->ns ? json_string(r->ns) : json_null());
 	json_object_set_new(f, "items", kept);
-	const char *first = n ? json_string_value(json_object_get(json_array_get(kept, 0), "message"))
-			      : NULL;
-	set_summary(f, n == 0,
-		    n ? xasprintf("%zu matching event%s, e.g. %s: %s", n, n == 1 ? "" : "s",
-				  json_string_value(json_object_get(json_array_get(kept, 0), "object")),
-				  first ? first : "")
-		      : xstrdup("no matching events"));
+	const char *first =
+	    n ? json_string_value(json_object_get(json_array_get(kept, 0), "message")) : NULL;
+	set_summary(
+	    f, n == 0,
+	    n ? xasprintf("%zu matching event%s, e.g. %s: %s", n, n == 1 ? "" : "s",
+	                  json_string_value(json_object_get(json_array_get(kept, 0), "object")),
+	                  first ? first : "")
+	      : xstrdup("no matching events"));
 	r->out->facts = f;
 }
 
@@ -1044,7 +1079,7 @@ static int target_pods(struct k8s_run *r, json_t **items)
 	}
 	if (!c->name) {
 		set_error(r, xasprintf("name the %s whose pods to read (%s/NAME)", res->singular,
-				       res->singular));
+		                       res->singular));
 		return -1;
 	}
 	json_t *w;
@@ -1076,7 +1111,8 @@ static int target_pods(struct k8s_run *r, json_t **items)
 
 static const char *pod_name(json_t *pod)
 {
-	const char *n = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	const char *n =
+	    json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
 	return n ? n : "";
 }
 
@@ -1084,7 +1120,8 @@ static const char *pod_name(json_t *pod)
 static const char *default_container(json_t *pod)
 {
 	json_t *ann = json_object_get(json_object_get(pod, "metadata"), "annotations");
-	const char *a = json_string_value(json_object_get(ann, "kubectl.kubernetes.io/default-container"));
+	const char *a =
+	    json_string_value(json_object_get(ann, "kubectl.kubernetes.io/default-container"));
 	if (a && *a)
 		return a;
 	json_t *c0 = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
@@ -1129,10 +1166,12 @@ static void op_logs(struct k8s_run *r)
 			buf_addf(&q, "%stailLines=%lld", q.len ? "&" : "", c->tail);
 		if (c->since_ms > 0)
 			buf_addf(&q, "%ssinceSeconds=%lld", q.len ? "&" : "",
-				 (c->since_ms + 999) / 1000);
-		char *base = k8s_path(pres, r->ns ? r->ns : json_string_value(json_object_get(
-						  json_object_get(pod, "metadata"), "namespace")),
-				      pn, NULL);
+			         (c->since_ms + 999) / 1000);
+		char *base = k8s_path(pres,
+		                      r->ns ? r->ns
+		                            : json_string_value(json_object_get(
+		                                  json_object_get(pod, "metadata"), "namespace")),
+		                      pn, NULL);
 		char *path = xasprintf("%s/log%s%s", base, q.len ? "?" : "", buf_str(&q));
 		free(base);
 		buf_release(&q);
@@ -1161,7 +1200,8 @@ static void op_logs(struct k8s_run *r)
 			if (md && pcre2_match(c->re, (PCRE2_SPTR)p, len, 0, 0, md, NULL) >= 0) {
 				matches++;
 				if (json_array_size(matched) < K8S_MATCHED_MAX) {
-					char *l = xasprintf("%s: %.*s", pn, (int)(len > 500 ? 500 : len), p);
+					char *l = xasprintf("%s: %.*s", pn,
+					                    (int)(len > 500 ? 500 : len), p);
 					json_array_append_new(matched, json_string(l));
 					free(l);
 				}
@@ -1183,8 +1223,8 @@ static void op_logs(struct k8s_run *r)
 	json_object_set_new(f, "text", json_string(buf_str(&text)));
 	json_object_set_new(f, "truncated", json_boolean(text.truncated));
 	set_summary(f, 1,
-		    c->re ? xasprintf("%lld of %lld log lines match %s", matches, lines, c->regex)
-			  : xasprintf("%lld log lines read", lines));
+	            c->re ? xasprintf("%lld of %lld log lines match %s", matches, lines, c->regex)
+	                  : xasprintf("%lld log lines read", lines));
 	r->out->facts = f;
 out:
 	if (md)
@@ -1221,23 +1261,26 @@ static void op_restarts(struct k8s_run *r)
 				const char *cname = json_string_value(json_object_get(cs, "name"));
 				if (c->container && (!cname || strcmp(cname, c->container) != 0))
 					continue;
-				long long n = json_integer_value(json_object_get(cs, "restartCount"));
-				json_t *term = json_object_get(json_object_get(cs, "lastState"),
-							       "terminated");
-				const char *fin = json_string_value(json_object_get(term, "finishedAt"));
+				long long n =
+				    json_integer_value(json_object_get(cs, "restartCount"));
+				json_t *term =
+				    json_object_get(json_object_get(cs, "lastState"), "terminated");
+				const char *fin =
+				    json_string_value(json_object_get(term, "finishedAt"));
 				double t = k8s_time(fin);
 				int in_window = n > 0 && (cut == 0 || (t > 0 && t >= cut));
 				total += n;
 				if (in_window)
 					recent += cut == 0 ? n : 1;
 				if (n > 0) {
-					json_t *e = json_pack("{s:s, s:s, s:I, s:b}", "pod", pod_name(pod),
-							      "container", cname ? cname : "",
-							      "restartCount", (json_int_t)n, "in_window",
-							      in_window);
-					json_object_set_new(e, "last_finished", fin ? json_string(fin)
-										    : json_null());
-					json_object_set(e, "last_reason", json_object_get(term, "reason"));
+					json_t *e = json_pack(
+					    "{s:s, s:s, s:I, s:b}", "pod", pod_name(pod),
+					    "container", cname ? cname : "", "restartCount",
+					    (json_int_t)n, "in_window", in_window);
+					json_object_set_new(e, "last_finished",
+					                    fin ? json_string(fin) : json_null());
+					json_object_set(e, "last_reason",
+					                json_object_get(term, "reason"));
 					json_array_append_new(list, e);
 				}
 			}
@@ -1250,17 +1293,17 @@ static void op_restarts(struct k8s_run *r)
 	json_object_set_new(f, "containers", list);
 	char *win = c->since_ms > 0 ? format_duration(c->since_ms) : NULL;
 	json_t *first = json_array_get(list, 0);
-	set_summary(f, recent == 0,
-		    recent == 0 ? xasprintf("no container restarts%s%s", win ? " in the last " : "",
-					    win ? win : "")
-				: xasprintf("%lld container restart%s%s%s, e.g. %s/%s (%s)", recent,
-					    recent == 1 ? "" : "s", win ? " in the last " : "",
-					    win ? win : "",
-					    json_string_value(json_object_get(first, "pod")),
-					    json_string_value(json_object_get(first, "container")),
-					    json_string_value(json_object_get(first, "last_reason"))
-						? json_string_value(json_object_get(first, "last_reason"))
-						: "restarted"));
+	set_summary(
+	    f, recent == 0,
+	    recent == 0
+	        ? xasprintf("no container restarts%s%s", win ? " in the last " : "", win ? win : "")
+	        : xasprintf("%lld container restart%s%s%s, e.g. %s/%s (%s)", recent,
+	                    recent == 1 ? "" : "s", win ? " in the last " : "", win ? win : "",
+	                    json_string_value(json_object_get(first, "pod")),
+	                    json_string_value(json_object_get(first, "container")),
+	                    json_string_value(json_object_get(first, "last_reason"))
+	                        ? json_string_value(json_object_get(first, "last_reason"))
+	                        : "restarted"));
 	free(win);
 	json_decref(pods);
 	r->out->facts = f;
@@ -1283,7 +1326,8 @@ static void op_nodes(struct k8s_run *r)
 		const char *reason = "no Ready condition";
 		size_t k;
 		json_t *cond;
-		json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), k, cond)
+		json_array_foreach(json_object_get(json_object_get(n, "status"), "conditions"), k,
+		                   cond)
 		{
 			const char *t = json_string_value(json_object_get(cond, "type"));
 			if (t && strcmp(t, "Ready") == 0) {
@@ -1292,10 +1336,11 @@ static void op_nodes(struct k8s_run *r)
 				reason = json_string_value(json_object_get(cond, "reason"));
 			}
 		}
-		int unsched = json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"));
-		json_array_append_new(nodes, json_pack("{s:s, s:b, s:s, s:b}", "name", name, "ready", ok,
-						      "reason", reason ? reason : "",
-						      "unschedulable", unsched));
+		int unsched =
+		    json_is_true(json_object_get(json_object_get(n, "spec"), "unschedulable"));
+		json_array_append_new(nodes, json_pack("{s:s, s:b, s:s, s:b}", "name", name,
+		                                       "ready", ok, "reason", reason ? reason : "",
+		                                       "unschedulable", unsched));
 		if (ok)
 			ready++;
 		else
@@ -1308,12 +1353,13 @@ static void op_nodes(struct k8s_run *r)
 	json_object_set_new(f, "ready", json_integer((json_int_t)ready));
 	json_object_set_new(f, "not_ready", not_ready);
 	json_object_set_new(f, "nodes", nodes);
-	set_summary(f, count > 0 && ready == count,
-		    count == 0 ? xstrdup("no nodes found")
-			       : xasprintf("%zu of %zu nodes ready%s%s", ready, count,
-					   ready < count ? ", not ready: " : "",
-					   ready < count ? json_string_value(json_array_get(not_ready, 0))
-							 : ""));
+	set_summary(
+	    f, count > 0 && ready == count,
+	    count == 0
+	        ? xstrdup("no nodes found")
+	        : xasprintf("%zu of %zu nodes ready%s%s", ready, count,
+	                    ready < count ? ", not ready: " : "",
+	                    ready < count ? json_string_value(json_array_get(not_ready, 0)) : ""));
 	r->out->facts = f;
 }
 
@@ -1338,7 +1384,7 @@ static int load_manifests(const char *path, json_t *out, char **err)
 		while (eol < len && data[eol] != '\n')
 			eol++;
 		int sep = eol - pos >= 3 && strncmp(data + pos, "---", 3) == 0 &&
-			  (eol - pos == 3 || data[pos + 3] == ' ' || data[pos + 3] == '\r');
+		          (eol - pos == 3 || data[pos + 3] == ' ' || data[pos + 3] == '\r');
 		if (sep || pos >= len) {
 			size_t end = sep ? pos : len;
 			/* a document holding only blanks and comments is skipped */
@@ -1348,7 +1394,8 @@ static int load_manifests(const char *path, json_t *out, char **err)
 				while (le < end && data[le] != '\n')
 					le++;
 				size_t j = i;
-				while (j < le && (data[j] == ' ' || data[j] == '\t' || data[j] == '\r'))
+				while (j < le &&
+				       (data[j] == ' ' || data[j] == '\t' || data[j] == '\r'))
 					j++;
 				if (j < le && data[j] != '#')
 					blank = 0;
@@ -1361,14 +1408,18 @@ static int load_manifests(const char *path, json_t *out, char **err)
 				struct node_limits lim = node_limits_default();
 				struct node *n = NULL;
 				char *name = xasprintf("%s (document %u)", path, doc);
-				if (node_load_string(name, data + start, end - start, &lim, &n, &d) != 0) {
-					*err = xasprintf("%s: %s", name, d.n ? d.v[0].msg : "bad YAML");
+				if (node_load_string(name, data + start, end - start, &lim, &n,
+				                     &d) != 0) {
+					*err = xasprintf("%s: %s", name,
+					                 d.n ? d.v[0].msg : "bad YAML");
 					rc = -1;
 				} else {
 					json_t *j = node_to_json(n);
-					const char *kind = json_string_value(json_object_get(j, "kind"));
+					const char *kind =
+					    json_string_value(json_object_get(j, "kind"));
 					if (!json_is_object(j)) {
-						*err = xasprintf("%s is not a Kubernetes object", name);
+						*err = xasprintf("%s is not a Kubernetes object",
+						                 name);
 						rc = -1;
 					} else if (kind && strcmp(kind, "List") == 0) {
 						json_array_extend(out, json_object_get(j, "items"));
@@ -1417,14 +1468,15 @@ static void op_apply(struct k8s_run *r)
 		const char *ons = json_string_value(json_object_get(meta, "namespace"));
 		if (!av || !kind || !name) {
 			set_error(r, xasprintf("manifest object %zu has no apiVersion, kind or "
-					       "metadata.name", i + 1));
+			                       "metadata.name",
+			                       i + 1));
 			goto out;
 		}
 		if (resolve_target(r, kind, av) != 0)
 			goto out;
 		const char *ns = r->res->namespaced ? (ons && *ons ? ons : default_ns(r)) : NULL;
 		char *q = xasprintf("fieldManager=phasegate%s%s", c->force ? "&force=true" : "",
-				    c->dry_run ? "&dryRun=All" : "");
+		                    c->dry_run ? "&dryRun=All" : "");
 		char *path = k8s_path(r->res, ns, name, q);
 		free(q);
 		char *what = what_of("APPLY", r->res, ns, name);
@@ -1434,8 +1486,8 @@ static void op_apply(struct k8s_run *r)
 		if (!ans)
 			goto out;
 		json_decref(ans);
-		json_array_append_new(done, json_pack("{s:s, s:s, s:s?}", "kind", kind, "name", name,
-						      "namespace", ns));
+		json_array_append_new(done, json_pack("{s:s, s:s, s:s?}", "kind", kind, "name",
+		                                      name, "namespace", ns));
 	}
 	json_t *f = json_object();
 	size_t n = json_array_size(done);
@@ -1443,8 +1495,9 @@ static void op_apply(struct k8s_run *r)
 	done = NULL;
 	json_object_set_new(f, "count", json_integer((json_int_t)n));
 	json_object_set_new(f, "dry_run", json_boolean(c->dry_run));
-	set_summary(f, 1, xasprintf("%zu object%s applied%s", n, n == 1 ? "" : "s",
-				    c->dry_run ? " (server dry run)" : ""));
+	set_summary(f, 1,
+	            xasprintf("%zu object%s applied%s", n, n == 1 ? "" : "s",
+	                      c->dry_run ? " (server dry run)" : ""));
 	r->out->facts = f;
 out:
 	json_decref(objs);
@@ -1489,7 +1542,7 @@ static void op_delete(struct k8s_run *r)
 	char *what = what_of("DELETE", r->res, r->ns, c->name);
 	char *label = label_of(r->res, r->ns, c->name);
 	json_t *body = json_pack("{s:s, s:s, s:s}", "apiVersion", "v1", "kind", "DeleteOptions",
-				 "propagationPolicy", "Background");
+	                         "propagationPolicy", "Background");
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct http_response rs;
@@ -1520,8 +1573,10 @@ static void op_delete(struct k8s_run *r)
 			}
 			json_decref(obj);
 			if (ctx_cancelled(r->ctx) || ctx_remaining_ms(r->ctx) < pause + 50) {
-				set_error(r, xasprintf("%s was deleted but is still there at the check's "
-						       "deadline (finalizers? raise timeout:)", label));
+				set_error(
+				    r, xasprintf("%s was deleted but is still there at the check's "
+				                 "deadline (finalizers? raise timeout:)",
+				                 label));
 				goto out;
 			}
 			struct timespec ts = {pause / 1000, (pause % 1000) * 1000000L};
@@ -1535,8 +1590,9 @@ static void op_delete(struct k8s_run *r)
 	json_object_set_new(f, "existed", json_boolean(existed));
 	json_object_set_new(f, "gone", json_boolean(gone));
 	json_object_set_new(f, "dry_run", json_boolean(c->dry_run));
-	set_summary(f, 1, existed ? xasprintf("%s deleted%s", label, gone ? " and gone" : "")
-				  : xasprintf("%s was already absent", label));
+	set_summary(f, 1,
+	            existed ? xasprintf("%s deleted%s", label, gone ? " and gone" : "")
+	                    : xasprintf("%s was already absent", label));
 	r->out->facts = f;
 out:
 	free(text);
@@ -1547,104 +1603,11 @@ out:
 
 /* ---- export ---------------------------------------------------------- */
 
-/* YAML scalar text: JSON's double-quoted strings are valid YAML. */
-static void yaml_scalar(struct buf *b, json_t *v)
-{
-	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	buf_adds(b, t ? t : "null");
-	free(t);
-}
-
-static int yaml_simple_key(const char *k)
-{
-	if (!*k)
-		return 0;
-	for (const char *p = k; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '/'))
-			return 0;
-	return !(strcmp(k, "true") == 0 || strcmp(k, "false") == 0 || strcmp(k, "null") == 0 ||
-		 strcmp(k, "yes") == 0 || strcmp(k, "no") == 0 || strcmp(k, "on") == 0 ||
-		 strcmp(k, "off") == 0 || (*k >= '0' && *k <= '9') || *k == '-' || *k == '.');
-}
-
-static void yaml_key(struct buf *b, const char *k)
-{
-	if (yaml_simple_key(k)) {
-		buf_adds(b, k);
-	} else {
-		json_t *s = json_string(k);
-		yaml_scalar(b, s);
-		json_decref(s);
-	}
-}
-
-static int yaml_is_block(json_t *v)
-{
-	return (json_is_object(v) && json_object_size(v) > 0) ||
-	       (json_is_array(v) && json_array_size(v) > 0);
-}
-
-static void yaml_emit(struct buf *b, json_t *v, int indent);
-
-static void yaml_value_after_key(struct buf *b, json_t *v, int indent)
-{
-	if (yaml_is_block(v)) {
-		buf_addc(b, '\n');
-		yaml_emit(b, v, json_is_array(v) ? indent : indent + 2);
-	} else {
-		buf_addc(b, ' ');
-		if (json_is_object(v))
-			buf_adds(b, "{}");
-		else if (json_is_array(v))
-			buf_adds(b, "[]");
-		else
-			yaml_scalar(b, v);
-		buf_addc(b, '\n');
-	}
-}
-
-/* Block-style YAML of v at indent (v is a non-empty map or list). */
-static void yaml_emit(struct buf *b, json_t *v, int indent)
-{
-	if (json_is_object(v)) {
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x)
-		{
-			buf_addf(b, "%*s", indent, "");
-			yaml_key(b, k);
-			buf_addc(b, ':');
-			yaml_value_after_key(b, x, indent);
-		}
-	} else {
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x)
-		{
-			buf_addf(b, "%*s-", indent, "");
-			if (json_is_object(x) && json_object_size(x) > 0) {
-				/* first key on the dash line, the rest aligned under it */
-				struct buf inner;
-				buf_init(&inner, 0);
-				yaml_emit(&inner, x, indent + 2);
-				buf_adds(b, buf_str(&inner) + indent + 1);
-				buf_release(&inner);
-			} else if (yaml_is_block(x)) {
-				buf_addc(b, '\n');
-				yaml_emit(b, x, indent + 2);
-			} else {
-				yaml_value_after_key(b, x, indent);
-			}
-		}
-	}
-}
-
 static void strip_for_backup(json_t *o)
 {
 	json_t *meta = json_object_get(o, "metadata");
-	const char *drop[] = {"managedFields", "resourceVersion", "uid", "creationTimestamp",
-			      "generation", "selfLink"};
+	const char *drop[] = {"managedFields",     "resourceVersion", "uid",
+	                      "creationTimestamp", "generation",      "selfLink"};
 	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
 		json_object_del(meta, drop[i]);
 	json_t *ann = json_object_get(meta, "annotations");
@@ -1663,7 +1626,8 @@ static int mkdirs(const char *path, char **err)
 			char save = *s;
 			*s = 0;
 			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-				*err = xasprintf("cannot create directory '%s': %s", p, strerror(errno));
+				*err = xasprintf("cannot create directory '%s': %s", p,
+				                 strerror(errno));
 				rc = -1;
 				break;
 			}
@@ -1707,7 +1671,8 @@ static void op_export(struct k8s_run *r)
 		for (char *p = kdir; *p; p++)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
 		size_t nns = 0;
-		const char *const *nsl = c->namespaces ? (const char *const *)c->namespaces : def_ns;
+		const char *const *nsl =
+		    c->namespaces ? (const char *const *)c->namespaces : def_ns;
 		while (nsl[nns])
 			nns++;
 		json_int_t kcount = 0;
@@ -1725,14 +1690,17 @@ static void op_export(struct k8s_run *r)
 				const char *name = pod_name(o);
 				const char *dns = ns ? ns : "_cluster";
 				if (!safe_component(name) || !safe_component(dns)) {
-					set_error(r, xasprintf("refusing to export an object named '%s'", name));
+					set_error(
+					    r, xasprintf("refusing to export an object named '%s'",
+					                 name));
 					json_decref(items);
 					free(kdir);
 					goto out;
 				}
 				if (!json_object_get(o, "apiVersion")) {
-					char *av = *res->group ? xasprintf("%s/%s", res->group, res->version)
-							       : xstrdup(res->version);
+					char *av = *res->group ? xasprintf("%s/%s", res->group,
+					                                   res->version)
+					                       : xstrdup(res->version);
 					json_object_set_new(o, "apiVersion", json_string(av));
 					free(av);
 				}
@@ -1741,13 +1709,14 @@ static void op_export(struct k8s_run *r)
 				strip_for_backup(o);
 				struct buf y;
 				buf_init(&y, 0);
-				yaml_emit(&y, o, 0);
+				k8s_yaml(&y, o);
 				char *rel = xasprintf("%s/%s/%s.yaml", dns, kdir, name);
 				char *sub = xasprintf("%s/%s/%s", dir, dns, kdir);
 				char *full = xasprintf("%s/%s", dir, rel);
 				struct pg_err pe;
 				int rc = mkdirs(sub, &err);
-				if (rc == 0 && write_file_atomic(full, buf_str(&y), y.len, &pe) != 0) {
+				if (rc == 0 &&
+				    write_file_atomic(full, buf_str(&y), y.len, &pe) != 0) {
 					err = xstrdup(pe.msg);
 					rc = -1;
 				}
@@ -1790,8 +1759,9 @@ static void op_export(struct k8s_run *r)
 	counts = NULL;
 	json_object_set_new(f, "files", files);
 	files = NULL;
-	set_summary(f, n > 0, n ? xasprintf("%zu objects exported to %s", n, dir)
-				: xasprintf("nothing to export: no objects of the listed kinds"));
+	set_summary(f, n > 0,
+	            n ? xasprintf("%zu objects exported to %s", n, dir)
+	              : xasprintf("nothing to export: no objects of the listed kinds"));
 	free(mpath);
 	r->out->facts = f;
 out:
@@ -1810,7 +1780,9 @@ static void op_exec(struct k8s_run *r)
 	const char *argv[64 + 16];
 	size_t n = 0;
 	char *target = xasprintf("%s/%s", c->type, c->name);
-	argv[n++] = c->kubectl;
+	/* a path names a binary relative to the suite; a bare name is looked up in PATH */
+	char *kubectl = strchr(c->kubectl, '/') ? ctx_path(r->ctx, c->kubectl) : xstrdup(c->kubectl);
+	argv[n++] = kubectl;
 	if (st && st->kubeconfig) {
 		argv[n++] = "--kubeconfig";
 		argv[n++] = st->kubeconfig;
@@ -1838,20 +1810,23 @@ static void op_exec(struct k8s_run *r)
 	if (proc_run(&spec, r->ctx, &pr, &e) != 0) {
 		if (pr.spawn_errno == ENOENT || strstr(e.msg, "not found") ||
 		    strstr(e.msg, "No such file"))
-			set_error(r, xasprintf("k8s exec needs the kubectl binary on PATH (%s: not found)",
-					       c->kubectl));
+			set_error(
+			    r,
+			    xasprintf("k8s exec needs the kubectl binary on PATH (%s: not found)",
+			              c->kubectl));
 		else
 			set_error(r, xasprintf("k8s exec cannot run %s: %s", c->kubectl, e.msg));
 		goto out;
 	}
 	if (pr.spawn_errno == ENOENT) {
 		set_error(r, xasprintf("k8s exec needs the kubectl binary on PATH (%s: not found)",
-				       c->kubectl));
+		                       c->kubectl));
 		goto out;
 	}
 	if (pr.timed_out) {
-		set_error(r, xasprintf("kubectl exec in %s did not finish before the check's deadline",
-				       target));
+		set_error(r,
+		          xasprintf("kubectl exec in %s did not finish before the check's deadline",
+		                    target));
 		goto out;
 	}
 	json_t *f = json_object();
@@ -1859,14 +1834,15 @@ static void op_exec(struct k8s_run *r)
 	json_object_set_new(f, "stdout", json_string(buf_str(&pr.out)));
 	json_object_set_new(f, "stderr", json_string(buf_str(&pr.err)));
 	set_summary(f, pr.exit_code == 0,
-		    pr.exit_code == 0 ? xasprintf("command ran in %s", target)
-				      : xasprintf("command in %s exited with %d: %.200s", target,
-						  pr.exit_code, buf_str(&pr.err)));
+	            pr.exit_code == 0 ? xasprintf("command ran in %s", target)
+	                              : xasprintf("command in %s exited with %d: %.200s", target,
+	                                          pr.exit_code, buf_str(&pr.err)));
 	if (pr.exit_code != 0)
 		r->out->evidence = xasprintf("%s%s", buf_str(&pr.out), buf_str(&pr.err));
 	r->out->facts = f;
 out:
 	proc_result_release(&pr);
+	free(kubectl);
 	free(target);
 }
 
@@ -1937,18 +1913,18 @@ static void k8s_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 }
 
 const struct check_module check_k8s = {
-	.name = "k8s",
-	.summary = "Kubernetes API: get, list, rollout, health, can-i, events, logs, restarts, "
-		   "nodes; apply, patch, annotate, delete, export, exec",
-	.api_version = CHECK_API_VERSION,
-	.flags = CHECK_F_READONLY,
-	.keys = k8s_keys,
-	.default_expect = ".ok // .summary",
-	.init = k8s_init,
-	.fini = k8s_fini,
-	.parse = k8s_parse,
-	.run = k8s_run,
-	.describe = k8s_describe,
-	.changes_world = k8s_changes_world,
-	.free = k8s_free,
+    .name = "k8s",
+    .summary = "Kubernetes API: get, list, rollout, health, can-i, events, logs, restarts, "
+               "nodes; apply, patch, annotate, delete, export, exec",
+    .api_version = CHECK_API_VERSION,
+    .flags = CHECK_F_READONLY,
+    .keys = k8s_keys,
+    .default_expect = ".ok // .summary",
+    .init = k8s_init,
+    .fini = k8s_fini,
+    .parse = k8s_parse,
+    .run = k8s_run,
+    .describe = k8s_describe,
+    .changes_world = k8s_changes_world,
+    .free = k8s_free,
 };

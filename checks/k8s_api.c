@@ -74,8 +74,8 @@ static char *b64encode(const char *in, size_t n)
 
 /* One attempt with the given credentials. */
 static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *method,
-		     const char *url, const char *ctype, const char *body, int refresh,
-		     struct http_response *rs, char **err)
+                     const char *url, const char *ctype, const char *body, int refresh,
+                     struct http_response *rs, char **err)
 {
 	struct kube_config *kc = &c->kc;
 	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL, *ct = NULL;
@@ -83,7 +83,7 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 	int rc = -1;
 	if (kube_credentials(kc, ctx, refresh, &bearer, &cert, &key, &e) != 0) {
 		*err = xasprintf("cannot get credentials for user '%s' from %s: %s",
-				 kc->user_name ? kc->user_name : "", kc->origin, e.msg);
+		                 kc->user_name ? kc->user_name : "", kc->origin, e.msg);
 		return -1;
 	}
 	const char *headers[4];
@@ -106,13 +106,13 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 	}
 	headers[nh] = NULL;
 	struct http_request rq = {
-		.method = method,
-		.url = url,
-		.headers = headers,
-		.body = body,
-		.body_len = body ? strlen(body) : 0,
-		.max_body = K8S_MAX_BODY,
-		.proxy = kc->proxy_url,
+	    .method = method,
+	    .url = url,
+	    .headers = headers,
+	    .body = body,
+	    .body_len = body ? strlen(body) : 0,
+	    .max_body = K8S_MAX_BODY,
+	    .proxy = kc->proxy_url,
 	};
 	rq.tls.ca_file = kc->ca_file;
 	rq.tls.ca_pem = kc->ca_pem;
@@ -129,11 +129,12 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 	}
 	memset(rs, 0, sizeof(*rs));
 	if (http_do(ctx, &rq, rs) != 0) {
-		const char *ca = kc->ca_file ? kc->ca_file : kc->ca_pem ? "certificate-authority-data"
-								      : "the system CAs";
+		const char *ca = kc->ca_file  ? kc->ca_file
+		                 : kc->ca_pem ? "certificate-authority-data"
+		                              : "the system CAs";
 		*err = xasprintf("cannot reach the API server %s of cluster '%s' (%s; CA: %s): %s",
-				 kc->server, kc->cluster_name ? kc->cluster_name : "in-cluster",
-				 kc->origin, ca, rs->error ? rs->error : "no response");
+		                 kc->server, kc->cluster_name ? kc->cluster_name : "in-cluster",
+		                 kc->origin, ca, rs->error ? rs->error : "no response");
 		http_response_release(rs); /* callers release only answers */
 		goto out;
 	}
@@ -154,7 +155,7 @@ out:
 }
 
 int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
-	     const char *ctype, const char *body, struct http_response *rs, char **err)
+             const char *ctype, const char *body, struct http_response *rs, char **err)
 {
 	*err = NULL;
 	if (c->kc_error) {
@@ -200,9 +201,10 @@ char *k8s_status_error(struct k8s_client *c, const struct http_response *rs, con
 	const char *user = c->kc.user_name ? c->kc.user_name : "(service account)";
 	switch (rs->status) {
 	case 401:
-		out = xasprintf("%s: the API server rejected the credentials (401 Unauthorized) of user "
-				"'%s' from %s; renew the token or certificate",
-				what, user, c->kc.origin);
+		out = xasprintf(
+		    "%s: the API server rejected the credentials (401 Unauthorized) of user "
+		    "'%s' from %s; renew the token or certificate",
+		    what, user, c->kc.origin);
 		break;
 	case 403:
 		out = xasprintf("%s: forbidden (403): %s", what, m);
@@ -212,7 +214,8 @@ char *k8s_status_error(struct k8s_client *c, const struct http_response *rs, con
 		break;
 	case 409:
 		out = xasprintf("%s: conflict (409): %s; use force: true to take ownership of the "
-				"conflicting fields", what, m);
+		                "conflicting fields",
+		                what, m);
 		break;
 	case 422:
 		out = xasprintf("%s: the server refused the object as invalid (422): %s", what, m);
@@ -222,8 +225,10 @@ char *k8s_status_error(struct k8s_client *c, const struct http_response *rs, con
 		break;
 	default:
 		if (rs->status >= 500)
-			out = xasprintf("%s: the API server failed with %ld: %s; retry later or check "
-					"the control plane", what, rs->status, m);
+			out = xasprintf(
+			    "%s: the API server failed with %ld: %s; retry later or check "
+			    "the control plane",
+			    what, rs->status, m);
 		else
 			out = xasprintf("%s: the API server answered %ld: %s", what, rs->status, m);
 		break;
@@ -294,7 +299,7 @@ static json_t *get_doc(struct k8s_client *c, struct check_ctx *ctx, const char *
 /* Reads one group/version's resource list; caller holds c->lock. A 404
  * (the version is not served) is not an error: nothing is added. */
 static int read_gv(struct k8s_client *c, struct check_ctx *ctx, const char *group,
-		   const char *version, char **err)
+                   const char *version, char **err)
 {
 	char *gv = *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
 	if (json_object_get(c->gv_seen, gv)) {
@@ -317,7 +322,7 @@ static int read_gv(struct k8s_client *c, struct check_ctx *ctx, const char *grou
 		size_t i;
 		json_t *r;
 		json_array_foreach(json_object_get(j, "resources"), i, r)
-			add_res(c, group, version, r);
+		    add_res(c, group, version, r);
 		if (j)
 			json_decref(j);
 		rc = 0;
@@ -362,8 +367,8 @@ static int discover(struct k8s_client *c, struct check_ctx *ctx, char **err)
 		json_t *pv = json_object_get(g, "preferredVersion");
 		const char *ver = json_string_value(json_object_get(pv, "version"));
 		if (!ver)
-			ver = json_string_value(
-			    json_object_get(json_array_get(json_object_get(g, "versions"), 0), "version"));
+			ver = json_string_value(json_object_get(
+			    json_array_get(json_object_get(g, "versions"), 0), "version"));
 		if (name && ver && read_gv(c, ctx, name, ver, err) != 0) {
 			rc = -1;
 			break;
@@ -387,7 +392,7 @@ static int name_matches(const struct k8s_res *r, const char *n)
 }
 
 static const struct k8s_res *find_res(struct k8s_client *c, const char *name, const char *group,
-				      const char *version)
+                                      const char *version)
 {
 	for (size_t i = 0; i < c->nres; i++) {
 		const struct k8s_res *r = c->res[i];
@@ -407,7 +412,7 @@ static int looks_like_version(const char *s, size_t n)
 }
 
 int k8s_resolve(struct k8s_client *c, struct check_ctx *ctx, const char *type,
-		const char *api_version, const struct k8s_res **out, char **err)
+                const char *api_version, const struct k8s_res **out, char **err)
 {
 	*out = NULL;
 	*err = NULL;
@@ -419,7 +424,8 @@ int k8s_resolve(struct k8s_client *c, struct check_ctx *ctx, const char *type,
 	if (api_version && *api_version) {
 		/* Kind + apiVersion: that exact group/version, read on demand. */
 		const char *slash = strchr(api_version, '/');
-		char *group = slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
+		char *group =
+		    slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
 		const char *version = slash ? slash + 1 : api_version;
 		r = find_res(c, type, group, version);
 		if (!r) {
@@ -441,7 +447,8 @@ int k8s_resolve(struct k8s_client *c, struct check_ctx *ctx, const char *type,
 		}
 		if (!r)
 			*err = xasprintf("the server has no resource type '%s' in %s (kubectl "
-					 "api-resources lists the known ones)", type, api_version);
+			                 "api-resources lists the known ones)",
+			                 type, api_version);
 		free(group);
 	} else {
 		r = find_res(c, type, NULL, NULL);
@@ -463,8 +470,10 @@ int k8s_resolve(struct k8s_client *c, struct check_ctx *ctx, const char *type,
 			free(name);
 		}
 		if (!r)
-			*err = xasprintf("the server has no resource type '%s' (kubectl api-resources "
-					 "lists the known ones)", type);
+			*err =
+			    xasprintf("the server has no resource type '%s' (kubectl api-resources "
+			              "lists the known ones)",
+			              type);
 	}
 	if (r) {
 		*out = r;
@@ -574,8 +583,8 @@ char *k8s_selector_string(json_t *sel)
 			size_t j;
 			json_t *val;
 			json_array_foreach(json_object_get(ex, "values"), j, val)
-				buf_addf(&b, "%s%s", j ? "," : "",
-					 json_string_value(val) ? json_string_value(val) : "");
+			    buf_addf(&b, "%s%s", j ? "," : "",
+			             json_string_value(val) ? json_string_value(val) : "");
 			buf_addc(&b, ')');
 		}
 	}
@@ -587,7 +596,7 @@ char *k8s_selector_string(json_t *sel)
 }
 
 int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, const char *path,
-		 long long limit, json_t **items, char **err)
+                 long long limit, json_t **items, char **err)
 {
 	*items = json_array();
 	*err = NULL;
@@ -650,19 +659,120 @@ out:
 	return rc;
 }
 
+/* ---- YAML output ----------------------------------------------------- */
+
+/* YAML scalar text: JSON's double-quoted strings are valid YAML. */
+static void yaml_scalar(struct buf *b, json_t *v)
+{
+	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	buf_adds(b, t ? t : "null");
+	free(t);
+}
+
+static int yaml_simple_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (const char *p = k; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '/'))
+			return 0;
+	return !(strcmp(k, "true") == 0 || strcmp(k, "false") == 0 || strcmp(k, "null") == 0 ||
+	         strcmp(k, "yes") == 0 || strcmp(k, "no") == 0 || strcmp(k, "on") == 0 ||
+	         strcmp(k, "off") == 0 || (*k >= '0' && *k <= '9') || *k == '-' || *k == '.');
+}
+
+static void yaml_key(struct buf *b, const char *k)
+{
+	if (yaml_simple_key(k)) {
+		buf_adds(b, k);
+	} else {
+		json_t *s = json_string(k);
+		yaml_scalar(b, s);
+		json_decref(s);
+	}
+}
+
+static int yaml_is_block(json_t *v)
+{
+	return (json_is_object(v) && json_object_size(v) > 0) ||
+	       (json_is_array(v) && json_array_size(v) > 0);
+}
+
+static void yaml_emit(struct buf *b, json_t *v, int indent);
+
+static void yaml_value_after_key(struct buf *b, json_t *v, int indent)
+{
+	if (yaml_is_block(v)) {
+		buf_addc(b, '\n');
+		yaml_emit(b, v, json_is_array(v) ? indent : indent + 2);
+	} else {
+		buf_addc(b, ' ');
+		if (json_is_object(v))
+			buf_adds(b, "{}");
+		else if (json_is_array(v))
+			buf_adds(b, "[]");
+		else
+			yaml_scalar(b, v);
+		buf_addc(b, '\n');
+	}
+}
+
+/* Block-style YAML of v at indent (v is a non-empty map or list). */
+static void yaml_emit(struct buf *b, json_t *v, int indent)
+{
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x)
+		{
+			buf_addf(b, "%*s", indent, "");
+			yaml_key(b, k);
+			buf_addc(b, ':');
+			yaml_value_after_key(b, x, indent);
+		}
+	} else {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+		{
+			buf_addf(b, "%*s-", indent, "");
+			if (json_is_object(x) && json_object_size(x) > 0) {
+				/* first key on the dash line, the rest aligned under it */
+				struct buf inner;
+				buf_init(&inner, 0);
+				yaml_emit(&inner, x, indent + 2);
+				buf_adds(b, buf_str(&inner) + indent + 1);
+				buf_release(&inner);
+			} else if (yaml_is_block(x)) {
+				buf_addc(b, '\n');
+				yaml_emit(b, x, indent + 2);
+			} else {
+				yaml_value_after_key(b, x, indent);
+			}
+		}
+	}
+}
+
+void k8s_yaml(struct buf *b, json_t *obj)
+{
+	if (yaml_is_block(obj))
+		yaml_emit(b, obj, 0);
+	else
+		yaml_value_after_key(b, obj, 0);
+}
+
 /* ---- SHA-256 (FIPS 180-4) -------------------------------------------- */
 
 static const uint32_t sha_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
 static uint32_t rotr(uint32_t x, unsigned n)
@@ -684,8 +794,9 @@ static void sha_block(uint32_t h[8], const unsigned char *p)
 	uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
 	for (int i = 0; i < 64; i++) {
 		uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) +
-			      sha_k[i] + w[i];
-		uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+		              sha_k[i] + w[i];
+		uint32_t t2 =
+		    (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 		hh = g;
 		g = f;
 		f = e;
@@ -708,7 +819,7 @@ static void sha_block(uint32_t h[8], const unsigned char *p)
 void k8s_sha256_hex(const void *data, size_t len, char hex[65])
 {
 	uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-			 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+	                 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 	const unsigned char *p = data;
 	size_t full = len / 64 * 64;
 	for (size_t i = 0; i < full; i += 64)

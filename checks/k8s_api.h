@@ -20,23 +20,23 @@
 
 /* One API resource from discovery. */
 struct k8s_res {
-	char *group;         /* "" for the core group */
-	char *version;       /* "v1" */
-	char *plural;        /* "deployments" */
-	char *singular;      /* "deployment" */
-	char *kind;          /* "Deployment" */
-	char **short_names;  /* NULL-terminated, may be empty */
+	char *group;        /* "" for the core group */
+	char *version;      /* "v1" */
+	char *plural;       /* "deployments" */
+	char *singular;     /* "deployment" */
+	char *kind;         /* "Deployment" */
+	char **short_names; /* NULL-terminated, may be empty */
 	int namespaced;
 };
 
 struct k8s_client {
-	struct kube_config kc;   /* valid when kc_error is NULL */
-	char *kc_error;          /* why the configuration could not be loaded */
-	pthread_mutex_t lock;    /* guards the discovery cache */
-	int discovered;          /* the preferred versions were read */
-	struct k8s_res **res;    /* owned; discovery order (core first) */
+	struct kube_config kc; /* valid when kc_error is NULL */
+	char *kc_error;        /* why the configuration could not be loaded */
+	pthread_mutex_t lock;  /* guards the discovery cache */
+	int discovered;        /* the preferred versions were read */
+	struct k8s_res **res;  /* owned; discovery order (core first) */
 	size_t nres, alloc;
-	json_t *gv_seen;         /* object: "group/version" -> true, lists read */
+	json_t *gv_seen; /* object: "group/version" -> true, lists read */
 };
 
 /* Loads the configuration; never fails: a bad kubeconfig is kept in
@@ -49,7 +49,7 @@ void k8s_client_release(struct k8s_client *c);
  * -1 with *err set when it did not (TLS, refused, timeout...). A 401 is
  * retried once with refreshed exec/tokenFile credentials. */
 int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
-	     const char *ctype, const char *body, struct http_response *rs, char **err);
+             const char *ctype, const char *body, struct http_response *rs, char **err);
 
 /* A message for a non-2xx answer: what names the request ("GET
  * deployments.apps argocd/argocd-server"); 401, 403 (with the RBAC
@@ -61,7 +61,7 @@ char *k8s_status_error(struct k8s_client *c, const struct http_response *rs, con
  * "apps/v1" with a Kind). Returns 0 and *out, or -1 with *err ("the server
  * has no resource type ..."). Discovery runs once per client. */
 int k8s_resolve(struct k8s_client *c, struct check_ctx *ctx, const char *type,
-		const char *api_version, const struct k8s_res **out, char **err);
+                const char *api_version, const struct k8s_res **out, char **err);
 
 /* "deployments.apps" or "pods": the name kubectl uses in messages. */
 char *k8s_res_qualified(const struct k8s_res *r);
@@ -80,8 +80,12 @@ char *k8s_selector_string(json_t *selector);
 /* Reads a list with paging: GET path (which may carry a query) with
  * limit/continue until the server has no more; items appended to *items
  * (a new array). Returns 0, or -1 with *err. */
-int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what,
-		 const char *path, long long limit, json_t **items, char **err);
+int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, const char *path,
+                 long long limit, json_t **items, char **err);
+
+/* Appends obj as block-style YAML (strings double-quoted, which JSON's
+ * escapes make valid YAML), ending in a newline. */
+void k8s_yaml(struct buf *b, json_t *obj);
 
 /* SHA-256 of data, as 64 hex digits into hex[65]. */
 void k8s_sha256_hex(const void *data, size_t len, char hex[65]);

@@ -60,7 +60,7 @@ generate() {
 	esac
 }
 
-total=0 failed=0
+total=0 failed=0 slowest_ms=0 slowest=-
 failures=()
 
 fail() {
@@ -95,8 +95,15 @@ while IFS=$'\t' read -r name input frag where args; do
 		read -r -a extra <<<"$args"
 		argv+=("${extra[@]}")
 	fi
+	t0=$(date +%s%N)
 	(cd "$dir" && exec timeout 10 "$PG_BINARY" "${argv[@]}") >"$tmp/stdout" 2>"$tmp/stderr"
 	rc=$?
+	# measured, not asserted: the slowest refusal is printed at the end
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if ((ms > slowest_ms)); then
+		slowest_ms=$ms
+		slowest=$name
+	fi
 	if ((rc == 124)); then
 		fail "$name" "did not finish within 10 seconds"
 	elif ((rc >= 128)); then
@@ -116,6 +123,7 @@ while IFS=$'\t' read -r name input frag where args; do
 	[[ $dir == "$tmp" ]] && find "$tmp" -mindepth 1 -maxdepth 1 ! -name stderr ! -name stdout -exec rm -rf {} +
 done <"$table"
 
+echo "slowest refusal: $slowest (${slowest_ms} ms)"
 echo "$total bad inputs, $((total - failed)) refused correctly, $failed failed"
 if ((failed > 0)); then
 	echo "failed: ${failures[*]}"

@@ -11,6 +11,9 @@ code, each check's status and message, and the output with the case file:
    "kubeconfig": "bad.yaml",         use this file (relative to the case) instead
    "kubeconfig_set": {"server": x},  change every cluster of the instance's kubeconfig
    "kubeconfig_drop": ["key"],       remove keys from every cluster
+   "service_account": {"token": t,   an in-cluster service account directory (token,
+                       "namespace": n},  the simulator's ca.crt, namespace) in K8S_SA_DIR,
+                                     KUBERNETES_SERVICE_HOST/PORT set, no kubeconfig
    "kubeconfig_user": {"admin": {}}, replace users' definitions (@CASE_DIR@ and
                                      @OUT@ in strings are the case and output dirs)
    "suite": "read.yaml",             relative to the case file
@@ -103,6 +106,19 @@ def main():
     env["K8S_SIM_DIR"] = base
     env["K8S_OUT"] = out
     env.pop("KUBECONFIG", None)
+    sa = case.get("service_account")
+    if sa:
+        sa_dir = out + ".serviceaccount"
+        shutil.rmtree(sa_dir, ignore_errors=True)
+        os.makedirs(sa_dir)
+        shutil.copy(os.path.join(base, "tls", "ca.crt"), os.path.join(sa_dir, "ca.crt"))
+        for key in ("token", "namespace"):
+            with open(os.path.join(sa_dir, key), "w") as f:
+                f.write(sa[key] + "\n")
+        env["K8S_SA_DIR"] = sa_dir
+        env["KUBERNETES_SERVICE_HOST"] = "127.0.0.1"
+        env["KUBERNETES_SERVICE_PORT"] = str(port)
+        env["HOME"] = out  # no ~/.kube/config: the service account is used
     env.update(case.get("env", {}))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=env)

@@ -13,9 +13,11 @@
 #include <cmocka.h>
 
 #include "k8s_api.h"
+#include "node.h"
 
 static void add(struct k8s_client *c, const char *group, const char *version, const char *plural,
-		const char *singular, const char *kind, int namespaced, const char *s1, const char *s2)
+                const char *singular, const char *kind, int namespaced, const char *s1,
+                const char *s2)
 {
 	struct k8s_res *r = xcalloc(1, sizeof(*r));
 	r->group = xstrdup(group);
@@ -76,8 +78,9 @@ static const struct k8s_res *resolve_ok(struct k8s_client *c, const char *type, 
 static void test_resolve_names(void **state)
 {
 	struct k8s_client *c = *state;
-	const char *forms[] = {"deploy", "deployment", "deployments", "Deployment", "DEPLOYMENTS",
-			       "deployments.apps", "deployment.apps", "deployment.v1.apps"};
+	const char *forms[] = {"deploy",          "deployment",        "deployments",
+	                       "Deployment",      "DEPLOYMENTS",       "deployments.apps",
+	                       "deployment.apps", "deployment.v1.apps"};
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		const struct k8s_res *r = resolve_ok(c, forms[i], NULL);
 		assert_string_equal(r->plural, "deployments");
@@ -137,13 +140,14 @@ static void test_paths(void **state)
 static void test_selector_string(void **state)
 {
 	json_error_t je;
-	json_t *sel = json_loads("{\"matchLabels\": {\"app\": \"web\", \"tier\": \"front\"},"
-				 " \"matchExpressions\": ["
-				 "  {\"key\": \"env\", \"operator\": \"In\", \"values\": [\"a\", \"b\"]},"
-				 "  {\"key\": \"zone\", \"operator\": \"NotIn\", \"values\": [\"x\"]},"
-				 "  {\"key\": \"canary\", \"operator\": \"Exists\"},"
-				 "  {\"key\": \"legacy\", \"operator\": \"DoesNotExist\"}]}",
-				 0, &je);
+	json_t *sel =
+	    json_loads("{\"matchLabels\": {\"app\": \"web\", \"tier\": \"front\"},"
+	               " \"matchExpressions\": ["
+	               "  {\"key\": \"env\", \"operator\": \"In\", \"values\": [\"a\", \"b\"]},"
+	               "  {\"key\": \"zone\", \"operator\": \"NotIn\", \"values\": [\"x\"]},"
+	               "  {\"key\": \"canary\", \"operator\": \"Exists\"},"
+	               "  {\"key\": \"legacy\", \"operator\": \"DoesNotExist\"}]}",
+	               0, &je);
 	assert_non_null(sel);
 	char *s = k8s_selector_string(sel);
 	assert_string_equal(s, "app=web,tier=front,env in (a,b),zone notin (x),canary,!legacy");
@@ -169,17 +173,21 @@ static void test_sha256(void **state)
 {
 	char hex[65];
 	k8s_sha256_hex("", 0, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	k8s_sha256_hex("abc", 3, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56 bytes */
 	k8s_sha256_hex(two, strlen(two), hex);
-	assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	assert_string_equal(hex,
+	                    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 	size_t n = 1000000;
 	char *a = xmalloc(n);
 	memset(a, 'a', n);
 	k8s_sha256_hex(a, n, hex);
-	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	assert_string_equal(hex,
+	                    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	free(a);
 	/* the 55/56/64-byte padding edges */
 	char b[64];
@@ -193,15 +201,63 @@ static void test_sha256(void **state)
 	assert_string_not_equal(hex, h56);
 }
 
+/* The backup's YAML reads back (with phasegate's own YAML loader) as the
+ * very object that was written, whatever the keys and strings hold. */
+static void roundtrip(const char *jsontext)
+{
+	json_error_t je;
+	json_t *in = json_loads(jsontext, 0, &je);
+	if (!in)
+		fail_msg("bad test JSON: %s", je.text);
+	struct buf b;
+	buf_init(&b, 0);
+	k8s_yaml(&b, in);
+	struct diags d;
+	diags_init(&d);
+	struct node_limits lim = node_limits_default();
+	struct node *n = NULL;
+	if (node_load_string("export.yaml", buf_str(&b), b.len, &lim, &n, &d) != 0)
+		fail_msg("YAML does not load (%s):\n%s", d.n ? d.v[0].msg : "?", buf_str(&b));
+	json_t *back = node_to_json(n);
+	if (!json_equal(in, back)) {
+		char *t = json_dumps(back, JSON_COMPACT);
+		fail_msg("round trip changed the object:\n%s\nread back as %s", buf_str(&b), t);
+	}
+	json_decref(back);
+	node_free(n);
+	diags_release(&d);
+	buf_release(&b);
+	json_decref(in);
+}
+
+static void test_yaml_roundtrip(void **state)
+{
+	roundtrip("{\"apiVersion\": \"argoproj.io/v1alpha1\", \"kind\": \"Application\","
+		  " \"metadata\": {\"name\": \"api\", \"labels\": {\"app.kubernetes.io/name\": \"x\"},"
+		  "  \"annotations\": {\"argocd.argoproj.io/refresh\": \"hard\"}},"
+		  " \"spec\": {\"syncPolicy\": {\"automated\": {\"prune\": true, \"selfHeal\": false},"
+		  "  \"syncOptions\": [\"CreateNamespace=true\"], \"retry\": {\"limit\": 5}},"
+		  "  \"sources\": [{\"repoURL\": \"https://git.example/x.git\", \"path\": \"k8s\","
+		  "    \"helm\": {\"values\": \"a: 1\\nb: [2]\\n\"}}, {}],"
+		  "  \"ignoreDifferences\": [], \"info\": {}, \"weight\": 1.5, \"none\": null}}");
+	/* strings YAML would read as other types, odd keys, nesting, text */
+	roundtrip("{\"data\": {\"true\": \"yes\", \"null\": \"~\", \"0123\": \"0x1F\", \"\": \"\","
+		  " \"-dash\": \"- item\", \"k: v\": \"#not a comment\", \"*star\": \"&anchor\","
+		  " \"t\\tab\": \"line1\\nline2\\r\\u0001\", \"uni\": \"gr\u00fc\u00df \u2713\","
+		  " \"quote\": \"say \\\"hi\\\" 'x' \\\\ / \", \"num\": \"1e3\", \"on\": \"off\"},"
+		  " \"lists\": [[1, [2, 3]], [{\"a\": [ {\"b\": {\"c\": [true]}} ]}], \"x\", -1, 0.25]}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_resolve_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_unknown, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
-		cmocka_unit_test(test_selector_string),
-		cmocka_unit_test(test_times),
-		cmocka_unit_test(test_sha256),
+	    cmocka_unit_test_setup_teardown(test_resolve_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_unknown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
+	    cmocka_unit_test(test_selector_string),
+	    cmocka_unit_test(test_times),
+	    cmocka_unit_test(test_sha256),
+	    cmocka_unit_test(test_yaml_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,40 +88,40 @@ static void set_kubeconfig(const char *a, const char *b)
 }
 
 static const char file_a[] =
-	"apiVersion: v1\n"
-	"kind: Config\n"
-	"current-context: ctx-a\n"
-	"clusters:\n"
-	"- name: one\n"
-	"  cluster: {server: 'https://one.example:6443/', insecure-skip-tls-verify: true}\n"
-	"users:\n"
-	"- name: alice\n"
-	"  user: {token: token-alice}\n"
-	"contexts:\n"
-	"- name: ctx-a\n"
-	"  context: {cluster: one, user: alice, namespace: team-a}\n"
-	"- name: shared\n"
-	"  context: {cluster: one, user: alice}\n";
+    "apiVersion: v1\n"
+    "kind: Config\n"
+    "current-context: ctx-a\n"
+    "clusters:\n"
+    "- name: one\n"
+    "  cluster: {server: 'https://one.example:6443/', insecure-skip-tls-verify: true}\n"
+    "users:\n"
+    "- name: alice\n"
+    "  user: {token: token-alice}\n"
+    "contexts:\n"
+    "- name: ctx-a\n"
+    "  context: {cluster: one, user: alice, namespace: team-a}\n"
+    "- name: shared\n"
+    "  context: {cluster: one, user: alice}\n";
 
 static const char file_b[] =
-	"apiVersion: v1\n"
-	"kind: Config\n"
-	"current-context: ctx-b\n"
-	"clusters:\n"
-	"- name: one\n"
-	"  cluster: {server: 'https://other.example:6443'}\n"
-	"- name: two\n"
-	"  cluster: {server: 'https://two.example:443', tls-server-name: api.two}\n"
-	"users:\n"
-	"- name: alice\n"
-	"  user: {token: token-from-b}\n"
-	"- name: bob\n"
-	"  user: {username: bob, password: hunter2}\n"
-	"contexts:\n"
-	"- name: ctx-b\n"
-	"  context: {cluster: two, user: bob}\n"
-	"- name: shared\n"
-	"  context: {cluster: two, user: bob, namespace: from-b}\n";
+    "apiVersion: v1\n"
+    "kind: Config\n"
+    "current-context: ctx-b\n"
+    "clusters:\n"
+    "- name: one\n"
+    "  cluster: {server: 'https://other.example:6443'}\n"
+    "- name: two\n"
+    "  cluster: {server: 'https://two.example:443', tls-server-name: api.two}\n"
+    "users:\n"
+    "- name: alice\n"
+    "  user: {token: token-from-b}\n"
+    "- name: bob\n"
+    "  user: {username: bob, password: hunter2}\n"
+    "contexts:\n"
+    "- name: ctx-b\n"
+    "  context: {cluster: two, user: bob}\n"
+    "- name: shared\n"
+    "  context: {cluster: two, user: bob, namespace: from-b}\n";
 
 static void load_ok(struct kube_config *kc, const struct kube_config_opts *o)
 {
@@ -229,28 +229,29 @@ static void test_overrides(void **state)
 static void test_token_file_and_certs(void **state)
 {
 	write_text("token", "first-token\n", 0600);
-	write_text("client.crt", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", 0600);
+	write_text("client.crt", "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+	           0600);
 	write_text("c.yaml",
-		   "current-context: c\n"
-		   "clusters:\n"
-		   "- name: k\n"
-		   "  cluster:\n"
-		   "    server: https://127.0.0.1:6443\n"
-		   "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n"
-		   "users:\n"
-		   "- name: tf\n"
-		   "  user: {tokenFile: token}\n"
-		   "- name: certs\n"
-		   "  user: {client-certificate: client.crt, client-key: sub/client.key}\n"
-		   "- name: data\n"
-		   "  user:\n"
-		   "    client-certificate-data: Y2VydA==\n"
-		   "    client-key-data: a2V5\n"
-		   "contexts:\n"
-		   "- {name: c, context: {cluster: k, user: tf}}\n"
-		   "- {name: certs, context: {cluster: k, user: certs}}\n"
-		   "- {name: data, context: {cluster: k, user: data}}\n",
-		   0600);
+	           "current-context: c\n"
+	           "clusters:\n"
+	           "- name: k\n"
+	           "  cluster:\n"
+	           "    server: https://127.0.0.1:6443\n"
+	           "    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n"
+	           "users:\n"
+	           "- name: tf\n"
+	           "  user: {tokenFile: token}\n"
+	           "- name: certs\n"
+	           "  user: {client-certificate: client.crt, client-key: sub/client.key}\n"
+	           "- name: data\n"
+	           "  user:\n"
+	           "    client-certificate-data: Y2VydA==\n"
+	           "    client-key-data: a2V5\n"
+	           "contexts:\n"
+	           "- {name: c, context: {cluster: k, user: tf}}\n"
+	           "- {name: certs, context: {cluster: k, user: certs}}\n"
+	           "- {name: data, context: {cluster: k, user: data}}\n",
+	           0600);
 	set_kubeconfig("c.yaml", NULL);
 	struct kube_config_opts o = {0};
 	struct kube_config kc;
@@ -295,38 +296,39 @@ static void test_token_file_and_certs(void **state)
  * calls.log, saves KUBERNETES_EXEC_INFO and prints a token that expires
  * at $EXPIRY (or never when EXPIRY is empty). */
 static const char plugin_sh[] =
-	"#!/bin/sh\n"
-	"echo \"call $1\" >> \"$LOGDIR/calls.log\"\n"
-	"printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$LOGDIR/exec-info.json\"\n"
-	"n=$(wc -l < \"$LOGDIR/calls.log\" | tr -d ' ')\n"
-	"if [ -n \"$EXPIRY\" ]; then exp=\", \\\"expirationTimestamp\\\": \\\"$EXPIRY\\\"\"; fi\n"
-	"printf '{\"apiVersion\": \"%s\", \"kind\": \"ExecCredential\", "
-	"\"status\": {\"token\": \"exec-token-%s\"%s}}\\n' \"$API\" \"$n\" \"$exp\"\n";
+    "#!/bin/sh\n"
+    "echo \"call $1\" >> \"$LOGDIR/calls.log\"\n"
+    "printf '%s' \"$KUBERNETES_EXEC_INFO\" > \"$LOGDIR/exec-info.json\"\n"
+    "n=$(wc -l < \"$LOGDIR/calls.log\" | tr -d ' ')\n"
+    "if [ -n \"$EXPIRY\" ]; then exp=\", \\\"expirationTimestamp\\\": \\\"$EXPIRY\\\"\"; fi\n"
+    "printf '{\"apiVersion\": \"%s\", \"kind\": \"ExecCredential\", "
+    "\"status\": {\"token\": \"exec-token-%s\"%s}}\\n' \"$API\" \"$n\" \"$exp\"\n";
 
-static void write_exec_config(const char *api, const char *mode, const char *expiry, int cluster_info)
+static void write_exec_config(const char *api, const char *mode, const char *expiry,
+                              int cluster_info)
 {
 	struct buf b;
 	buf_init(&b, 0);
 	buf_addf(&b,
-		 "current-context: e\n"
-		 "clusters:\n"
-		 "- name: k\n"
-		 "  cluster:\n"
-		 "    server: https://10.0.0.1:6443\n"
-		 "    certificate-authority-data: Y2E=\n"
-		 "users:\n"
-		 "- name: x\n"
-		 "  user:\n"
-		 "    exec:\n"
-		 "      apiVersion: %s\n"
-		 "      command: ./plugin.sh\n"
-		 "      args: [first-arg]\n"
-		 "      env:\n"
-		 "      - {name: LOGDIR, value: '%s'}\n"
-		 "      - {name: API, value: '%s'}\n"
-		 "      - {name: EXPIRY, value: '%s'}\n"
-		 "      provideClusterInfo: %s\n",
-		 api, tmpdir, api, expiry, cluster_info ? "true" : "false");
+	         "current-context: e\n"
+	         "clusters:\n"
+	         "- name: k\n"
+	         "  cluster:\n"
+	         "    server: https://10.0.0.1:6443\n"
+	         "    certificate-authority-data: Y2E=\n"
+	         "users:\n"
+	         "- name: x\n"
+	         "  user:\n"
+	         "    exec:\n"
+	         "      apiVersion: %s\n"
+	         "      command: ./plugin.sh\n"
+	         "      args: [first-arg]\n"
+	         "      env:\n"
+	         "      - {name: LOGDIR, value: '%s'}\n"
+	         "      - {name: API, value: '%s'}\n"
+	         "      - {name: EXPIRY, value: '%s'}\n"
+	         "      provideClusterInfo: %s\n",
+	         api, tmpdir, api, expiry, cluster_info ? "true" : "false");
 	if (mode)
 		buf_addf(&b, "      interactiveMode: %s\n", mode);
 	buf_adds(&b, "contexts:\n- {name: e, context: {cluster: k, user: x}}\n");
@@ -387,7 +389,7 @@ static void test_exec_plugin_cached_until_expiry(void **state)
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "kind")), "ExecCredential");
 	assert_string_equal(json_string_value(json_object_get(j, "apiVersion")),
-			    "client.authentication.k8s.io/v1");
+	                    "client.authentication.k8s.io/v1");
 	json_t *spec = json_object_get(j, "spec");
 	assert_true(json_is_false(json_object_get(spec, "interactive")));
 	/* provideClusterInfo: the cluster the credential is for */
@@ -451,9 +453,9 @@ static void test_exec_plugin_errors(void **state)
 	/* the plugin answers with the wrong apiVersion */
 	write_exec_config("client.authentication.k8s.io/v1", "IfAvailable", "", 0);
 	write_text("plugin.sh",
-		   "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
-		   "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n",
-		   0755);
+	           "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\","
+	           "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\"}}'\n",
+	           0755);
 	struct kube_config kc;
 	load_ok(&kc, &o);
 	char *bearer, *cert, *key;
@@ -461,7 +463,8 @@ static void test_exec_plugin_errors(void **state)
 	assert_int_equal(kube_credentials(&kc, NULL, 0, &bearer, &cert, &key, &e), -1);
 	assert_non_null(strstr(e.msg, "expected ExecCredential client.authentication.k8s.io/v1"));
 	/* ... or fails: its stderr is in the message */
-	write_text("plugin.sh", "#!/bin/sh\necho 'login expired, run sso-login' >&2\nexit 3\n", 0755);
+	write_text("plugin.sh", "#!/bin/sh\necho 'login expired, run sso-login' >&2\nexit 3\n",
+	           0755);
 	assert_int_equal(kube_credentials(&kc, NULL, 0, &bearer, &cert, &key, &e), -1);
 	assert_non_null(strstr(e.msg, "login expired"));
 	kube_config_release(&kc);
@@ -522,7 +525,7 @@ static void expect_error(const char *yaml, const char *part1, const char *part2)
 	char *msg = load_err(&o);
 	if (!strstr(msg, part1) || (part2 && !strstr(msg, part2)) || !strstr(msg, "bad.yaml"))
 		fail_msg("message '%s' lacks '%s' / '%s' / the file name", msg, part1,
-			 part2 ? part2 : "");
+		         part2 ? part2 : "");
 	free(msg);
 }
 
@@ -532,35 +535,37 @@ static void test_errors_name_file_and_key(void **state)
 	expect_error("clusters: []\n", "no current-context", NULL);
 	expect_error("current-context: x\ncontexts: []\n", "context 'x' is not defined", NULL);
 	expect_error("current-context: x\ncontexts:\n- {name: x, context: {cluster: c, user: u}}\n",
-		     "cluster 'c'", "not defined");
+	             "cluster 'c'", "not defined");
 	expect_error("current-context: x\n"
-		     "clusters:\n- {name: c, cluster: {insecure-skip-tls-verify: true}}\n"
-		     "contexts:\n- {name: x, context: {cluster: c}}\n",
-		     "cluster 'c' has no server", NULL);
+	             "clusters:\n- {name: c, cluster: {insecure-skip-tls-verify: true}}\n"
+	             "contexts:\n- {name: x, context: {cluster: c}}\n",
+	             "cluster 'c' has no server", NULL);
 	expect_error("current-context: x\n"
-		     "clusters:\n- {name: c, cluster: {server: 'https://h', certificate-authority-data: '@@@'}}\n"
-		     "contexts:\n- {name: x, context: {cluster: c}}\n",
-		     "certificate-authority-data", "base64");
+	             "clusters:\n- {name: c, cluster: {server: 'https://h', "
+	             "certificate-authority-data: '@@@'}}\n"
+	             "contexts:\n- {name: x, context: {cluster: c}}\n",
+	             "certificate-authority-data", "base64");
+	expect_error(
+	    "current-context: x\n"
+	    "clusters:\n- {name: c, cluster: {server: 'https://h', insecure-skip-tls-verify: "
+	    "true, certificate-authority: ca.crt}}\n"
+	    "contexts:\n- {name: x, context: {cluster: c}}\n",
+	    "insecure", "cluster 'c'");
 	expect_error("current-context: x\n"
-		     "clusters:\n- {name: c, cluster: {server: 'https://h', insecure-skip-tls-verify: "
-		     "true, certificate-authority: ca.crt}}\n"
-		     "contexts:\n- {name: x, context: {cluster: c}}\n",
-		     "insecure", "cluster 'c'");
+	             "clusters:\n- {name: c, cluster: {server: 'https://h'}}\n"
+	             "users:\n- {name: u, user: {client-certificate: a.crt}}\n"
+	             "contexts:\n- {name: x, context: {cluster: c, user: u}}\n",
+	             "user 'u'", "client-key");
 	expect_error("current-context: x\n"
-		     "clusters:\n- {name: c, cluster: {server: 'https://h'}}\n"
-		     "users:\n- {name: u, user: {client-certificate: a.crt}}\n"
-		     "contexts:\n- {name: x, context: {cluster: c, user: u}}\n",
-		     "user 'u'", "client-key");
+	             "clusters:\n- {name: c, cluster: {server: 'https://h'}}\n"
+	             "users:\n- {name: u, user: {token: t, username: a, password: b}}\n"
+	             "contexts:\n- {name: x, context: {cluster: c, user: u}}\n",
+	             "more than one authentication method", "user 'u'");
 	expect_error("current-context: x\n"
-		     "clusters:\n- {name: c, cluster: {server: 'https://h'}}\n"
-		     "users:\n- {name: u, user: {token: t, username: a, password: b}}\n"
-		     "contexts:\n- {name: x, context: {cluster: c, user: u}}\n",
-		     "more than one authentication method", "user 'u'");
-	expect_error("current-context: x\n"
-		     "clusters:\n- {name: c, cluster: {server: 'https://h'}}\n"
-		     "users: []\n"
-		     "contexts:\n- {name: x, context: {cluster: c, user: ghost}}\n",
-		     "user 'ghost'", "not defined");
+	             "clusters:\n- {name: c, cluster: {server: 'https://h'}}\n"
+	             "users: []\n"
+	             "contexts:\n- {name: x, context: {cluster: c, user: ghost}}\n",
+	             "user 'ghost'", "not defined");
 	expect_error("- just\n- a list\n", "not a map", NULL);
 
 	/* an explicit file that does not exist */
@@ -575,15 +580,15 @@ static void test_errors_name_file_and_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_merge_first_wins, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file_skipped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_file_and_certs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exec_plugin_cached_until_expiry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exec_plugin_expired_runs_again, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exec_plugin_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors_name_file_and_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_merge_first_wins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_file_skipped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overrides, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_file_and_certs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exec_plugin_cached_until_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exec_plugin_expired_runs_again, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exec_plugin_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_errors_name_file_and_key, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
