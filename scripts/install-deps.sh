@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake pkg-config clang
   libyaml-dev libjansson-dev libpcre2-dev libxml2-dev libxml2-utils libcurl4-openssl-dev
   libjq-dev libonig-dev libc-ares-dev libcmocka-dev
-  python3 python3-yaml python3-junitparser openssl jq time
+  python3 python3-yaml python3-junitparser openssl jq time curl procps bsdutils
   nginx-light dnsmasq bind9-dnsutils prometheus nftables iproute2
 )
 missing=()
