@@ -73,8 +73,28 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 	    .nspace = ns && *ns ? ns : NULL,
 	    .sa_dir = sa && *sa ? sa : NULL,
 	};
-	/* Reads local files only; a bad kubeconfig is reported by the checks
-	 * that need the cluster, so suites that validate offline still do. */
+	/* A kubeconfig the suite names that is not even YAML is a suite
+	 * error; any other problem (missing file, unknown context, no
+	 * cluster at all) is reported by the checks that need the cluster,
+	 * so suites still validate on machines without one. */
+	if (st->kubeconfig && access(st->kubeconfig, F_OK) == 0) {
+		struct diags pd;
+		diags_init(&pd);
+		struct node_limits lim = node_limits_default();
+		struct node *tree = NULL;
+		if (node_load_file(st->kubeconfig, &lim, &tree, &pd) != 0) {
+			diag_at(d, cfg_node(settings, "kubeconfig"),
+			        "kubeconfig '%s' is not valid YAML (line %u: %s)", st->kubeconfig,
+			        pd.n ? pd.v[0].line : 0, pd.n ? pd.v[0].msg : "cannot be parsed");
+			diags_release(&pd);
+			free(st->kubeconfig);
+			free(st->context);
+			free(st);
+			return -1;
+		}
+		node_free(tree);
+		diags_release(&pd);
+	}
 	k8s_client_init(&st->client, &o);
 	*state = st;
 	return 0;
@@ -1781,7 +1801,8 @@ static void op_exec(struct k8s_run *r)
 	size_t n = 0;
 	char *target = xasprintf("%s/%s", c->type, c->name);
 	/* a path names a binary relative to the suite; a bare name is looked up in PATH */
-	char *kubectl = strchr(c->kubectl, '/') ? ctx_path(r->ctx, c->kubectl) : xstrdup(c->kubectl);
+	char *kubectl =
+	    strchr(c->kubectl, '/') ? ctx_path(r->ctx, c->kubectl) : xstrdup(c->kubectl);
 	argv[n++] = kubectl;
 	if (st && st->kubeconfig) {
 		argv[n++] = "--kubeconfig";

@@ -20,7 +20,8 @@ code, each check's status and message, and the output with the case file:
    "args": ["--var", "x=1"],         extra arguments
    "exit": 0,
    "every": "pass",                  status of every check not listed
-   "checks": {"id": "pass", "id2": {"status": "error", "message": ["part"]}},
+   "checks": {"id": "pass", "id2": {"status": "error", "message": ["part"]},
+              "id3": {"status": "pass", "attempts_ge": 2}},
    "output": ["part"],               parts of stdout+stderr
    "never": ["secret"]}              text that must appear in no output or report
 
@@ -153,6 +154,9 @@ def main():
             if got.get("status") != want["status"]:
                 problems.append("check %s: status %s, expected %s (message: %s)" %
                                 (cid, got.get("status"), want["status"], got.get("message")))
+            if got.get("attempts", 0) < want.get("attempts_ge", 0):
+                problems.append("check %s: %s attempts, expected at least %d" %
+                                (cid, got.get("attempts"), want["attempts_ge"]))
             for part in want.get("message", []):
                 if part not in (got.get("message") or ""):
                     problems.append("check %s: message %r lacks %r" %

@@ -232,20 +232,22 @@ static void roundtrip(const char *jsontext)
 
 static void test_yaml_roundtrip(void **state)
 {
-	roundtrip("{\"apiVersion\": \"argoproj.io/v1alpha1\", \"kind\": \"Application\","
-		  " \"metadata\": {\"name\": \"api\", \"labels\": {\"app.kubernetes.io/name\": \"x\"},"
-		  "  \"annotations\": {\"argocd.argoproj.io/refresh\": \"hard\"}},"
-		  " \"spec\": {\"syncPolicy\": {\"automated\": {\"prune\": true, \"selfHeal\": false},"
-		  "  \"syncOptions\": [\"CreateNamespace=true\"], \"retry\": {\"limit\": 5}},"
-		  "  \"sources\": [{\"repoURL\": \"https://git.example/x.git\", \"path\": \"k8s\","
-		  "    \"helm\": {\"values\": \"a: 1\\nb: [2]\\n\"}}, {}],"
-		  "  \"ignoreDifferences\": [], \"info\": {}, \"weight\": 1.5, \"none\": null}}");
+	roundtrip(
+	    "{\"apiVersion\": \"argoproj.io/v1alpha1\", \"kind\": \"Application\","
+	    " \"metadata\": {\"name\": \"api\", \"labels\": {\"app.kubernetes.io/name\": \"x\"},"
+	    "  \"annotations\": {\"argocd.argoproj.io/refresh\": \"hard\"}},"
+	    " \"spec\": {\"syncPolicy\": {\"automated\": {\"prune\": true, \"selfHeal\": false},"
+	    "  \"syncOptions\": [\"CreateNamespace=true\"], \"retry\": {\"limit\": 5}},"
+	    "  \"sources\": [{\"repoURL\": \"https://git.example/x.git\", \"path\": \"k8s\","
+	    "    \"helm\": {\"values\": \"a: 1\\nb: [2]\\n\"}}, {}],"
+	    "  \"ignoreDifferences\": [], \"info\": {}, \"weight\": 1.5, \"none\": null}}");
 	/* strings YAML would read as other types, odd keys, nesting, text */
-	roundtrip("{\"data\": {\"true\": \"yes\", \"null\": \"~\", \"0123\": \"0x1F\", \"\": \"\","
-		  " \"-dash\": \"- item\", \"k: v\": \"#not a comment\", \"*star\": \"&anchor\","
-		  " \"t\\tab\": \"line1\\nline2\\r\\u0001\", \"uni\": \"gr\u00fc\u00df \u2713\","
-		  " \"quote\": \"say \\\"hi\\\" 'x' \\\\ / \", \"num\": \"1e3\", \"on\": \"off\"},"
-		  " \"lists\": [[1, [2, 3]], [{\"a\": [ {\"b\": {\"c\": [true]}} ]}], \"x\", -1, 0.25]}");
+	roundtrip(
+	    "{\"data\": {\"true\": \"yes\", \"null\": \"~\", \"0123\": \"0x1F\", \"\": \"\","
+	    " \"-dash\": \"- item\", \"k: v\": \"#not a comment\", \"*star\": \"&anchor\","
+	    " \"t\\tab\": \"line1\\nline2\\r\\u0001\", \"uni\": \"gr\u00fc\u00df \u2713\","
+	    " \"quote\": \"say \\\"hi\\\" 'x' \\\\ / \", \"num\": \"1e3\", \"on\": \"off\"},"
+	    " \"lists\": [[1, [2, 3]], [{\"a\": [ {\"b\": {\"c\": [true]}} ]}], \"x\", -1, 0.25]}");
 }
 
 int main(void)
