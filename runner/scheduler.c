@@ -290,6 +290,30 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 	res->describe = describe_check(pc, priv);
 
 	const struct expect *ex = pc->expect ? pc->expect : pc->default_expect;
+	struct expect *own_expect = NULL;
+	if (pc->expect_cfg) {
+		/* the expectations name values saved earlier in this run */
+		struct diags d;
+		diags_init(&d);
+		struct node *en = node_copy(pc->expect_cfg);
+		pthread_mutex_lock(&run->lock);
+		int bad = vars_expand_tree(&run->runtime, NULL, en, &d);
+		pthread_mutex_unlock(&run->lock);
+		if (bad || expect_compile(en, &own_expect, &d) != 0) {
+			res->status = RS_ERROR;
+			res->message = d.n ? mask_dup(d.v[0].msg)
+					   : xstrdup("the expectations are invalid once expanded");
+			node_free(en);
+			diags_release(&d);
+			if (own_priv && mod->free)
+				mod->free(own_priv);
+			res->duration_s = now_mono_s() - t0;
+			return;
+		}
+		node_free(en);
+		diags_release(&d);
+		ex = own_expect;
+	}
 	long long start = now_mono_ms();
 	long long within_end = start + pc->within_ms;
 	long long every = pc->every_ms > 0 ? pc->every_ms : 2000;
@@ -438,6 +462,7 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 	check_out_release(&out);
 	expect_verdict_release(&v);
 	free(errmsg);
+	expect_free(own_expect);
 	if (own_priv && mod->free)
 		mod->free(own_priv);
 	res->duration_s = now_mono_s() - t0;

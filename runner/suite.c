@@ -1451,6 +1451,19 @@ static void entry_module(struct loader *L, const struct ld_entry *e, const struc
 		     e->kind, pc->id, mod->name);
 }
 
+/* 1 when a scalar of the tree still holds a reference to a saved value. */
+static int tree_deferred(const struct node *n)
+{
+	if (!n)
+		return 0;
+	if (n->kind == NODE_SCALAR)
+		return node_is_deferred(n);
+	for (size_t i = 0; i < n->n; i++)
+		if (tree_deferred(n->kind == NODE_SEQ ? n->items[i] : n->pairs[i].value))
+			return 1;
+	return 0;
+}
+
 static void entry_expect(struct loader *L, const struct ld_entry *e, const struct node *x)
 {
 	struct plan_check *pc = e->pc;
@@ -1460,6 +1473,8 @@ static void entry_expect(struct loader *L, const struct ld_entry *e, const struc
 		L->nerr++;
 		return;
 	}
+	if (v && tree_deferred(v))
+		pc->expect_cfg = node_copy(v);
 	if (pc->expect || !pc->mod)
 		return;
 	if (!pc->mod->default_expect) {
@@ -1694,6 +1709,7 @@ static void check_release(struct plan_check *c)
 	if (c->priv && c->mod && c->mod->free)
 		c->mod->free(c->priv);
 	node_free(c->cfg);
+	node_free(c->expect_cfg);
 	if (c->expect)
 		expect_free(c->expect);
 	if (c->default_expect)

@@ -46,6 +46,8 @@ struct plan_check {
 	void *priv;             /* module parse() result; NULL while deferred */
 	int deferred;           /* cfg references saved values: expand + parse at run time */
 	struct expect *expect;  /* NULL: module default_expect (compiled below) */
+	struct node *expect_cfg;/* owned: the expect: node when it references values
+	                           saved at run time; compiled again before each run */
 	struct expect *default_expect; /* owned; from the module, when expect is NULL */
 	int gate;               /* 1: failing stops the run */
 	char *severity;         /* critical, high, medium, low, info */
