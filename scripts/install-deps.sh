@@ -22,3 +22,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+# kubectl comes with these machines (the simulator's fidelity tests need the
+# real one); where it is missing, Debian's older kubectl is the fallback.
+if ! command -v kubectl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q --no-install-recommends kubernetes-client || true
+  fi
+  command -v kubectl >/dev/null 2>&1 || echo "warning: kubectl not found; the simulator fidelity tests will fail" >&2
+fi
