@@ -22,14 +22,13 @@ listen_port=17180
 
 pids=()
 stop_all() {
-  set +e
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  tests/sim/sim_ctl.sh stop demo-healthy >/dev/null 2>&1
-  tests/sim/sim_ctl.sh stop demo-broken >/dev/null 2>&1
-  tests/net/prometheus.sh stop >/dev/null 2>&1
-  tests/net/dns.sh stop >/dev/null 2>&1
-  tests/net/nginx.sh stop >/dev/null 2>&1
-  wait 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  pids=()
+  tests/sim/sim_ctl.sh stop demo-healthy >/dev/null 2>&1 || true
+  tests/sim/sim_ctl.sh stop demo-broken >/dev/null 2>&1 || true
+  tests/net/prometheus.sh stop >/dev/null 2>&1 || true
+  tests/net/dns.sh stop >/dev/null 2>&1 || true
+  tests/net/nginx.sh stop >/dev/null 2>&1 || true
 }
 trap stop_all EXIT
 
@@ -62,9 +61,12 @@ run() {
   env "${envs[@]}" "$pg" run "$@" --out "out/$name"
   local rc=$?
   set -e
-  local verdict
+  record "$name" "$rc" "$want_rc" "$want_verdict"
+}
+# record NAME RC EXPECTED_EXIT EXPECTED_VERDICT: one line of the summary.
+record() {
+  local name=$1 rc=$2 want_rc=$3 want_verdict=$4 verdict mark="as expected"
   verdict=$(jq -r .verdict "out/$name/results.json" 2>/dev/null || echo "?")
-  local mark="as expected"
   if [ "$rc" != "$want_rc" ] || [ "$verdict" != "$want_verdict" ]; then
     mark="UNEXPECTED (wanted exit $want_rc, $want_verdict)"
     failures=$((failures + 1))
@@ -78,15 +80,24 @@ run basic-failing 1 NO-GO -- suites/examples/basic \
   --env-file suites/examples/basic/failing.env --var listen_port=$listen_port
 run network 0 GO -- suites/examples/network --var ca="$ca"
 run kubernetes 0 GO KUBECONFIG="$kube_healthy" -- suites/examples/kubernetes --var context=admin
-if [ -d suites/argocd-stabilization ]; then
-  s=suites/argocd-stabilization
-  run argocd-stabilization 0 PENDING KUBECONFIG="$kube_healthy" -- "$s" \
-    --env-file "$s/env/simulator.env"
-  run argocd-stabilization-attested 0 GO KUBECONFIG="$kube_healthy" -- "$s" \
-    --env-file "$s/env/simulator.env" --attest "$s/attest.example.yaml"
-  run argocd-stabilization-broken 1 NO-GO KUBECONFIG="$kube_broken" -- "$s" \
-    --env-file "$s/env/simulator.env"
-fi
+stop_all
+
+# The full Argo CD stabilisation plan. Its runner starts its own simulator,
+# metrics stand-ins, nginx, dnsmasq and Prometheus for each run.
+argocd() { # NAME EXPECTED_EXIT EXPECTED_VERDICT WORLD options...
+  local name=$1 want_rc=$2 want_verdict=$3 world=$4
+  shift 4
+  echo
+  echo "================ $name"
+  set +e
+  PG_BINARY="$pg" suites/argocd-stabilization/simulator/run.sh "$world" "$@" --out "out/$name"
+  local rc=$?
+  set -e
+  record "$name" "$rc" "$want_rc" "$want_verdict"
+}
+argocd argocd-stabilization 0 PENDING healthy
+argocd argocd-stabilization-attested 0 GO healthy --attest suites/argocd-stabilization/attest.example.yaml
+argocd argocd-stabilization-broken 1 NO-GO broken
 
 echo
 echo "================ summary (reports in out/<run>/: junit.xml, report.md, results.json)"

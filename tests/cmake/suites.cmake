@@ -1,0 +1,29 @@
+# Tests of the shipped suite suites/argocd-stabilization (tests/suites/):
+# checklist coverage against the seed plan, a run against the healthy
+# simulator world (PENDING, then GO with the example attestations) and one
+# against the broken world (NO-GO at phase 2). Simulator instances on
+# 127.0.0.1:16481 (healthy) and 16482 (broken), Argo CD metrics stand-ins on
+# 16484-16489; nginx, dnsmasq and Prometheus come from the net fixtures.
+set(PG_SUITES_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/argocd_suite.py)
+set(PG_SUITES_ENV ${PG_TEST_ENV} "no_proxy=127.0.0.1,localhost" "NO_PROXY=127.0.0.1,localhost")
+
+add_test(NAME suites.argocd.validate
+  COMMAND $<TARGET_FILE:phasegate> validate ${CMAKE_SOURCE_DIR}/suites/argocd-stabilization
+  --env-file ${CMAKE_SOURCE_DIR}/suites/argocd-stabilization/env/simulator.env)
+# the token only has to exist: the suite reads it from the environment
+set_tests_properties(suites.argocd.validate PROPERTIES
+  ENVIRONMENT "${PG_SUITES_ENV};ARGOCD_AUTH_TOKEN=validate-only" TIMEOUT 60)
+
+add_test(NAME suites.argocd.coverage COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} coverage)
+set_tests_properties(suites.argocd.coverage PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 60)
+
+foreach(world healthy broken)
+  add_test(NAME suites.argocd.${world} COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} ${world})
+  set_tests_properties(suites.argocd.${world} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
+    TIMEOUT 600 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_${world})
+endforeach()
+
+# the Argo CD token reaches the CLI check and is masked everywhere, even when
+# the CLI prints it (tests/suites/leaky-argocd); no server needed
+add_test(NAME suites.argocd.secret COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} secret)
+set_tests_properties(suites.argocd.secret PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 120)
