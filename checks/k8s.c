@@ -824,6 +824,7 @@ static void op_get(struct k8s_run *r, int mode)
 		set_summary(f, done, xasprintf("rollout of %s: %s", label, msg ? msg : ""));
 		free(msg);
 		if (obj && st == KUBE_ROLLOUT_FAILED) {
+			r->out->final = 1; /* kubectl gives up at once too */
 			free(r->out->evidence);
 			r->out->evidence =
 			    xstrdup(json_string_value(json_object_get(f, "message")));

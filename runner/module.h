@@ -41,6 +41,8 @@ struct check_out {
 	char *error;             /* owned; the message for ERROR/SKIP/PENDING: what
 	                            happened and what a person can do about it */
 	int insecure;            /* TLS verification was turned off for this check */
+	int final;               /* waiting cannot change the outcome (a rollout past its
+	                            progress deadline): eventually: stops polling */
 	char *evidence;          /* owned, optional: text kept with the result when
 	                            the check does not pass (command output, body) */
 	char *attest_by, *attest_at, *attest_note; /* owned; manual attestations */
@@ -79,7 +81,9 @@ struct check_module {
 	                                checks them itself in parse() */
 	const char *default_expect;  /* jq program judged when a check has no
 	                                expect:, e.g. ".exit_code == 0"; NULL means
-	                                a check must say what it expects */
+	                                a check must say what it expects. When it
+	                                fails and the facts hold a string
+	                                "summary", that sentence is the message */
 
 	/* Once per run, before parsing: settings is suite.yaml's
 	 * modules.<name> map (NULL when absent), merged with --set values.

@@ -386,7 +386,8 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 			}
 			break;
 		}
-		if (status == RS_PASS || status == RS_PENDING || status == RS_SKIP || !pc->eventually)
+		if (status == RS_PASS || status == RS_PENDING || status == RS_SKIP || !pc->eventually ||
+		    out.final)
 			break;
 		long long now = now_mono_ms();
 		if (now + every > within_end || stop_signal ||
@@ -405,6 +406,10 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 	res->insecure = out.insecure;
 	if (status == RS_FAIL) {
 		const char *m = v.message ? v.message : "an expectation did not hold";
+		/* the module's own sentence reads better than its default program */
+		json_t *summary = !pc->expect ? json_object_get(out.facts, "summary") : NULL;
+		if (json_is_string(summary) && json_string_length(summary) > 0)
+			m = json_string_value(summary);
 		char *msg = (pc->eventually && attempt > 1)
 				    ? xasprintf("%s (still failing after %d attempts over %.1fs)", m, attempt,
 						(double)(now_mono_ms() - start) / 1000.0)

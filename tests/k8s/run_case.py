@@ -157,6 +157,9 @@ def main():
             if got.get("attempts", 0) < want.get("attempts_ge", 0):
                 problems.append("check %s: %s attempts, expected at least %d" %
                                 (cid, got.get("attempts"), want["attempts_ge"]))
+            if "attempts" in want and got.get("attempts") != want["attempts"]:
+                problems.append("check %s: %s attempts, expected %d" %
+                                (cid, got.get("attempts"), want["attempts"]))
             for part in want.get("message", []):
                 if part not in (got.get("message") or ""):
                     problems.append("check %s: message %r lacks %r" %

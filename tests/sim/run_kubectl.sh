@@ -79,9 +79,9 @@ expect_eq "label !=" "5" "$(printf '%s\n' "$OUT" | grep -c .)"
 kc get pods -A --field-selector spec.nodeName=node-3 -o name
 expect_eq "field spec.nodeName" "pod/argocd-server-c35c8dcc12-h6lzf" "$OUT"
 kc get pods -A --field-selector status.phase=Running,metadata.namespace=cloudtolocalllm -o name
-expect_eq "field status.phase + namespace" "5" "$(printf '%s\n' "$OUT" | grep -c .)"
+expect_eq "field status.phase + namespace" "7" "$(printf '%s\n' "$OUT" | grep -c .)"
 kc get pods -A --field-selector metadata.name!=postgres-0 -o name
-expect_eq "field !=" "12" "$(printf '%s\n' "$OUT" | grep -c .)"
+expect_eq "field !=" "14" "$(printf '%s\n' "$OUT" | grep -c .)"
 kc get pods -A --field-selector spec.bogus=1
 expect_rc "unsupported field selector" 1
 expect_has "unsupported field wording" "field label not supported: spec.bogus" "$ERR"
@@ -92,7 +92,7 @@ expect_eq "events by involvedObject.kind and type" "2" "$(printf '%s\n' "$OUT" |
 
 # --- paging (limit/continue) ---------------------------------------------------
 kc get pods -A --chunk-size=2 -o name
-expect_eq "paged list is complete" "13" "$(printf '%s\n' "$OUT" | sort -u | grep -c .)"
+expect_eq "paged list is complete" "15" "$(printf '%s\n' "$OUT" | sort -u | grep -c .)"
 expect_has "continue token used" "continue=" "$(grep 'GET /api/v1/pods?' "$SIM/requests.log")"
 
 # --- authentication and RBAC -------------------------------------------------
