@@ -53,26 +53,8 @@ static const struct key_spec http_keys[] = {
     {NULL, KT_ANY, 0, NULL},
 };
 
-static const struct key_spec http_auth_keys[] = {
-    {"bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})"},
-    {"basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic"},
-    {NULL, KT_ANY, 0, NULL},
-};
 
-static const struct key_spec http_basic_keys[] = {
-    {"username", KT_STR, KEY_REQUIRED, "user name"},
-    {"password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})"},
-    {NULL, KT_ANY, 0, NULL},
-};
 
-static const struct key_spec http_tls_keys[] = {
-    {"ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle"},
-    {"cert", KT_STR, 0, "client certificate (PEM file)"},
-    {"key", KT_STR, 0, "client key (PEM file)"},
-    {"server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)"},
-    {"insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)"},
-    {NULL, KT_ANY, 0, NULL},
-};
 
 static void http_free(void *priv)
 {
@@ -93,26 +75,6 @@ static void http_free(void *priv)
 	free(c);
 }
 
-static char *base64(const char *s, size_t len)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		*o++ = tab[(v >> 18) & 63];
-		*o++ = tab[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < len ? tab[v & 63] : '=';
-	}
-	*o = 0;
-	return out;
-}
 
 /* "1048576", "64KiB", "64k", "10MB", "1MiB", "2m": bytes (k/M = 1024/1024^2). */
 static int parse_size(const char *s, size_t *out)
@@ -169,59 +131,26 @@ static int has_header(char **headers, size_t n, const char *name)
 
 static void parse_tls(const struct node *tls, struct http_cfg *c, struct diags *d)
 {
-	if (keys_validate(tls, http_tls_keys, "http tls", d))
+	struct http_tls_opts o;
+	if (http_opts_tls(tls, "http", &o, d) != 0)
 		return;
-	c->ca = xstrdup(cfg_str(tls, "ca", NULL));
-	c->cert = xstrdup(cfg_str(tls, "cert", NULL));
-	c->key = xstrdup(cfg_str(tls, "key", NULL));
-	c->server_name = xstrdup(cfg_str(tls, "server_name", NULL));
-	c->insecure = cfg_bool(tls, "insecure", 0);
-	if (!!cfg_node(tls, "cert") != !!cfg_node(tls, "key"))
-		diag_at(d, tls, "http tls: cert and key go together (give both)");
+	c->ca = o.ca;
+	c->cert = o.cert;
+	c->key = o.key;
+	c->server_name = o.server_name;
+	c->insecure = o.insecure;
 }
 
 /* Adds the Authorization header for auth:. */
 static void parse_auth(const struct node *auth, char **headers, size_t *n, struct diags *d)
 {
-	if (keys_validate(auth, http_auth_keys, "http auth", d))
-		return;
-	const struct node *bearer = cfg_node(auth, "bearer");
-	const struct node *basic = cfg_node(auth, "basic");
-	if (!!bearer == !!basic) {
-		diag_at(d, auth, "http auth: give exactly one of bearer: or basic:");
-		return;
-	}
 	if (has_header(headers, *n, "Authorization")) {
 		diag_at(d, auth, "http auth: an Authorization header is also given in headers:");
 		return;
 	}
-	if (bearer) {
-		const char *tok = cfg_str(auth, "bearer", "");
-		if (has_ctl(tok)) {
-			diag_at(d, bearer, "http auth bearer: the token holds a line break");
-			return;
-		}
-		/* Credentials are secrets even when written in the suite as text. */
-		mask_add(tok);
-		headers[(*n)++] = xasprintf("Authorization: Bearer %s", tok);
-		return;
-	}
-	if (keys_validate(basic, http_basic_keys, "http auth basic", d))
-		return;
-	const char *user = cfg_str(basic, "username", "");
-	const char *pass = cfg_str(basic, "password", "");
-	if (strchr(user, ':')) {
-		diag_at(d, cfg_node(basic, "username"),
-		        "http auth basic: the username holds a ':'");
-		return;
-	}
-	char *pair = xasprintf("%s:%s", user, pass);
-	char *enc = base64(pair, strlen(pair));
-	mask_add(pass);
-	mask_add(enc);
-	headers[(*n)++] = xasprintf("Authorization: Basic %s", enc);
-	free(enc);
-	free(pair);
+	char *header = NULL;
+	if (http_opts_auth(auth, "http", &header, d) == 0)
+		headers[(*n)++] = header;
 }
 
 static int http_parse(const struct node *cfg, void *state, void **priv, struct diags *d)

@@ -51,27 +51,6 @@ void k8s_client_release(struct k8s_client *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static char *b64encode(const char *in, size_t n)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((n + 2) / 3 * 4 + 1);
-	size_t o = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)in[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)in[i + 2];
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? tab[v & 63] : '=';
-	}
-	out[o] = 0;
-	return out;
-}
-
 /* One attempt with the given credentials. */
 static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *method,
                      const char *url, const char *ctype, const char *body, int refresh,
@@ -93,7 +72,7 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		auth = xasprintf("Authorization: Bearer %s", bearer);
 	} else if (kc->username) {
 		char *up = xasprintf("%s:%s", kc->username, kc->password ? kc->password : "");
-		char *enc = b64encode(up, strlen(up));
+		char *enc = base64_encode(up, strlen(up));
 		auth = xasprintf("Authorization: Basic %s", enc);
 		free(enc);
 		free(up);

@@ -22,44 +22,6 @@ static const char *jstr(json_t *o, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-char *kube_b64decode(const char *in, size_t *outlen)
-{
-	size_t n = strlen(in);
-	char *out = xmalloc(n / 4 * 3 + 4);
-	size_t o = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)in[i], v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+' || c == '-')
-			v = 62;
-		else if (c == '/' || c == '_')
-			v = 63;
-		else if (c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t')
-			continue;
-		else {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = 0;
-	if (outlen)
-		*outlen = o;
-	return out;
-}
-
 /* One parsed kubeconfig file. */
 struct kfile {
 	char *path;
@@ -161,7 +123,7 @@ static int set_pem(char **file_out, char **pem_out, json_t *obj, const char *fil
 	const char *data = jstr(obj, data_key);
 	if (data && *data) {
 		size_t len;
-		char *pem = kube_b64decode(data, &len);
+		char *pem = base64_decode(data, &len);
 		if (!pem)
 			return pg_error(e, "%s: %s is not valid base64", where, data_key);
 		*pem_out = pem;

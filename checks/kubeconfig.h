@@ -70,7 +70,4 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 /* 1 when a 401 should be retried once with refreshed credentials. */
 int kube_config_can_refresh(const struct kube_config *kc);
 
-/* Base64 decoding for *-data fields (returns malloc'd, NUL-terminated). */
-char *kube_b64decode(const char *in, size_t *outlen);
-
 #endif

@@ -54,26 +54,8 @@ static const struct key_spec prom_keys[] = {
     {NULL, 0, 0, NULL},
 };
 
-static const struct key_spec prom_auth_keys[] = {
-    {"bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})"},
-    {"basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic"},
-    {NULL, 0, 0, NULL},
-};
 
-static const struct key_spec prom_basic_keys[] = {
-    {"username", KT_STR, KEY_REQUIRED, "user name"},
-    {"password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})"},
-    {NULL, 0, 0, NULL},
-};
 
-static const struct key_spec prom_tls_keys[] = {
-    {"ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle"},
-    {"cert", KT_STR, 0, "client certificate (PEM file)"},
-    {"key", KT_STR, 0, "client key (PEM file)"},
-    {"server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)"},
-    {"insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)"},
-    {NULL, 0, 0, NULL},
-};
 
 /* Percent-encodes s for a query-string value. */
 static void prom_urlenc(struct buf *b, const char *s)
@@ -113,66 +95,6 @@ static void prom_free(void *priv)
 static int prom_is_url(const char *s)
 {
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
-}
-
-static char *prom_base64(const char *s)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(s), o = 0;
-	char *out = xmalloc((n + 2) / 3 * 4 + 1);
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)s[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned char)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= (unsigned char)s[i + 2];
-		out[o++] = tab[(v >> 18) & 63];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? tab[v & 63] : '=';
-	}
-	out[o] = 0;
-	return out;
-}
-
-/* auth: {bearer} or {basic: {username, password}} -> *header (malloc'd),
- * left NULL when auth is absent. Credentials are registered with the
- * masker even when the suite writes them as text. Returns 0 or -1. */
-static int prom_parse_auth(const struct node *auth, char **header, struct diags *d)
-{
-	if (!auth)
-		return 0;
-	if (keys_validate(auth, prom_auth_keys, "prometheus auth", d))
-		return -1;
-	const struct node *bearer = cfg_node(auth, "bearer");
-	const struct node *basic = cfg_node(auth, "basic");
-	if (!!bearer == !!basic)
-		return diag_at(d, auth, "prometheus auth: give exactly one of bearer: or basic:");
-	if (bearer) {
-		const char *tok = cfg_str(auth, "bearer", "");
-		if (strpbrk(tok, "\r\n"))
-			return diag_at(d, bearer,
-			               "prometheus auth bearer: the token holds a line break");
-		mask_add(tok);
-		*header = xasprintf("Authorization: Bearer %s", tok);
-		return 0;
-	}
-	if (keys_validate(basic, prom_basic_keys, "prometheus auth basic", d))
-		return -1;
-	const char *user = cfg_str(basic, "username", "");
-	const char *pass = cfg_str(basic, "password", "");
-	if (strchr(user, ':'))
-		return diag_at(d, cfg_node(basic, "username"),
-		               "prometheus auth basic: the username holds a ':'");
-	char *pair = xasprintf("%s:%s", user, pass);
-	char *enc = prom_base64(pair);
-	mask_add(pass);
-	mask_add(enc);
-	*header = xasprintf("Authorization: Basic %s", enc);
-	free(enc);
-	free(pair);
-	return 0;
 }
 
 static int prom_parse(const struct node *cfg, void *state, void **priv, struct diags *d)
@@ -283,20 +205,19 @@ static int prom_parse(const struct node *cfg, void *state, void **priv, struct d
 		}
 		c->headers[k++] = xasprintf("%s: %s", name, value);
 	}
-	if (prom_parse_auth(cfg_node(cfg, "auth"), &c->headers[k], d) < 0)
+	const struct node *auth = cfg_node(cfg, "auth");
+	if (auth && http_opts_auth(auth, "prometheus", &c->headers[k], d) < 0)
 		rc = -1;
 	const struct node *tls = cfg_node(cfg, "tls");
-	if (tls) {
-		if (keys_validate(tls, prom_tls_keys, "prometheus tls", d))
-			rc = -1;
-		c->ca = xstrdup(cfg_str(tls, "ca", NULL));
-		c->cert = xstrdup(cfg_str(tls, "cert", NULL));
-		c->key = xstrdup(cfg_str(tls, "key", NULL));
-		c->server_name = xstrdup(cfg_str(tls, "server_name", NULL));
-		c->insecure = cfg_bool(tls, "insecure", 0);
-		if (!!cfg_node(tls, "cert") != !!cfg_node(tls, "key"))
-			rc =
-			    diag_at(d, tls, "prometheus tls: cert and key go together (give both)");
+	struct http_tls_opts o;
+	if (tls && http_opts_tls(tls, "prometheus", &o, d) < 0)
+		rc = -1;
+	else if (tls) {
+		c->ca = o.ca;
+		c->cert = o.cert;
+		c->key = o.key;
+		c->server_name = o.server_name;
+		c->insecure = o.insecure;
 	}
 out:
 	if (rc < 0) {

@@ -57,6 +57,28 @@ struct http_response {
 	int timed_out;
 };
 
+/* The auth: and tls: maps that every module talking HTTP accepts, checked
+ * and read in one place so they mean the same everywhere. */
+extern const struct key_spec http_auth_keys[];  /* bearer, basic: {username, password} */
+extern const struct key_spec http_tls_keys[];   /* ca, cert, key, server_name, insecure */
+
+struct http_tls_opts {
+	char *ca, *cert, *key;   /* owned, may be NULL: PEM files as written */
+	char *server_name;       /* owned, may be NULL */
+	int insecure;
+};
+
+/* auth: {bearer: TOKEN} or {basic: {username, password}} becomes an
+ * "Authorization: ..." header in *header (malloc'd). The credentials (and
+ * the encoded basic pair) are registered with the masker even when a suite
+ * writes them as text. what names the module in messages ("http").
+ * Returns 0, or -1 with diagnostics. */
+int http_opts_auth(const struct node *auth, const char *what, char **header, struct diags *d);
+/* tls: map -> o (released with http_tls_opts_release). 0 or -1. */
+int http_opts_tls(const struct node *tls, const char *what, struct http_tls_opts *o,
+		  struct diags *d);
+void http_tls_opts_release(struct http_tls_opts *o);
+
 /* Once per process (before threads start) and at exit. */
 void http_global_init(void);
 void http_global_cleanup(void);

@@ -339,6 +339,65 @@ char *iso8601_now(void)
 	return iso8601_at((double)ts.tv_sec);
 }
 
+char *base64_encode(const void *data, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *u = data;
+	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)u[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned)u[i + 1] << 8;
+		if (i + 2 < len)
+			v |= u[i + 2];
+		*o++ = tab[(v >> 18) & 63];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? tab[v & 63] : '=';
+	}
+	*o = 0;
+	return out;
+}
+
+char *base64_decode(const char *in, size_t *outlen)
+{
+	size_t n = strlen(in);
+	char *out = xmalloc(n / 4 * 3 + 4);
+	size_t o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)in[i], v;
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+' || c == '-')
+			v = 62;
+		else if (c == '/' || c == '_')
+			v = 63;
+		else if (c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t')
+			continue;
+		else {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = 0;
+	if (outlen)
+		*outlen = o;
+	return out;
+}
+
 int parse_ll(const char *s, long long *out)
 {
 	if (!s || !*s)

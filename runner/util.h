@@ -80,6 +80,12 @@ double now_mono_s(void);
 char *iso8601_now(void);                  /* "2026-11-26T09:10:22Z" */
 char *iso8601_at(double epoch_s);         /* UTC, second precision */
 
+/* Base64 (RFC 4648, with padding). Decoding also takes the URL-safe
+ * alphabet and skips white space; it returns NULL for any other character.
+ * Both return malloc'd, NUL-terminated text. */
+char *base64_encode(const void *data, size_t len);
+char *base64_decode(const char *in, size_t *outlen);
+
 /* Strict integer parsing (no atoi): whole string, range checked. */
 int parse_ll(const char *s, long long *out);
 int parse_double(const char *s, double *out);

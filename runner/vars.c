@@ -451,34 +451,6 @@ static pthread_rwlock_t mask_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct secret *secrets; /* longest first */
 static size_t nsecrets, secrets_alloc;
 
-static char *base64(const char *s, size_t len)
-{
-	static const char tab[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *u = (const unsigned char *)s;
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		*o++ = tab[u[i] >> 2];
-		*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
-		*o++ = tab[((u[i + 1] & 15) << 2) | (u[i + 2] >> 6)];
-		*o++ = tab[u[i + 2] & 63];
-	}
-	if (len - i == 1) {
-		*o++ = tab[u[i] >> 2];
-		*o++ = tab[(u[i] & 3) << 4];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (len - i == 2) {
-		*o++ = tab[u[i] >> 2];
-		*o++ = tab[((u[i] & 3) << 4) | (u[i + 1] >> 4)];
-		*o++ = tab[(u[i + 1] & 15) << 2];
-		*o++ = '=';
-	}
-	*o = 0;
-	return out;
-}
 
 /* Inserts one secret in length order; the caller holds the write lock. */
 static void mask_insert(const char *s, size_t len)
@@ -513,7 +485,7 @@ void mask_add(const char *secret)
 	len = strlen(secret);
 	if (len < 3)
 		return;
-	b64 = base64(secret, len);
+	b64 = base64_encode(secret, len);
 	pthread_rwlock_wrlock(&mask_lock);
 	mask_insert(secret, len);
 	mask_insert(b64, strlen(b64));
