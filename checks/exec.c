@@ -108,38 +108,6 @@ static int exec_parse(const struct node *cfg, void *state, void **priv, struct d
 	return 0;
 }
 
-/* A JSON string from bytes that may not be UTF-8 (invalid bytes become
- * U+FFFD) and may hold NULs. */
-static json_t *exec_text(const char *s, size_t len)
-{
-	json_t *j = json_stringn(s, len);
-	if (j)
-		return j;
-	struct buf b;
-	buf_init(&b, 0);
-	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		int ok = n > 0 && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] >> 6) == 2;
-		if (ok && n > 1) {
-			json_t *t = json_stringn(s + i, n); /* rejects overlongs, surrogates */
-			ok = t != NULL;
-			json_decref(t);
-		}
-		if (ok) {
-			buf_add(&b, s + i, n);
-			i += n;
-		} else {
-			buf_adds(&b, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-	j = json_stringn(buf_str(&b), b.len);
-	buf_release(&b);
-	return j ? j : json_string("");
-}
 
 static char *exec_cmdline(const struct exec_cfg *c)
 {
@@ -202,13 +170,13 @@ static void exec_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	}
 
 	json_t *f = json_object();
-	json_object_set_new(f, "command", exec_text(cmd, strlen(cmd)));
+	json_object_set_new(f, "command", json_from_bytes(cmd, strlen(cmd)));
 	json_object_set_new(f, "exit_code",
 			    r.signal ? json_null() : json_integer(r.exit_code));
 	json_object_set_new(f, "signal", json_integer(r.signal));
 	json_object_set_new(f, "timed_out", json_boolean(r.timed_out));
-	json_object_set_new(f, "stdout", exec_text(buf_str(&r.out), r.out.len));
-	json_object_set_new(f, "stderr", exec_text(buf_str(&r.err), r.err.len));
+	json_object_set_new(f, "stdout", json_from_bytes(buf_str(&r.out), r.out.len));
+	json_object_set_new(f, "stderr", json_from_bytes(buf_str(&r.err), r.err.len));
 	json_object_set_new(f, "stdout_truncated", json_boolean(r.out.truncated));
 	json_object_set_new(f, "stderr_truncated", json_boolean(r.err.truncated));
 	json_object_set_new(f, "duration", json_real(r.duration_s));

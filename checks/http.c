@@ -259,59 +259,7 @@ static int http_parse(const struct node *cfg, void *state, void **priv, struct d
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned cp;
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xE0) == 0xC0)
-		len = 2, cp = p[0] & 0x1Fu;
-	else if ((p[0] & 0xF0) == 0xE0)
-		len = 3, cp = p[0] & 0x0Fu;
-	else if ((p[0] & 0xF8) == 0xF0)
-		len = 4, cp = p[0] & 0x07u;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3Fu);
-	}
-	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return len;
-}
 
-/* A JSON string from bytes that may not be UTF-8: invalid bytes become
- * U+FFFD, NULs are kept. */
-static json_t *text_json(const char *s, size_t len)
-{
-	json_t *j = json_stringn(s ? s : "", len);
-	if (j)
-		return j;
-	struct buf b;
-	buf_init(&b, 0);
-	const unsigned char *p = (const unsigned char *)s;
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(p + i, len - i);
-		if (n) {
-			buf_add(&b, p + i, n);
-			i += n;
-		} else {
-			buf_adds(&b, "\xEF\xBF\xBD");
-			i++;
-		}
-	}
-	j = json_stringn(buf_str(&b), b.len);
-	buf_release(&b);
-	return j ? j : json_string("");
-}
 
 /* Status line, response headers and the start of the body: what a person
  * wants to see when the check did not pass. */
@@ -331,7 +279,7 @@ static char *http_evidence(const char *method, const struct http_response *rs, j
 	if (rs->body.len) {
 		size_t n = rs->body.len < HTTP_EVIDENCE_BODY ? rs->body.len : HTTP_EVIDENCE_BODY;
 		buf_adds(&b, "\n");
-		json_t *t = text_json(rs->body.data, n);
+		json_t *t = json_from_bytes(rs->body.data, n);
 		buf_add(&b, json_string_value(t), json_string_length(t));
 		json_decref(t);
 		if (rs->body.len > n || rs->body_truncated)
@@ -422,7 +370,7 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	json_object_set_new(f, "status", json_integer(rs.status));
 	json_object_set_new(f, "http_version", json_string(rs.http_version ? rs.http_version : ""));
 	json_object_set(f, "headers", rs.headers);
-	json_object_set_new(f, "body", text_json(rs.body.data, rs.body.len));
+	json_object_set_new(f, "body", json_from_bytes(rs.body.data, rs.body.len));
 	json_object_set_new(f, "body_size", json_integer((json_int_t)rs.body.len));
 	json_object_set_new(f, "body_truncated", json_boolean(rs.body_truncated));
 	if (rs.body.len && !rs.body_truncated) {

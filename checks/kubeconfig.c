@@ -29,15 +29,6 @@ struct kfile {
 	json_t *doc;
 };
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
 
 static char *resolve(const char *dir, const char *p)
 {
@@ -83,7 +74,7 @@ static int kfile_load(struct kfile *f, const char *path, int must_exist, struct 
 		return pg_error(e, "kubeconfig '%s' is not a map of clusters, users and contexts", path);
 	}
 	f->path = xstrdup(path);
-	f->dir = dir_of(path);
+	f->dir = path_dir(path);
 	return 0;
 }
 

@@ -8,42 +8,6 @@
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
- * no surrogates, nothing past U+10FFFF), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *p, unsigned *cp)
-{
-	unsigned c = p[0];
-	size_t n;
-	unsigned v, min;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		v = c & 0x1F;
-		min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3;
-		v = c & 0x0F;
-		min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		v = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0; /* also stops at the terminating NUL */
-		v = (v << 6) | (p[i] & 0x3F);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return n;
-}
 
 char *report_clean_text(const char *s)
 {
@@ -52,7 +16,7 @@ char *report_clean_text(const char *s)
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	while (*p) {
 		unsigned cp = 0;
-		size_t n = utf8_seq(p, &cp);
+		size_t n = utf8_decode(p, 4, &cp); /* a NUL ends any sequence */
 		if (n == 0) {
 			buf_adds(&b, REPLACEMENT);
 			p++;

@@ -525,44 +525,6 @@ int node_as_str(const struct node *n, const char **out, struct diags *d)
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* A JSON string from bytes that should be UTF-8; invalid sequences (only
- * possible in trees built by code) become U+FFFD so the JSON stays valid. */
-static json_t *json_text(const char *s, size_t len)
-{
-	json_t *j = json_stringn(s, len);
-	struct buf b;
-	size_t i = 0;
-
-	if (j)
-		return j;
-	buf_init(&b, 0);
-	while (i < len) {
-		unsigned char c = (unsigned char)s[i];
-		size_t k, need = c < 0x80             ? 1
-		                 : (c & 0xE0) == 0xC0 ? 2
-		                 : (c & 0xF0) == 0xE0 ? 3
-		                 : (c & 0xF8) == 0xF0 ? 4
-		                                      : 0;
-		int ok = need > 0 && i + need <= len && c != 0;
-		for (k = 1; ok && k < need; k++)
-			ok = ((unsigned char)s[i + k] & 0xC0) == 0x80;
-		if (ok) {
-			j = json_stringn(s + i, need);
-			ok = j != NULL;
-			json_decref(j);
-		}
-		if (ok) {
-			buf_add(&b, s + i, need);
-			i += need;
-		} else {
-			buf_adds(&b, "\xEF\xBF\xBD");
-			i++;
-		}
-	}
-	j = json_stringn(buf_str(&b), b.len);
-	buf_release(&b);
-	return j ? j : json_string("");
-}
 
 json_t *node_to_json(const struct node *n)
 {
@@ -586,7 +548,7 @@ json_t *node_to_json(const struct node *n)
 			json_t *key;
 			if (!k || k->kind != NODE_SCALAR)
 				continue;
-			key = json_text(k->str, k->len);
+			key = json_from_bytes(k->str, k->len);
 			json_object_setn_new(j, json_string_value(key), json_string_length(key),
 			                     node_to_json(n->pairs[i].value));
 			json_decref(key);
@@ -611,7 +573,7 @@ json_t *node_to_json(const struct node *n)
 	case ST_STR:
 		break;
 	}
-	return json_text(n->str, n->len);
+	return json_from_bytes(n->str, n->len);
 }
 
 /* ---- the loader --------------------------------------------------------- */
@@ -687,8 +649,7 @@ static int precheck_bytes(struct loader *L)
 		                "the file is UTF-16 encoded; save it as UTF-8");
 	while (i < len) {
 		unsigned char c = s[i];
-		size_t need, k;
-		unsigned cp;
+		size_t need;
 
 		if (c == 0) {
 			pos_of_offset(L, i, &line, &col);
@@ -699,27 +660,8 @@ static int precheck_bytes(struct loader *L)
 			i++;
 			continue;
 		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 2;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 3;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 4;
-			cp = c & 0x07;
-		} else {
-			goto bad;
-		}
-		if (i + need > len)
-			goto bad;
-		for (k = 1; k < need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
+		need = utf8_decode(s + i, len - i, NULL);
+		if (!need)
 			goto bad;
 		i += need;
 	}

@@ -224,50 +224,7 @@ static json_t *jstr(const char *s)
  * that are not UTF-8 are kept as U+FFFD rather than dropping the field. */
 static json_t *jtext(const char *s)
 {
-	if (!s)
-		return json_null();
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	struct buf b;
-	buf_init(&b, 0);
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		size_t n = 0;
-		unsigned c = *p;
-		if (c < 0x80)
-			n = 1;
-		else if (c >= 0xC2 && c <= 0xDF)
-			n = 2;
-		else if (c >= 0xE0 && c <= 0xEF)
-			n = 3;
-		else if (c >= 0xF0 && c <= 0xF4)
-			n = 4;
-		size_t ok = n;
-		for (size_t i = 1; i < n; i++) {
-			if ((p[i] & 0xC0) != 0x80) {
-				ok = 0;
-				break;
-			}
-		}
-		if (ok && n > 1) {
-			/* overlong or surrogate: let jansson decide (rare path) */
-			json_t *one = json_stringn((const char *)p, n);
-			if (!one)
-				ok = 0;
-			json_decref(one);
-		}
-		if (ok) {
-			buf_add(&b, p, n);
-			p += n;
-		} else {
-			buf_adds(&b, "\xEF\xBF\xBD");
-			p++;
-		}
-	}
-	j = json_string(buf_str(&b));
-	buf_release(&b);
-	return j ? j : json_null();
+	return s ? json_from_bytes(s, strlen(s)) : json_null();
 }
 
 /* json_real() refuses NaN and infinities, which JSON cannot carry. */

@@ -312,32 +312,6 @@ static void map_release(struct ld_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Levenshtein distance, for "did you mean"; long words are never close. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[65];
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t up = row[j];
-			size_t best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
 
 /* The closest module name or common key to word, or NULL. */
 static const char *suggest_entry_key(const char *word)
@@ -407,17 +381,6 @@ static char *path_join(const char *dir, const char *rel)
 	return xasprintf("%s/%s", dir, rel);
 }
 
-/* The directory part of a path ("." when there is none). */
-static char *path_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
 
 static int is_scalar(const struct node *n)
 {

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "node.h"
 
 static void oom(size_t n)
@@ -337,6 +339,101 @@ char *iso8601_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return iso8601_at((double)ts.tv_sec);
+}
+
+/* Edit distance between two short names (insert, delete, substitute, and
+ * swapping two neighbours), capped: names longer than 64 bytes never match. */
+size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t d[65][65];
+
+	if (la > 64 || lb > 64)
+		return (size_t)-1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	}
+	return d[la][lb];
+}
+
+char *path_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+size_t utf8_decode(const void *p, size_t n, unsigned *cp)
+{
+	const unsigned char *s = p;
+	size_t len;
+	unsigned v, min;
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		len = 1, v = s[0], min = 0;
+	} else if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+		len = 2, v = s[0] & 0x1Fu, min = 0x80;
+	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+		len = 3, v = s[0] & 0x0Fu, min = 0x800;
+	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+		len = 4, v = s[0] & 0x07u, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3Fu);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	if (cp)
+		*cp = v;
+	return len;
+}
+
+json_t *json_from_bytes(const char *s, size_t len)
+{
+	if (!s)
+		s = "";
+	json_t *j = json_stringn(s, len);
+	if (j)
+		return j;
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_decode(s + i, len - i, NULL);
+		if (n) {
+			buf_add(&b, s + i, n);
+			i += n;
+		} else {
+			buf_adds(&b, "\xEF\xBF\xBD"); /* U+FFFD */
+			i++;
+		}
+	}
+	j = json_stringn(buf_str(&b), b.len);
+	buf_release(&b);
+	return j ? j : json_string("");
 }
 
 char *base64_encode(const void *data, size_t len)

@@ -80,6 +80,23 @@ double now_mono_s(void);
 char *iso8601_now(void);                  /* "2026-11-26T09:10:22Z" */
 char *iso8601_at(double epoch_s);         /* UTC, second precision */
 
+/* Edit distance between two short names (insert, delete, substitute and
+ * swapping two neighbours), for "did you mean" hints; names longer than 64
+ * bytes are never close ((size_t)-1). */
+size_t edit_distance(const char *a, const char *b);
+
+/* The directory part of a path ("." when it has none); malloc'd. */
+char *path_dir(const char *path);
+
+/* UTF-8 (RFC 3629). utf8_decode gives the length of the well-formed
+ * sequence at p (reading at most n bytes; no overlong forms, surrogates or
+ * code points past U+10FFFF) and its code point in *cp (may be NULL), or 0
+ * when the bytes there are not UTF-8. json_from_bytes makes a JSON string of bytes
+ * that should be UTF-8: invalid bytes become U+FFFD, NULs are kept. */
+size_t utf8_decode(const void *p, size_t n, unsigned *cp);
+struct json_t;
+struct json_t *json_from_bytes(const char *s, size_t len);
+
 /* Base64 (RFC 4648, with padding). Decoding also takes the URL-safe
  * alphabet and skips white space; it returns NULL for any other character.
  * Both return malloc'd, NUL-terminated text. */
