@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 pg=${1:-$root/build/phasegate}
 per_step=${2:-100}
-work=${BENCH_WORK:-$root/bench/work/core}
+work=${BENCH_WORK:-$root/bench/_out/core}
 rm -rf "$work" && mkdir -p "$work/suite/phases"
 [ -x "$pg" ] || { echo "build phasegate first (cmake -S . -B build && cmake --build build)"; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package time)"; exit 2; }

@@ -11,13 +11,13 @@
 #
 # Usage: bench/dns/run.sh [N] [JOBS]        (defaults: 1000 checks, 8 jobs)
 # Needs: a built phasegate ($PG_BINARY, or build/phasegate), dnsmasq, dig,
-# python3, bc and /usr/bin/time. Work files go to bench/work/dns (ignored by git).
+# python3, bc and /usr/bin/time. Work files go to bench/_out/dns (ignored by git).
 set -euo pipefail
 N=${1:-1000}
 JOBS=${2:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-work=$src/bench/work/dns
+work=$src/bench/_out/dns
 bin=${PG_BINARY:-$src/build/phasegate}
 port=15353
 
@@ -25,7 +25,7 @@ port=15353
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package: time)" >&2; exit 2; }
 command -v dig >/dev/null || { echo "needs dig (Debian package: bind9-dnsutils)" >&2; exit 2; }
 mkdir -p "$work"
-export PG_SOURCE_DIR=$src PG_BUILD_DIR=$src/bench/work
+export PG_SOURCE_DIR=$src PG_BUILD_DIR=$src/bench/_out
 "$src/tests/net/dns.sh" start
 trap '"$src/tests/net/dns.sh" stop' EXIT
 

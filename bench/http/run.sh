@@ -9,14 +9,14 @@
 #
 # Usage: bench/http/run.sh [N] [JOBS]       (defaults: 1000 checks, 8 jobs)
 # Needs: a built phasegate ($PG_BINARY, or build/phasegate), nginx, curl,
-# /usr/bin/time, and npm (newman is installed into bench/work/ on first use;
-# set BENCH_NO_NEWMAN=1 to skip it). Work files go to bench/work/ (ignored by git).
+# /usr/bin/time, and npm (newman is installed into bench/_out/ on first use;
+# set BENCH_NO_NEWMAN=1 to skip it). Work files go to bench/_out/ (ignored by git).
 set -euo pipefail
 N=${1:-1000}
 JOBS=${2:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-work=$src/bench/work/http
+work=$src/bench/_out/http
 bin=${PG_BINARY:-$src/build/phasegate}
 url=http://127.0.0.1:18080/bench
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -24,7 +24,7 @@ unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 [ -x "$bin" ] || { echo "no phasegate binary at $bin (set PG_BINARY)" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package: time)" >&2; exit 2; }
 mkdir -p "$work"
-export PG_BUILD_DIR=$src/bench/work
+export PG_BUILD_DIR=$src/bench/_out
 if curl -fs --noproxy '*' -o /dev/null --max-time 1 "$url?n=0"; then
 	echo "(using the test nginx already running on 127.0.0.1:18080)" >&2
 else
@@ -86,10 +86,10 @@ PY
 
 newman=
 if [ -z "${BENCH_NO_NEWMAN:-}" ]; then
-	newman=$src/bench/work/node_modules/.bin/newman
+	newman=$src/bench/_out/node_modules/.bin/newman
 	if [ ! -x "$newman" ]; then
-		echo "installing newman into bench/work (once)..." >&2
-		npm install --silent --no-audit --no-fund --prefix "$src/bench/work" newman >&2
+		echo "installing newman into bench/_out (once)..." >&2
+		npm install --silent --no-audit --no-fund --prefix "$src/bench/_out" newman >&2
 	fi
 fi
 
