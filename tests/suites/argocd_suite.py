@@ -228,6 +228,8 @@ def run_suite(srv, kubeconfig, label, extra):
         with open(os.path.join(out, name), encoding="utf-8") as f:
             texts[name] = f.read()
     print(r.stdout[-1500:])
+    if r.returncode not in (0, 1) or "Sanitizer" in r.stderr:
+        print("stderr:\n" + r.stderr[-6000:])
     return r.returncode, res, texts, out
 
 
