@@ -342,7 +342,7 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 	json_t *facts = json_object();
 	json_t *rules = json_array();
 	json_t *groups = json_object_get(data, "groups");
-	long long alerting = 0, recording = 0, unhealthy = 0, firing = 0;
+	long long alerting = 0, recording = 0, unhealthy = 0, unevaluated = 0, firing = 0;
 	size_t i, j;
 	json_t *g, *r;
 
@@ -371,8 +371,12 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 				alerting++;
 			else if (type && strcmp(type, "recording") == 0)
 				recording++;
-			if (!health || strcmp(health, "ok") != 0)
+			/* "unknown" only means not evaluated yet (a server that just
+			 * started): not the same as a rule that fails ("err") */
+			if (health && strcmp(health, "err") == 0)
 				unhealthy++;
+			else if (!health || strcmp(health, "ok") != 0)
+				unevaluated++;
 			if (st && strcmp(st, "firing") == 0)
 				firing++;
 			json_array_append_new(rules, one);
@@ -384,6 +388,7 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 	json_object_set_new(facts, "alerting", json_integer(alerting));
 	json_object_set_new(facts, "recording", json_integer(recording));
 	json_object_set_new(facts, "unhealthy", json_integer(unhealthy));
+	json_object_set_new(facts, "unevaluated", json_integer(unevaluated));
 	json_object_set_new(facts, "firing", json_integer(firing));
 	json_object_set_new(facts, "rules", rules);
 	return facts;
