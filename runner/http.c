@@ -552,7 +552,11 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		msg = xasprintf("cannot resolve the proxy host: %s", errbuf);
 		break;
 	case CURLE_COULDNT_CONNECT:
-		if (oserr == ECONNREFUSED)
+		if (in->rq->proxy && *in->rq->proxy)
+			msg = xasprintf("cannot connect to the proxy %s for %s: %s", in->rq->proxy,
+			                ep, oserr == ECONNREFUSED ? "connection refused (nothing listens there?)"
+			                                           : errbuf);
+		else if (oserr == ECONNREFUSED)
 			msg = xasprintf("connection refused by %s (nothing listens there?)", ep);
 		else if (oserr == ENETUNREACH || oserr == EHOSTUNREACH)
 			msg = xasprintf(
