@@ -58,7 +58,7 @@ struct node_limits node_limits_default(void)
 	struct node_limits l = {
 	    .max_file_bytes = 8u * 1024 * 1024,
 	    .max_depth = 64,
-	    .max_nodes = 1000000,
+	    .max_nodes = 500000,
 	    .max_alias_nodes = 10000,
 	};
 	return l;

@@ -52,7 +52,7 @@ struct node {
 struct node_limits {
 	size_t max_file_bytes;    /* default 8 MiB */
 	unsigned max_depth;       /* default 64 nesting levels */
-	size_t max_nodes;         /* default 1,000,000 nodes in one file */
+	size_t max_nodes;         /* default 500,000 nodes in one file */
 	size_t max_alias_nodes;   /* default 10,000 nodes created by aliases */
 };
 struct node_limits node_limits_default(void);

@@ -37,8 +37,8 @@ generate() {
 		echo deep-block.yaml ;;
 	huge) # 100 MB, sparse: must be refused from its size, not read
 		truncate -s 100M "$tmp/huge.yaml" && echo huge.yaml ;;
-	many-nodes) # 1.1 million list items in 2.2 MB, past the node limit
-		{ printf '['; yes '0,' | head -n 1100000 | tr -d '\n'; printf '0]\n'; } >"$tmp/many-nodes.yaml"
+	many-nodes) # 550,000 list items in 1.1 MB, past the node limit
+		{ printf '['; yes '0,' | head -n 550000 | tr -d '\n'; printf '0]\n'; } >"$tmp/many-nodes.yaml"
 		echo many-nodes.yaml ;;
 	junk) # control bytes, as in a binary file
 		printf '\001\002\003\004\005\006\a\b\016\017\020\033[0m binary\n' >"$tmp/junk.yaml"
