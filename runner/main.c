@@ -323,7 +323,11 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 		char *t = format_duration(pc->timeout_ms);
 		fprintf(f, ", timeout %s", t);
 		free(t);
-		if (pc->eventually) {
+		if (pc->max_attempts) {
+			char *e = format_duration(pc->every_ms);
+			fprintf(f, ", retry %d more times every %s", pc->max_attempts - 1, e);
+			free(e);
+		} else if (pc->eventually) {
 			char *w = format_duration(pc->within_ms), *e = format_duration(pc->every_ms);
 			fprintf(f, ", eventually within %s every %s", w, e);
 			free(w);

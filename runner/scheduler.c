@@ -387,7 +387,7 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 			break;
 		}
 		if (status == RS_PASS || status == RS_PENDING || status == RS_SKIP || !pc->eventually ||
-		    out.final)
+		    out.final || (pc->max_attempts && attempt >= pc->max_attempts))
 			break;
 		long long now = now_mono_ms();
 		if (now + every > within_end || stop_signal ||
@@ -667,7 +667,10 @@ static void show_progress(struct run *run, struct pool *pool, size_t printed)
 		const struct plan_check *pc = s->pc;
 		double el = (double)(now_mono_ms() - s->started_ms) / 1000.0;
 		char *text;
-		if (pc->eventually)
+		if (pc->max_attempts)
+			text = xasprintf("retrying %s: attempt %d of %d (%.0fs)", pc->id, s->attempt,
+					 pc->max_attempts, el);
+		else if (pc->eventually)
 			text = xasprintf("waiting for %s: attempt %d, %.0fs of %.0fs", pc->id, s->attempt,
 					 el, (double)pc->within_ms / 1000.0);
 		else

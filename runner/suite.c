@@ -67,6 +67,13 @@ static const struct key_spec eventually_keys[] = {
 	{NULL, KT_ANY, 0, NULL},
 };
 
+static const struct key_spec retry_keys[] = {
+	{"attempts", KT_INT, KEY_REQUIRED, "how many more attempts after the first (1-1000)"},
+	{"every", KT_DURATION, 0, "first interval between attempts (1s)"},
+	{"backoff", KT_NUM, 0, "interval multiplier per attempt (>= 1)"},
+	{NULL, KT_ANY, 0, NULL},
+};
+
 static const struct key_spec phase_keys[] = {
 	{"id", KT_STR, 0, "phase id"},
 	{"name", KT_STR, 0, "phase name"},
@@ -117,6 +124,7 @@ static const struct key_spec metric_keys[] = {
 static const char *const common_keys[] = {
 	"id",	  "name",     "description", "expect", "gate",	 "severity",
 	"tags",	  "timeout",  "eventually",  "remedy", "save",	 "metric",
+	"retry",
 };
 #define NCOMMON (sizeof(common_keys) / sizeof(common_keys[0]))
 
@@ -543,6 +551,54 @@ static int parse_eventually(struct loader *L, const struct node *n, struct ld_ev
 		}
 	}
 	return problems ? -1 : 0;
+}
+
+/* retry: N or {attempts: N, every, backoff}: N more attempts after the
+ * first, then the check's last result stands. Expressed as an eventually
+ * bounded by a count instead of a deadline. */
+static int parse_retry(struct loader *L, const struct node *n, struct ld_ev *ev,
+		       int *max_attempts)
+{
+	const struct node *count = n, *v;
+	long long attempts = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->every_ms = 1000;
+	ev->backoff = 1.0;
+	if (!is_scalar(n)) {
+		int problems = keys_validate(n, retry_keys, "retry", L->d);
+		if (problems) {
+			L->nerr += problems;
+			return -1;
+		}
+		count = node_get(n, "attempts");
+		if ((v = node_get(n, "every")) &&
+		    parse_positive_duration(L, v, "retry.every", &ev->every_ms) < 0)
+			return -1;
+		if ((v = node_get(n, "backoff"))) {
+			if (node_as_double(v, &ev->backoff, L->d) < 0) {
+				L->nerr++;
+				return -1;
+			}
+			if (!(ev->backoff >= 1.0) || ev->backoff > 1000.0) {
+				lerr(L, v, "retry.backoff must be between 1 and 1000");
+				return -1;
+			}
+		}
+	}
+	if (node_as_ll(count, &attempts, L->d) < 0) {
+		L->nerr++;
+		return -1;
+	}
+	if (attempts < 1 || attempts > 1000) {
+		lerr(L, count, "retry needs 1 to 1000 more attempts, not %lld", attempts);
+		return -1;
+	}
+	ev->on = 1;
+	ev->within_ms = 7 * 24 * 3600 * 1000LL; /* bounded by the count, not by time */
+	ev->max_every_ms = ev->within_ms;
+	*max_attempts = (int)attempts + 1;
+	return 0;
 }
 
 /* Merges a defaults: map over what is known so far. */
@@ -1353,8 +1409,13 @@ static void entry_common(struct loader *L, const struct ld_entry *e, const struc
 
 	if ((v = node_get(x, "eventually")))
 		parse_eventually(L, v, &ev);
+	else if ((v = node_get(x, "retry")))
+		parse_retry(L, v, &ev, &pc->max_attempts);
 	else if (is_check && df->has_eventually)
 		ev = df->ev;
+	if (node_get(x, "eventually") && (v = node_get(x, "retry")))
+		lerr(L, v, "give retry: (a number of attempts) or eventually: (a deadline), "
+			   "not both");
 	pc->eventually = ev.on;
 	pc->within_ms = ev.within_ms;
 	pc->every_ms = ev.every_ms;

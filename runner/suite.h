@@ -20,6 +20,7 @@
  * A check (or action, or collector): id (unique in the suite), name,
  *   <module>: {config}  (exactly one module key), expect: [...], gate,
  *   severity, tags, timeout, eventually: {within, every, backoff, max_every},
+ *   retry: N | {attempts: N, every, backoff} (N more attempts; not with eventually),
  *   remedy, save: {name: jq}, metric: {name, target}, description.
  * Ids are generated from positions when absent ("2.1.c3"), but ids that are
  * written must be unique. */
@@ -57,6 +58,7 @@ struct plan_check {
 	int eventually;         /* poll until pass or within_ms */
 	long long within_ms, every_ms, max_every_ms;
 	double backoff;         /* every_ms multiplier per attempt (>= 1) */
+	int max_attempts;       /* retry: stop after this many attempts (0 = only within_ms) */
 	char *remedy;
 	struct plan_save *saves;
 	size_t nsaves;
