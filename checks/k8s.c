@@ -484,13 +484,29 @@ static int k8s_changes_world(const void *priv)
 	return c->op >= OP_APPLY;
 }
 
+/* Well-known kinds that live outside namespaces, so that the one-line
+ * description (made before discovery) does not place them in one. */
+static int cluster_scoped_name(const char *t)
+{
+	static const char *const names[] = {
+	    "node", "nodes", "no", "namespace", "namespaces", "ns", "persistentvolume",
+	    "persistentvolumes", "pv", "clusterrole", "clusterroles", "clusterrolebinding",
+	    "clusterrolebindings", "customresourcedefinition", "customresourcedefinitions", "crd",
+	    "crds", "apiservice", "apiservices", "storageclass", "storageclasses", "sc", NULL};
+	for (size_t i = 0; names[i]; i++)
+		if (strcasecmp(t, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static char *k8s_describe(void *priv)
 {
 	struct k8s_cfg *c = priv;
 	const char *t = c->type ? c->type : "";
 	const char *n = c->name ? c->name : "";
 	const char *dns = c->st && !c->st->client.kc_error ? c->st->client.kc.nspace : NULL;
-	const char *ns = c->all_ns   ? "(all namespaces)"
+	const char *ns = cluster_scoped_name(t) ? "(cluster)"
+	                 : c->all_ns            ? "(all namespaces)"
 	                 : c->nspace ? c->nspace
 	                 : dns       ? dns
 	                             : "(default namespace)";
