@@ -499,42 +499,34 @@ static int cluster_scoped_name(const char *t)
 	return 0;
 }
 
-static char *k8s_describe(void *priv)
+static char *k8s_describe_with(const struct k8s_cfg *c, const char *t, const char *n,
+                               const char *ns, const char *nf)
 {
-	struct k8s_cfg *c = priv;
-	const char *t = c->type ? c->type : "";
-	const char *n = c->name ? c->name : "";
-	const char *dns = c->st && !c->st->client.kc_error ? c->st->client.kc.nspace : NULL;
-	const char *ns = cluster_scoped_name(t) ? "(cluster)"
-	                 : c->all_ns            ? "(all namespaces)"
-	                 : c->nspace ? c->nspace
-	                 : dns       ? dns
-	                             : "(default namespace)";
 	switch (c->op) {
 	case OP_GET:
-		return xasprintf("GET %s %s/%s", t, ns, n);
+		return xasprintf("GET %s/%s%s", t, n, nf);
 	case OP_LIST:
 		return xasprintf("LIST %s in %s%s%s%s%s", t, ns, c->selector ? " -l " : "",
 		                 c->selector ? c->selector : "",
 		                 c->field_selector ? " --field-selector " : "",
 		                 c->field_selector ? c->field_selector : "");
 	case OP_ROLLOUT:
-		return xasprintf("rollout status %s/%s -n %s", t, n, ns);
+		return xasprintf("rollout status %s/%s%s", t, n, nf);
 	case OP_HEALTH:
-		return xasprintf("Argo CD health of %s/%s -n %s", t, n, ns);
+		return xasprintf("Argo CD health of %s/%s%s", t, n, nf);
 	case OP_CANI:
-		return xasprintf("auth can-i %s %s%s%s -n %s", c->verb, t, c->name ? "/" : "", n,
-		                 ns);
+		return xasprintf("auth can-i %s %s%s%s%s", c->verb, t, c->name ? "/" : "", n,
+		                 nf);
 	case OP_EVENTS:
 		return xasprintf("events in %s%s%s%s%s", ns, c->type ? " for " : "", t,
 		                 c->field_selector ? " --field-selector " : "",
 		                 c->field_selector ? c->field_selector : "");
 	case OP_LOGS:
-		return xasprintf("logs of %s/%s -n %s%s%s", t, n, ns, c->regex ? " matching " : "",
+		return xasprintf("logs of %s/%s%s%s%s", t, n, nf, c->regex ? " matching " : "",
 		                 c->regex ? c->regex : "");
 	case OP_RESTARTS:
-		return xasprintf("container restarts of %s%s%s -n %s", t, c->name ? "/" : "", n,
-		                 ns);
+		return xasprintf("container restarts of %s%s%s%s", t, c->name ? "/" : "", n,
+		                 nf);
 	case OP_NODES:
 		return xasprintf("node readiness%s%s", c->selector ? " -l " : "",
 		                 c->selector ? c->selector : "");
@@ -548,11 +540,11 @@ static char *k8s_describe(void *priv)
 		return buf_detach(&b);
 	}
 	case OP_PATCH:
-		return xasprintf("%s patch %s/%s -n %s", c->ptype, t, n, ns);
+		return xasprintf("%s patch %s/%s%s", c->ptype, t, n, nf);
 	case OP_ANNOTATE: {
 		struct buf b;
 		buf_init(&b, 0);
-		buf_addf(&b, "annotate %s/%s -n %s", t, n, ns);
+		buf_addf(&b, "annotate %s/%s%s", t, n, nf);
 		const char *k;
 		json_t *v;
 		json_object_foreach(
@@ -566,7 +558,7 @@ static char *k8s_describe(void *priv)
 		return buf_detach(&b);
 	}
 	case OP_DELETE:
-		return xasprintf("delete %s/%s -n %s%s", t, n, ns,
+		return xasprintf("delete %s/%s%s%s", t, n, nf,
 		                 c->wait ? " and wait until gone" : "");
 	case OP_EXPORT: {
 		struct buf b;
@@ -585,7 +577,7 @@ static char *k8s_describe(void *priv)
 	case OP_EXEC: {
 		struct buf b;
 		buf_init(&b, 0);
-		buf_addf(&b, "kubectl exec %s/%s -n %s --", t, n, ns);
+		buf_addf(&b, "kubectl exec %s/%s%s --", t, n, nf);
 		for (size_t i = 0; c->command && c->command[i]; i++)
 			buf_addf(&b, " %s", c->command[i]);
 		return buf_detach(&b);
@@ -594,6 +586,26 @@ static char *k8s_describe(void *priv)
 		return xstrdup("k8s");
 	}
 }
+
+static char *k8s_describe(void *priv)
+{
+	struct k8s_cfg *c = priv;
+	const char *t = c->type ? c->type : "";
+	const char *n = c->name ? c->name : "";
+	const char *dns = c->st && !c->st->client.kc_error ? c->st->client.kc.nspace : NULL;
+	int cluster = cluster_scoped_name(t);
+	const char *ns = cluster       ? "the cluster"
+	                 : c->all_ns   ? "(all namespaces)"
+	                 : c->nspace   ? c->nspace
+	                 : dns         ? dns
+	                               : "(default namespace)";
+	/* kubectl's " -n NS", left out for kinds outside namespaces */
+	char *nf = cluster ? xstrdup("") : xasprintf(" -n %s", ns);
+	char *d = k8s_describe_with(c, t, n, ns, nf);
+	free(nf);
+	return d;
+}
+
 
 /* ---- run helpers -------------------------------------------------------- */
 
