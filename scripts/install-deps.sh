@@ -3,7 +3,7 @@
 # (and newman from the npm registry for bench/ only). Safe to run again.
 set -euo pipefail
 pkgs=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   libyaml-dev libjansson-dev libpcre2-dev libxml2-dev libxml2-utils libcurl4-openssl-dev
   libjq-dev libonig-dev libc-ares-dev libcmocka-dev
   python3 python3-yaml python3-junitparser openssl jq time curl procps bsdutils
