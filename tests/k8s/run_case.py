@@ -36,6 +36,9 @@ import subprocess
 import sys
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import casecheck  # noqa: E402
+
 
 def sim_paths(name):
     base = os.path.join(os.environ["PG_BUILD_DIR"], "tests", "sim", "k8s-" + name)
@@ -51,13 +54,6 @@ def ctl(base, port, method, path, body=None):
                                  method=method, headers={"Content-Type": "application/yaml"})
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         return r.read()
-
-
-def checks_of(results):
-    for phase in results.get("phases", []):
-        for step in phase.get("steps", []):
-            for check in step.get("checks", []):
-                yield check
 
 
 def main():
@@ -127,66 +123,8 @@ def main():
         if case.get("faults"):
             ctl(base, port, "DELETE", "/_sim/faults")
     output = proc.stdout + proc.stderr
-    problems = []
-    if proc.returncode != case["exit"]:
-        problems.append("exit code %d, expected %d" % (proc.returncode, case["exit"]))
-    for part in case.get("output", []):
-        if part not in output:
-            problems.append("output lacks %r" % part)
-
-    seen = {}
-    if case["exit"] in (0, 1) and ("checks" in case or "every" in case):
-        try:
-            with open(json_path) as f:
-                results = json.load(f)
-        except (OSError, ValueError) as e:
-            results = {}
-            problems.append("cannot read %s: %s" % (json_path, e))
-        for check in checks_of(results):
-            seen[check["id"]] = check
-        for cid, want in case.get("checks", {}).items():
-            if isinstance(want, str):
-                want = {"status": want}
-            got = seen.get(cid)
-            if got is None:
-                problems.append("check %s is not in the results" % cid)
-                continue
-            if got.get("status") != want["status"]:
-                problems.append("check %s: status %s, expected %s (message: %s)" %
-                                (cid, got.get("status"), want["status"], got.get("message")))
-            if got.get("attempts", 0) < want.get("attempts_ge", 0):
-                problems.append("check %s: %s attempts, expected at least %d" %
-                                (cid, got.get("attempts"), want["attempts_ge"]))
-            if "attempts" in want and got.get("attempts") != want["attempts"]:
-                problems.append("check %s: %s attempts, expected %d" %
-                                (cid, got.get("attempts"), want["attempts"]))
-            for part in want.get("message", []):
-                if part not in (got.get("message") or ""):
-                    problems.append("check %s: message %r lacks %r" %
-                                    (cid, got.get("message"), part))
-        if "every" in case:
-            for cid, got in seen.items():
-                if cid not in case.get("checks", {}) and got.get("status") != case["every"]:
-                    problems.append("check %s: status %s, expected %s (message: %s)" %
-                                    (cid, got.get("status"), case["every"], got.get("message")))
-    for secret in case.get("never", []):
-        if secret in output:
-            problems.append("secret %r in the output" % secret)
-        for fname in os.listdir(out):
-            p = os.path.join(out, fname)
-            if os.path.isfile(p):
-                with open(p, errors="replace") as f:
-                    if secret in f.read():
-                        problems.append("secret %r in %s" % (secret, fname))
-    if problems:
-        print("$ " + " ".join(cmd))
-        print(output)
-        for p in problems:
-            print("PROBLEM: " + p)
-        return 1
-    print("ok: %s (%d checks)" % (name, len(seen)))
-    return 0
-
+    problems, seen = casecheck.judge(case, proc.returncode, output, out)
+    return casecheck.report(cmd, output, problems, name, seen)
 
 if __name__ == "__main__":
     sys.exit(main())
