@@ -94,22 +94,8 @@ if [ -z "${BENCH_NO_NEWMAN:-}" ]; then
 fi
 
 # --- the runs ---------------------------------------------------------------
-declare -A wall rss
-# measure NAME CMD...: wall seconds and peak RSS (KiB) of CMD; CMD must pass.
-measure() {
-	local name=$1
-	shift
-	local t0 t1
-	t0=$(date +%s.%N)
-	if ! /usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>&1; then
-		echo "$name failed; see $work/$name.out" >&2
-		tail -5 "$work/$name.out" >&2
-		exit 1
-	fi
-	t1=$(date +%s.%N)
-	wall[$name]=$(echo "$t1 - $t0" | bc -l)
-	rss[$name]=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/$name.time")
-}
+# shellcheck source=bench/lib.sh
+. "$src/bench/lib.sh"
 
 # One warm-up run each for phasegate and curl (page cache, nginx workers).
 "$bin" run "$work/suite" --jobs "$JOBS" --quiet >/dev/null 2>&1 || true
