@@ -21,138 +21,32 @@
 #define FILE_JSON_MAX (64 * 1024 * 1024)
 #define FILE_EXTRA_MAX 10000 /* files walked when looking for extras */
 
-/* ---- SHA-256 (FIPS 180-4) ---------------------------------------------- */
+/* ---- SHA-256 ---------------------------------------------------------- */
 
-struct sha256 {
-	uint32_t h[8];
-	uint64_t total;        /* bytes hashed */
-	unsigned char blk[64];
-	size_t fill;           /* bytes waiting in blk */
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
-};
-
-static uint32_t sha256_ror(uint32_t x, unsigned n)
+/* sha256_fd's keep_going: stop when the run is interrupted or the
+ * deadline passes. */
+static int file_keep_going(void *arg, struct pg_err *e)
 {
-	return (x >> n) | (x << (32 - n));
-}
-
-static void sha256_block(struct sha256 *s, const unsigned char *p)
-{
-	uint32_t w[64], a, b, c, d, e, f, g, h;
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = sha256_ror(w[i - 15], 7) ^ sha256_ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = sha256_ror(w[i - 2], 17) ^ sha256_ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
-	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
-	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = h + (sha256_ror(e, 6) ^ sha256_ror(e, 11) ^ sha256_ror(e, 25)) +
-			      ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-		uint32_t t2 = (sha256_ror(a, 2) ^ sha256_ror(a, 13) ^ sha256_ror(a, 22)) +
-			      ((a & b) ^ (a & c) ^ (b & c));
-		h = g, g = f, f = e, e = d + t1;
-		d = c, c = b, b = a, a = t1 + t2;
-	}
-	s->h[0] += a, s->h[1] += b, s->h[2] += c, s->h[3] += d;
-	s->h[4] += e, s->h[5] += f, s->h[6] += g, s->h[7] += h;
-}
-
-static void sha256_init(struct sha256 *s)
-{
-	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-	memcpy(s->h, iv, sizeof(iv));
-	s->total = 0;
-	s->fill = 0;
-}
-
-static void sha256_update(struct sha256 *s, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	s->total += len;
-	while (len > 0) {
-		size_t take = 64 - s->fill < len ? 64 - s->fill : len;
-		memcpy(s->blk + s->fill, p, take);
-		s->fill += take, p += take, len -= take;
-		if (s->fill == 64) {
-			sha256_block(s, s->blk);
-			s->fill = 0;
-		}
-	}
-}
-
-/* Writes 64 hex digits and a NUL into hex. */
-static void sha256_final_hex(struct sha256 *s, char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	uint64_t bits = s->total * 8;
-	unsigned char pad = 0x80, len[8];
-	sha256_update(s, &pad, 1);
-	pad = 0;
-	while (s->fill != 56)
-		sha256_update(s, &pad, 1);
-	for (int i = 0; i < 8; i++)
-		len[i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_update(s, len, 8);
-	for (int i = 0; i < 8; i++)
-		for (int j = 0; j < 8; j++)
-			hex[8 * i + j] = digits[(s->h[i] >> (28 - 4 * j)) & 0xf];
-	hex[64] = 0;
+	struct check_ctx *ctx = arg;
+	if (ctx && (ctx_cancelled(ctx) || ctx_remaining_ms(ctx) <= 0))
+		return pg_error(e, "%s",
+		                ctx_cancelled(ctx) ? "the run was interrupted"
+		                                   : "the check's deadline passed");
+	return 0;
 }
 
 /* Hashes a file; 0, or -1 with the reason in e. Stops when the run is
  * interrupted or the deadline passes. */
 static int file_sha256(const char *path, struct check_ctx *ctx, char hex[65], struct pg_err *e)
 {
-	int rc = -1;
-	struct sha256 s;
-	unsigned char *chunk = xmalloc(1 << 16);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pg_error(e, "cannot read '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	sha256_init(&s);
-	for (;;) {
-		ssize_t n = read(fd, chunk, 1 << 16);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			pg_error(e, "cannot read '%s': %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		sha256_update(&s, chunk, (size_t)n);
-		if (ctx && (ctx_cancelled(ctx) || ctx_remaining_ms(ctx) <= 0)) {
-			pg_error(e, "hashing '%s' stopped: %s", path,
-				 ctx_cancelled(ctx) ? "the run was interrupted"
-						    : "the check's deadline passed");
-			goto out;
-		}
-	}
-	sha256_final_hex(&s, hex);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(chunk);
+	struct pg_err he;
+	int fd = open_regular(path, e);
+	if (fd < 0)
+		return -1;
+	int rc = sha256_fd(fd, file_keep_going, ctx, hex, &he);
+	close(fd);
+	if (rc < 0)
+		pg_error(e, "hashing '%s' stopped: %s", path, he.msg);
 	return rc;
 }
 
@@ -458,7 +352,7 @@ static int file_manifest(const struct file_cfg *c, const char *path, struct chec
 		char hex[65];
 		struct pg_err he;
 		struct stat st;
-		if (stat(full, &st) < 0) {
+		if (stat(full, &st) < 0 && (errno == ENOENT || errno == ENOTDIR)) {
 			json_array_append_new(missing, file_str(name));
 			buf_addf(ev, "missing: %s\n", name);
 		} else if (file_sha256(full, ctx, hex, &he) < 0) {
@@ -537,6 +431,36 @@ static int file_has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/* 1 when path names a file that exists (links followed), 0 when nothing is
+ * there (*why says what), -1 with e when phasegate cannot tell: a directory
+ * it may not search, a symbolic link loop. An answer it cannot be sure of is
+ * never reported as absent. */
+static int file_presence(const char *path, const char **why, struct pg_err *e)
+{
+	struct stat st, lst;
+	if (stat(path, &st) == 0)
+		return 1;
+	int err = errno;
+	if (err == ENOENT || err == ENOTDIR) {
+		int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+		*why = link ? "is a dangling symbolic link" : "does not exist";
+		return 0;
+	}
+	if (err == ELOOP)
+		return pg_error(e, "cannot tell whether '%s' exists: a loop of symbolic links",
+		                path);
+	return pg_error(e, "cannot tell whether '%s' exists: %s", path, strerror(err));
+}
+
+/* glob's errfunc: remember the first directory that could not be read. */
+static __thread char *file_glob_failed;
+static int file_glob_err(const char *epath, int eerrno)
+{
+	if (!file_glob_failed)
+		file_glob_failed = xasprintf("cannot search '%s': %s", epath, strerror(eerrno));
+	return 1; /* stop: a partial list could hide the file */
+}
+
 static void file_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 {
 	const struct file_cfg *c = priv;
@@ -547,6 +471,7 @@ static void file_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	struct pg_err e;
 	glob_t g;
 	int globbed = 0;
+	const char *why = "does not exist";
 
 	buf_init(&ev, 64 * 1024);
 	json_object_set_new(f, "path", file_str(path));
@@ -555,24 +480,49 @@ static void file_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		json_t *matches = json_array();
 		memset(&g, 0, sizeof(g));
 		globbed = 1;
-		if (glob(path, 0, NULL, &g) == 0) {
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				json_array_append_new(matches, file_str(g.gl_pathv[i]));
-			if (g.gl_pathc)
-				target = xstrdup(g.gl_pathv[0]);
+		file_glob_failed = NULL;
+		int grc = glob(path, GLOB_ERR, file_glob_err, &g);
+		if (grc == GLOB_ABORTED || file_glob_failed) {
+			out->forced = CHECK_ERROR;
+			out->error = file_glob_failed ? file_glob_failed
+			                              : xasprintf("cannot search for '%s'", path);
+			file_glob_failed = NULL;
+			json_decref(matches);
+			goto done;
+		}
+		for (size_t i = 0; grc == 0 && i < g.gl_pathc; i++) {
+			int there = file_presence(g.gl_pathv[i], &why, &e);
+			if (there < 0) {
+				out->forced = CHECK_ERROR;
+				out->error = xstrdup(e.msg);
+				json_decref(matches);
+				goto done;
+			}
+			if (!there)
+				continue; /* a dangling link is no file */
+			json_array_append_new(matches, file_str(g.gl_pathv[i]));
+			if (!target)
+				target = xstrdup(g.gl_pathv[i]);
 		}
 		json_object_set_new(f, "count", json_integer((json_int_t)json_array_size(matches)));
 		json_object_set_new(f, "matches", matches);
 	} else {
-		struct stat st;
-		if (lstat(path, &st) == 0)
+		int there = file_presence(path, &why, &e);
+		if (there < 0) {
+			out->forced = CHECK_ERROR;
+			out->error = xstrdup(e.msg);
+			goto done;
+		}
+		if (there)
 			target = xstrdup(path);
+		else if (strcmp(why, "does not exist") != 0)
+			file_stat_facts(path, f); /* what the link points to */
 		json_object_set_new(f, "count", json_integer(target ? 1 : 0));
 	}
 	json_object_set_new(f, "exists", json_boolean(target != NULL));
 	if (!target) {
 		if (c->want_exists)
-			buf_addf(&ev, "%s: %s\n", path, globbed ? "no file matches" : "does not exist");
+			buf_addf(&ev, "%s: %s\n", path, globbed ? "no file matches" : why);
 		if (c->manifest)
 			json_object_set_new(f, "manifest", json_null());
 		goto done;
@@ -580,10 +530,10 @@ static void file_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	file_stat_facts(target, f);
 	struct stat tst;
 	if (c->sha256 && (stat(target, &tst) < 0 || !S_ISREG(tst.st_mode))) {
-		json_object_set_new(f, "sha256", json_null());
-		if (c->sha256_expect)
-			json_object_set_new(f, "sha256_ok", json_false());
-		buf_addf(&ev, "%s: not a regular file, no sha256\n", target);
+		/* a digest was asked for: no digest is an error, never a pass */
+		out->forced = CHECK_ERROR;
+		out->error = xasprintf("sha256: '%s' is not a regular file", target);
+		goto done;
 	} else if (c->sha256) {
 		char hex[65];
 		if (file_sha256(target, ctx, hex, &e) == 0) {
@@ -600,6 +550,17 @@ static void file_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 			out->error = xstrdup(e.msg);
 			goto done;
 		}
+	}
+	if (c->parse != PARSE_NONE || c->manifest) {
+		/* a file phasegate cannot read is an error, not content that
+		 * failed to parse */
+		int fd = open_regular(target, &e);
+		if (fd < 0) {
+			out->forced = CHECK_ERROR;
+			out->error = xstrdup(e.msg);
+			goto done;
+		}
+		close(fd);
 	}
 	if (c->parse != PARSE_NONE) {
 		file_parse_content(c, target, f);

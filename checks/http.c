@@ -175,6 +175,10 @@ static int http_parse(const struct node *cfg, void *state, void **priv, struct d
 		                strncasecmp(c->url, "https://", 8) != 0))
 			diag_at(d, url, "http url: '%s' is not an http:// or https:// URL",
 			        c->url ? c->url : "");
+		else if (http_url_secret(c->url) < 0)
+			diag_at(d, url,
+			        "http url: the password in the URL is shorter than %d characters",
+			        MASK_MIN_LEN);
 		else if (has_ctl(c->url) || strchr(c->url, ' '))
 			diag_at(
 			    d, url,

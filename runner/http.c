@@ -948,9 +948,33 @@ static int same_origin(const char *a, const char *b)
 	return same;
 }
 
+int http_url_secret(const char *url)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *pass = NULL;
+	int rc = 0;
+
+	if (!u || !url)
+		goto out;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
+		goto out;
+	curl_url_get(u, CURLUPART_USER, &user, CURLU_URLDECODE);
+	curl_url_get(u, CURLUPART_PASSWORD, &pass, CURLU_URLDECODE);
+	if (pass && *pass)
+		rc = mask_register_pair(user ? user : "", pass);
+out:
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 int http_do(struct check_ctx *ctx, const struct http_request *rq, struct http_response *rs)
 {
 	http_global_init();
+	/* a URL known only now (saved values, redirects of other modules)
+	 * still has its password masked before anything is printed */
+	(void)http_url_secret(rq->url);
 	memset(rs, 0, sizeof(*rs));
 	buf_init(&rs->body, 0);
 	rs->headers = json_object();
@@ -1085,7 +1109,11 @@ int http_opts_auth(const struct node *auth, const char *what, char **header, str
 			diag_at(d, bearer, "%s bearer: the token holds a line break", label);
 			goto out;
 		}
-		mask_add(tok);
+		if (mask_register(tok) < 0) {
+			diag_at(d, bearer, "%s bearer: the token is shorter than %d characters",
+			        label, MASK_MIN_LEN);
+			goto out;
+		}
 		*header = xasprintf("Authorization: Bearer %s", tok);
 		rc = 0;
 		goto out;
@@ -1101,10 +1129,14 @@ int http_opts_auth(const struct node *auth, const char *what, char **header, str
 		diag_at(d, cfg_node(basic, "username"), "%s basic: the username holds a ':'", label);
 		goto out;
 	}
+	if (mask_register_pair(user, pass) < 0) {
+		diag_at(d, cfg_node(basic, "password") ? cfg_node(basic, "password") : basic,
+		        "%s basic: the password is shorter than %d characters", label,
+		        MASK_MIN_LEN);
+		goto out;
+	}
 	char *pair = xasprintf("%s:%s", user, pass);
 	char *enc = base64_encode(pair, strlen(pair));
-	mask_add(pass);
-	mask_add(enc);
 	*header = xasprintf("Authorization: Basic %s", enc);
 	free(enc);
 	free(pair);

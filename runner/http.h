@@ -79,6 +79,12 @@ int http_opts_tls(const struct node *tls, const char *what, struct http_tls_opts
 		  struct diags *d);
 void http_tls_opts_release(struct http_tls_opts *o);
 
+/* Registers the password of a URL's user:password@ part with the masker
+ * (mask_register_pair). Returns -1 when it is too short to be masked (a
+ * suite error), 0 otherwise (also when the URL has none or does not parse).
+ * Modules call it when they parse a URL; http_do() calls it again. */
+int http_url_secret(const char *url);
+
 /* Once per process (before threads start) and at exit. */
 void http_global_init(void);
 void http_global_cleanup(void);

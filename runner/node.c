@@ -1089,26 +1089,19 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 	struct node_limits deflim = node_limits_default();
 	struct stat st;
 	struct buf b;
+	struct pg_err e;
 	char chunk[65536];
 	int fd, rc = -1;
 
 	*out = NULL;
 	if (!lim)
 		lim = &deflim;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open_regular(path, &e);
 	if (fd < 0)
-		return diag_pos(d, NULL, 0, 0, "cannot read '%s': %s", path, strerror(errno));
+		return diag_pos(d, NULL, 0, 0, "%s", e.msg);
 	/* the size is checked before reading, so a huge file costs nothing */
 	if (fstat(fd, &st) < 0) {
 		diag_pos(d, NULL, 0, 0, "cannot read '%s': %s", path, strerror(errno));
-		goto fd;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		diag_pos(d, NULL, 0, 0, "cannot read '%s': it is a directory", path);
-		goto fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		diag_pos(d, NULL, 0, 0, "cannot read '%s': not a regular file", path);
 		goto fd;
 	}
 	if ((unsigned long long)st.st_size > lim->max_file_bytes) {

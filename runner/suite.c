@@ -752,23 +752,23 @@ static void apply_outer_vars(struct loader *L)
 	}
 }
 
-/* Suite variables may refer to the environment and to other variables
- * (with their final values, --var included), in the order they are written. */
+/* Suite variables may refer to the environment and to other variables,
+ * with their final values (--var included); cycles and expansion bombs are
+ * refused (vars_resolve). */
 static void expand_suite_vars(struct loader *L)
 {
+	struct var_def *defs = xcalloc(L->nvars + 1, sizeof(*defs));
+	size_t n = 0;
 	for (size_t i = 0; i < L->nvars; i++) {
 		const struct var *v = vars_find(&L->p->vars, L->vars[i].name);
-		char *s;
 		if (!v || strcmp(v->origin, "suite") != 0)
 			continue; /* overridden outside the suite */
-		s = vars_expand(&L->p->vars, NULL, L->vars[i].value->str, L->vars[i].value, L->d);
-		if (!s) {
-			L->nerr++;
-			continue;
-		}
-		vars_set(&L->p->vars, L->vars[i].name, s, "suite", 0);
-		free(s);
+		defs[n].name = L->vars[i].name;
+		defs[n].value = L->vars[i].value;
+		n++;
 	}
+	L->nerr += vars_resolve(&L->p->vars, defs, n, L->d);
+	free(defs);
 }
 
 static void load_secret(struct loader *L, const char *name, const struct node *spec)
@@ -810,7 +810,8 @@ static void load_secret(struct loader *L, const char *name, const struct node *s
 		int rc = read_file_capped(path, SECRET_FILE_MAX, &value, &len, &e);
 		free(path);
 		if (rc < 0) {
-			lerr(L, file, "secret '%s': cannot read file '%s'", name, file->str);
+			lerr(L, file, "secret '%s': cannot read file '%s' (%s)", name, file->str,
+			     e.msg);
 			return;
 		}
 		if (strlen(value) != len) {
@@ -833,7 +834,13 @@ static void load_secret(struct loader *L, const char *name, const struct node *s
 		}
 		value = xstrdup(v->value);
 	}
-	mask_add(value);
+	if (mask_register(value) < 0) {
+		lerr(L, spec,
+		     "secret '%s' is shorter than %d characters: too short to mask or to trust",
+		     name, MASK_MIN_LEN);
+		free(value);
+		return;
+	}
 	/* under its full name, so that it never shadows a plain variable */
 	full = xasprintf("secrets.%s", name);
 	vars_set(&L->p->vars, full, value, "secret", 1);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "node.h"
 
@@ -457,31 +458,41 @@ char *base64_encode(const void *data, size_t len)
 	return out;
 }
 
+/* The value of a character of the standard alphabet, or -1. */
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
 char *base64_decode(const char *in, size_t *outlen)
 {
-	size_t n = strlen(in);
+	size_t n = strlen(in), o = 0, chars = 0, pad = 0;
 	char *out = xmalloc(n / 4 * 3 + 4);
-	size_t o = 0;
 	unsigned acc = 0;
 	int bits = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		int c = (unsigned char)in[i], v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+' || c == '-')
-			v = 62;
-		else if (c == '/' || c == '_')
-			v = 63;
-		else if (c == '=' || c == '\n' || c == '\r' || c == ' ' || c == '\t')
+		if (c == '\n' || c == '\r')
 			continue;
-		else {
-			free(out);
-			return NULL;
+		chars++;
+		if (c == '=') {
+			pad++;
+			continue;
 		}
+		v = b64_value(c);
+		if (v < 0 || pad)
+			goto bad; /* another alphabet, or text after the padding */
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
 		if (bits >= 8) {
@@ -489,10 +500,115 @@ char *base64_decode(const char *in, size_t *outlen)
 			out[o++] = (char)((acc >> bits) & 0xff);
 		}
 	}
+	/* whole groups of four, and exactly the padding the data needs */
+	if (chars % 4 != 0 || pad > 2 || (pad && (chars - pad) % 4 + pad != 4))
+		goto bad;
 	out[o] = 0;
 	if (outlen)
 		*outlen = o;
 	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+void sha256_hex(const void *data, size_t len, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+		abort(); /* only when libcrypto itself is broken */
+	hex_encode(md, 32, hex);
+}
+
+void hex_encode(const unsigned char *data, size_t len, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[data[i] >> 4];
+		hex[2 * i + 1] = digits[data[i] & 15];
+	}
+	hex[2 * len] = 0;
+}
+
+int sha256_fd(int fd, int (*keep_going)(void *arg, struct pg_err *e), void *arg, char hex[65],
+              struct pg_err *e)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char *chunk = xmalloc(1 << 16), out[32];
+	unsigned int outlen = 0;
+	int rc = -1;
+
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		pg_error(e, "SHA-256 is not available from libcrypto");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, chunk, 1 << 16);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pg_error(e, "%s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, chunk, (size_t)n);
+		if (keep_going && keep_going(arg, e) < 0)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(md, out, &outlen) != 1 || outlen != 32) {
+		pg_error(e, "SHA-256 failed in libcrypto");
+		goto out;
+	}
+	hex_encode(out, 32, hex);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	free(chunk);
+	return rc;
+}
+
+/* What a file that is not a regular file is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	return "not a regular file";
+}
+
+int open_regular(const char *path, struct pg_err *e)
+{
+	struct stat st;
+	/* non-blocking, so that opening a FIFO with no writer cannot hang */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pg_error(e, "cannot read '%s': it is %s, not a regular file", path,
+		         file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	/* regular files never block; reads go on as usual */
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
 }
 
 int parse_ll(const char *s, long long *out)
@@ -567,17 +683,13 @@ fail:
 
 int read_file_capped(const char *path, size_t max, char **data, size_t *len, struct pg_err *e)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path, e);
 	if (fd < 0)
-		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+		return -1;
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		close(fd);
 		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(fd);
-		return pg_error(e, "cannot read '%s': it is a directory", path);
 	}
 	if (S_ISREG(st.st_mode) && (size_t)st.st_size > max) {
 		close(fd);

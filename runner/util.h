@@ -97,11 +97,30 @@ size_t utf8_decode(const void *p, size_t n, unsigned *cp);
 struct json_t;
 struct json_t *json_from_bytes(const char *s, size_t len);
 
-/* Base64 (RFC 4648, with padding). Decoding also takes the URL-safe
- * alphabet and skips white space; it returns NULL for any other character.
- * Both return malloc'd, NUL-terminated text. */
+/* Base64 (RFC 4648 section 4, the standard alphabet, with padding): the
+ * one decoder every module uses (kubeconfig *-data fields, tokens). Decoding
+ * is strict, as Kubernetes' own: line breaks are skipped, anything else that
+ * is not of the alphabet, a length that is not whole groups of four, or
+ * wrong or misplaced padding gives NULL. Both return malloc'd,
+ * NUL-terminated text. */
 char *base64_encode(const void *data, size_t len);
 char *base64_decode(const char *in, size_t *outlen);
+
+/* SHA-256 through libcrypto: the one implementation. sha256_hex writes 64
+ * lowercase hex digits and a NUL. sha256_fd hashes what remains of fd,
+ * calling keep_going (when not NULL) after each 64 KiB; keep_going returns
+ * -1 with e filled to stop (a deadline, an interrupted run). hex_encode
+ * writes 2*len digits and a NUL. */
+void sha256_hex(const void *data, size_t len, char hex[65]);
+int sha256_fd(int fd, int (*keep_going)(void *arg, struct pg_err *e), void *arg, char hex[65],
+              struct pg_err *e);
+void hex_encode(const unsigned char *data, size_t len, char *hex);
+
+/* Opens a path a user named for reading: non-blocking (a FIFO without a
+ * writer cannot hang the open) and only when it is a regular file; a FIFO,
+ * device, socket or directory is refused with a message saying which.
+ * Returns the descriptor (blocking again, close-on-exec), or -1 with e. */
+int open_regular(const char *path, struct pg_err *e);
 
 /* Strict integer parsing (no atoi): whole string, range checked. */
 int parse_ll(const char *s, long long *out);
@@ -110,7 +129,8 @@ int parse_double(const char *s, double *out);
 /* Writes data to path atomically: a temporary file in the same directory,
  * fsync, rename. Creates no directories. */
 int write_file_atomic(const char *path, const char *data, size_t len, struct pg_err *e);
-/* Reads a whole file, at most max bytes (more is an error). */
+/* Reads a whole regular file (open_regular), at most max bytes (more is an
+ * error). */
 int read_file_capped(const char *path, size_t max, char **data, size_t *len, struct pg_err *e);
 
 #endif

@@ -294,7 +294,7 @@ static int expand_pass(const struct vars *vs, const struct deferred_names *defer
 	char *tmp;
 
 	*kept = 0;
-	while (s[i]) {
+	while (s[i] && !out->truncated) {
 		if (s[i] == '$' && s[i + 1] == '$' && s[i + 2] == '{') {
 			add_literal(out, "${", 2, escape);
 			i += 3;
@@ -377,15 +377,37 @@ static char *expand(const struct vars *vs, const struct deferred_names *deferred
 		return NULL;
 	if (!strchr(s, '$'))
 		return xstrdup(s);
-	buf_init(&out, 0);
+	buf_init(&out, VARS_MAX_VALUE + 1);
 	if (expand_pass(vs, deferred, s, pos, d, 0, &out, kept) < 0)
 		goto fail;
 	if (*kept) {
 		/* references stay for run time: the text must stay in escaped form
 		 * so that expanding it again expands only those references */
 		buf_release(&out);
+		buf_init(&out, VARS_MAX_VALUE + 1);
 		if (expand_pass(vs, deferred, s, pos, d, 1, &out, kept) < 0)
 			goto fail;
+	}
+	if (out.truncated || out.len > VARS_MAX_VALUE) {
+		if (d)
+			diag_at(d, pos,
+			        "this text expands to more than %d MiB (variables that "
+			        "repeat other variables multiply in size)",
+			        VARS_MAX_VALUE >> 20);
+		goto fail;
+	}
+	size_t in = strlen(s);
+	if (out.len > in) {
+		struct vars *w = (struct vars *)vs; /* only the counter changes */
+		if (w->grown + (out.len - in) > VARS_MAX_GROWTH) {
+			if (d)
+				diag_at(d, pos,
+				        "expanding variables adds more than %d MiB of text "
+				        "to the suite in all",
+				        VARS_MAX_GROWTH >> 20);
+			goto fail;
+		}
+		w->grown += out.len - in;
 	}
 	return buf_detach(&out);
 fail:
@@ -440,129 +462,126 @@ int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferre
 	return problems;
 }
 
-/* ---- the masker --------------------------------------------------------- */
+/* ---- suite variables that refer to others -------------------------------- */
 
-struct secret {
-	char *s; /* owned */
-	size_t len;
+enum { DEF_TODO, DEF_BUSY, DEF_DONE, DEF_FAILED };
+
+struct resolver {
+	struct vars *vs;
+	const struct var_def *defs;
+	size_t n;
+	unsigned char *state; /* DEF_* per def */
+	size_t *chain;        /* the defs being resolved, outermost first */
+	size_t depth;
+	struct diags *d;
+	int problems;
 };
 
-static pthread_rwlock_t mask_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct secret *secrets; /* longest first */
-static size_t nsecrets, secrets_alloc;
-
-
-/* Inserts one secret in length order; the caller holds the write lock. */
-static void mask_insert(const char *s, size_t len)
+/* The last def of a name: a later layer (the suite over its includes)
+ * overrides an earlier one. */
+static long def_index(const struct resolver *R, const char *name, size_t len)
 {
-	size_t i, at;
-
-	if (len < 3)
-		return;
-	for (i = 0; i < nsecrets; i++) {
-		if (secrets[i].len == len && memcmp(secrets[i].s, s, len) == 0)
-			return;
+	for (size_t i = R->n; i-- > 0;) {
+		if (strlen(R->defs[i].name) == len && memcmp(R->defs[i].name, name, len) == 0)
+			return (long)i;
 	}
-	if (nsecrets == secrets_alloc) {
-		secrets_alloc = secrets_alloc ? secrets_alloc * 2 : 16;
-		secrets = xrealloc(secrets, secrets_alloc * sizeof(*secrets));
-	}
-	for (at = 0; at < nsecrets && secrets[at].len >= len; at++)
-		;
-	memmove(&secrets[at + 1], &secrets[at], (nsecrets - at) * sizeof(*secrets));
-	secrets[at].s = xstrndup(s, len);
-	secrets[at].len = len;
-	nsecrets++;
+	return -1;
 }
 
-void mask_add(const char *secret)
+static int resolve_def(struct resolver *R, size_t i);
+
+/* Resolves the defs that text refers to, before text is expanded. */
+static int resolve_refs(struct resolver *R, const char *text)
 {
-	size_t len;
-	char *b64;
-
-	if (!secret)
-		return;
-	len = strlen(secret);
-	if (len < 3)
-		return;
-	b64 = base64_encode(secret, len);
-	pthread_rwlock_wrlock(&mask_lock);
-	mask_insert(secret, len);
-	mask_insert(b64, strlen(b64));
-	/* base64 without its padding, as in URLs and some tokens */
-	mask_insert(b64, strcspn(b64, "="));
-	pthread_rwlock_unlock(&mask_lock);
-	free(b64);
-}
-
-/* The longest secret starting at s, or NULL; caller holds a lock. */
-static const struct secret *secret_at(const char *s, size_t left)
-{
-	size_t i;
-
-	for (i = 0; i < nsecrets; i++) {
-		if (secrets[i].len <= left && secrets[i].s[0] == s[0] &&
-		    memcmp(secrets[i].s, s, secrets[i].len) == 0)
-			return &secrets[i];
-	}
-	return NULL;
-}
-
-char *mask_dup(const char *s)
-{
-	struct buf out;
-	size_t i, len, start;
-
-	if (!s)
-		return NULL;
-	pthread_rwlock_rdlock(&mask_lock);
-	if (nsecrets == 0) {
-		pthread_rwlock_unlock(&mask_lock);
-		return xstrdup(s);
-	}
-	len = strlen(s);
-	buf_init(&out, 0);
-	buf_adds(&out, "");
-	for (i = start = 0; i < len;) {
-		const struct secret *m = secret_at(s + i, len - i);
-		if (!m) {
-			i++;
+	for (const char *p = text; (p = strchr(p, '$')) != NULL;) {
+		if (p[1] == '$') {
+			p += 2; /* "$$" is a literal '$' ("$${" a literal "${") */
 			continue;
 		}
-		buf_add(&out, s + start, i - start);
-		buf_adds(&out, MASK_TEXT);
-		i += m->len;
-		start = i;
+		if (p[1] != '{') {
+			p++;
+			continue;
+		}
+		const char *name = p + 2, *end = strchr(name, '}');
+		if (!end)
+			return 0; /* the expansion reports it */
+		long j = def_index(R, name, (size_t)(end - name));
+		if (j >= 0 && resolve_def(R, (size_t)j) < 0)
+			return -1;
+		p = end + 1;
 	}
-	buf_add(&out, s + start, len - start);
-	pthread_rwlock_unlock(&mask_lock);
-	return buf_detach(&out);
+	return 0;
 }
 
-int mask_contains_secret(const char *s)
+static int resolve_def(struct resolver *R, size_t i)
 {
-	size_t i, len;
-	int found = 0;
+	const struct var_def *def = &R->defs[i];
 
-	if (!s)
+	if (R->state[i] == DEF_DONE)
 		return 0;
-	len = strlen(s);
-	pthread_rwlock_rdlock(&mask_lock);
-	for (i = 0; i < len && !found; i++)
-		found = secret_at(s + i, len - i) != NULL;
-	pthread_rwlock_unlock(&mask_lock);
-	return found;
+	if (R->state[i] == DEF_FAILED)
+		return -1;
+	if (R->state[i] == DEF_BUSY) {
+		/* a cycle: name it from where it starts */
+		struct buf b;
+		size_t k = 0;
+		buf_init(&b, 4096);
+		while (k < R->depth && R->chain[k] != i)
+			k++;
+		for (size_t m = k; m < R->depth; m++)
+			buf_addf(&b, "%s -> ", R->defs[R->chain[m]].name);
+		buf_adds(&b, def->name);
+		diag_at(R->d, R->defs[R->chain[k]].value,
+		        "variable '%s' refers to itself through other variables: %s",
+		        R->defs[R->chain[k]].name, buf_str(&b));
+		buf_release(&b);
+		R->problems++;
+		return -1;
+	}
+	if (R->depth >= VARS_MAX_DEPTH) {
+		diag_at(R->d, def->value,
+		        "variable '%s': variables refer to variables more than %d "
+		        "levels deep",
+		        def->name, VARS_MAX_DEPTH);
+		R->problems++;
+		R->state[i] = DEF_FAILED;
+		return -1;
+	}
+	R->state[i] = DEF_BUSY;
+	R->chain[R->depth++] = i;
+	int rc = resolve_refs(R, def->value->str);
+	char *s = NULL;
+	if (rc == 0) {
+		s = vars_expand(R->vs, NULL, def->value->str, def->value, R->d);
+		if (!s) {
+			R->problems++;
+			rc = -1;
+		}
+	}
+	R->depth--;
+	if (rc < 0) {
+		R->state[i] = DEF_FAILED;
+		return -1;
+	}
+	const struct var *v = vars_find(R->vs, def->name);
+	vars_set(R->vs, def->name, s, v ? v->origin : "suite", v ? v->secret : 0);
+	free(s);
+	R->state[i] = DEF_DONE;
+	return 0;
 }
 
-void mask_reset(void)
+int vars_resolve(struct vars *vs, const struct var_def *defs, size_t n, struct diags *d)
 {
-	size_t i;
+	struct resolver R = {.vs = vs, .defs = defs, .n = n, .d = d};
 
-	pthread_rwlock_wrlock(&mask_lock);
-	for (i = 0; i < nsecrets; i++)
-		free(secrets[i].s);
-	free(secrets);
-	secrets = NULL;
-	nsecrets = secrets_alloc = 0;
-	pthread_rwlock_unlock(&mask_lock);
+	R.state = xcalloc(n + 1, 1);
+	R.chain = xcalloc(VARS_MAX_DEPTH + 1, sizeof(*R.chain));
+	for (size_t i = 0; i < n; i++) {
+		const char *name = defs[i].name;
+		if (def_index(&R, name, strlen(name)) == (long)i)
+			(void)resolve_def(&R, i);
+	}
+	free(R.state);
+	free(R.chain);
+	return R.problems;
 }

@@ -10,8 +10,8 @@
  * Secrets are declared in suite.yaml secrets: {name: {env: VAR} | {file: path}
  * | {value-from-var: name}} and are never given on the command line.
  *
- * Masking: every secret value (and its base64 form) is registered with the
- * process-wide masker; mask_dup() replaces each occurrence with "••••••".
+ * Masking: every secret value is registered with the process-wide masker
+ * (mask.h) in all its encodings; mask_dup() replaces each with MASK_TEXT.
  * The scheduler masks all text as it enters the result model, and the plan
  * printer masks resolved values. */
 #ifndef PHASEGATE_VARS_H
@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "mask.h"
 #include "node.h"
 
 struct var {
@@ -31,7 +32,17 @@ struct var {
 struct vars {
 	struct var *v;    /* owned array */
 	size_t n, alloc;
+	size_t grown; /* bytes expansions have added so far (VARS_MAX_GROWTH) */
 };
+
+/* Limits on expansion, so that variables repeating variables (a few hundred
+ * bytes that would expand to gigabytes) are refused at load time: one text
+ * expands to at most VARS_MAX_VALUE bytes, expansions add at most
+ * VARS_MAX_GROWTH bytes in all, and variables refer to variables at most
+ * VARS_MAX_DEPTH levels deep. */
+#define VARS_MAX_VALUE (1 << 20)
+#define VARS_MAX_GROWTH (256 << 20)
+#define VARS_MAX_DEPTH 32
 
 void vars_init(struct vars *vs);
 void vars_release(struct vars *vs);
@@ -52,22 +63,30 @@ struct deferred_names {
 
 /* Expands references in s. Unknown names are a diagnostic at pos (when d is
  * not NULL) unless listed in deferred, in which case the reference is kept
- * verbatim. Returns a new string, or NULL after adding a diagnostic. */
+ * verbatim. Text that would expand past VARS_MAX_VALUE (or the run's
+ * VARS_MAX_GROWTH) is a diagnostic too. Returns a new string, or NULL after
+ * adding a diagnostic. */
 char *vars_expand(const struct vars *vs, const struct deferred_names *deferred, const char *s,
 		  const struct node *pos, struct diags *d);
 /* Expands every scalar of a tree in place (keys untouched). Returns the
  * number of problems added to d. */
 int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferred, struct node *n,
 		     struct diags *d);
+/* A suite variable whose value refers to others, with where it was
+ * written (for messages). */
+struct var_def {
+	const char *name;
+	const struct node *value; /* a scalar */
+};
+/* Gives each def its final value: every reference it holds gets the final
+ * value of the variable it names, whatever order they are written in (a
+ * referenced def is resolved first). A cycle (a: ${b}, b: ${a}) is a
+ * diagnostic at the first variable of the cycle naming the whole chain;
+ * so are chains deeper than VARS_MAX_DEPTH and values past VARS_MAX_VALUE.
+ * Returns the number of problems added to d. */
+int vars_resolve(struct vars *vs, const struct var_def *defs, size_t n, struct diags *d);
+
 /* 1 when s contains a reference that is still unexpanded. */
 int vars_has_ref(const char *s);
-
-/* The masker. mask_add copies the secret (ignored when shorter than 3
- * bytes); thread-safe to read once the run has started. */
-void mask_add(const char *secret);
-char *mask_dup(const char *s);          /* NULL stays NULL */
-int mask_contains_secret(const char *s);
-void mask_reset(void);                  /* for tests */
-#define MASK_TEXT "••••••"
 
 #endif

@@ -54,6 +54,24 @@ generate() {
 		echo utf16.yaml ;;
 	suite-dir) # a suite directory whose suite.yaml is a directory
 		mkdir -p "$tmp/suite-dir/suite.yaml" && echo suite-dir ;;
+	var-bomb) # nine variables, each ten times the one before: 10^9 copies
+		{
+			printf 'name: var-bomb\nvars:\n  v0: "lol"\n'
+			local i
+			for ((i = 1; i < 10; i++)); do
+				printf '  v%d: "' "$i"
+				printf '${v%d}' $(yes $((i - 1)) | head -n 10)
+				printf '"\n'
+			done
+			printf 'phases: []\n'
+		} >"$tmp/var-bomb.yaml"
+		echo var-bomb.yaml ;;
+	env-fifo) # an env file that is a FIFO nobody writes to
+		printf 'name: env-fifo\nphases: []\n' >"$tmp/env-fifo.yaml"
+		mkfifo "$tmp/env.fifo" && echo env-fifo.yaml ;;
+	secret-fifo) # a secret file that is a FIFO nobody writes to
+		printf 'name: secret-fifo\nsecrets:\n  key: {file: key.fifo}\nphases: []\n' >"$tmp/secret-fifo.yaml"
+		mkfifo "$tmp/key.fifo" && echo secret-fifo.yaml ;;
 	*)
 		echo "unknown generator '$1'" >&2
 		return 1 ;;
