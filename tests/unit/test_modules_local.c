@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -443,6 +444,120 @@ static void test_file_manifest(void **state)
 	check_out_release(&out);
 }
 
+/* Hostile local files: a FIFO named as a manifest, a file to parse or an
+ * http body_file must be refused at once (a blocking open() would ignore
+ * every deadline); a path that cannot be examined is an error, never
+ * "absent"; a dangling link is no file; a digest that cannot be computed is
+ * an error, never a pass. */
+static void test_file_hostile(void **state)
+{
+	struct check_out out;
+	char *fifo = tpath("hostile.fifo");
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+
+	run_cfg("file", "path: hostile.fifo\nmanifest: true\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	assert_non_null(strstr(out.error, "is a FIFO, not a regular file"));
+	check_out_release(&out);
+	run_cfg("file", "path: hostile.fifo\nparse: json\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	check_out_release(&out);
+	run_cfg("file", "path: hostile.fifo\nsha256: true\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	assert_non_null(strstr(out.error, "not a regular file"));
+	check_out_release(&out);
+	run_cfg("http", "url: http://127.0.0.1:9/\nbody_file: hostile.fifo\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	assert_non_null(strstr(out.error, "FIFO"));
+	check_out_release(&out);
+
+	/* a directory has no digest */
+	run_cfg("file", "path: .\nsha256: true\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	check_out_release(&out);
+
+	/* a dangling link names no file; a loop cannot be answered */
+	char *dl = tpath("dangling.link"), *l1 = tpath("loop1"), *l2 = tpath("loop2");
+	unlink(dl);
+	unlink(l1);
+	unlink(l2);
+	assert_int_equal(symlink("no-such-target", dl), 0);
+	assert_int_equal(symlink("loop2", l1), 0);
+	assert_int_equal(symlink("loop1", l2), 0);
+	run_cfg("file", "path: dangling.link\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_JUDGE);
+	assert_false(fbool(out.facts, "exists"));
+	assert_true(fbool(out.facts, "dangling"));
+	assert_non_null(strstr(out.evidence, "dangling symbolic link"));
+	assert_false(default_passes("file", out.facts));
+	check_out_release(&out);
+	run_cfg("file", "path: dangling.link\nsha256: true\n", NULL, 2000, &out);
+	assert_false(fbool(out.facts, "exists"));
+	assert_false(default_passes("file", out.facts));
+	check_out_release(&out);
+	run_cfg("file", "path: loop1\nexists: false\n", NULL, 2000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	assert_non_null(strstr(out.error, "loop of symbolic links"));
+	check_out_release(&out);
+
+	unlink(fifo);
+	unlink(dl);
+	unlink(l1);
+	unlink(l2);
+	free(fifo);
+	free(dl);
+	free(l1);
+	free(l2);
+}
+
+/* As a user who may not enter a directory, a file inside it is "cannot
+ * tell", not absent, and an unreadable file to parse is an error. Runs in
+ * a child as nobody when the tests run as root. */
+static void test_file_unsearchable(void **state)
+{
+	char *dir = tpath("locked"), *inner = tpath("locked/secret.txt"), *unread = tpath("unread.json");
+	mkdir(dir, 0700);
+	write_text("locked/secret.txt", "x");
+	write_text("unread.json", "{}");
+	chmod(unread, 0);
+	chmod(dir, 0);
+	/* the scratch directory must be searchable by the child */
+	chmod(tmpdir, 0755);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		struct check_out out;
+		run_cfg("file", "path: locked/secret.txt\nexists: false\n", NULL, 2000, &out);
+		if (out.forced != CHECK_ERROR || !strstr(out.error, "cannot tell whether"))
+			_exit(4);
+		check_out_release(&out);
+		run_cfg("file", "path: 'locked/*.txt'\nexists: false\n", NULL, 2000, &out);
+		if (out.forced != CHECK_ERROR)
+			_exit(5);
+		check_out_release(&out);
+		run_cfg("file", "path: unread.json\nparse: json\n", NULL, 2000, &out);
+		if (out.forced != CHECK_ERROR || !strstr(out.error, "Permission denied"))
+			_exit(6);
+		check_out_release(&out);
+		_exit(0);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	chmod(dir, 0700);
+	chmod(unread, 0600);
+	unlink(inner);
+	rmdir(dir);
+	unlink(unread);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	free(dir);
+	free(inner);
+	free(unread);
+}
+
 /* ---- tcp ---------------------------------------------------------------- */
 
 struct server {
@@ -780,6 +895,8 @@ int main(void)
 		cmocka_unit_test(test_file_glob),
 		cmocka_unit_test(test_file_parse_content),
 		cmocka_unit_test(test_file_manifest),
+		cmocka_unit_test(test_file_hostile),
+		cmocka_unit_test(test_file_unsearchable),
 		cmocka_unit_test(test_tcp_parse_errors),
 		cmocka_unit_test(test_tcp_connect_and_banner),
 		cmocka_unit_test(test_tcp_refused),
