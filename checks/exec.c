@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mask.h"
 #include "module.h"
 #include "proc.h"
 
@@ -132,11 +133,15 @@ static void exec_evidence_stream(struct buf *ev, const char *name, const struct 
 	if (s->len == 0)
 		return;
 	buf_addf(ev, "--- %s ---\n", name);
-	size_t n = s->len < EXEC_EVIDENCE_STREAM ? s->len : EXEC_EVIDENCE_STREAM;
-	buf_add(ev, s->data, n);
-	if (n && s->data[n - 1] != '\n')
+	/* masked before it is cut, NULs shown (a NUL must not hide the rest) */
+	int shortened = 0;
+	char *t = mask_shown(s->data, s->len, s->truncated, EXEC_EVIDENCE_STREAM, &shortened);
+	size_t n = strlen(t);
+	buf_add(ev, t, n);
+	if (n && t[n - 1] != '\n')
 		buf_addc(ev, '\n');
-	if (n < s->len || s->truncated)
+	free(t);
+	if (shortened || s->truncated)
 		buf_adds(ev, "[... output cut ...]\n");
 }
 

@@ -281,12 +281,14 @@ static char *http_evidence(const char *method, const struct http_response *rs, j
 		buf_addf(&b, "%s: %s\n", json_object_iter_key(it),
 		         json_string_value(json_object_iter_value(it)));
 	if (rs->body.len) {
-		size_t n = rs->body.len < HTTP_EVIDENCE_BODY ? rs->body.len : HTTP_EVIDENCE_BODY;
+		/* masked before it is cut, NULs shown (a NUL must not hide the rest) */
+		int shortened = 0;
+		char *t = mask_shown(rs->body.data, rs->body.len, rs->body_truncated,
+		                     HTTP_EVIDENCE_BODY, &shortened);
 		buf_adds(&b, "\n");
-		json_t *t = json_from_bytes(rs->body.data, n);
-		buf_add(&b, json_string_value(t), json_string_length(t));
-		json_decref(t);
-		if (rs->body.len > n || rs->body_truncated)
+		buf_adds(&b, t);
+		free(t);
+		if (shortened || rs->body_truncated)
 			buf_addf(&b, "\n[... %zu%s bytes in all]", rs->body.len,
 			         rs->body_truncated ? "+" : "");
 	}

@@ -849,6 +849,8 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	if (code == CURLE_WRITE_ERROR && h.capped) {
 		code = CURLE_OK;
 		rs->body_truncated = 1;
+		rs->body.truncated = 1;
+		mask_cut_buf(&rs->body); /* the cut may fall inside a secret */
 	}
 	if (code != CURLE_OK) {
 		rs->curl_code = (int)code;

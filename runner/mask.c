@@ -255,6 +255,31 @@ static int secret_begins(const char *s, size_t left)
 	return 0;
 }
 
+void mask_cut_buf(struct buf *b)
+{
+	size_t from = 0, keep;
+	int found = 0;
+
+	if (!b->truncated || !b->len)
+		return;
+	pthread_rwlock_rdlock(&mask_lock);
+	if (nsecrets)
+		from = b->len > secrets[0].len ? b->len - secrets[0].len : 0;
+	for (; nsecrets && from < b->len && !found; from++)
+		found = secret_begins(b->data + from, b->len - from);
+	pthread_rwlock_unlock(&mask_lock);
+	if (!found)
+		return;
+	keep = from - 1;
+	/* the cap was reached already: make room for the mask text */
+	b->len = keep;
+	b->data[keep] = 0;
+	size_t cap = b->cap;
+	b->cap = 0;
+	buf_adds(b, MASK_TEXT);
+	b->cap = cap;
+}
+
 char *mask_dup_cut(const char *s, int cut)
 {
 	struct buf out;
@@ -296,6 +321,49 @@ char *mask_dup_cut(const char *s, int cut)
 char *mask_dup(const char *s)
 {
 	return mask_dup_cut(s, 0);
+}
+
+char *mask_shown(const char *data, size_t len, int cut, size_t max, int *shortened)
+{
+	struct buf t;
+	/* only what can be shown is worked on: max bytes, and the longest form
+	 * beyond them so that a secret across the cut is still recognised */
+	pthread_rwlock_rdlock(&mask_lock);
+	size_t longest = nsecrets ? secrets[0].len : 0;
+	pthread_rwlock_unlock(&mask_lock);
+	if (max && len > max + longest + 4) {
+		len = max + longest + 4;
+		cut = 1;
+	}
+	buf_init(&t, 0);
+	buf_adds(&t, "");
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_decode(data + i, len - i, NULL);
+		if (n == 0) {
+			buf_adds(&t, "\xef\xbf\xbd"); /* U+FFFD */
+			i++;
+		} else if (data[i] == 0) {
+			buf_adds(&t, "\\0");
+			i++;
+		} else {
+			buf_add(&t, data + i, n);
+			i += n;
+		}
+	}
+	char *m = mask_dup_cut(t.data, cut);
+	buf_release(&t);
+	size_t mlen = strlen(m);
+	if (shortened)
+		*shortened = 0;
+	if (max && mlen > max) {
+		size_t at = max;
+		while (at > 0 && ((unsigned char)m[at] & 0xC0) == 0x80)
+			at--;
+		m[at] = 0;
+		if (shortened)
+			*shortened = 1;
+	}
+	return m;
 }
 
 int mask_contains_secret(const char *s)

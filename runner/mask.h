@@ -51,6 +51,20 @@ void mask_add(const char *secret);
  * says the text was truncated. */
 char *mask_dup(const char *s);
 char *mask_dup_cut(const char *s, int cut);
+/* For a buffer whose end was cut off at a size cap (captured output, a
+ * response body): when its last bytes are the beginning of a secret, they
+ * are replaced with MASK_TEXT, so no later step can show them. Does nothing
+ * unless b->truncated. */
+struct buf;
+void mask_cut_buf(struct buf *b);
+
+/* Bytes (possibly with NULs, possibly not UTF-8) as text a report can
+ * show, masked, at most max bytes (0 = no limit): each NUL becomes "\0"
+ * and bytes that are not UTF-8 become U+FFFD, so nothing after a NUL is
+ * lost; masking comes first (cut says the bytes were already cut short:
+ * a trailing beginning of a secret is masked too), then the text is cut at
+ * a UTF-8 boundary and *shortened (may be NULL) says whether it was. */
+char *mask_shown(const char *data, size_t len, int cut, size_t max, int *shortened);
 /* 1 when s holds any registered form. */
 int mask_contains_secret(const char *s);
 /* Forgets every secret (for tests). */

@@ -22,6 +22,8 @@
 #include "module.h"
 #include "proc.h"
 
+#include "mask.h"
+
 extern char **environ;
 
 #define PROC_DEFAULT_MAX_OUTPUT (1024 * 1024)
@@ -473,6 +475,9 @@ out:
 	proc_close(&failp[1]);
 	free(file);
 	free(env);
+	/* output cut at the cap may end inside a secret */
+	mask_cut_buf(&r->out);
+	mask_cut_buf(&r->err);
 	r->duration_s = now_mono_s() - t0;
 	return rc;
 }
