@@ -1,11 +1,13 @@
 /* http.c - the HTTP client plumbing shared by every module that talks HTTP
- * (see http.h). One CURLSH holds the connection cache, the DNS cache and the
- * TLS session cache for the whole run, guarded by one mutex per kind of
- * shared data, so checks running on different worker threads reuse each
- * other's connections. Each exchange uses its own easy handle bound to the
- * share; redirects are followed here, hop by hop, so each hop is recorded
- * and credentials are not carried to another host. Failures are turned into
- * messages that say what happened and what to try. */
+ * (see http.h). One CURLSH holds the DNS cache and the TLS session cache
+ * for the whole run, guarded by one mutex per kind of shared data (the
+ * share interface's locks). Connections are not in the share: libcurl does
+ * not support one connection cache used by concurrent threads. Each worker
+ * thread keeps one easy handle instead (reset before each exchange, which
+ * keeps its live connections), so checks on a thread reuse connections and
+ * TLS sessions resume across threads. Redirects are followed here, hop by hop, so each hop is
+ * recorded and credentials are not carried to another host. Failures are turned into messages that
+ * say what happened and what to try. */
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -62,9 +64,33 @@ static void http_unlock(CURL *h, curl_lock_data data, void *user)
 	pthread_mutex_unlock(&http_locks[data]);
 }
 
+/* Each thread's easy handle, cleaned up when the thread ends. */
+static pthread_key_t http_easy_key;
+
+static void http_easy_free(void *c)
+{
+	curl_easy_cleanup(c);
+}
+
+/* The calling thread's easy handle, reset to libcurl's defaults (its
+ * connections stay open for reuse); NULL when libcurl cannot make one. */
+static CURL *http_easy(void)
+{
+	CURL *c = pthread_getspecific(http_easy_key);
+	if (c) {
+		curl_easy_reset(c);
+		return c;
+	}
+	c = curl_easy_init();
+	if (c)
+		pthread_setspecific(http_easy_key, c);
+	return c;
+}
+
 static void http_init_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_key_create(&http_easy_key, http_easy_free);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&http_locks[i], NULL);
 	http_share = curl_share_init();
@@ -74,7 +100,6 @@ static void http_init_once(void)
 	}
 	curl_share_setopt(http_share, CURLSHOPT_LOCKFUNC, http_lock);
 	curl_share_setopt(http_share, CURLSHOPT_UNLOCKFUNC, http_unlock);
-	curl_share_setopt(http_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
 	curl_share_setopt(http_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(http_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	http_ready = 1;
@@ -90,6 +115,12 @@ void http_global_cleanup(void)
 	if (!http_ready)
 		return;
 	http_ready = 0;
+	/* the calling thread's handle; worker threads freed theirs on exit */
+	CURL *c = pthread_getspecific(http_easy_key);
+	if (c) {
+		pthread_setspecific(http_easy_key, NULL);
+		curl_easy_cleanup(c);
+	}
 	curl_share_cleanup(http_share);
 	http_share = NULL;
 	pthread_mutex_lock(&tls_seen_lock);
@@ -709,7 +740,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	rs->status = 0;
 	rs->body_truncated = 0;
 
-	CURL *c = curl_easy_init();
+	CURL *c = http_easy();
 	if (!c) {
 		rs->error = xstrdup("libcurl cannot create a transfer (out of memory?)");
 		goto out_url;
@@ -921,7 +952,10 @@ out_perform:
 	curl_free(renamed);
 	curl_url_cleanup(cu);
 out_easy:
-	curl_easy_cleanup(c);
+	/* the handle stays with the thread; what it points to is freed here */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_CONNECT_TO, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 out_url:
 	curl_slist_free_all(headers);
 	curl_slist_free_all(connect_to);

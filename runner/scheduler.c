@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,12 +18,14 @@
 
 #define EVIDENCE_CAP (64 * 1024)
 
-static volatile sig_atomic_t stop_signal;
+/* Written by the signal handler, read by every worker: an atomic (lock-free,
+ * so safe in a handler), never a plain variable shared between threads. */
+static atomic_int stop_signal;
 
 void sched_request_stop(int signo)
 {
-	if (!stop_signal)
-		stop_signal = signo;
+	int none = 0;
+	atomic_compare_exchange_strong(&stop_signal, &none, signo);
 }
 
 int sched_stop_signal(void)
