@@ -186,7 +186,8 @@ static void exec_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	json_object_set_new(f, "stderr_truncated", json_boolean(r.err.truncated));
 	json_object_set_new(f, "duration", json_real(r.duration_s));
 	if (r.out.len && !r.out.truncated) {
-		json_t *doc = json_loadb(r.out.data, r.out.len, JSON_DECODE_ANY, NULL);
+		json_error_t jerr;
+		json_t *doc = json_load_bounded(r.out.data, r.out.len, JSON_MAX_VALUES, &jerr);
 		if (doc)
 			json_object_set_new(f, "json", doc);
 	}

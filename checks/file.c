@@ -233,7 +233,7 @@ static void file_parse_content(const struct file_cfg *c, const char *path, json_
 			json_object_set_new(f, "parse_error", file_str(e.msg));
 			return;
 		}
-		json_t *doc = json_loadb(data, len, JSON_DECODE_ANY, &err);
+		json_t *doc = json_load_bounded(data, len, JSON_MAX_VALUES, &err);
 		if (doc) {
 			json_object_set_new(f, "content", doc);
 			json_object_set_new(f, "parse_error", json_null());

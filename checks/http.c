@@ -379,9 +379,32 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	json_object_set_new(f, "body", json_from_bytes(rs.body.data, rs.body.len));
 	json_object_set_new(f, "body_size", json_integer((json_int_t)rs.body.len));
 	json_object_set_new(f, "body_truncated", json_boolean(rs.body_truncated));
+	/* following stopped at the limit while the server still redirects:
+	 * say so, rather than judging the last 3xx */
+	if (c->follow > 0 && rs.status >= 300 && rs.status < 400 &&
+	    json_array_size(rs.redirects) >= (size_t)c->follow) {
+		json_t *last = json_array_get(rs.redirects, json_array_size(rs.redirects) - 1);
+		const char *to = json_string_value(json_object_get(last, "url"));
+		json_decref(f);
+		out->forced = CHECK_ERROR;
+		out->error = xasprintf("gave up after following %ld redirects (follow_redirects), "
+		                       "the server still answers %ld%s%s: a redirect loop?",
+		                       c->follow, rs.status, to ? " after " : "", to ? to : "");
+		out->evidence = http_evidence(method, &rs, NULL);
+		goto out_files;
+	}
+	/* the answer came within the deadline; what follows is bounded too */
+	if (ctx_cancelled(ctx) || ctx_remaining_ms(ctx) <= 0) {
+		json_decref(f);
+		out->forced = CHECK_ERROR;
+		out->error = xstrdup(ctx_cancelled(ctx)
+		                         ? "the run was interrupted while the answer was read"
+		                         : "the check's deadline passed while the answer was read");
+		goto out_files;
+	}
 	if (rs.body.len && !rs.body_truncated) {
 		json_error_t jerr;
-		json_t *j = json_loadb(rs.body.data, rs.body.len, JSON_DECODE_ANY, &jerr);
+		json_t *j = json_load_bounded(rs.body.data, rs.body.len, JSON_MAX_VALUES, &jerr);
 		if (j) {
 			json_object_set_new(f, "json", j);
 		} else {
@@ -389,7 +412,11 @@ static void http_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 			const char *ct =
 			    json_string_value(json_object_get(rs.headers, "content-type"));
 			char first = rs.body.data[0];
-			if ((ct && strstr(ct, "json")) || first == '{' || first == '[')
+			if (jerr.line < 0)
+				json_object_set_new(
+				    f, "json_error",
+				    json_sprintf("the body is not parsed as JSON: %s", jerr.text));
+			else if ((ct && strstr(ct, "json")) || first == '{' || first == '[')
 				json_object_set_new(
 				    f, "json_error",
 				    json_sprintf(

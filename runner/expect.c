@@ -799,21 +799,61 @@ enum jq_outcome {
 	JQ_FAILED,    /* *err holds jq's error */
 };
 
+/* The facts as a jq value, built directly: going through JSON text would
+ * cost a copy several times the size of the facts (a NUL is six bytes as
+ * "\u0000"). jq 1.6 keeps numbers as doubles, as its parser would. */
+static jv jv_from_json(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		jv o = jv_object();
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x)
+		{
+			o = jv_object_set(o,
+			                  jv_string_sized(k, (int)json_object_iter_key_len(
+			                                         json_object_key_to_iter(k))),
+			                  jv_from_json(x));
+		}
+		return o;
+	}
+	case JSON_ARRAY: {
+		jv a = jv_array_sized((int)json_array_size(v));
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+		{
+			a = jv_array_append(a, jv_from_json(x));
+		}
+		return a;
+	}
+	case JSON_STRING:
+		return jv_string_sized(json_string_value(v), (int)json_string_length(v));
+	case JSON_INTEGER:
+		return jv_number((double)json_integer_value(v));
+	case JSON_REAL:
+		return jv_number(json_real_value(v));
+	case JSON_TRUE:
+		return jv_true();
+	case JSON_FALSE:
+		return jv_false();
+	case JSON_NULL:
+		break;
+	}
+	return jv_null();
+}
+
 /* Runs p on input and keeps its first output. *out and *err are owned by
  * the caller. */
 static enum jq_outcome jq_run_first(struct jqprog *p, json_t *input, json_t **out, char **err)
 {
-	char *in_text = json_dumps(input, JSON_COMPACT | JSON_ENCODE_ANY);
 	char *out_text = NULL;
 	enum jq_outcome res;
 	json_error_t jerr;
 
 	*out = NULL;
 	*err = NULL;
-	if (!in_text) {
-		*err = xstrdup("the facts cannot be written as JSON");
-		return JQ_FAILED;
-	}
 	pthread_mutex_lock(&expect_jq_lock);
 	if (p->pending) { /* used before its deferred load ended: compile it now */
 		for (size_t i = 0; i < jq_npending; i++)
@@ -828,13 +868,7 @@ static enum jq_outcome jq_run_first(struct jqprog *p, json_t *input, json_t **ou
 		res = JQ_FAILED;
 		goto unlock;
 	}
-	jv in = jv_parse_sized(in_text, (int)strlen(in_text));
-	if (!jv_is_valid(in)) {
-		jv_free(in);
-		*err = xstrdup("jq could not read the facts");
-		res = JQ_FAILED;
-		goto unlock;
-	}
+	jv in = jv_from_json(input);
 	if (p->batch->dispatch)
 		in = jv_array_append(jv_array_append(jv_array(), jv_number((double)p->index)), in);
 	jq_state *jq = p->batch->jq;
@@ -864,12 +898,15 @@ unlock:
 	pthread_mutex_unlock(&expect_jq_lock);
 	/* jq quotes values cut short ("string (\"s3cr3t-t0k...) and ..."), and
 	 * a cut secret escapes the masker: withhold such text */
-	if (*err && strstr(*err, "...") && mask_contains_secret(in_text)) {
-		free(*err);
-		*err = xstrdup(
-		    "jq error withheld: it quotes part of a value, and the input holds a secret");
+	if (*err && strstr(*err, "...")) {
+		char *in_text = json_dumps(input, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!in_text || mask_contains_secret(in_text)) {
+			free(*err);
+			*err = xstrdup("jq error withheld: it quotes part of a value, and the "
+			               "input holds a secret");
+		}
+		free(in_text);
 	}
-	free(in_text);
 	if (out_text) {
 		*out = json_loads(out_text, JSON_DECODE_ANY, &jerr);
 		free(out_text);

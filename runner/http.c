@@ -686,8 +686,24 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 			    xasprintf("%s did not answer in HTTP (is it the right port, or does it "
 			              "want https?)",
 			              ep);
+		else if (u->scheme && (strcmp(u->scheme, "http") == 0 || https))
+			/* the URL was fine: the answer was not (a status code that is
+			 * not three digits, a broken status line) */
+			msg = xasprintf("%s sent an answer that is not valid HTTP: %s", ep,
+			                errbuf[0] ? errbuf : curl_easy_strerror(code));
 		else
 			msg = xasprintf("'%s' is not an http or https URL", u->display);
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		/* libcurl also says this when it refuses a header line past its
+		 * 100 KB limit (or a head past 300 KB) */
+		if (status == 0 || got == 0)
+			msg = xasprintf("the response head from %s is larger than libcurl accepts "
+			                "(100 KB a header line, 300 KB in all)%s%s",
+			                u->display, errbuf[0] ? ": " : "", errbuf);
+		else
+			msg = xasprintf("out of memory while reading the response from %s",
+			                u->display);
 		break;
 	case CURLE_URL_MALFORMAT:
 		msg = xasprintf("malformed URL '%s'", u->display);
@@ -1100,7 +1116,7 @@ json_t *http_body_json(const struct http_response *rs)
 	if (!rs->body.len)
 		return NULL;
 	json_error_t err;
-	return json_loadb(rs->body.data, rs->body.len, JSON_DECODE_ANY, &err);
+	return json_load_bounded(rs->body.data, rs->body.len, JSON_MAX_VALUES, &err);
 }
 
 /* ---- the auth: and tls: options shared by modules ---- */

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #define PG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
 /* Allocation failure aborts with a message: this is a command-line tool. */
@@ -96,6 +98,16 @@ char *path_dir(const char *path);
 size_t utf8_decode(const void *p, size_t n, unsigned *cp);
 struct json_t;
 struct json_t *json_from_bytes(const char *s, size_t len);
+
+/* Parses JSON from outside (a response body, a command's output, a file)
+ * with a bound on the tree it makes: text of a few megabytes can hold
+ * millions of tiny values ("[0,0,0,...") whose tree takes gigabytes. More
+ * than JSON_MAX_VALUES values (scalars, arrays and objects) is refused
+ * before parsing, with err->text saying so. Otherwise as json_loadb with
+ * JSON_DECODE_ANY. */
+#define JSON_MAX_VALUES (2u * 1000 * 1000)
+struct json_t *json_load_bounded(const char *data, size_t len, size_t max_values,
+                                 json_error_t *err);
 
 /* Base64 (RFC 4648 section 4, the standard alphabet, with padding): the
  * one decoder every module uses (kubeconfig *-data fields, tokens). Decoding

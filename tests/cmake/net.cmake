@@ -5,7 +5,7 @@
 set(PG_HTTP_TEST_ENV ${PG_TEST_ENV} "no_proxy=127.0.0.1,localhost,10.9.9.2"
   "NO_PROXY=127.0.0.1,localhost,10.9.9.2")
 # Fixtures: nginx (tests/net/nginx.sh, ports 18080 18443-18446) and the fault
-# server (tests/net/http_faults.sh, ports 18090-18094), started once for every
+# server (tests/net/http_faults.sh, ports 18090-18095), started once for every
 # test that needs them and stopped after the last one.
 add_test(NAME net.http.nginx.start COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net/nginx.sh start)
 add_test(NAME net.http.nginx.stop COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net/nginx.sh stop)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # http_faults.sh - starts and stops tests/net/http_faultsrv.py (ports
-# 18090-18094 on 127.0.0.1) for the http fault tests.
+# 18090-18095 on 127.0.0.1) for the http fault tests.
 #   http_faults.sh start [DIR] | stop [DIR]    DIR defaults to $PG_BUILD_DIR/net/faults
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

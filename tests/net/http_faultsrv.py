@@ -7,6 +7,10 @@ Each port on 127.0.0.1 has one behaviour:
   18092  sends a head with Content-Length 5000, 100 body bytes, then closes
   18093  echo: answers with JSON {method, path, headers, body} of the request
   18094  answers at once with no HTTP at all, then closes
+  18095  bombs, by path: /gzip (a 256 MiB JSON array of zeros as 0.3 MB of
+         gzip), /values (3 million JSON values in 6 MB), /header (a 10 MB
+         header line), /redirect-loop (302 to itself), /status (a 20-digit
+         status code)
 Usage: http_faultsrv.py PIDFILE   (runs in the foreground until SIGTERM)
 """
 import json
@@ -93,7 +97,53 @@ def garbage(conn):
     conn.shutdown(socket.SHUT_WR)
 
 
-BEHAVIOURS = {18090: never, 18091: reset, 18092: truncated, 18093: echo, 18094: garbage}
+_bomb_cache = {}
+
+
+def bomb_body(name):
+    """Made on first use: the gzip bomb costs a few seconds to compress."""
+    if name not in _bomb_cache:
+        if name == "gzip":
+            import zlib
+            z = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+            parts = [z.compress(b"[")]
+            chunk = b"0," * (1 << 20)
+            for _ in range(128):  # 256 MiB
+                parts.append(z.compress(chunk))
+            parts.append(z.compress(b"0]"))
+            parts.append(z.flush())
+            _bomb_cache[name] = b"".join(parts)
+        else:
+            _bomb_cache[name] = b"[" + b"0," * 3000000 + b"0]"
+    return _bomb_cache[name]
+
+
+def bombs(conn):
+    req = read_request(conn)
+    if req is None:
+        return
+    path = req[1]
+    if path.startswith("/gzip"):
+        body = bomb_body("gzip")
+        conn.sendall(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      "Content-Encoding: gzip\r\nContent-Length: %d\r\n"
+                      "Connection: close\r\n\r\n" % len(body)).encode() + body)
+    elif path.startswith("/values"):
+        body = bomb_body("values")
+        conn.sendall(head(len(body), "application/json") + body)
+    elif path.startswith("/header"):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"h" * (10 << 20) + b"\r\n\r\n")
+    elif path.startswith("/redirect-loop"):
+        conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: /redirect-loop\r\n"
+                     b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+    elif path.startswith("/status"):
+        conn.sendall(b"HTTP/1.1 20000000000000000000 OK\r\nContent-Length: 0\r\n"
+                     b"Connection: close\r\n\r\n")
+    conn.shutdown(socket.SHUT_WR)
+
+
+BEHAVIOURS = {18090: never, 18091: reset, 18092: truncated, 18093: echo, 18094: garbage,
+              18095: bombs}
 
 
 def serve(port, fn):
