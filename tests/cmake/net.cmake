@@ -79,3 +79,7 @@ set_tests_properties(net.prom.rules PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIME
 pg_unit_test(prom_text net/prom/promtext_test.c)
 pg_unit_test(dns_reply net/dns/reply_test.c)
 # --- end dns/prometheus ---
+
+# The pid files of the test servers: a recorded PID is signalled only when
+# its command line proves it is that server (tests/net/pidlib.sh).
+add_test(NAME net.pidlib COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net/pidlib_test.sh)

@@ -19,8 +19,8 @@ SILENT_PORT=15359
 
 case "${1:-}" in
 start)
-	stop_pid "$D/dnsmasq.pid"
-	stop_pid "$D/silent.pid"
+	stop_pid "$D/dnsmasq.pid" "$D/dnsmasq.conf"
+	stop_pid "$D/silent.pid" "$D/silent.pid"
 	rm -rf "$D"
 	mkdir -p "$D"
 	sed -e "s|@DIR@|$D|g" -e "s|@PORT@|$PORT|g" "$FIX/dnsmasq.conf.in" >"$D/dnsmasq.conf"
@@ -52,8 +52,8 @@ start)
 	done
 	;;
 stop)
-	stop_pid "$D/dnsmasq.pid"
-	stop_pid "$D/silent.pid"
+	stop_pid "$D/dnsmasq.pid" "$D/dnsmasq.conf"
+	stop_pid "$D/silent.pid" "$D/silent.pid"
 	;;
 *)
 	echo "usage: dns.sh start|stop" >&2

@@ -4,29 +4,17 @@
 #   http_faults.sh start [DIR] | stop [DIR]    DIR defaults to $PG_BUILD_DIR/net/faults
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/pidlib.sh"
 py=${PG_PYTHON3:-python3}
 dir=${2:-${PG_BUILD_DIR:-$here/../../build}/net/faults}
 pidfile=$dir/faultsrv.pid
 
-running() { [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+running() { pid_running "$pidfile" "$pidfile"; }
 answers() {
 	curl -fsS --noproxy '*' -o /dev/null --max-time 1 http://127.0.0.1:18093/ready 2>/dev/null
 }
 
-stop() {
-	if [ -s "$pidfile" ]; then
-		pid=$(cat "$pidfile")
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		# (a zombie still answers kill -0: count it as gone)
-		while kill -0 "$pid" 2>/dev/null && ! grep -qs "^State:.*Z" "/proc/$pid/status" &&
-			[ $i -lt 100 ]; do
-			i=$((i + 1))
-			sleep 0.05
-		done
-		rm -f "$pidfile"
-	fi
-}
+stop() { stop_pid "$pidfile" "$pidfile"; }
 
 case ${1:-} in
 start)

@@ -11,6 +11,7 @@
 # DIR defaults to $PG_BUILD_DIR/net/nginx. Ports: see fixtures/nginx/nginx.conf.in.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/pidlib.sh"
 src=${PG_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 fix=$src/fixtures/nginx
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
@@ -27,7 +28,7 @@ dir=$(cd "$dir" && pwd) # nginx -p wants an absolute prefix
 pidfile=$dir/nginx.pid
 
 running() {
-	[ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+	pid_running "$pidfile" "$dir/nginx.conf"
 }
 
 answers() {
@@ -74,18 +75,7 @@ start() {
 }
 
 stop() {
-	if [ -s "$pidfile" ]; then
-		pid=$(cat "$pidfile")
-		kill -TERM "$pid" 2>/dev/null || true
-		i=0
-		# (a zombie still answers kill -0: count it as gone)
-		while kill -0 "$pid" 2>/dev/null && ! grep -qs "^State:.*Z" "/proc/$pid/status" &&
-			[ $i -lt 100 ]; do
-			i=$((i + 1))
-			sleep 0.05
-		done
-		rm -f "$pidfile"
-	fi
+	stop_pid "$pidfile" "$dir/nginx.conf"
 }
 
 case $cmd in

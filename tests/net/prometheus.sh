@@ -33,8 +33,8 @@ wait_for() { # what, url, pid
 
 case "${1:-}" in
 start)
-	stop_pid "$D/prometheus.pid"
-	stop_pid "$D/fake_api.pid"
+	stop_pid "$D/prometheus.pid" "$D/prometheus.yml"
+	stop_pid "$D/fake_api.pid" "$D/fake_api.pid"
 	rm -rf "$D"
 	mkdir -p "$D"
 	cp "$FIX/prometheus.yml" "$FIX/rules.yml" "$D/"
@@ -50,8 +50,8 @@ start)
 	wait_for fake_api "http://127.0.0.1:$FAKE_PORT/metrics" $fake_pid
 	;;
 stop)
-	stop_pid "$D/prometheus.pid"
-	stop_pid "$D/fake_api.pid"
+	stop_pid "$D/prometheus.pid" "$D/prometheus.yml"
+	stop_pid "$D/fake_api.pid" "$D/fake_api.pid"
 	;;
 *)
 	echo "usage: prometheus.sh start|stop" >&2

@@ -11,6 +11,8 @@ KUBESIM="$PG_SOURCE_DIR/fixtures/kubesim/kubesim.py"
 WORLDS="$PG_SOURCE_DIR/fixtures/worlds"
 FAILS=0
 CHECKS=0
+# shellcheck source=../net/pidlib.sh
+. "$PG_SOURCE_DIR/tests/net/pidlib.sh"
 
 # sim_dir NAME: the work directory of one simulator instance.
 sim_dir() { echo "$PG_BUILD_DIR/tests/sim/$1"; }
@@ -20,10 +22,9 @@ sim_dir() { echo "$PG_BUILD_DIR/tests/sim/$1"; }
 # it answers /healthz over TLS.
 sim_start() {
   local dir; dir=$(sim_dir "$1")
-  if [ -f "$dir/pki/pid" ] && kill -0 "$(cat "$dir/pki/pid")" 2>/dev/null; then
-    kill "$(cat "$dir/pki/pid")"
-    sleep 0.2
-  fi
+  # a leftover instance of this name (proved by its command line: the PID
+  # in a stale pid file may belong to anything by now)
+  stop_pid "$dir/pki/pid" "--pki-out $dir/pki"
   rm -rf "$dir"
   mkdir -p "$dir"
   local world="$2"
@@ -45,20 +46,11 @@ sim_start() {
   return 1
 }
 
-# sim_stop NAME: stop the instance by its recorded pid.
+# sim_stop NAME: stop the instance by its recorded pid, once its command
+# line proves the PID is that simulator; the pid file goes in any case.
 sim_stop() {
-  local dir pid _; dir=$(sim_dir "$1")
-  [ -f "$dir/pki/pid" ] || return 0
-  pid=$(cat "$dir/pki/pid")
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    # An exited child of a shell that is gone stays a zombie until init
-    # reaps it; it no longer holds the port.
-    case "$(ps -o stat= -p "$pid" 2>/dev/null)" in Z*) return 0 ;; esac
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
+  local dir; dir=$(sim_dir "$1")
+  stop_pid "$dir/pki/pid" "--pki-out $dir/pki"
   return 0
 }
 
