@@ -23,18 +23,6 @@
 
 /* ---- SHA-256 ---------------------------------------------------------- */
 
-/* sha256_fd's keep_going: stop when the run is interrupted or the
- * deadline passes. */
-static int file_keep_going(void *arg, struct pg_err *e)
-{
-	struct check_ctx *ctx = arg;
-	if (ctx && (ctx_cancelled(ctx) || ctx_remaining_ms(ctx) <= 0))
-		return pg_error(e, "%s",
-		                ctx_cancelled(ctx) ? "the run was interrupted"
-		                                   : "the check's deadline passed");
-	return 0;
-}
-
 /* Hashes a file; 0, or -1 with the reason in e. Stops when the run is
  * interrupted or the deadline passes. */
 static int file_sha256(const char *path, struct check_ctx *ctx, char hex[65], struct pg_err *e)
@@ -43,7 +31,7 @@ static int file_sha256(const char *path, struct check_ctx *ctx, char hex[65], st
 	int fd = open_regular(path, e);
 	if (fd < 0)
 		return -1;
-	int rc = sha256_fd(fd, file_keep_going, ctx, hex, &he);
+	int rc = sha256_fd(fd, ctx_keep_going, ctx, hex, &he);
 	close(fd);
 	if (rc < 0)
 		pg_error(e, "hashing '%s' stopped: %s", path, he.msg);

@@ -246,9 +246,10 @@ static char *prom_describe(void *priv)
 
 /* A short excerpt of a response body for messages: the first line, at most
  * 120 bytes, anything but printable ASCII as '?'. */
-static char *prom_excerpt(const struct buf *b)
+/* The first line of s, at most 120 bytes, printable ASCII only: outside
+ * text in a one-line message. */
+static char *prom_line(const char *s)
 {
-	const char *s = buf_str(b);
 	size_t n = 0;
 	char *out = xmalloc(124);
 	while (s[n] && s[n] != '\n' && n < 120) {
@@ -259,6 +260,11 @@ static char *prom_excerpt(const struct buf *b)
 		out[n++] = '.', out[n++] = '.', out[n++] = '.';
 	out[n] = 0;
 	return out;
+}
+
+static char *prom_excerpt(const struct buf *b)
+{
+	return prom_line(buf_str(b));
 }
 
 /* A Prometheus sample value ("1", "NaN", "+Inf") as facts hold it. */
@@ -291,6 +297,13 @@ static json_t *prom_query_facts(const struct prom_cfg *c, json_t *data)
 	json_object_set_new(facts, "query", json_string(c->query));
 	json_object_set_new(facts, "server", json_string(c->server));
 	json_object_set_new(facts, "result_type", json_string(rt ? rt : "unknown"));
+	if (rt && (strcmp(rt, "scalar") == 0 || strcmp(rt, "string") == 0) &&
+	    !(json_is_array(res) && json_array_size(res) == 2 &&
+	      json_is_string(json_array_get(res, 1)))) {
+		json_decref(facts);
+		json_decref(out);
+		return NULL; /* not [time, "value"] */
+	}
 	if (rt && (strcmp(rt, "scalar") == 0 || strcmp(rt, "string") == 0)) {
 		json_t *v = prom_pair(res, &ts);
 		json_object_set_new(facts, "value", v);
@@ -302,11 +315,23 @@ static json_t *prom_query_facts(const struct prom_cfg *c, json_t *data)
 	}
 	size_t i;
 	json_t *r;
+	if (!rt || (strcmp(rt, "vector") != 0 && strcmp(rt, "matrix") != 0) ||
+	    !json_is_array(res)) {
+		json_decref(facts);
+		json_decref(out);
+		return NULL;
+	}
 	json_array_foreach(res, i, r)
 	{
 		json_t *item = json_object();
 		json_t *metric = json_object_get(r, "metric");
-		json_object_set(item, "metric", metric ? metric : json_object());
+		if (!json_is_object(r)) {
+			json_decref(item);
+			json_decref(facts);
+			json_decref(out);
+			return NULL;
+		}
+		json_object_set_new(item, "metric", metric ? json_incref(metric) : json_object());
 		if (json_object_get(r, "value")) {
 			json_object_set_new(item, "value",
 			                    prom_pair(json_object_get(r, "value"), &ts));
@@ -346,14 +371,24 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 	size_t i, j;
 	json_t *g, *r;
 
+	if (!json_is_array(groups))
+		goto malformed;
 	json_array_foreach(groups, i, g)
 	{
 		const char *gname = json_string_value(json_object_get(g, "name"));
+		if (!json_is_object(g) || !gname || !json_is_array(json_object_get(g, "rules")))
+			goto malformed;
 		json_array_foreach(json_object_get(g, "rules"), j, r)
 		{
-			json_t *one = json_object();
 			const char *type = json_string_value(json_object_get(r, "type"));
 			const char *health = json_string_value(json_object_get(r, "health"));
+			/* a rule the answer does not describe is no healthy rule */
+			if (!json_is_object(r) || !json_is_string(json_object_get(r, "name")) ||
+			    !health ||
+			    (strcmp(health, "ok") != 0 && strcmp(health, "err") != 0 &&
+			     strcmp(health, "unknown") != 0))
+				goto malformed;
+			json_t *one = json_object();
 			const char *st = json_string_value(json_object_get(r, "state"));
 			const char *err = json_string_value(json_object_get(r, "lastError"));
 			json_object_set_new(one, "group", json_string(gname ? gname : ""));
@@ -392,6 +427,10 @@ static json_t *prom_rules_facts(const struct prom_cfg *c, json_t *data)
 	json_object_set_new(facts, "firing", json_integer(firing));
 	json_object_set_new(facts, "rules", rules);
 	return facts;
+malformed:
+	json_decref(facts);
+	json_decref(rules);
+	return NULL;
 }
 
 static json_t *prom_alerts_facts(const struct prom_cfg *c, json_t *data)
@@ -402,6 +441,11 @@ static json_t *prom_alerts_facts(const struct prom_cfg *c, json_t *data)
 	size_t i;
 	json_t *a;
 
+	if (!json_is_array(json_object_get(data, "alerts"))) {
+		json_decref(facts);
+		json_decref(alerts);
+		return NULL;
+	}
 	json_array_foreach(json_object_get(data, "alerts"), i, a)
 	{
 		json_t *one = json_object();
@@ -412,7 +456,13 @@ static json_t *prom_alerts_facts(const struct prom_cfg *c, json_t *data)
 		                    ? json_object_get(labels, "alertname")
 		                    : json_null());
 		json_object_set_new(one, "state", json_string(st ? st : "unknown"));
-		json_object_set(one, "labels", labels ? labels : json_object());
+		if (!json_is_object(a)) {
+			json_decref(one);
+			json_decref(facts);
+			json_decref(alerts);
+			return NULL;
+		}
+		json_object_set_new(one, "labels", labels ? json_incref(labels) : json_object());
 		if (json_object_get(a, "annotations"))
 			json_object_set(one, "annotations", json_object_get(a, "annotations"));
 		if (json_object_get(a, "activeAt"))
@@ -485,9 +535,16 @@ static json_t *prom_api_data(const struct prom_cfg *c, const struct http_respons
 	if (j && status && strcmp(status, "error") == 0) {
 		const char *et = json_string_value(json_object_get(j, "errorType"));
 		const char *er = json_string_value(json_object_get(j, "error"));
-		out->error =
-		    xasprintf("Prometheus at %s answered %ld with an error (%s): %s", c->server,
-		              rs->status, et ? et : "no errorType", er ? er : "no error text");
+		/* the server's own words, one line and short (the whole text
+		 * stays in the evidence) */
+		char *etl = prom_line(et ? et : "no errorType");
+		char *erl = prom_line(er ? er : "no error text");
+		out->error = xasprintf("Prometheus at %s answered %ld with an error (%s): %s",
+		                       c->server, rs->status, etl, erl);
+		if (er && strcmp(er, erl) != 0)
+			out->evidence = xasprintf("error text (%zu bytes):\n%s", strlen(er), er);
+		free(etl);
+		free(erl);
 		return NULL;
 	}
 	if (rs->status < 200 || rs->status > 299) {
@@ -518,9 +575,10 @@ static json_t *prom_api_data(const struct prom_cfg *c, const struct http_respons
 	return data;
 }
 
-static void prom_scrape(const struct prom_cfg *c, const struct http_response *rs,
-                        struct check_out *out)
+static void prom_scrape(const struct prom_cfg *c, struct check_ctx *ctx,
+                        const struct http_response *rs, struct check_out *out)
 {
+	struct promtext_limits lim = {.keep_going = ctx_keep_going, .arg = ctx};
 	json_t *facts = NULL;
 	unsigned line = 0;
 	struct pg_err e;
@@ -537,7 +595,7 @@ static void prom_scrape(const struct prom_cfg *c, const struct http_response *rs
 		                       c->url, rs->body.len);
 		return;
 	}
-	if (promtext_parse(buf_str(&rs->body), rs->body.len, &facts, &line, &e) < 0) {
+	if (promtext_parse(buf_str(&rs->body), rs->body.len, &lim, &facts, &line, &e) < 0) {
 		out->error = xasprintf("metrics line %u: %s (from %s)", line, e.msg, c->url);
 		return;
 	}
@@ -592,7 +650,7 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		goto out;
 	}
 	if (c->mode == PROM_SCRAPE) {
-		prom_scrape(c, &rs, out);
+		prom_scrape(c, ctx, &rs, out);
 		goto out;
 	}
 	json_t *data = prom_api_data(c, &rs, &doc, out);
@@ -608,6 +666,13 @@ static void prom_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	default:
 		out->facts = prom_alerts_facts(c, data);
 		break;
+	}
+	if (!out->facts) {
+		static const char *const what[] = {"", "query result", "rule groups", "alerts"};
+		out->error = xasprintf("Prometheus at %s answered %s that do not have the shape of "
+		                       "its API (a malformed answer: is it a Prometheus server?)",
+		                       c->server, what[c->mode]);
+		goto out;
 	}
 	out->evidence = prom_evidence(c->mode, out->facts);
 	json_t *warnings = json_object_get(doc, "warnings");

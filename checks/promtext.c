@@ -380,8 +380,10 @@ out:
 	return rc;
 }
 
-int promtext_parse(const char *text, size_t len, json_t **out, unsigned *line, struct pg_err *e)
+int promtext_parse(const char *text, size_t len, const struct promtext_limits *lim, json_t **out,
+                   unsigned *line, struct pg_err *e)
 {
+	size_t max_samples = lim && lim->max_samples ? lim->max_samples : PROMTEXT_MAX_SAMPLES;
 	struct pt_parse ps = {
 	    .metrics = json_object(),
 	    .families = json_object(),
@@ -413,6 +415,14 @@ int promtext_parse(const char *text, size_t len, json_t **out, unsigned *line, s
 			else
 				rc = pt_sample(&ps, &l);
 		}
+		if (rc == 0 && (size_t)ps.samples > max_samples)
+			rc = pg_error(e,
+			              "more than %zu samples: phasegate reads at most that many "
+			              "(scrape an endpoint that exposes fewer)",
+			              max_samples);
+		if (rc == 0 && lineno % 4096 == 0 && lim && lim->keep_going &&
+		    lim->keep_going(lim->arg, e) < 0)
+			rc = -1;
 		if (rc < 0) {
 			*line = lineno;
 			break;

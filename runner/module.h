@@ -54,6 +54,19 @@ struct check_ctx;
 long long ctx_remaining_ms(const struct check_ctx *c); /* to the check deadline; >= 0 */
 long long ctx_deadline_mono_ms(const struct check_ctx *c);
 int ctx_cancelled(const struct check_ctx *c);          /* SIGINT/SIGTERM or global timeout */
+/* For loops over outside data (a callback with sha256_fd's and
+ * promtext_parse's shape): -1 with e saying why once the run is interrupted
+ * or the check's deadline has passed, else 0. arg is the check_ctx (may be
+ * NULL: never stops). */
+static inline int ctx_keep_going(void *arg, struct pg_err *e)
+{
+	struct check_ctx *ctx = arg;
+	if (ctx && ctx_cancelled(ctx))
+		return pg_error(e, "the run was interrupted");
+	if (ctx && ctx_remaining_ms(ctx) <= 0)
+		return pg_error(e, "the check's deadline passed");
+	return 0;
+}
 void *ctx_module_state(const struct check_ctx *c);     /* what init() made */
 const char *ctx_suite_dir(const struct check_ctx *c);  /* for relative paths */
 const char *ctx_option(const struct check_ctx *c, const char *name); /* run options: "attest",

@@ -17,7 +17,7 @@ static json_t *parse_ok(const char *text)
 	json_t *facts = NULL;
 	unsigned line = 99;
 	struct pg_err e = {{0}};
-	int rc = promtext_parse(text, strlen(text), &facts, &line, &e);
+	int rc = promtext_parse(text, strlen(text), NULL, &facts, &line, &e);
 	if (rc != 0)
 		fail_msg("unexpected parse error at line %u: %s", line, e.msg);
 	assert_non_null(facts);
@@ -200,7 +200,7 @@ static void test_malformed(void **state)
 		json_t *facts = NULL;
 		unsigned line = 0;
 		struct pg_err e = {{0}};
-		int rc = promtext_parse(bad[i].text, strlen(bad[i].text), &facts, &line, &e);
+		int rc = promtext_parse(bad[i].text, strlen(bad[i].text), NULL, &facts, &line, &e);
 		if (rc != -1 || line != bad[i].line || !strstr(e.msg, bad[i].msg))
 			fail_msg("case %zu: rc %d, line %u (want %u), message '%s' (want '%s')", i,
 			         rc, line, bad[i].line, e.msg, bad[i].msg);
@@ -214,7 +214,7 @@ static void test_nul_byte(void **state)
 	json_t *facts = NULL;
 	unsigned line = 0;
 	struct pg_err e = {{0}};
-	assert_int_equal(promtext_parse(text, sizeof(text) - 1, &facts, &line, &e), -1);
+	assert_int_equal(promtext_parse(text, sizeof(text) - 1, NULL, &facts, &line, &e), -1);
 	assert_int_equal(line, 2);
 	assert_non_null(strstr(e.msg, "NUL byte"));
 }
