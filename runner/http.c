@@ -8,6 +8,7 @@
  * TLS sessions resume across threads. Redirects are followed here, hop by hop, so each hop is
  * recorded and credentials are not carried to another host. Failures are turned into messages that
  * say what happened and what to try. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -17,6 +18,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "http.h"
 #include "keys.h"
@@ -220,28 +226,6 @@ static char *url_endpoint(const struct url_parts *u)
 
 /* --- certificates -------------------------------------------------------- */
 
-/* "Dec 26 09:16:59 2026 GMT" (OpenSSL's ASN1_TIME_print) -> epoch. */
-static int cert_time_parse(const char *s, time_t *out)
-{
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	char mon[4] = "";
-	int day, hh, mm, ss, year;
-	if (sscanf(s, "%3s %d %d:%d:%d %d", mon, &day, &hh, &mm, &ss, &year) != 6)
-		return -1;
-	const char *m = strstr(months, mon);
-	if (!m || strlen(mon) != 3 || (m - months) % 3)
-		return -1;
-	struct tm tm = {0};
-	tm.tm_year = year - 1900;
-	tm.tm_mon = (int)((m - months) / 3);
-	tm.tm_mday = day;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	*out = timegm(&tm);
-	return 0;
-}
-
 static char *cert_time_iso(time_t t)
 {
 	struct tm tm;
@@ -251,63 +235,95 @@ static char *cert_time_iso(time_t t)
 	return xstrdup(b);
 }
 
-/* The SAN text "DNS:a, IP Address:1.2.3.4" as ["a", "1.2.3.4"]. */
-static json_t *cert_sans(const char *s)
+/* An X509 name as OpenSSL's one-line form ("CN = localhost"). */
+static json_t *cert_name(const X509_NAME *name)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	json_t *j;
+	X509_NAME_print_ex(b, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
+	long n = BIO_get_mem_data(b, &p);
+	j = json_stringn(p ? p : "", n > 0 ? (size_t)n : 0);
+	BIO_free(b);
+	return j ? j : json_string("(not UTF-8)");
+}
+
+/* The DNS names and IP addresses of the subjectAltName extension. */
+static json_t *cert_sans(X509 *x)
 {
 	json_t *a = json_array();
-	while (*s) {
-		while (*s == ' ' || *s == ',')
-			s++;
-		const char *end = strstr(s, ", ");
-		size_t n = end ? (size_t)(end - s) : strlen(s);
-		if (n) {
-			const char *v = s;
-			if (n > 4 && strncmp(v, "DNS:", 4) == 0)
-				v += 4;
-			else if (n > 11 && strncmp(v, "IP Address:", 11) == 0)
-				v += 11;
-			json_array_append_new(a, json_stringn(v, n - (size_t)(v - s)));
+	GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		if (g->type == GEN_DNS) {
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
+			json_t *v =
+			    json_stringn((const char *)d, (size_t)ASN1_STRING_length(g->d.dNSName));
+			if (v)
+				json_array_append_new(a, v);
+		} else if (g->type == GEN_IPADD) {
+			char text[INET6_ADDRSTRLEN];
+			int len = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
+			if ((len == 4 || len == 16) &&
+			    inet_ntop(len == 4 ? AF_INET : AF_INET6, d, text, sizeof(text)))
+				json_array_append_new(a, json_string(text));
 		}
-		s += n;
 	}
+	GENERAL_NAMES_free(names);
 	return a;
 }
 
-/* The leaf certificate of a certinfo list as facts (new reference). */
+/* A certificate time as ISO 8601 in o[key], and its epoch in *t. */
+static int cert_time(json_t *o, const char *key, const ASN1_TIME *at, time_t *t)
+{
+	struct tm tm;
+	if (!at || ASN1_TIME_to_tm(at, &tm) != 1)
+		return -1;
+	*t = timegm(&tm);
+	char *iso = cert_time_iso(*t);
+	json_object_set_new(o, key, json_string(iso));
+	free(iso);
+	return 0;
+}
+
+/* The leaf certificate of a certinfo list as facts (new reference): read
+ * from the PEM libcurl gives ("Cert:"), through libcrypto's X509 API rather
+ * than from the TLS backend's printed text. */
 static json_t *cert_leaf_json(const struct curl_slist *s)
 {
 	json_t *o = json_object();
-	for (; s; s = s->next) {
-		const char *d = s->data;
-		if (strncmp(d, "Subject:", 8) == 0) {
-			json_object_set_new(o, "subject", json_string(d + 8));
-		} else if (strncmp(d, "Issuer:", 7) == 0) {
-			json_object_set_new(o, "issuer", json_string(d + 7));
-		} else if (strncmp(d, "X509v3 Subject Alternative Name:", 32) == 0) {
-			json_object_set_new(o, "sans", cert_sans(d + 32));
-		} else if (strncmp(d, "Serial Number:", 14) == 0) {
-			json_object_set_new(o, "serial", json_string(d + 14));
-		} else if (strncmp(d, "Start date:", 11) == 0 ||
-		           strncmp(d, "Expire date:", 12) == 0) {
-			int start = d[0] == 'S';
-			time_t t;
-			if (cert_time_parse(d + (start ? 11 : 12), &t) == 0) {
-				char *iso = cert_time_iso(t);
-				json_object_set_new(o, start ? "not_before" : "not_after",
-				                    json_string(iso));
-				free(iso);
-				if (!start) {
-					double left = difftime(t, time(NULL)) / 86400.0;
-					long long days = (long long)left;
-					if (left < 0 && (double)days != left)
-						days--; /* floor: an hour past expiry is day -1 */
-					json_object_set_new(o, "days_left", json_integer(days));
-				}
-			}
+	X509 *x = NULL;
+	for (; s && !x; s = s->next) {
+		if (strncmp(s->data, "Cert:", 5) == 0) {
+			BIO *b = BIO_new_mem_buf(s->data + 5, -1);
+			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+			BIO_free(b);
 		}
 	}
-	if (!json_object_get(o, "sans"))
+	if (!x) {
 		json_object_set_new(o, "sans", json_array());
+		return o;
+	}
+	json_object_set_new(o, "subject", cert_name(X509_get_subject_name(x)));
+	json_object_set_new(o, "issuer", cert_name(X509_get_issuer_name(x)));
+	json_object_set_new(o, "sans", cert_sans(x));
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	if (hex)
+		json_object_set_new(o, "serial", json_string(hex));
+	OPENSSL_free(hex);
+	BN_free(bn);
+	time_t t;
+	cert_time(o, "not_before", X509_get0_notBefore(x), &t);
+	if (cert_time(o, "not_after", X509_get0_notAfter(x), &t) == 0) {
+		double left = difftime(t, time(NULL)) / 86400.0;
+		long long days = (long long)left;
+		if (left < 0 && (double)days != left)
+			days--; /* floor: an hour past expiry is day -1 */
+		json_object_set_new(o, "days_left", json_integer(days));
+	}
+	X509_free(x);
 	return o;
 }
 

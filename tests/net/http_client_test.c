@@ -132,6 +132,14 @@ static void test_https_h2_and_tls_facts(void **state)
 		assert_int_equal(json_array_size(sans), 2);
 		assert_string_equal(json_string_value(json_array_get(sans, 0)), "localhost");
 		assert_string_equal(json_string_value(json_array_get(sans, 1)), "127.0.0.1");
+		/* read through libcrypto's X509 API from the certificate itself */
+		const char *serial = json_string_value(json_object_get(rs.tls, "serial"));
+		assert_non_null(serial);
+		assert_true(strlen(serial) > 0 &&
+		            strspn(serial, "0123456789ABCDEF") == strlen(serial));
+		const char *nb = json_string_value(json_object_get(rs.tls, "not_before"));
+		const char *na = json_string_value(json_object_get(rs.tls, "not_after"));
+		assert_true(nb && na && strlen(nb) == 20 && strcmp(nb, na) < 0);
 		json_int_t days = json_integer_value(json_object_get(rs.tls, "days_left"));
 		assert_true(days >= 28 && days <= 30);
 		assert_non_null(json_object_get(rs.tls, "not_after"));
