@@ -3,6 +3,7 @@
 #include "kubeconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "node.h"
 #include "proc.h"
+#include "vars.h"
 
 #define KUBECONFIG_MAX (4 * 1024 * 1024)
 #define DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -107,16 +109,76 @@ static json_t *find_named(struct kfile *files, size_t n, const char *list, const
 	return NULL;
 }
 
+/* Go's base64.StdEncoding as client-go decodes the -data fields: the
+ * standard alphabet, padding required, line breaks ignored; anything else
+ * (a URL-safe character, a stray space, a cut-off group) is an error. */
+static char *b64_strict(const char *in, size_t *outlen)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const char *p = in; *p; p++)
+		if (*p != '\n' && *p != '\r')
+			buf_addc(&b, *p);
+	const char *t = buf_str(&b);
+	size_t n = b.len, pad = 0;
+	int ok = n % 4 == 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = t[i];
+		if (c == '=') {
+			pad++;
+			ok = i >= n - 2;
+		} else {
+			ok = pad == 0 && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			                  (c >= '0' && c <= '9') || c == '+' || c == '/');
+		}
+	}
+	char *out = ok ? base64_decode(t, outlen) : NULL;
+	buf_release(&b);
+	return out;
+}
+
+/* Registers every line of a multi-line secret (a PEM key) with the masker
+ * besides the whole text, so no line printed alone shows. */
+static void mask_lines(const char *secret)
+{
+	if (!secret)
+		return;
+	mask_add(secret);
+	for (const char *p = secret; *p;) {
+		size_t n = strcspn(p, "\r\n");
+		if (n >= 8 && strncmp(p, "-----", 5) != 0) {
+			char *line = xstrndup(p, n);
+			mask_add(line);
+			free(line);
+		}
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+}
+
 static int set_pem(char **file_out, char **pem_out, json_t *obj, const char *file_key,
-		   const char *data_key, const char *dir, const char *where, struct pg_err *e)
+                   const char *data_key, const char *dir, const char *where, int secret,
+                   struct pg_err *e)
 {
 	const char *file = jstr(obj, file_key);
 	const char *data = jstr(obj, data_key);
 	if (data && *data) {
+		if (secret)
+			mask_lines(data);
 		size_t len;
-		char *pem = base64_decode(data, &len);
+		char *pem = b64_strict(data, &len);
 		if (!pem)
-			return pg_error(e, "%s: %s is not valid base64", where, data_key);
+			return pg_error(e,
+			                "%s: %s is not valid base64 (standard alphabet with "
+			                "padding)",
+			                where, data_key);
+		if (memchr(pem, 0, len)) {
+			free(pem);
+			return pg_error(e, "%s: %s decodes to binary data, not PEM text", where,
+			                data_key);
+		}
+		if (secret)
+			mask_lines(pem);
 		*pem_out = pem;
 		return 0; /* -data wins over the file */
 	}
@@ -125,11 +187,40 @@ static int set_pem(char **file_out, char **pem_out, json_t *obj, const char *fil
 	return 0;
 }
 
+/* Reads a small credential file named by the user: opened non-blocking so
+ * a FIFO or a device cannot hang the run, and refused unless it is a
+ * regular file. The read itself goes through the descriptor already
+ * checked (/proc/self/fd), so the file cannot be swapped in between. */
+static int read_regular(const char *path, size_t max, char **out, struct pg_err *e)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return pg_error(e, "cannot read '%s': not a regular file", path);
+	}
+	char *pinned = xasprintf("/proc/self/fd/%d", fd);
+	size_t len;
+	int rc = read_file_capped(pinned, max, out, &len, e);
+	free(pinned);
+	close(fd);
+	if (rc != 0) {
+		char *why = xstrdup(e->msg); /* it names /proc/self/fd: say the path */
+		pg_error(e, "cannot read '%s' (%s)", path, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 static int read_small(const char *path, char **out, struct pg_err *e)
 {
-	size_t len;
-	if (read_file_capped(path, 1024 * 1024, out, &len, e) != 0)
+	if (read_regular(path, 1024 * 1024, out, e) != 0)
 		return -1;
+	size_t len = strlen(*out);
 	/* tokens and namespaces are used without surrounding white space */
 	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' '))
 		(*out)[--len] = 0;
@@ -278,7 +369,7 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 		goto out;
 	}
 	if (set_pem(&kc->ca_file, &kc->ca_pem, cl, "certificate-authority",
-		    "certificate-authority-data", clf->dir, where, e) != 0) {
+	            "certificate-authority-data", clf->dir, where, 0, e) != 0) {
 		free(where);
 		goto out;
 	}
@@ -300,9 +391,9 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 		kc->user_name = xstrdup(user);
 		where = xasprintf("kubeconfig %s: user '%s'", uf->path, user);
 		if (set_pem(&kc->cert_file, &kc->cert_pem, u, "client-certificate",
-			    "client-certificate-data", uf->dir, where, e) != 0 ||
-		    set_pem(&kc->key_file, &kc->key_pem, u, "client-key", "client-key-data", uf->dir,
-			    where, e) != 0) {
+		            "client-certificate-data", uf->dir, where, 0, e) != 0 ||
+		    set_pem(&kc->key_file, &kc->key_pem, u, "client-key", "client-key-data",
+		            uf->dir, where, 1, e) != 0) {
 			free(where);
 			goto out;
 		}
@@ -322,6 +413,16 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 			kc->token_file = resolve(uf->dir, token_file);
 		kc->username = xstrdup(jstr(u, "username"));
 		kc->password = xstrdup(jstr(u, "password"));
+		/* credentials are masked the moment they are read: a server that
+		 * repeats the Authorization header in a message cannot show them */
+		mask_add(kc->token);
+		if (kc->password) {
+			char *pair =
+			    xasprintf("%s:%s", kc->username ? kc->username : "", kc->password);
+			mask_add(kc->password);
+			mask_add(pair); /* and its Base64, the Basic header */
+			free(pair);
+		}
 		json_t *ex = json_object_get(u, "exec");
 		int methods = (kc->token || kc->token_file ? 1 : 0) + (kc->username ? 1 : 0) +
 			      (json_is_object(ex) ? 1 : 0) +
@@ -550,6 +651,8 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 		json_decref(cred);
 		goto out;
 	}
+	mask_add(tok);
+	mask_lines(key);
 	cred_release(&kc->cred);
 	kc->cred.token = xstrdup(tok);
 	kc->cred.cert_pem = xstrdup(cert);
@@ -582,6 +685,7 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 		char *tok = NULL;
 		if (read_small(kc->token_file, &tok, e) != 0)
 			return -1;
+		mask_add(tok);
 		*bearer = tok;
 		return 0;
 	}
