@@ -676,7 +676,7 @@ static int get_object(struct k8s_run *r, const struct k8s_res *res, const char *
 		free(w);
 	} else if (!(*obj = http_body_json(&rs))) {
 		char *w = what_of("GET", res, ns, name);
-		set_error(r, xasprintf("%s: the API server's answer is not JSON", w));
+		set_error(r, k8s_not_json(&rs, w, "JSON"));
 		free(w);
 	} else {
 		rc = 0;
@@ -947,11 +947,14 @@ static void op_cani(struct k8s_run *r)
 	char *err = NULL;
 	if (c->type && *c->type && strcmp(c->type, "*") != 0) {
 		/* like kubectl: a known type resolves to its group and plural */
-		if (k8s_resolve(r->cl, r->ctx, c->type, c->api_version, &res, &err) == 0) {
+		int rr = k8s_resolve(r->cl, r->ctx, c->type, c->api_version, &res, &err);
+		if (rr == 0) {
 			resource = res->plural;
 			if (!group)
 				group = res->group;
-		} else if (r->cl->kc_error) {
+		} else if (r->cl->kc_error || rr == -2) {
+			/* without discovery the group cannot be known: asking
+			 * about the core group would answer the wrong question */
 			set_error(r, err);
 			return;
 		} else {

@@ -8,6 +8,8 @@ code, each check's status and message, and the output with the case file:
    "paused": true,
    "advance": "5s",                  then move the simulator clock forward
    "faults": [{...}],                fault rules for this case (cleared after)
+   "objects": [{...}],               objects put in place through POST /_sim/objects
+                                     (use with "reset": the next reset removes them)
    "kubeconfig": "bad.yaml",         use this file (relative to the case) instead
    "kubeconfig_set": {"server": x},  change every cluster of the instance's kubeconfig
    "kubeconfig_drop": ["key"],       remove keys from every cluster
@@ -70,6 +72,8 @@ def main():
         ctl(base, port, "POST", "/_sim/clock", "advance: %s\n" % case["advance"])
     if case.get("faults"):
         ctl(base, port, "POST", "/_sim/faults", json.dumps(case["faults"]))
+    if case.get("objects"):
+        ctl(base, port, "POST", "/_sim/objects", json.dumps(case["objects"]))
 
     out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", name)
     shutil.rmtree(out, ignore_errors=True)
