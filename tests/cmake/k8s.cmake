@@ -28,7 +28,7 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
 
   # test name:script:instance
   foreach(case kubectl.healthy:run_kubectl.sh:healthy kubectl.broken:run_broken.sh:broken
-               faults:run_faults.sh:broken)
+               faults:run_faults.sh:broken real_api:run_real_api.sh:healthy)
     string(REPLACE ":" ";" parts "${case}")
     list(GET parts 0 name)
     list(GET parts 1 script)
