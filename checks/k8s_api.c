@@ -820,6 +820,13 @@ int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, 
 		struct http_response rs;
 		int r = k8s_call(c, ctx, "GET", buf_str(&url), NULL, NULL, &rs, err);
 		buf_release(&url);
+		if (r != 0 && pages > 0 && ctx && ctx_remaining_ms(ctx) <= 200) {
+			/* the page in flight met the deadline: say why it came */
+			free(*err);
+			*err = xasprintf("%s: the check's timeout ran out while the server kept "
+			                 "returning more pages (%zu pages, %zu items read)",
+			                 what, pages, json_array_size(*items));
+		}
 		if (r != 0)
 			goto out;
 		pages++;

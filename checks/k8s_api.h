@@ -112,7 +112,7 @@ char *k8s_selector_string(json_t *selector);
  * *err. */
 #define K8S_LIST_MAX_PAGES 10000
 #define K8S_LIST_MAX_ITEMS 1000000
-#define K8S_LIST_MAX_BYTES (512 * 1024 * 1024)
+#define K8S_LIST_MAX_BYTES (256 * 1024 * 1024)
 int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, const char *path,
                  long long limit, json_t **items, char **err);
 
