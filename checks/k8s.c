@@ -1598,7 +1598,7 @@ static void op_delete(struct k8s_run *r)
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct http_response rs;
-	char *err = NULL;
+	char *err = NULL, *uid = NULL;
 	int existed = 1;
 	if (k8s_call(r->cl, r->ctx, "DELETE", path, "application/json", text, &rs, &err) != 0) {
 		set_error(r, err);
@@ -1610,20 +1610,39 @@ static void op_delete(struct k8s_run *r)
 		set_error(r, k8s_status_error(r->cl, &rs, what));
 		http_response_release(&rs);
 		goto out;
+	} else {
+		/* the uid of what was deleted: the object, or a Status's details */
+		json_t *ans = http_body_json(&rs);
+		const char *u =
+		    json_string_value(json_object_get(json_object_get(ans, "metadata"), "uid"));
+		if (!u)
+			u = json_string_value(
+			    json_object_get(json_object_get(ans, "details"), "uid"));
+		uid = u ? xstrdup(u) : NULL;
+		if (ans)
+			json_decref(ans);
 	}
 	http_response_release(&rs);
-	int gone = !existed;
+	int gone = !existed, recreated = 0;
 	if (existed && c->wait && !c->dry_run) {
 		long long pause = 100;
 		for (;;) {
 			json_t *obj;
 			if (get_object(r, r->res, r->ns, c->name, &obj) != 0)
 				goto out;
-			if (!obj) {
+			/* as kubectl delete --wait: an object of the same name with
+			 * another uid (a StatefulSet pod, Argo CD's self-heal) means
+			 * the deleted one is gone */
+			const char *now_uid = json_string_value(
+			    json_object_get(json_object_get(obj, "metadata"), "uid"));
+			if (obj && uid && now_uid && strcmp(uid, now_uid) != 0)
+				recreated = 1;
+			if (obj)
+				json_decref(obj);
+			if (!obj || recreated) {
 				gone = 1;
 				break;
 			}
-			json_decref(obj);
 			if (ctx_cancelled(r->ctx) || ctx_remaining_ms(r->ctx) < pause + 50) {
 				set_error(
 				    r, xasprintf("%s was deleted but is still there at the check's "
@@ -1641,12 +1660,17 @@ static void op_delete(struct k8s_run *r)
 	facts_ident(f, r->res, r->ns, c->name);
 	json_object_set_new(f, "existed", json_boolean(existed));
 	json_object_set_new(f, "gone", json_boolean(gone));
+	json_object_set_new(f, "recreated", json_boolean(recreated));
 	json_object_set_new(f, "dry_run", json_boolean(c->dry_run));
 	set_summary(f, 1,
-	            existed ? xasprintf("%s deleted%s", label, gone ? " and gone" : "")
+	            existed ? xasprintf("%s deleted%s", label,
+	                                recreated ? " and gone (recreated with a new uid)"
+	                                : gone    ? " and gone"
+	                                          : "")
 	                    : xasprintf("%s was already absent", label));
 	r->out->facts = f;
 out:
+	free(uid);
 	free(text);
 	free(label);
 	free(what);
