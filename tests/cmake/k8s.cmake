@@ -101,6 +101,12 @@ if(PG_CURL AND PG_BASH)
       FIXTURES_REQUIRED k8s_sim_${inst} RESOURCE_LOCK k8s_sim_${inst})
   endforeach()
 
+  # Only the kubeconfig's CA (and http's tls.ca) is trusted: the
+  # simulator's CA in a private /etc/ssl/certs must not verify it.
+  add_test(NAME k8s.ca-only COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_ca_only.sh)
+  set_tests_properties(k8s.ca-only PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
+
   # kubectl and phasegate must see the same objects and rollout verdicts.
   if(PG_KUBECTL)
     foreach(inst healthy:argocd-healthy broken:argocd-broken)
