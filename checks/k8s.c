@@ -18,6 +18,7 @@
 #include <pcre2.h>
 
 #include "k8s_api.h"
+#include "k8s_logs.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -1186,6 +1187,7 @@ static void op_logs(struct k8s_run *r)
 	json_t *pods;
 	if (target_pods(r, &pods) != 0)
 		return;
+	int one_pod = strcmp(r->res->kind, "Pod") == 0 && c->name;
 	const struct k8s_res *pres = r->res;
 	if (strcmp(pres->kind, "Pod") != 0) {
 		char *err;
@@ -1199,6 +1201,8 @@ static void op_logs(struct k8s_run *r)
 	buf_init(&text, K8S_LOG_TEXT_MAX);
 	json_t *matched = json_array();
 	json_t *names = json_array();
+	json_t *waiting = json_array();
+	json_t *partial = json_array();
 	long long lines = 0, matches = 0;
 	pcre2_match_data *md = c->re ? pcre2_match_data_create_from_pattern(c->re, NULL) : NULL;
 	size_t i;
@@ -1207,44 +1211,34 @@ static void op_logs(struct k8s_run *r)
 	{
 		const char *pn = pod_name(pod);
 		const char *cn = c->container ? c->container : default_container(pod);
-		struct buf q;
-		buf_init(&q, 0);
-		if (cn) {
-			char *e = k8s_qesc(cn);
-			buf_addf(&q, "container=%s", e);
-			free(e);
-		}
-		if (c->tail >= 0)
-			buf_addf(&q, "%stailLines=%lld", q.len ? "&" : "", c->tail);
-		if (c->since_ms > 0)
-			buf_addf(&q, "%ssinceSeconds=%lld", q.len ? "&" : "",
-			         (c->since_ms + 999) / 1000);
-		char *base = k8s_path(pres,
-		                      r->ns ? r->ns
-		                            : json_string_value(json_object_get(
-		                                  json_object_get(pod, "metadata"), "namespace")),
-		                      pn, NULL);
-		char *path = xasprintf("%s/log%s%s", base, q.len ? "?" : "", buf_str(&q));
-		free(base);
-		buf_release(&q);
-		struct http_response rs;
+		const char *ns = r->ns ? r->ns
+		                       : json_string_value(json_object_get(
+		                             json_object_get(pod, "metadata"), "namespace"));
+		struct k8s_log lg;
 		char *err = NULL;
-		if (k8s_call(r->cl, r->ctx, "GET", path, NULL, NULL, &rs, &err) != 0) {
+		if (k8s_pod_log(r->cl, r->ctx, pres, ns, pn, cn, c->tail,
+		                c->since_ms > 0 ? (c->since_ms + 999) / 1000 : 0, &lg, &err) != 0) {
 			set_error(r, err);
-			free(path);
 			goto out;
 		}
-		free(path);
-		if (rs.status / 100 != 2) {
-			char *w = xasprintf("GET logs of pod %s", pn);
-			set_error(r, k8s_status_error(r->cl, &rs, w));
-			free(w);
-			http_response_release(&rs);
-			goto out;
+		if (lg.waiting) {
+			/* a pod of a workload that has not started yet is reported,
+			 * not an error; a single pod named by the check is */
+			if (one_pod) {
+				set_error(r, xstrdup(lg.waiting));
+				k8s_log_release(&lg);
+				goto out;
+			}
+			json_array_append_new(
+			    waiting, json_pack("{s:s, s:s}", "pod", pn, "message", lg.waiting));
+			k8s_log_release(&lg);
+			continue;
 		}
 		json_array_append_new(names, json_string(pn));
-		const char *p = buf_str(&rs.body);
-		const char *end = p + rs.body.len;
+		if (lg.partial)
+			json_array_append_new(partial, json_string(pn));
+		const char *p = buf_str(&lg.text);
+		const char *end = p + lg.text.len;
 		while (p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -1262,10 +1256,11 @@ static void op_logs(struct k8s_run *r)
 		}
 		if (json_array_size(pods) > 1)
 			buf_addf(&text, "==> %s <==\n", pn);
-		buf_add(&text, buf_str(&rs.body), rs.body.len);
-		http_response_release(&rs);
+		buf_add(&text, buf_str(&lg.text), lg.text.len);
+		k8s_log_release(&lg);
 	}
 	json_t *f = json_object();
+	size_t nwait = json_array_size(waiting), npart = json_array_size(partial);
 	json_object_set_new(f, "pods", names);
 	names = NULL;
 	json_object_set_new(f, "lines", json_integer(lines));
@@ -1274,9 +1269,24 @@ static void op_logs(struct k8s_run *r)
 	matched = NULL;
 	json_object_set_new(f, "text", json_string(buf_str(&text)));
 	json_object_set_new(f, "truncated", json_boolean(text.truncated));
+	json_object_set_new(f, "partial", json_boolean(npart > 0));
+	json_object_set_new(f, "partial_pods", partial);
+	partial = NULL;
+	json_object_set_new(f, "waiting", waiting);
+	waiting = NULL;
+	char *note = NULL;
+	if (npart || nwait)
+		note = xasprintf(" (%s%s%s)",
+		                 npart ? "only the newest lines of some pods were read: the logs "
+		                         "are longer than the limit"
+		                       : "",
+		                 npart && nwait ? "; " : "",
+		                 nwait ? "some pods are waiting to start and have no log yet" : "");
 	set_summary(f, 1,
-	            c->re ? xasprintf("%lld of %lld log lines match %s", matches, lines, c->regex)
-	                  : xasprintf("%lld log lines read", lines));
+	            c->re ? xasprintf("%lld of %lld log lines match %s%s", matches, lines, c->regex,
+	                              note ? note : "")
+	                  : xasprintf("%lld log lines read%s", lines, note ? note : ""));
+	free(note);
 	r->out->facts = f;
 out:
 	if (md)
@@ -1285,6 +1295,10 @@ out:
 		json_decref(names);
 	if (matched)
 		json_decref(matched);
+	if (waiting)
+		json_decref(waiting);
+	if (partial)
+		json_decref(partial);
 	buf_release(&text);
 	json_decref(pods);
 }
