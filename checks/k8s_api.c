@@ -56,13 +56,69 @@ void k8s_client_release(struct k8s_client *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A NULL-terminated list of owned strings. */
+struct strv {
+	char **v;
+	size_t n, alloc;
+};
+
+static void strv_add(struct strv *s, char *x)
+{
+	if (s->n + 2 > s->alloc) {
+		s->alloc = s->alloc ? s->alloc * 2 : 8;
+		s->v = xrealloc(s->v, s->alloc * sizeof(char *));
+	}
+	s->v[s->n++] = x;
+	s->v[s->n] = NULL;
+}
+
+/* client-go's header key escaping for Impersonate-Extra-: characters that
+ * are not legal in a header name are percent-encoded. */
+static char *extra_key(const char *k)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
+		if (isalnum(*p) || strchr("!#$&'*+-.^_`|~", *p))
+			buf_addc(&b, (char)*p);
+		else
+			buf_addf(&b, "%%%02X", *p);
+	}
+	return buf_detach(&b);
+}
+
+/* The kubeconfig's impersonation as client-go's ImpersonatingRoundTripper
+ * sends it: Impersonate-User, -Uid, one Impersonate-Group per group, one
+ * Impersonate-Extra-KEY per value. */
+static void impersonation_headers(const struct kube_config *kc, struct strv *hv)
+{
+	if (!kc->as_user)
+		return;
+	strv_add(hv, xasprintf("Impersonate-User: %s", kc->as_user));
+	if (kc->as_uid)
+		strv_add(hv, xasprintf("Impersonate-Uid: %s", kc->as_uid));
+	for (size_t i = 0; kc->as_groups && kc->as_groups[i]; i++)
+		strv_add(hv, xasprintf("Impersonate-Group: %s", kc->as_groups[i]));
+	const char *k;
+	json_t *vals;
+	json_object_foreach(kc->as_extra, k, vals)
+	{
+		char *ek = extra_key(k);
+		size_t i;
+		json_t *v;
+		json_array_foreach(vals, i, v)
+		    strv_add(hv, xasprintf("Impersonate-Extra-%s: %s", ek, json_string_value(v)));
+		free(ek);
+	}
+}
+
 /* One attempt with the given credentials. */
 static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *method,
                      const char *url, const char *ctype, const char *body, int refresh,
                      struct http_response *rs, char **err)
 {
 	struct kube_config *kc = &c->kc;
-	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL, *ct = NULL;
+	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL;
 	struct pg_err e;
 	int rc = -1;
 	if (kube_credentials(kc, ctx, refresh, &bearer, &cert, &key, &e) != 0) {
@@ -70,9 +126,9 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		                 kc->user_name ? kc->user_name : "", kc->origin, e.msg);
 		return -1;
 	}
-	const char *headers[4];
-	size_t nh = 0;
-	headers[nh++] = "Accept: application/json";
+	struct strv hv = {0}; /* owned header lines */
+	strv_add(&hv, xstrdup("Accept: application/json"));
+	impersonation_headers(kc, &hv);
 	if (bearer && *bearer) {
 		auth = xasprintf("Authorization: Bearer %s", bearer);
 	} else if (kc->username) {
@@ -83,16 +139,14 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		free(up);
 	}
 	if (auth)
-		headers[nh++] = auth;
-	if (ctype) {
-		ct = xasprintf("Content-Type: %s", ctype);
-		headers[nh++] = ct;
-	}
-	headers[nh] = NULL;
+		strv_add(&hv, auth);
+	auth = NULL;
+	if (ctype)
+		strv_add(&hv, xasprintf("Content-Type: %s", ctype));
 	struct http_request rq = {
 	    .method = method,
 	    .url = url,
-	    .headers = headers,
+	    .headers = (const char *const *)hv.v,
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
 	    .max_body = K8S_MAX_BODY,
@@ -126,8 +180,12 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 	}
 	rc = 0;
 out:
-	free(auth);
-	free(ct);
+	for (size_t i = 0; i < hv.n; i++) {
+		/* header lines may hold the credential */
+		memset(hv.v[i], 0, strlen(hv.v[i]));
+		free(hv.v[i]);
+	}
+	free(hv.v);
 	if (bearer) {
 		memset(bearer, 0, strlen(bearer));
 		free(bearer);

@@ -227,6 +227,100 @@ static int read_small(const char *path, char **out, struct pg_err *e)
 	return 0;
 }
 
+/* as, as-uid, as-groups, as-user-extra of a kubeconfig user. */
+static int read_impersonation(struct kube_config *kc, json_t *u, const char *where,
+                              struct pg_err *e)
+{
+	kc->as_user = xstrdup(jstr(u, "as"));
+	kc->as_uid = xstrdup(jstr(u, "as-uid"));
+	json_t *groups = json_object_get(u, "as-groups");
+	json_t *extra = json_object_get(u, "as-user-extra");
+	if ((groups && !json_is_array(groups)) || (extra && !json_is_object(extra)))
+		return pg_error(e, "%s: as-groups must be a list and as-user-extra a map of lists",
+		                where);
+	if (!kc->as_user && (json_array_size(groups) || json_object_size(extra) || kc->as_uid))
+		return pg_error(e,
+		                "%s: as-groups, as-uid and as-user-extra need as (the user to "
+		                "impersonate)",
+		                where);
+	size_t n = json_array_size(groups);
+	if (n) {
+		kc->as_groups = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			const char *g = json_string_value(json_array_get(groups, i));
+			if (!g)
+				return pg_error(e, "%s: as-groups must hold strings", where);
+			kc->as_groups[i] = xstrdup(g);
+		}
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(extra, k, v)
+	{
+		size_t i;
+		json_t *x;
+		if (!json_is_array(v))
+			return pg_error(e, "%s: as-user-extra '%s' must be a list", where, k);
+		json_array_foreach(v, i, x) if (!json_is_string(x)) return pg_error(
+		    e, "%s: as-user-extra '%s' must hold strings", where, k);
+	}
+	if (json_object_size(extra))
+		kc->as_extra = json_incref(extra);
+	return 0;
+}
+
+/* The seconds-since-epoch exp claim of a JWT, 0 when it has none. */
+static double jwt_exp(const char *jwt)
+{
+	const char *a = strchr(jwt, '.');
+	const char *b = a ? strchr(a + 1, '.') : NULL;
+	if (!b)
+		return 0;
+	char *part = xstrndup(a + 1, (size_t)(b - a - 1));
+	size_t len;
+	char *claims = base64_decode(part, &len); /* base64url without padding */
+	free(part);
+	if (!claims)
+		return 0;
+	json_t *j = json_loadb(claims, len, 0, NULL);
+	free(claims);
+	double exp = json_number_value(json_object_get(j, "exp"));
+	if (j)
+		json_decref(j);
+	return exp;
+}
+
+/* The oidc auth-provider kubectl still supports: its id-token is the
+ * bearer token until it expires. Refreshing through the identity
+ * provider is not done here: an expired token is an error that says
+ * how to get a new one. Other auth-providers (gcp, azure) were removed
+ * from kubectl and are refused with the exec plugin hint. */
+static int read_oidc(struct kube_config *kc, json_t *ap, const char *where, struct pg_err *e)
+{
+	if (!json_is_object(ap))
+		return 0;
+	const char *name = jstr(ap, "name");
+	if (!name || strcmp(name, "oidc") != 0)
+		return pg_error(e,
+		                "%s: the auth-provider '%s' is not supported (kubectl removed it); "
+		                "use an exec credential plugin",
+		                where, name ? name : "");
+	json_t *cfg = json_object_get(ap, "config");
+	const char *secrets[] = {"id-token", "refresh-token", "client-secret"};
+	for (size_t i = 0; i < 3; i++)
+		mask_add(jstr(cfg, secrets[i]));
+	const char *tok = jstr(cfg, "id-token");
+	if (!tok || !*tok)
+		return pg_error(e,
+		                "%s: the oidc auth-provider has no id-token (log in with kubectl "
+		                "or kubelogin first, or use an exec credential plugin)",
+		                where);
+	free(kc->token);
+	kc->token = xstrdup(tok);
+	kc->token_expires = jwt_exp(tok);
+	return 0;
+}
+
 static int load_in_cluster(struct kube_config *kc, const struct kube_config_opts *o,
 			   struct pg_err *e)
 {
@@ -423,19 +517,18 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 			mask_add(pair); /* and its Base64, the Basic header */
 			free(pair);
 		}
-		json_t *ex = json_object_get(u, "exec");
-		int methods = (kc->token || kc->token_file ? 1 : 0) + (kc->username ? 1 : 0) +
-			      (json_is_object(ex) ? 1 : 0) +
-			      (json_is_object(json_object_get(u, "auth-provider")) ? 1 : 0);
-		if (methods > 1) {
-			pg_error(e, "%s: more than one authentication method is set (token, basic auth, "
-				    "exec, auth-provider); keep one", where);
+		if (read_impersonation(kc, u, where, e) != 0 ||
+		    read_oidc(kc, json_object_get(u, "auth-provider"), where, e) != 0) {
 			free(where);
 			goto out;
 		}
-		if (json_is_object(json_object_get(u, "auth-provider"))) {
-			pg_error(e, "%s: auth-provider plugins are not supported; use an exec credential "
-				    "plugin", where);
+		json_t *ex = json_object_get(u, "exec");
+		int methods = (jstr(u, "token") || kc->token_file ? 1 : 0) +
+		              (kc->username ? 1 : 0) + (json_is_object(ex) ? 1 : 0) +
+		              (json_is_object(json_object_get(u, "auth-provider")) ? 1 : 0);
+		if (methods > 1) {
+			pg_error(e, "%s: more than one authentication method is set (token, basic auth, "
+				    "exec, auth-provider); keep one", where);
 			free(where);
 			goto out;
 		}
@@ -532,6 +625,13 @@ void kube_config_release(struct kube_config *kc)
 	free(kc->token_file);
 	free(kc->username);
 	free(kc->password);
+	free(kc->as_user);
+	free(kc->as_uid);
+	for (size_t i = 0; kc->as_groups && kc->as_groups[i]; i++)
+		free(kc->as_groups[i]);
+	free(kc->as_groups);
+	if (kc->as_extra)
+		json_decref(kc->as_extra);
 	free(kc->proxy_url);
 	free(kc->nspace);
 	free(kc->context_name);
@@ -678,6 +778,16 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 	*bearer = NULL;
 	*cert_pem = *key_pem = NULL;
 	if (kc->token) {
+		if (kc->token_expires > 0 && (double)time(NULL) >= kc->token_expires) {
+			char *at = iso8601_at(kc->token_expires);
+			pg_error(e,
+			         "the oidc id-token of user '%s' expired at %s; refresh it with "
+			         "kubectl or kubelogin (phasegate does not call the identity "
+			         "provider)",
+			         kc->user_name ? kc->user_name : "", at);
+			free(at);
+			return -1;
+		}
 		*bearer = xstrdup(kc->token);
 		return 0;
 	}

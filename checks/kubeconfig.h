@@ -4,8 +4,10 @@
  * overrides, certificate authority and client certificates as files or
  * data, token and tokenFile, exec credential plugins
  * (client.authentication.k8s.io/v1 and v1beta1, cached until expiry, run
- * again once on 401), insecure-skip-tls-verify, proxy-url, and the
- * in-cluster service account when no kubeconfig exists. */
+ * again once on 401), the oidc auth-provider's id-token, impersonation,
+ * insecure-skip-tls-verify, proxy-url, and the in-cluster service account
+ * when no kubeconfig exists. Every credential read is registered with the
+ * masker at once. */
 #ifndef PHASEGATE_KUBECONFIG_H
 #define PHASEGATE_KUBECONFIG_H
 
@@ -43,6 +45,12 @@ struct kube_config {
 	char *token;            /* static bearer token */
 	char *token_file;       /* read on every use (rotation) */
 	char *username, *password; /* basic auth */
+	/* impersonation (as, as-uid, as-groups, as-user-extra), sent as
+	 * Impersonate-* headers as client-go does */
+	char *as_user, *as_uid;
+	char **as_groups;     /* NULL-terminated, NULL when none */
+	json_t *as_extra;     /* object: key -> array of strings, or NULL */
+	double token_expires; /* epoch seconds of an oidc id-token's exp, 0 = unknown */
 	char *proxy_url;
 	char *nspace;           /* effective default namespace */
 	char *context_name, *cluster_name, *user_name;

@@ -4,7 +4,8 @@
 # its own version; the wrong version refused with the server's text), an
 # unavailable aggregated API (plain-text 503; kubectl keeps working), a CRD
 # served once created, strategic merge of containers by name on built-ins
-# and 415 on custom resources, and Retry-After on a 429.
+# and 415 on custom resources, impersonation checked against RBAC, and
+# Retry-After on a 429.
 # Needs the sim_healthy fixture (tests/cmake/k8s.cmake).
 # shellcheck source=tests/sim/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +79,16 @@ expect_rc "strategic merge of a custom resource" 1
 expect_has "refused as kubectl shows it" "application/merge-patch+json" "$ERR"
 kc patch widget w1 -n default --type merge -p '{"spec":{"parts":[{"name":"a","size":5}]}}'
 expect_rc "merge patch of a custom resource" 0
+
+# --- impersonation ---------------------------------------------------------
+kc get deploy argocd-server -n argocd -o name --as argocd-viewer --as-group argocd-viewers
+expect_rc "impersonated read allowed" 0
+kc get secrets -n argocd --as argocd-viewer --as-group argocd-viewers
+expect_rc "impersonated user's RBAC applies" 1
+expect_has "as the impersonated user" 'User "argocd-viewer" cannot list resource "secrets"' "$ERR"
+kc get pods -n argocd --context readonly --as kubernetes-admin
+expect_rc "impersonation needs the impersonate verb" 1
+expect_has "the server's impersonation refusal" 'cannot impersonate resource "users"' "$ERR"
 
 # --- throttling -------------------------------------------------------------
 ctl POST /_sim/faults "[{path_regex: '^/api/v1/namespaces/argocd/configmaps/argocd-cm\$', status: 429,
