@@ -8,6 +8,7 @@
  * Every operation's facts carry "ok" (the default expectation) and
  * "summary" (what the default expectation shows when ok is false). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1433,6 +1434,66 @@ static void op_nodes(struct k8s_run *r)
 
 /* Splits a multi-document YAML text at "---" lines into JSON objects
  * (List kinds are expanded). Returns 0 or -1 with *err. */
+/* A plain scalar as kubectl's YAML reader (sigs.k8s.io/yaml, YAML 1.1
+ * integers parsed like Go's strconv.ParseInt with base 0) reads an
+ * integer the YAML 1.2 core schema reads otherwise: 0644 is octal 420,
+ * 0b101 binary, 1_000 a thousand. Returns 1 and *v when s is one of those
+ * forms, else 0. */
+static int yaml11_int(const char *s, long long *v)
+{
+	const char *p = s + (*s == '+' || *s == '-');
+	int base = 10;
+	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B')) {
+		base = 2;
+		p += 2;
+	} else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
+		base = 8;
+		p += 2;
+	} else if (p[0] == '0' && p[1] >= '0' && p[1] <= '9') {
+		base = 8;
+		p += 1;
+	} else if (!strchr(p, '_')) {
+		return 0; /* decimal and hex: the core schema agrees */
+	}
+	unsigned long long acc = 0;
+	int digits = 0;
+	for (; *p; p++) {
+		if (*p == '_')
+			continue;
+		int d = *p - '0';
+		if (d < 0 || d >= base || acc > (unsigned long long)LLONG_MAX / 16)
+			return 0;
+		acc = acc * (unsigned)base + (unsigned)d;
+		digits++;
+	}
+	if (!digits)
+		return 0;
+	*v = *s == '-' ? -(long long)acc : (long long)acc;
+	return 1;
+}
+
+/* Rewrites the integers of j (made from n by node_to_json) that kubectl
+ * reads as YAML 1.1 forms; returns a replacement for j or NULL. */
+static json_t *yaml11_fix(const struct node *n, json_t *j)
+{
+	long long v;
+	if (n->kind == NODE_SCALAR)
+		return n->plain && yaml11_int(n->str, &v) ? json_integer(v) : NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct node *child = n->kind == NODE_SEQ ? n->items[i] : n->pairs[i].value;
+		const struct node *key = n->kind == NODE_MAP ? n->pairs[i].key : NULL;
+		if (!child || (key && key->kind != NODE_SCALAR))
+			continue;
+		json_t *cj = key ? json_object_get(j, key->str) : json_array_get(j, i);
+		json_t *rep = cj ? yaml11_fix(child, cj) : NULL;
+		if (rep && key)
+			json_object_set_new(j, key->str, rep);
+		else if (rep)
+			json_array_set_new(j, i, rep);
+	}
+	return NULL;
+}
+
 static int load_manifests(const char *path, json_t *out, char **err)
 {
 	char *data = NULL;
@@ -1481,6 +1542,11 @@ static int load_manifests(const char *path, json_t *out, char **err)
 					rc = -1;
 				} else {
 					json_t *j = node_to_json(n);
+					json_t *fixed = yaml11_fix(n, j);
+					if (fixed) {
+						json_decref(j);
+						j = fixed;
+					}
 					const char *kind =
 					    json_string_value(json_object_get(j, "kind"));
 					if (!json_is_object(j)) {

@@ -80,6 +80,18 @@ expect_has "refused as kubectl shows it" "application/merge-patch+json" "$ERR"
 kc patch widget w1 -n default --type merge -p '{"spec":{"parts":[{"name":"a","size":5}]}}'
 expect_rc "merge patch of a custom resource" 0
 
+# --- file modes: YAML 1.1 octal as kubectl reads it; 644 is refused -----------
+kc apply --server-side -f "$M/file-modes.yaml"
+expect_rc "kubectl applies defaultMode: 0644" 0
+kc get deploy modes -n default -o jsonpath='{.spec.template.spec.volumes[0].configMap.defaultMode}'
+expect_eq "0644 is 420" "420" "$OUT"
+sed 's/defaultMode: 0644/defaultMode: 644/; s/name: modes,/name: modes-decimal,/' "$M/file-modes.yaml" \
+  > "$HOME/modes-decimal.yaml"
+kc apply --server-side -f "$HOME/modes-decimal.yaml"
+expect_rc "644 (decimal) is refused" 1
+expect_has "the server's 422 text" \
+  'spec.template.spec.volumes[0].configMap.defaultMode: Invalid value: 644: must be a number between 0 and 0777 (octal), both inclusive' "$ERR"
+
 # --- impersonation ---------------------------------------------------------
 kc get deploy argocd-server -n argocd -o name --as argocd-viewer --as-group argocd-viewers
 expect_rc "impersonated read allowed" 0
