@@ -114,14 +114,14 @@ static void impersonation_headers(const struct kube_config *kc, struct strv *hv)
 
 /* One attempt with the given credentials. */
 static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *method,
-                     const char *url, const char *ctype, const char *body, int refresh,
-                     struct http_response *rs, char **err)
+                     const char *url, const char *ctype, const char *body, unsigned rejected,
+                     unsigned *used, struct http_response *rs, char **err)
 {
 	struct kube_config *kc = &c->kc;
 	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL;
 	struct pg_err e;
 	int rc = -1;
-	if (kube_credentials(kc, ctx, refresh, &bearer, &cert, &key, &e) != 0) {
+	if (kube_credentials_gen(kc, ctx, rejected, &bearer, &cert, &key, used, &e) != 0) {
 		*err = xasprintf("cannot get credentials for user '%s' from %s: %s",
 		                 kc->user_name ? kc->user_name : "", kc->origin, e.msg);
 		return -1;
@@ -246,11 +246,15 @@ int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, co
 	long long backoff = 200;
 	int rc = -1, refreshed = 0;
 	for (int attempt = 1;; attempt++) {
-		rc = call_once(c, ctx, method, url, ctype, body, 0, rs, err);
+		unsigned used = 0;
+		rc = call_once(c, ctx, method, url, ctype, body, 0, &used, rs, err);
 		if (rc == 0 && rs->status == 401 && !refreshed && kube_config_can_refresh(&c->kc)) {
+			/* the credential used was rejected: fetch a new one, unless
+			 * a concurrent request already has (single-flight) */
 			http_response_release(rs);
 			refreshed = 1;
-			rc = call_once(c, ctx, method, url, ctype, body, 1, rs, err);
+			rc = call_once(c, ctx, method, url, ctype, body, used ? used : 1, &used, rs,
+			               err);
 		}
 		if (attempt >= K8S_MAX_TRIES)
 			break;

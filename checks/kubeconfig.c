@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "node.h"
 #include "proc.h"
 #include "vars.h"
@@ -701,11 +702,19 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 				       jstr(ev, "value") ? jstr(ev, "value") : "");
 	}
 	free(infotext);
+	/* client-go gives a plugin no time limit of its own; here it gets
+	 * 30s, or what is left of the check when that is less */
+	long long budget = 30000;
+	int by_check = 0;
+	if (ctx && ctx_remaining_ms(ctx) < budget) {
+		budget = ctx_remaining_ms(ctx) > 0 ? ctx_remaining_ms(ctx) : 1;
+		by_check = 1;
+	}
 	struct proc_spec spec = {
-		.argv = argv,
-		.env_add = (const char *const *)env,
-		.max_output = 1024 * 1024,
-		.timeout_ms = 30000,
+	    .argv = argv,
+	    .env_add = (const char *const *)env,
+	    .max_output = 1024 * 1024,
+	    .timeout_ms = budget,
 	};
 	struct proc_result r;
 	memset(&r, 0, sizeof(r));
@@ -717,9 +726,18 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 			 hint ? "; " : "", hint ? hint : "");
 		goto out;
 	}
-	if (r.timed_out || r.exit_code != 0) {
-		pg_error(e, "exec credential plugin '%s' %s: %.300s", cmd,
-			 r.timed_out ? "did not finish within 30s" : "failed", buf_str(&r.err));
+	if (r.timed_out || r.cancelled) {
+		char *t = format_duration(budget);
+		pg_error(e, "exec credential plugin '%s' was stopped %s (after %s)%s%.300s", cmd,
+		         r.cancelled ? "because the run was interrupted"
+		         : by_check  ? "at the check's deadline"
+		                     : "at its own 30s limit",
+		         t, r.err.len ? ": " : "", buf_str(&r.err));
+		free(t);
+		goto out;
+	}
+	if (r.exit_code != 0) {
+		pg_error(e, "exec credential plugin '%s' failed: %.300s", cmd, buf_str(&r.err));
 		goto out;
 	}
 	json_error_t je;
@@ -760,6 +778,7 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 	const char *exp = jstr(status, "expirationTimestamp");
 	kc->cred.expires_at = exp ? parse_rfc3339(exp) : 0;
 	kc->cred.valid = 1;
+	kc->cred.gen = ++kc->cred_runs;
 	json_decref(cred);
 	rc = 0;
 out:
@@ -772,11 +791,13 @@ out:
 	return rc;
 }
 
-int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
-		     char **cert_pem, char **key_pem, struct pg_err *e)
+int kube_credentials_gen(struct kube_config *kc, struct check_ctx *ctx, unsigned rejected,
+                         char **bearer, char **cert_pem, char **key_pem, unsigned *gen,
+                         struct pg_err *e)
 {
 	*bearer = NULL;
 	*cert_pem = *key_pem = NULL;
+	*gen = 0;
 	if (kc->token) {
 		if (kc->token_expires > 0 && (double)time(NULL) >= kc->token_expires) {
 			char *at = iso8601_at(kc->token_expires);
@@ -801,11 +822,13 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 	}
 	if (!kc->exec)
 		return 0;
+	/* one holder at a time: the others wait here and then find the
+	 * credential the first one fetched */
 	pthread_mutex_lock(&kc->lock);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	int stale = !kc->cred.valid || refresh ||
-		    (kc->cred.expires_at > 0 && (double)now.tv_sec >= kc->cred.expires_at - 5);
+	int stale = !kc->cred.valid || (rejected && rejected == kc->cred.gen) ||
+	            (kc->cred.expires_at > 0 && (double)now.tv_sec >= kc->cred.expires_at - 5);
 	int rc = 0;
 	if (stale)
 		rc = run_exec_plugin(kc, ctx, e);
@@ -813,7 +836,20 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 		*bearer = xstrdup(kc->cred.token);
 		*cert_pem = xstrdup(kc->cred.cert_pem);
 		*key_pem = xstrdup(kc->cred.key_pem);
+		*gen = kc->cred.gen;
 	}
 	pthread_mutex_unlock(&kc->lock);
 	return rc;
+}
+
+int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
+                     char **cert_pem, char **key_pem, struct pg_err *e)
+{
+	unsigned gen, rejected = 0;
+	if (refresh) {
+		pthread_mutex_lock(&kc->lock);
+		rejected = kc->cred.valid ? kc->cred.gen : 0;
+		pthread_mutex_unlock(&kc->lock);
+	}
+	return kube_credentials_gen(kc, ctx, rejected, bearer, cert_pem, key_pem, &gen, e);
 }

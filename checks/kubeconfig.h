@@ -33,6 +33,7 @@ struct kube_exec_cred {
 	char *cert_pem, *key_pem;
 	double expires_at;      /* epoch seconds, 0 = never */
 	int valid;
+	unsigned gen; /* counts plugin runs: which credential a request used */
 };
 
 struct kube_config {
@@ -60,7 +61,8 @@ struct kube_config {
 	char *exec_dir;         /* directory relative commands resolve against */
 	json_t *exec_cluster;   /* spec.cluster when provideClusterInfo */
 	struct kube_exec_cred cred;
-	pthread_mutex_t lock;   /* guards cred */
+	pthread_mutex_t lock; /* guards cred and cred_runs */
+	unsigned cred_runs;   /* exec plugin runs that gave a credential */
 };
 
 /* Resolves the configuration. Returns 0, or -1 with a message that names
@@ -74,6 +76,14 @@ void kube_config_release(struct kube_config *kc);
  * plugin to run again (after a 401). Returns 0 or -1 with e filled. */
 int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
 		     char **cert_pem, char **key_pem, struct pg_err *e);
+/* The same, single-flight: *gen tells which exec credential was handed
+ * out; after a 401, pass it back as rejected (0 = none): the plugin runs
+ * again only when no other request has replaced that credential in the
+ * meantime, so 20 checks meeting a 401 at once run it once, not 20 times.
+ * A plugin stopped at the check's deadline is reported as that. */
+int kube_credentials_gen(struct kube_config *kc, struct check_ctx *ctx, unsigned rejected,
+                         char **bearer, char **cert_pem, char **key_pem, unsigned *gen,
+                         struct pg_err *e);
 
 /* 1 when a 401 should be retried once with refreshed credentials. */
 int kube_config_can_refresh(const struct kube_config *kc);
