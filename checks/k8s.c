@@ -1773,6 +1773,8 @@ static void strip_for_backup(json_t *o)
 	json_object_del(o, "status");
 }
 
+/* Creates path and its parents, new ones with mode 0700: a backup holds
+ * Secrets. */
 static int mkdirs(const char *path, char **err)
 {
 	char *p = xstrdup(path);
@@ -1781,7 +1783,7 @@ static int mkdirs(const char *path, char **err)
 		if (*s == '/' || *s == 0) {
 			char save = *s;
 			*s = 0;
-			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
 				*err = xasprintf("cannot create directory '%s': %s", p,
 				                 strerror(errno));
 				rc = -1;
@@ -1871,9 +1873,24 @@ static void op_export(struct k8s_run *r)
 				char *full = xasprintf("%s/%s", dir, rel);
 				struct pg_err pe;
 				int rc = mkdirs(sub, &err);
+				/* the namespace and kind directories are the backup's
+				 * own: 0700 even when an earlier export made them */
+				char *nsdir = xasprintf("%s/%s", dir, dns);
+				if (rc == 0 && (chmod(nsdir, 0700) != 0 || chmod(sub, 0700) != 0)) {
+					err = xasprintf("cannot restrict '%s': %s", sub,
+					                strerror(errno));
+					rc = -1;
+				}
+				free(nsdir);
 				if (rc == 0 &&
 				    write_file_atomic(full, buf_str(&y), y.len, &pe) != 0) {
 					err = xstrdup(pe.msg);
+					rc = -1;
+				}
+				if (rc == 0 && strcmp(res->kind, "Secret") == 0 && !*res->group &&
+				    chmod(full, 0600) != 0) {
+					err = xasprintf("cannot restrict '%s': %s", full,
+					                strerror(errno));
 					rc = -1;
 				}
 				if (rc == 0) {

@@ -306,6 +306,30 @@ static void test_yaml_roundtrip(void **state)
 	    " \"lists\": [[1, [2, 3]], [{\"a\": [ {\"b\": {\"c\": [true]}} ]}], \"x\", -1, 0.25]}");
 }
 
+/* Issue 10: keys and values that a YAML 1.1 reader (PyYAML, kubectl's
+ * go-yaml) would turn into booleans or numbers are quoted, so a restore
+ * gives back strings; other strings stay plain and readable. */
+static void test_yaml_11_quoting(void **state)
+{
+	json_t *in = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "data", "True", "NO",
+	                       "Off", "y", "on", "0644", "n", "1_000", "~", "+1", "plain",
+	                       "text with: colon", ".inf", "=");
+	struct buf b;
+	buf_init(&b, 0);
+	k8s_yaml(&b, in);
+	const char *t = buf_str(&b);
+	static const char *const want[] = {"\"True\": \"NO\"", "\"Off\": \"y\"",
+	                                   "\"on\": \"0644\"", "\"n\": \"1_000\"",
+	                                   "\"~\": \"+1\"",    "plain: 'text with: colon'",
+	                                   "\".inf\": \"=\""};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(t, want[i]))
+			fail_msg("'%s' not in:\n%s", want[i], t);
+	assert_non_null(strstr(t, "data:\n"));
+	buf_release(&b);
+	json_decref(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_times),
 	    cmocka_unit_test(test_sha256),
 	    cmocka_unit_test(test_yaml_roundtrip),
+	    cmocka_unit_test(test_yaml_11_quoting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
