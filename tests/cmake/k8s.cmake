@@ -46,6 +46,10 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
   set_tests_properties(sim.health_reference PROPERTIES
     RESOURCE_LOCK sim_health ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
 
+  # The harness never kills a process a stale pid file names.
+  add_test(NAME sim.stale_pid COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_stale_pid.sh)
+  set_tests_properties(sim.stale_pid PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 30)
+
   # The simulator's internals (selectors, patches, apply ownership, RBAC).
   add_test(NAME sim.unit COMMAND ${PG_PYTHON3} ${PG_SIM_TESTS}/test_kubesim.py)
   set_tests_properties(sim.unit PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)

@@ -20,10 +20,7 @@ sim_dir() { echo "$PG_BUILD_DIR/tests/sim/$1"; }
 # it answers /healthz over TLS.
 sim_start() {
   local dir; dir=$(sim_dir "$1")
-  if [ -f "$dir/pki/pid" ] && kill -0 "$(cat "$dir/pki/pid")" 2>/dev/null; then
-    kill "$(cat "$dir/pki/pid")"
-    sleep 0.2
-  fi
+  sim_stop "$1"  # a leftover instance, only when the pid is really it
   rm -rf "$dir"
   mkdir -p "$dir"
   local world="$2"
@@ -45,11 +42,23 @@ sim_start() {
   return 1
 }
 
-# sim_stop NAME: stop the instance by its recorded pid.
+# sim_is DIR PID: true when PID is the kubesim serving DIR. PIDs are
+# reused: a stale pid file may name any process, which must not be killed.
+sim_is() {
+  local cmd
+  cmd=$(tr '\0' ' ' < "/proc/$2/cmdline" 2>/dev/null) || return 1
+  case "$cmd" in *kubesim.py*"--pki-out $1/pki"*) return 0 ;; esac
+  return 1
+}
+
+# sim_stop NAME: stop the instance by its recorded pid (after proving that
+# pid is this instance) and remove the pid file.
 sim_stop() {
   local dir pid _; dir=$(sim_dir "$1")
   [ -f "$dir/pki/pid" ] || return 0
   pid=$(cat "$dir/pki/pid")
+  rm -f "$dir/pki/pid"
+  sim_is "$dir" "$pid" || return 0
   kill "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 50); do
     kill -0 "$pid" 2>/dev/null || return 0
