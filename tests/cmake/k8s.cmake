@@ -73,6 +73,11 @@ add_test(NAME k8s.example COMMAND ${CMAKE_SOURCE_DIR}/suites/examples/kubernetes
   --out ${CMAKE_CURRENT_BINARY_DIR}/k8s-results/example)
 set_tests_properties(k8s.example-validate k8s.example PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
   TIMEOUT 120)
+# The real-cluster smoke suite validates without a cluster (it runs against
+# kubesim in tests/k8s/cases/real-cluster-suite.json).
+add_test(NAME k8s.real-cluster-validate
+  COMMAND $<TARGET_FILE:phasegate> validate ${CMAKE_SOURCE_DIR}/suites/examples/real-cluster)
+set_tests_properties(k8s.real-cluster-validate PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
 
 find_program(PG_KUBECTL kubectl)
 find_program(PG_CURL curl)

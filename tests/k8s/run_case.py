@@ -19,7 +19,7 @@ code, each check's status and message, and the output with the case file:
    "kubeconfig_user": {"admin": {}}, replace users' definitions (@CASE_DIR@ and
                                      @OUT@ in strings are the case and output dirs)
    "suite": "read.yaml",             relative to the case file
-   "args": ["--var", "x=1"],         extra arguments
+   "args": ["--var", "x=1"],         extra arguments (@KUBECONFIG@: the instance's)
    "exit": 0,
    "every": "pass",                  status of every check not listed
    "checks": {"id": "pass", "id2": {"status": "error", "message": ["part"]},
@@ -82,7 +82,8 @@ def main():
     if os.path.exists(json_path):
         os.remove(json_path)
     cmd = [os.environ["PG_BINARY"], "run", os.path.join(here, case["suite"]), "--out", out]
-    cmd += case.get("args", [])
+    cmd += [a.replace("@KUBECONFIG@", os.path.join(base, "pki", "kubeconfig"))
+            for a in case.get("args", [])]
     env = dict(os.environ)
     env["K8S_KUBECONFIG"] = os.path.join(base, "pki", "kubeconfig")
     if case.get("kubeconfig"):
