@@ -8,6 +8,7 @@
  * Every operation's facts carry "ok" (the default expectation) and
  * "summary" (what the default expectation shows when ok is false). */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +19,7 @@
 #include <pcre2.h>
 
 #include "k8s_api.h"
+#include "k8s_logs.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -676,7 +678,7 @@ static int get_object(struct k8s_run *r, const struct k8s_res *res, const char *
 		free(w);
 	} else if (!(*obj = http_body_json(&rs))) {
 		char *w = what_of("GET", res, ns, name);
-		set_error(r, xasprintf("%s: the API server's answer is not JSON", w));
+		set_error(r, k8s_not_json(&rs, w, "JSON"));
 		free(w);
 	} else {
 		rc = 0;
@@ -947,11 +949,14 @@ static void op_cani(struct k8s_run *r)
 	char *err = NULL;
 	if (c->type && *c->type && strcmp(c->type, "*") != 0) {
 		/* like kubectl: a known type resolves to its group and plural */
-		if (k8s_resolve(r->cl, r->ctx, c->type, c->api_version, &res, &err) == 0) {
+		int rr = k8s_resolve(r->cl, r->ctx, c->type, c->api_version, &res, &err);
+		if (rr == 0) {
 			resource = res->plural;
 			if (!group)
 				group = res->group;
-		} else if (r->cl->kc_error) {
+		} else if (r->cl->kc_error || rr == -2) {
+			/* without discovery the group cannot be known: asking
+			 * about the core group would answer the wrong question */
 			set_error(r, err);
 			return;
 		} else {
@@ -1183,6 +1188,7 @@ static void op_logs(struct k8s_run *r)
 	json_t *pods;
 	if (target_pods(r, &pods) != 0)
 		return;
+	int one_pod = strcmp(r->res->kind, "Pod") == 0 && c->name;
 	const struct k8s_res *pres = r->res;
 	if (strcmp(pres->kind, "Pod") != 0) {
 		char *err;
@@ -1196,6 +1202,8 @@ static void op_logs(struct k8s_run *r)
 	buf_init(&text, K8S_LOG_TEXT_MAX);
 	json_t *matched = json_array();
 	json_t *names = json_array();
+	json_t *waiting = json_array();
+	json_t *partial = json_array();
 	long long lines = 0, matches = 0;
 	pcre2_match_data *md = c->re ? pcre2_match_data_create_from_pattern(c->re, NULL) : NULL;
 	size_t i;
@@ -1204,44 +1212,34 @@ static void op_logs(struct k8s_run *r)
 	{
 		const char *pn = pod_name(pod);
 		const char *cn = c->container ? c->container : default_container(pod);
-		struct buf q;
-		buf_init(&q, 0);
-		if (cn) {
-			char *e = k8s_qesc(cn);
-			buf_addf(&q, "container=%s", e);
-			free(e);
-		}
-		if (c->tail >= 0)
-			buf_addf(&q, "%stailLines=%lld", q.len ? "&" : "", c->tail);
-		if (c->since_ms > 0)
-			buf_addf(&q, "%ssinceSeconds=%lld", q.len ? "&" : "",
-			         (c->since_ms + 999) / 1000);
-		char *base = k8s_path(pres,
-		                      r->ns ? r->ns
-		                            : json_string_value(json_object_get(
-		                                  json_object_get(pod, "metadata"), "namespace")),
-		                      pn, NULL);
-		char *path = xasprintf("%s/log%s%s", base, q.len ? "?" : "", buf_str(&q));
-		free(base);
-		buf_release(&q);
-		struct http_response rs;
+		const char *ns = r->ns ? r->ns
+		                       : json_string_value(json_object_get(
+		                             json_object_get(pod, "metadata"), "namespace"));
+		struct k8s_log lg;
 		char *err = NULL;
-		if (k8s_call(r->cl, r->ctx, "GET", path, NULL, NULL, &rs, &err) != 0) {
+		if (k8s_pod_log(r->cl, r->ctx, pres, ns, pn, cn, c->tail,
+		                c->since_ms > 0 ? (c->since_ms + 999) / 1000 : 0, &lg, &err) != 0) {
 			set_error(r, err);
-			free(path);
 			goto out;
 		}
-		free(path);
-		if (rs.status / 100 != 2) {
-			char *w = xasprintf("GET logs of pod %s", pn);
-			set_error(r, k8s_status_error(r->cl, &rs, w));
-			free(w);
-			http_response_release(&rs);
-			goto out;
+		if (lg.waiting) {
+			/* a pod of a workload that has not started yet is reported,
+			 * not an error; a single pod named by the check is */
+			if (one_pod) {
+				set_error(r, xstrdup(lg.waiting));
+				k8s_log_release(&lg);
+				goto out;
+			}
+			json_array_append_new(
+			    waiting, json_pack("{s:s, s:s}", "pod", pn, "message", lg.waiting));
+			k8s_log_release(&lg);
+			continue;
 		}
 		json_array_append_new(names, json_string(pn));
-		const char *p = buf_str(&rs.body);
-		const char *end = p + rs.body.len;
+		if (lg.partial)
+			json_array_append_new(partial, json_string(pn));
+		const char *p = buf_str(&lg.text);
+		const char *end = p + lg.text.len;
 		while (p < end) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -1259,10 +1257,11 @@ static void op_logs(struct k8s_run *r)
 		}
 		if (json_array_size(pods) > 1)
 			buf_addf(&text, "==> %s <==\n", pn);
-		buf_add(&text, buf_str(&rs.body), rs.body.len);
-		http_response_release(&rs);
+		buf_add(&text, buf_str(&lg.text), lg.text.len);
+		k8s_log_release(&lg);
 	}
 	json_t *f = json_object();
+	size_t nwait = json_array_size(waiting), npart = json_array_size(partial);
 	json_object_set_new(f, "pods", names);
 	names = NULL;
 	json_object_set_new(f, "lines", json_integer(lines));
@@ -1271,9 +1270,24 @@ static void op_logs(struct k8s_run *r)
 	matched = NULL;
 	json_object_set_new(f, "text", json_string(buf_str(&text)));
 	json_object_set_new(f, "truncated", json_boolean(text.truncated));
+	json_object_set_new(f, "partial", json_boolean(npart > 0));
+	json_object_set_new(f, "partial_pods", partial);
+	partial = NULL;
+	json_object_set_new(f, "waiting", waiting);
+	waiting = NULL;
+	char *note = NULL;
+	if (npart || nwait)
+		note = xasprintf(" (%s%s%s)",
+		                 npart ? "only the newest lines of some pods were read: the logs "
+		                         "are longer than the limit"
+		                       : "",
+		                 npart && nwait ? "; " : "",
+		                 nwait ? "some pods are waiting to start and have no log yet" : "");
 	set_summary(f, 1,
-	            c->re ? xasprintf("%lld of %lld log lines match %s", matches, lines, c->regex)
-	                  : xasprintf("%lld log lines read", lines));
+	            c->re ? xasprintf("%lld of %lld log lines match %s%s", matches, lines, c->regex,
+	                              note ? note : "")
+	                  : xasprintf("%lld log lines read%s", lines, note ? note : ""));
+	free(note);
 	r->out->facts = f;
 out:
 	if (md)
@@ -1282,6 +1296,10 @@ out:
 		json_decref(names);
 	if (matched)
 		json_decref(matched);
+	if (waiting)
+		json_decref(waiting);
+	if (partial)
+		json_decref(partial);
 	buf_release(&text);
 	json_decref(pods);
 }
@@ -1416,6 +1434,66 @@ static void op_nodes(struct k8s_run *r)
 
 /* Splits a multi-document YAML text at "---" lines into JSON objects
  * (List kinds are expanded). Returns 0 or -1 with *err. */
+/* A plain scalar as kubectl's YAML reader (sigs.k8s.io/yaml, YAML 1.1
+ * integers parsed like Go's strconv.ParseInt with base 0) reads an
+ * integer the YAML 1.2 core schema reads otherwise: 0644 is octal 420,
+ * 0b101 binary, 1_000 a thousand. Returns 1 and *v when s is one of those
+ * forms, else 0. */
+static int yaml11_int(const char *s, long long *v)
+{
+	const char *p = s + (*s == '+' || *s == '-');
+	int base = 10;
+	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B')) {
+		base = 2;
+		p += 2;
+	} else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
+		base = 8;
+		p += 2;
+	} else if (p[0] == '0' && p[1] >= '0' && p[1] <= '9') {
+		base = 8;
+		p += 1;
+	} else if (!strchr(p, '_')) {
+		return 0; /* decimal and hex: the core schema agrees */
+	}
+	unsigned long long acc = 0;
+	int digits = 0;
+	for (; *p; p++) {
+		if (*p == '_')
+			continue;
+		int d = *p - '0';
+		if (d < 0 || d >= base || acc > (unsigned long long)LLONG_MAX / 16)
+			return 0;
+		acc = acc * (unsigned)base + (unsigned)d;
+		digits++;
+	}
+	if (!digits)
+		return 0;
+	*v = *s == '-' ? -(long long)acc : (long long)acc;
+	return 1;
+}
+
+/* Rewrites the integers of j (made from n by node_to_json) that kubectl
+ * reads as YAML 1.1 forms; returns a replacement for j or NULL. */
+static json_t *yaml11_fix(const struct node *n, json_t *j)
+{
+	long long v;
+	if (n->kind == NODE_SCALAR)
+		return n->plain && yaml11_int(n->str, &v) ? json_integer(v) : NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct node *child = n->kind == NODE_SEQ ? n->items[i] : n->pairs[i].value;
+		const struct node *key = n->kind == NODE_MAP ? n->pairs[i].key : NULL;
+		if (!child || (key && key->kind != NODE_SCALAR))
+			continue;
+		json_t *cj = key ? json_object_get(j, key->str) : json_array_get(j, i);
+		json_t *rep = cj ? yaml11_fix(child, cj) : NULL;
+		if (rep && key)
+			json_object_set_new(j, key->str, rep);
+		else if (rep)
+			json_array_set_new(j, i, rep);
+	}
+	return NULL;
+}
+
 static int load_manifests(const char *path, json_t *out, char **err)
 {
 	char *data = NULL;
@@ -1464,6 +1542,11 @@ static int load_manifests(const char *path, json_t *out, char **err)
 					rc = -1;
 				} else {
 					json_t *j = node_to_json(n);
+					json_t *fixed = yaml11_fix(n, j);
+					if (fixed) {
+						json_decref(j);
+						j = fixed;
+					}
 					const char *kind =
 					    json_string_value(json_object_get(j, "kind"));
 					if (!json_is_object(j)) {
@@ -1595,7 +1678,7 @@ static void op_delete(struct k8s_run *r)
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	struct http_response rs;
-	char *err = NULL;
+	char *err = NULL, *uid = NULL;
 	int existed = 1;
 	if (k8s_call(r->cl, r->ctx, "DELETE", path, "application/json", text, &rs, &err) != 0) {
 		set_error(r, err);
@@ -1607,20 +1690,39 @@ static void op_delete(struct k8s_run *r)
 		set_error(r, k8s_status_error(r->cl, &rs, what));
 		http_response_release(&rs);
 		goto out;
+	} else {
+		/* the uid of what was deleted: the object, or a Status's details */
+		json_t *ans = http_body_json(&rs);
+		const char *u =
+		    json_string_value(json_object_get(json_object_get(ans, "metadata"), "uid"));
+		if (!u)
+			u = json_string_value(
+			    json_object_get(json_object_get(ans, "details"), "uid"));
+		uid = u ? xstrdup(u) : NULL;
+		if (ans)
+			json_decref(ans);
 	}
 	http_response_release(&rs);
-	int gone = !existed;
+	int gone = !existed, recreated = 0;
 	if (existed && c->wait && !c->dry_run) {
 		long long pause = 100;
 		for (;;) {
 			json_t *obj;
 			if (get_object(r, r->res, r->ns, c->name, &obj) != 0)
 				goto out;
-			if (!obj) {
+			/* as kubectl delete --wait: an object of the same name with
+			 * another uid (a StatefulSet pod, Argo CD's self-heal) means
+			 * the deleted one is gone */
+			const char *now_uid = json_string_value(
+			    json_object_get(json_object_get(obj, "metadata"), "uid"));
+			if (obj && uid && now_uid && strcmp(uid, now_uid) != 0)
+				recreated = 1;
+			if (obj)
+				json_decref(obj);
+			if (!obj || recreated) {
 				gone = 1;
 				break;
 			}
-			json_decref(obj);
 			if (ctx_cancelled(r->ctx) || ctx_remaining_ms(r->ctx) < pause + 50) {
 				set_error(
 				    r, xasprintf("%s was deleted but is still there at the check's "
@@ -1638,12 +1740,17 @@ static void op_delete(struct k8s_run *r)
 	facts_ident(f, r->res, r->ns, c->name);
 	json_object_set_new(f, "existed", json_boolean(existed));
 	json_object_set_new(f, "gone", json_boolean(gone));
+	json_object_set_new(f, "recreated", json_boolean(recreated));
 	json_object_set_new(f, "dry_run", json_boolean(c->dry_run));
 	set_summary(f, 1,
-	            existed ? xasprintf("%s deleted%s", label, gone ? " and gone" : "")
+	            existed ? xasprintf("%s deleted%s", label,
+	                                recreated ? " and gone (recreated with a new uid)"
+	                                : gone    ? " and gone"
+	                                          : "")
 	                    : xasprintf("%s was already absent", label));
 	r->out->facts = f;
 out:
+	free(uid);
 	free(text);
 	free(label);
 	free(what);
@@ -1666,6 +1773,8 @@ static void strip_for_backup(json_t *o)
 	json_object_del(o, "status");
 }
 
+/* Creates path and its parents, new ones with mode 0700: a backup holds
+ * Secrets. */
 static int mkdirs(const char *path, char **err)
 {
 	char *p = xstrdup(path);
@@ -1674,7 +1783,7 @@ static int mkdirs(const char *path, char **err)
 		if (*s == '/' || *s == 0) {
 			char save = *s;
 			*s = 0;
-			if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+			if (mkdir(p, 0700) != 0 && errno != EEXIST) {
 				*err = xasprintf("cannot create directory '%s': %s", p,
 				                 strerror(errno));
 				rc = -1;
@@ -1764,9 +1873,24 @@ static void op_export(struct k8s_run *r)
 				char *full = xasprintf("%s/%s", dir, rel);
 				struct pg_err pe;
 				int rc = mkdirs(sub, &err);
+				/* the namespace and kind directories are the backup's
+				 * own: 0700 even when an earlier export made them */
+				char *nsdir = xasprintf("%s/%s", dir, dns);
+				if (rc == 0 && (chmod(nsdir, 0700) != 0 || chmod(sub, 0700) != 0)) {
+					err = xasprintf("cannot restrict '%s': %s", sub,
+					                strerror(errno));
+					rc = -1;
+				}
+				free(nsdir);
 				if (rc == 0 &&
 				    write_file_atomic(full, buf_str(&y), y.len, &pe) != 0) {
 					err = xstrdup(pe.msg);
+					rc = -1;
+				}
+				if (rc == 0 && strcmp(res->kind, "Secret") == 0 && !*res->group &&
+				    chmod(full, 0600) != 0) {
+					err = xasprintf("cannot restrict '%s': %s", full,
+					                strerror(errno));
 					rc = -1;
 				}
 				if (rc == 0) {

@@ -5,11 +5,13 @@
 #include "k8s_api.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <yaml.h>
 
 #include "module.h"
 
@@ -20,6 +22,8 @@ void k8s_client_init(struct k8s_client *c, const struct kube_config_opts *o)
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 	c->gv_seen = json_object();
+	c->gv_failed = json_object();
+	c->groups = json_object();
 	struct pg_err e;
 	if (kube_config_load(&c->kc, o, &e) != 0)
 		c->kc_error = xstrdup(e.msg);
@@ -47,27 +51,85 @@ void k8s_client_release(struct k8s_client *c)
 		res_free(c->res[i]);
 	free(c->res);
 	json_decref(c->gv_seen);
+	json_decref(c->gv_failed);
+	json_decref(c->groups);
 	pthread_mutex_destroy(&c->lock);
 	memset(c, 0, sizeof(*c));
 }
 
+/* A NULL-terminated list of owned strings. */
+struct strv {
+	char **v;
+	size_t n, alloc;
+};
+
+static void strv_add(struct strv *s, char *x)
+{
+	if (s->n + 2 > s->alloc) {
+		s->alloc = s->alloc ? s->alloc * 2 : 8;
+		s->v = xrealloc(s->v, s->alloc * sizeof(char *));
+	}
+	s->v[s->n++] = x;
+	s->v[s->n] = NULL;
+}
+
+/* client-go's header key escaping for Impersonate-Extra-: characters that
+ * are not legal in a header name are percent-encoded. */
+static char *extra_key(const char *k)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
+		if (isalnum(*p) || strchr("!#$&'*+-.^_`|~", *p))
+			buf_addc(&b, (char)*p);
+		else
+			buf_addf(&b, "%%%02X", *p);
+	}
+	return buf_detach(&b);
+}
+
+/* The kubeconfig's impersonation as client-go's ImpersonatingRoundTripper
+ * sends it: Impersonate-User, -Uid, one Impersonate-Group per group, one
+ * Impersonate-Extra-KEY per value. */
+static void impersonation_headers(const struct kube_config *kc, struct strv *hv)
+{
+	if (!kc->as_user)
+		return;
+	strv_add(hv, xasprintf("Impersonate-User: %s", kc->as_user));
+	if (kc->as_uid)
+		strv_add(hv, xasprintf("Impersonate-Uid: %s", kc->as_uid));
+	for (size_t i = 0; kc->as_groups && kc->as_groups[i]; i++)
+		strv_add(hv, xasprintf("Impersonate-Group: %s", kc->as_groups[i]));
+	const char *k;
+	json_t *vals;
+	json_object_foreach(kc->as_extra, k, vals)
+	{
+		char *ek = extra_key(k);
+		size_t i;
+		json_t *v;
+		json_array_foreach(vals, i, v)
+		    strv_add(hv, xasprintf("Impersonate-Extra-%s: %s", ek, json_string_value(v)));
+		free(ek);
+	}
+}
+
 /* One attempt with the given credentials. */
 static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *method,
-                     const char *url, const char *ctype, const char *body, int refresh,
-                     struct http_response *rs, char **err)
+                     const char *url, const char *ctype, const char *body, unsigned rejected,
+                     unsigned *used, struct http_response *rs, char **err)
 {
 	struct kube_config *kc = &c->kc;
-	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL, *ct = NULL;
+	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL;
 	struct pg_err e;
 	int rc = -1;
-	if (kube_credentials(kc, ctx, refresh, &bearer, &cert, &key, &e) != 0) {
+	if (kube_credentials_gen(kc, ctx, rejected, &bearer, &cert, &key, used, &e) != 0) {
 		*err = xasprintf("cannot get credentials for user '%s' from %s: %s",
 		                 kc->user_name ? kc->user_name : "", kc->origin, e.msg);
 		return -1;
 	}
-	const char *headers[4];
-	size_t nh = 0;
-	headers[nh++] = "Accept: application/json";
+	struct strv hv = {0}; /* owned header lines */
+	strv_add(&hv, xstrdup("Accept: application/json"));
+	impersonation_headers(kc, &hv);
 	if (bearer && *bearer) {
 		auth = xasprintf("Authorization: Bearer %s", bearer);
 	} else if (kc->username) {
@@ -78,16 +140,14 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		free(up);
 	}
 	if (auth)
-		headers[nh++] = auth;
-	if (ctype) {
-		ct = xasprintf("Content-Type: %s", ctype);
-		headers[nh++] = ct;
-	}
-	headers[nh] = NULL;
+		strv_add(&hv, auth);
+	auth = NULL;
+	if (ctype)
+		strv_add(&hv, xasprintf("Content-Type: %s", ctype));
 	struct http_request rq = {
 	    .method = method,
 	    .url = url,
-	    .headers = headers,
+	    .headers = (const char *const *)hv.v,
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
 	    .max_body = K8S_MAX_BODY,
@@ -114,13 +174,19 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		*err = xasprintf("cannot reach the API server %s of cluster '%s' (%s; CA: %s): %s",
 		                 kc->server, kc->cluster_name ? kc->cluster_name : "in-cluster",
 		                 kc->origin, ca, rs->error ? rs->error : "no response");
+		int code = rs->curl_code;
 		http_response_release(rs); /* callers release only answers */
+		rs->curl_code = code;      /* but k8s_call decides on retries by it */
 		goto out;
 	}
 	rc = 0;
 out:
-	free(auth);
-	free(ct);
+	for (size_t i = 0; i < hv.n; i++) {
+		/* header lines may hold the credential */
+		memset(hv.v[i], 0, strlen(hv.v[i]));
+		free(hv.v[i]);
+	}
+	free(hv.v);
 	if (bearer) {
 		memset(bearer, 0, strlen(bearer));
 		free(bearer);
@@ -133,6 +199,40 @@ out:
 	return rc;
 }
 
+/* Seconds the server asked to wait (Retry-After as delta-seconds, the
+ * only form the API server sends), or -1 without one. */
+static long long retry_after_s(const struct http_response *rs)
+{
+	const char *v = json_string_value(json_object_get(rs->headers, "retry-after"));
+	long long n;
+	if (!v || parse_ll(v, &n) != 0 || n < 0)
+		return -1;
+	return n > 3600 ? 3600 : n;
+}
+
+/* Waits ms unless the check is cancelled first; 0 when it waited. */
+static int wait_ms(struct check_ctx *ctx, long long ms)
+{
+	long long until = now_mono_ms() + ms;
+	for (;;) {
+		if (ctx && ctx_cancelled(ctx))
+			return -1;
+		long long left = until - now_mono_ms();
+		if (left <= 0)
+			return 0;
+		struct timespec ts = {0, (left > 50 ? 50 : left) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* client-go retries a GET whose connection was reset or closed early. */
+static int transport_retryable(const struct http_response *rs)
+{
+	return rs->curl_code == CURLE_RECV_ERROR || rs->curl_code == CURLE_SEND_ERROR ||
+	       rs->curl_code == CURLE_GOT_NOTHING || rs->curl_code == CURLE_PARTIAL_FILE ||
+	       rs->curl_code == CURLE_HTTP2 || rs->curl_code == CURLE_HTTP2_STREAM;
+}
+
 int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
              const char *ctype, const char *body, struct http_response *rs, char **err)
 {
@@ -143,13 +243,75 @@ int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, co
 		return -1;
 	}
 	char *url = xasprintf("%s%s", c->kc.server, path);
-	int rc = call_once(c, ctx, method, url, ctype, body, 0, rs, err);
-	if (rc == 0 && rs->status == 401 && kube_config_can_refresh(&c->kc)) {
-		http_response_release(rs);
-		rc = call_once(c, ctx, method, url, ctype, body, 1, rs, err);
+	int is_get = strcmp(method, "GET") == 0;
+	long long backoff = 200;
+	int rc = -1, refreshed = 0;
+	for (int attempt = 1;; attempt++) {
+		unsigned used = 0;
+		rc = call_once(c, ctx, method, url, ctype, body, 0, &used, rs, err);
+		if (rc == 0 && rs->status == 401 && !refreshed && kube_config_can_refresh(&c->kc)) {
+			/* the credential used was rejected: fetch a new one, unless
+			 * a concurrent request already has (single-flight) */
+			http_response_release(rs);
+			refreshed = 1;
+			rc = call_once(c, ctx, method, url, ctype, body, used ? used : 1, &used, rs,
+			               err);
+		}
+		if (attempt >= K8S_MAX_TRIES)
+			break;
+		long long wait;
+		if (rc == 0) {
+			long long ra = retry_after_s(rs);
+			if (!(rs->status == 429 || rs->status >= 500) || ra < 0)
+				break;
+			wait = ra * 1000;
+		} else {
+			if (!is_get || !transport_retryable(rs))
+				break;
+			wait = backoff;
+			backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+		}
+		/* not past the deadline: the last answer stands instead */
+		if (ctx && wait + 100 >= ctx_remaining_ms(ctx))
+			break;
+		if (wait_ms(ctx, wait) != 0)
+			break;
+		if (rc == 0)
+			http_response_release(rs);
+		else
+			free(*err);
+		*err = NULL;
 	}
 	free(url);
 	return rc;
+}
+
+/* An excerpt of a body for a message: at most 120 bytes, one line,
+ * control bytes shown as '.', so a binary or HTML answer can be told
+ * apart. */
+static char *excerpt(const struct http_response *rs)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const unsigned char *p = (const unsigned char *)buf_str(&rs->body);
+	size_t n = rs->body.len < 120 ? rs->body.len : 120;
+	for (size_t i = 0; i < n; i++)
+		buf_addc(&b, p[i] < 0x20 || p[i] == 0x7f ? '.' : (char)p[i]);
+	if (rs->body.len > n)
+		buf_adds(&b, "...");
+	return buf_detach(&b);
+}
+
+char *k8s_not_json(const struct http_response *rs, const char *what, const char *expected)
+{
+	const char *ct = json_string_value(json_object_get(rs->headers, "content-type"));
+	char *ex = excerpt(rs);
+	char *out = xasprintf("%s: the API server's answer is not %s (HTTP %ld, Content-Type %s, "
+	                      "%zu bytes%s: '%s')",
+	                      what, expected, rs->status, ct && *ct ? ct : "(none)", rs->body.len,
+	                      rs->body_truncated ? ", cut at the size limit" : "", ex);
+	free(ex);
+	return out;
 }
 
 /* The message of a Status answer, or a short piece of the body. */
@@ -170,6 +332,9 @@ static char *status_text(const struct http_response *rs)
 	for (char *p = out; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
+	size_t n = strlen(out); /* http.Error's text ends in a newline */
+	while (n && out[n - 1] == ' ')
+		out[--n] = 0;
 	return out;
 }
 
@@ -218,19 +383,23 @@ char *k8s_status_error(struct k8s_client *c, const struct http_response *rs, con
 
 /* ---- discovery ------------------------------------------------------- */
 
-static void add_res(struct k8s_client *c, const char *group, const char *version, json_t *r)
+static void add_res(struct k8s_client *c, const char *group, const char *version, int preferred,
+                    json_t *r)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *kind = json_string_value(json_object_get(r, "kind"));
 	if (!name || !kind || strchr(name, '/'))
 		return; /* subresources are reached through their parent */
 	for (size_t i = 0; i < c->nres; i++)
-		if (strcmp(c->res[i]->group, group) == 0 && strcmp(c->res[i]->plural, name) == 0)
-			return; /* another version of a resource already known */
+		if (strcmp(c->res[i]->group, group) == 0 &&
+		    strcmp(c->res[i]->version, version) == 0 &&
+		    strcmp(c->res[i]->plural, name) == 0)
+			return; /* read before a refresh: handed-out pointers stay valid */
 	struct k8s_res *x = xcalloc(1, sizeof(*x));
 	x->group = xstrdup(group);
 	x->version = xstrdup(version);
 	x->plural = xstrdup(name);
+	x->preferred = preferred;
 	const char *sing = json_string_value(json_object_get(r, "singularName"));
 	if (sing && *sing) {
 		x->singular = xstrdup(sing);
@@ -268,54 +437,77 @@ static json_t *get_doc(struct k8s_client *c, struct check_ctx *ctx, const char *
 		char *what = xasprintf("discovery GET %s", path);
 		*err = k8s_status_error(c, &rs, what);
 		free(what);
-	} else if (!(j = http_body_json(&rs))) {
-		*err = xasprintf("discovery GET %s: the API server's answer is not JSON", path);
+	} else if (!(j = http_body_json(&rs)) || !json_is_object(j)) {
+		char *what = xasprintf("discovery GET %s", path);
+		*err = k8s_not_json(&rs, what, "an object");
+		free(what);
+		if (j)
+			json_decref(j);
+		j = NULL;
 	}
 	http_response_release(&rs);
 	return j;
 }
 
+static int is_preferred(struct k8s_client *c, const char *group, const char *version)
+{
+	json_t *vs = json_object_get(c->groups, group);
+	const char *pref = json_string_value(json_array_get(vs, 0));
+	return !vs || (pref && strcmp(pref, version) == 0);
+}
+
 /* Reads one group/version's resource list; caller holds c->lock. A 404
- * (the version is not served) is not an error: nothing is added. */
-static int read_gv(struct k8s_client *c, struct check_ctx *ctx, const char *group,
-                   const char *version, char **err)
+ * (the version is not served) is remembered as false; any other failure
+ * (an aggregated API answering 503, no answer) is remembered in gv_failed
+ * and left out, as client-go's partial discovery does. */
+static void read_gv(struct k8s_client *c, struct check_ctx *ctx, const char *group,
+                    const char *version)
 {
 	char *gv = *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
 	if (json_object_get(c->gv_seen, gv)) {
 		free(gv);
-		return 0;
+		return;
 	}
 	char *path = *group ? xasprintf("/apis/%s", gv) : xasprintf("/api/%s", gv);
+	char *what = xasprintf("discovery GET %s", path);
 	struct http_response rs;
-	int rc = -1;
-	if (k8s_call(c, ctx, "GET", path, NULL, NULL, &rs, err) != 0)
+	char *err = NULL;
+	json_t *j = NULL;
+	if (k8s_call(c, ctx, "GET", path, NULL, NULL, &rs, &err) != 0) {
+		json_object_set_new(c->gv_failed, gv, json_string(err));
+		free(err);
 		goto out;
+	}
 	if (rs.status == 404) {
-		rc = 0; /* not served: remembered as false */
+		json_object_set_new(c->gv_seen, gv, json_false());
 	} else if (rs.status / 100 != 2) {
-		char *what = xasprintf("discovery GET %s", path);
-		*err = k8s_status_error(c, &rs, what);
-		free(what);
+		err = k8s_status_error(c, &rs, what);
+		json_object_set_new(c->gv_failed, gv, json_string(err));
+		free(err);
+	} else if (!json_is_object(j = http_body_json(&rs))) {
+		err = k8s_not_json(&rs, what, "an APIResourceList");
+		json_object_set_new(c->gv_failed, gv, json_string(err));
+		free(err);
 	} else {
-		json_t *j = http_body_json(&rs);
+		int pref = is_preferred(c, group, version);
 		size_t i;
 		json_t *r;
 		json_array_foreach(json_object_get(j, "resources"), i, r)
-		    add_res(c, group, version, r);
-		if (j)
-			json_decref(j);
-		rc = 0;
+		    add_res(c, group, version, pref, r);
+		json_object_set_new(c->gv_seen, gv, json_true());
+		json_object_del(c->gv_failed, gv);
 	}
-	if (rc == 0)
-		json_object_set_new(c->gv_seen, gv, json_boolean(rs.status != 404));
 	http_response_release(&rs);
 out:
+	if (j)
+		json_decref(j);
+	free(what);
 	free(path);
 	free(gv);
-	return rc;
 }
 
-/* Reads /api and /apis with every group's preferred version, once. */
+/* Reads /api and /apis, then every group's preferred version; caller
+ * holds c->lock. Only /api and /apis failing is an error. */
 static int discover(struct k8s_client *c, struct check_ctx *ctx, char **err)
 {
 	if (c->discovered)
@@ -323,40 +515,70 @@ static int discover(struct k8s_client *c, struct check_ctx *ctx, char **err)
 	json_t *core = get_doc(c, ctx, "/api", err);
 	if (!core)
 		return -1;
+	json_t *apis = get_doc(c, ctx, "/apis", err);
+	if (!apis) {
+		json_decref(core);
+		return -1;
+	}
+	json_object_clear(c->groups);
+	json_t *cv = json_array();
 	size_t i;
-	json_t *v;
-	int rc = 0;
+	json_t *v, *g;
 	json_array_foreach(json_object_get(core, "versions"), i, v)
 	{
-		if (json_is_string(v) && read_gv(c, ctx, "", json_string_value(v), err) != 0) {
-			rc = -1;
-			break;
-		}
+		if (json_is_string(v))
+			json_array_append(cv, v);
 	}
-	json_decref(core);
-	if (rc != 0)
-		return -1;
-	json_t *apis = get_doc(c, ctx, "/apis", err);
-	if (!apis)
-		return -1;
-	json_t *g;
+	json_object_set_new(c->groups, "", cv);
 	json_array_foreach(json_object_get(apis, "groups"), i, g)
 	{
 		const char *name = json_string_value(json_object_get(g, "name"));
-		json_t *pv = json_object_get(g, "preferredVersion");
-		const char *ver = json_string_value(json_object_get(pv, "version"));
-		if (!ver)
-			ver = json_string_value(json_object_get(
-			    json_array_get(json_object_get(g, "versions"), 0), "version"));
-		if (name && ver && read_gv(c, ctx, name, ver, err) != 0) {
-			rc = -1;
-			break;
+		if (!name || !*name)
+			continue;
+		const char *pref = json_string_value(
+		    json_object_get(json_object_get(g, "preferredVersion"), "version"));
+		json_t *vs = json_array();
+		if (pref)
+			json_array_append_new(vs, json_string(pref));
+		size_t k;
+		json_t *gv;
+		json_array_foreach(json_object_get(g, "versions"), k, gv)
+		{
+			const char *ver = json_string_value(json_object_get(gv, "version"));
+			if (ver && (!pref || strcmp(ver, pref) != 0))
+				json_array_append_new(vs, json_string(ver));
 		}
+		json_object_set_new(c->groups, name, vs);
 	}
+	json_decref(core);
 	json_decref(apis);
-	if (rc == 0)
-		c->discovered = 1;
-	return rc;
+	const char *name;
+	json_object_foreach(c->groups, name, v)
+	{
+		const char *ver = json_string_value(json_array_get(v, 0));
+		if (ver)
+			read_gv(c, ctx, name, ver);
+	}
+	c->discovered = 1;
+	c->all_versions = 0;
+	c->discovered_at = now_mono_ms();
+	return 0;
+}
+
+/* The versions that are not preferred, read when a kind is not found in
+ * any preferred version; caller holds c->lock. */
+static void discover_all_versions(struct k8s_client *c, struct check_ctx *ctx)
+{
+	if (c->all_versions)
+		return;
+	const char *name;
+	json_t *vs;
+	json_object_foreach(c->groups, name, vs)
+	{
+		for (size_t i = 1; i < json_array_size(vs); i++)
+			read_gv(c, ctx, name, json_string_value(json_array_get(vs, i)));
+	}
+	c->all_versions = 1;
 }
 
 static int name_matches(const struct k8s_res *r, const char *n)
@@ -370,18 +592,23 @@ static int name_matches(const struct k8s_res *r, const char *n)
 	return 0;
 }
 
+/* The group's preferred version first, then the others in discovery
+ * order, as kubectl's REST mapper orders its candidates. */
 static const struct k8s_res *find_res(struct k8s_client *c, const char *name, const char *group,
                                       const char *version)
 {
-	for (size_t i = 0; i < c->nres; i++) {
-		const struct k8s_res *r = c->res[i];
-		if (group && strcasecmp(r->group, group) != 0)
-			continue;
-		if (version && strcmp(r->version, version) != 0)
-			continue;
-		if (name_matches(r, name))
-			return r;
-	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->nres; i++) {
+			const struct k8s_res *r = c->res[i];
+			if (r->preferred != !pass)
+				continue;
+			if (group && strcasecmp(r->group, group) != 0)
+				continue;
+			if (version && strcmp(r->version, version) != 0)
+				continue;
+			if (name_matches(r, name))
+				return r;
+		}
 	return NULL;
 }
 
@@ -390,74 +617,109 @@ static int looks_like_version(const char *s, size_t n)
 	return n >= 2 && s[0] == 'v' && isdigit((unsigned char)s[1]);
 }
 
+/* One lookup in what has been read; caller holds c->lock. */
+static const struct k8s_res *lookup(struct k8s_client *c, struct check_ctx *ctx, const char *type,
+                                    const char *api_version)
+{
+	const struct k8s_res *r = NULL;
+	if (api_version && *api_version) {
+		/* Kind + apiVersion: that exact group/version, read on demand */
+		const char *slash = strchr(api_version, '/');
+		char *group =
+		    slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
+		const char *version = slash ? slash + 1 : api_version;
+		read_gv(c, ctx, group, version);
+		r = find_res(c, type, group, version);
+		free(group);
+		return r;
+	}
+	r = find_res(c, type, NULL, NULL);
+	const char *dot = strchr(type, '.');
+	if (!r && dot) {
+		/* "deployments.apps" or "deployment.v1.apps" */
+		char *name = xstrndup(type, (size_t)(dot - type));
+		const char *rest = dot + 1;
+		const char *dot2 = strchr(rest, '.');
+		if (dot2 && looks_like_version(rest, (size_t)(dot2 - rest))) {
+			char *ver = xstrndup(rest, (size_t)(dot2 - rest));
+			char *grp = xstrdup(dot2 + 1);
+			read_gv(c, ctx, grp, ver);
+			r = find_res(c, name, grp, ver);
+			free(grp);
+			free(ver);
+		}
+		if (!r)
+			r = find_res(c, name, rest, NULL);
+		free(name);
+	}
+	return r;
+}
+
+/* "; discovery failed for metrics.k8s.io/v1beta1 (...)" when some group
+ * versions could not be read, else "". */
+static char *failed_note(struct k8s_client *c)
+{
+	if (json_object_size(c->gv_failed) == 0)
+		return xstrdup("");
+	struct buf b;
+	buf_init(&b, 0);
+	buf_adds(&b, "; discovery failed for ");
+	const char *gv;
+	json_t *why;
+	size_t n = 0;
+	json_object_foreach(c->gv_failed, gv, why)
+	{
+		if (n++ == 3) {
+			buf_addf(&b, " and %zu more", json_object_size(c->gv_failed) - 3);
+			break;
+		}
+		buf_addf(&b, "%s%s (%s)", n > 1 ? ", " : "", gv, json_string_value(why));
+	}
+	return buf_detach(&b);
+}
+
 int k8s_resolve(struct k8s_client *c, struct check_ctx *ctx, const char *type,
                 const char *api_version, const struct k8s_res **out, char **err)
 {
 	*out = NULL;
 	*err = NULL;
+	long long asked_at = now_mono_ms();
 	pthread_mutex_lock(&c->lock);
-	int rc = -1;
+	int rc = -2;
 	const struct k8s_res *r = NULL;
-	if (discover(c, ctx, err) != 0)
-		goto out;
-	if (api_version && *api_version) {
-		/* Kind + apiVersion: that exact group/version, read on demand. */
-		const char *slash = strchr(api_version, '/');
-		char *group =
-		    slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
-		const char *version = slash ? slash + 1 : api_version;
-		r = find_res(c, type, group, version);
-		if (!r) {
-			/* not the preferred version: read that version's list (it
-			 * is added only when the group has no such plural yet, so
-			 * look it up by kind in a private pass) */
-			if (read_gv(c, ctx, group, version, err) != 0) {
-				free(group);
-				goto out;
-			}
-			r = find_res(c, type, group, version);
-			char *gv = *group ? xstrdup(api_version) : xstrdup(version);
-			if (!r && json_is_true(json_object_get(c->gv_seen, gv))) {
-				/* the version is served, but the resource was
-				 * recorded under the group's preferred version */
-				r = find_res(c, type, group, NULL);
-			}
-			free(gv);
+	for (int round = 0; round < 2 && !r; round++) {
+		if (discover(c, ctx, err) != 0)
+			goto out;
+		r = lookup(c, ctx, type, api_version);
+		if (!r && !(api_version && *api_version)) {
+			discover_all_versions(c, ctx);
+			r = lookup(c, ctx, type, api_version);
 		}
-		if (!r)
-			*err = xasprintf("the server has no resource type '%s' in %s (kubectl "
-			                 "api-resources lists the known ones)",
-			                 type, api_version);
-		free(group);
-	} else {
-		r = find_res(c, type, NULL, NULL);
-		const char *dot = strchr(type, '.');
-		if (!r && dot) {
-			/* "deployments.apps" or "deployment.v1.apps" */
-			char *name = xstrndup(type, (size_t)(dot - type));
-			const char *rest = dot + 1;
-			const char *dot2 = strchr(rest, '.');
-			if (dot2 && looks_like_version(rest, (size_t)(dot2 - rest))) {
-				char *ver = xstrndup(rest, (size_t)(dot2 - rest));
-				r = find_res(c, name, dot2 + 1, ver);
-				if (!r)
-					r = find_res(c, name, dot2 + 1, NULL);
-				free(ver);
-			}
-			if (!r)
-				r = find_res(c, name, rest, NULL);
-			free(name);
-		}
-		if (!r)
-			*err =
-			    xasprintf("the server has no resource type '%s' (kubectl api-resources "
-			              "lists the known ones)",
-			              type);
+		/* A miss on a cache read before this lookup began: read again once
+		 * (a CRD installed by an action). Concurrent misses share one. */
+		if (r || c->discovered_at >= asked_at)
+			break;
+		c->discovered = 0;
+		c->refreshes++;
+		json_object_clear(c->gv_seen);
+		json_object_clear(c->gv_failed);
 	}
 	if (r) {
 		*out = r;
 		rc = 0;
+		goto out;
 	}
+	char *note = failed_note(c);
+	if (api_version && *api_version)
+		*err = xasprintf("the server has no resource type '%s' in %s (kubectl "
+		                 "api-resources lists the known ones)%s",
+		                 type, api_version, note);
+	else
+		*err = xasprintf("the server has no resource type '%s' (kubectl api-resources "
+		                 "lists the known ones)%s",
+		                 type, note);
+	free(note);
+	rc = -1;
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -581,7 +843,30 @@ int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, 
 	*err = NULL;
 	char *cont = NULL;
 	int rc = -1;
-	for (int page = 0; page < 100000; page++) {
+	size_t pages = 0, bytes = 0;
+	int restarted = 0;
+	for (;;) {
+		/* bounded in pages, items, bytes and time: a server that keeps
+		 * handing out continue tokens cannot grow the run without end */
+		if (pages >= K8S_LIST_MAX_PAGES || json_array_size(*items) >= K8S_LIST_MAX_ITEMS ||
+		    bytes >= K8S_LIST_MAX_BYTES) {
+			*err = xasprintf("%s: the server kept returning more pages (%zu pages, %zu "
+			                 "items, %zu MiB read; at most %d pages, %d items, %d MiB)",
+			                 what, pages, json_array_size(*items), bytes >> 20,
+			                 K8S_LIST_MAX_PAGES, K8S_LIST_MAX_ITEMS,
+			                 K8S_LIST_MAX_BYTES >> 20);
+			goto out;
+		}
+		if (ctx && ctx_cancelled(ctx)) {
+			*err = xasprintf("%s: interrupted after %zu pages", what, pages);
+			goto out;
+		}
+		if (ctx && pages > 0 && ctx_remaining_ms(ctx) <= 0) {
+			*err = xasprintf("%s: the check's timeout ran out while the server kept "
+			                 "returning more pages (%zu pages, %zu items read)",
+			                 what, pages, json_array_size(*items));
+			goto out;
+		}
 		struct buf url;
 		buf_init(&url, 0);
 		buf_adds(&url, path);
@@ -598,37 +883,62 @@ int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, 
 		struct http_response rs;
 		int r = k8s_call(c, ctx, "GET", buf_str(&url), NULL, NULL, &rs, err);
 		buf_release(&url);
+		if (r != 0 && pages > 0 && ctx && ctx_remaining_ms(ctx) <= 200) {
+			/* the page in flight met the deadline: say why it came */
+			free(*err);
+			*err = xasprintf("%s: the check's timeout ran out while the server kept "
+			                 "returning more pages (%zu pages, %zu items read)",
+			                 what, pages, json_array_size(*items));
+		}
 		if (r != 0)
 			goto out;
+		pages++;
+		bytes += rs.body.len;
+		if (rs.status == 410 && cont && !restarted) {
+			/* the continue token expired (etcd compacted): as
+			 * client-go's pager does (FullListIfExpired), start again
+			 * with one full list rather than mix two snapshots */
+			http_response_release(&rs);
+			json_array_clear(*items);
+			free(cont);
+			cont = NULL;
+			limit = 0;
+			restarted = 1;
+			continue;
+		}
 		if (rs.status / 100 != 2) {
 			*err = k8s_status_error(c, &rs, what);
 			http_response_release(&rs);
 			goto out;
 		}
 		json_t *j = http_body_json(&rs);
-		http_response_release(&rs);
-		if (!json_is_object(j)) {
-			*err = xasprintf("%s: the API server's answer is not a JSON list", what);
+		if (!json_is_object(j) || !json_is_array(json_object_get(j, "items"))) {
+			*err = k8s_not_json(&rs, what, "a JSON list");
+			http_response_release(&rs);
 			if (j)
 				json_decref(j);
 			goto out;
 		}
+		http_response_release(&rs);
 		json_array_extend(*items, json_object_get(j, "items"));
 		const char *next =
 		    json_string_value(json_object_get(json_object_get(j, "metadata"), "continue"));
+		int same = next && cont && strcmp(next, cont) == 0;
 		free(cont);
 		cont = next && *next ? xstrdup(next) : NULL;
 		json_decref(j);
+		if (same) {
+			*err =
+			    xasprintf("%s: the server answered page %zu with the continue token it "
+			              "was given (a paging loop)",
+			              what, pages);
+			goto out;
+		}
 		if (!cont) {
 			rc = 0;
 			goto out;
 		}
-		if (ctx && ctx_cancelled(ctx)) {
-			*err = xasprintf("%s: interrupted", what);
-			goto out;
-		}
 	}
-	*err = xasprintf("%s: the server kept returning more pages", what);
 out:
 	free(cont);
 	if (rc != 0) {
@@ -640,105 +950,97 @@ out:
 
 /* ---- YAML output ----------------------------------------------------- */
 
-/* YAML scalar text: JSON's double-quoted strings are valid YAML. */
-static void yaml_scalar(struct buf *b, json_t *v)
+/* A string that a YAML 1.1 or 1.2 reader would take for something else
+ * when written plain: booleans of both versions (True, NO, Off, y),
+ * nulls, anything that starts like a number, a time or a special float,
+ * and YAML 1.1's merge and value keys. Such strings are double-quoted. */
+static int yaml_ambiguous(const char *s)
 {
-	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	buf_adds(b, t ? t : "null");
-	free(t);
+	static const char *const words[] = {
+	    "y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",  "no", "No", "NO",
+	    "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off",
+	    "Off",  "OFF",  "~",    "null",  "Null",  "NULL",  "<<", "=",  NULL};
+	if (!*s)
+		return 1;
+	for (size_t i = 0; words[i]; i++)
+		if (strcmp(s, words[i]) == 0)
+			return 1;
+	return strchr("0123456789+-.", *s) != NULL;
 }
 
-static int yaml_simple_key(const char *k)
+static int yaml_out(void *data, unsigned char *text, size_t size)
 {
-	if (!*k)
+	buf_add(data, text, size);
+	return 1;
+}
+
+static int yaml_scalar(yaml_emitter_t *em, const char *text, size_t len, int is_string)
+{
+	yaml_event_t ev;
+	yaml_scalar_style_t style = is_string && yaml_ambiguous(text)
+	                                ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+	                                : YAML_ANY_SCALAR_STYLE;
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1,
+	                                  style))
 		return 0;
-	for (const char *p = k; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' || *p == '/'))
-			return 0;
-	return !(strcmp(k, "true") == 0 || strcmp(k, "false") == 0 || strcmp(k, "null") == 0 ||
-	         strcmp(k, "yes") == 0 || strcmp(k, "no") == 0 || strcmp(k, "on") == 0 ||
-	         strcmp(k, "off") == 0 || (*k >= '0' && *k <= '9') || *k == '-' || *k == '.');
+	return yaml_emitter_emit(em, &ev);
 }
 
-static void yaml_key(struct buf *b, const char *k)
+static int yaml_value(yaml_emitter_t *em, json_t *v, unsigned depth)
 {
-	if (yaml_simple_key(k)) {
-		buf_adds(b, k);
-	} else {
-		json_t *s = json_string(k);
-		yaml_scalar(b, s);
-		json_decref(s);
-	}
-}
-
-static int yaml_is_block(json_t *v)
-{
-	return (json_is_object(v) && json_object_size(v) > 0) ||
-	       (json_is_array(v) && json_array_size(v) > 0);
-}
-
-static void yaml_emit(struct buf *b, json_t *v, int indent);
-
-static void yaml_value_after_key(struct buf *b, json_t *v, int indent)
-{
-	if (yaml_is_block(v)) {
-		buf_addc(b, '\n');
-		yaml_emit(b, v, json_is_array(v) ? indent : indent + 2);
-	} else {
-		buf_addc(b, ' ');
-		if (json_is_object(v))
-			buf_adds(b, "{}");
-		else if (json_is_array(v))
-			buf_adds(b, "[]");
-		else
-			yaml_scalar(b, v);
-		buf_addc(b, '\n');
-	}
-}
-
-/* Block-style YAML of v at indent (v is a non-empty map or list). */
-static void yaml_emit(struct buf *b, json_t *v, int indent)
-{
+	yaml_event_t ev;
+	if (depth > 200) /* jansson's own parser stops far earlier */
+		return 0;
 	if (json_is_object(v)) {
+		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+		                                         YAML_BLOCK_MAPPING_STYLE) ||
+		    !yaml_emitter_emit(em, &ev))
+			return 0;
 		const char *k;
 		json_t *x;
 		json_object_foreach(v, k, x)
 		{
-			buf_addf(b, "%*s", indent, "");
-			yaml_key(b, k);
-			buf_addc(b, ':');
-			yaml_value_after_key(b, x, indent);
+			if (!yaml_scalar(em, k, strlen(k), 1) || !yaml_value(em, x, depth + 1))
+				return 0;
 		}
-	} else {
+		return yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+	}
+	if (json_is_array(v)) {
+		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+		                                          YAML_BLOCK_SEQUENCE_STYLE) ||
+		    !yaml_emitter_emit(em, &ev))
+			return 0;
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x)
-		{
-			buf_addf(b, "%*s-", indent, "");
-			if (json_is_object(x) && json_object_size(x) > 0) {
-				/* first key on the dash line, the rest aligned under it */
-				struct buf inner;
-				buf_init(&inner, 0);
-				yaml_emit(&inner, x, indent + 2);
-				buf_adds(b, buf_str(&inner) + indent + 1);
-				buf_release(&inner);
-			} else if (yaml_is_block(x)) {
-				buf_addc(b, '\n');
-				yaml_emit(b, x, indent + 2);
-			} else {
-				yaml_value_after_key(b, x, indent);
-			}
-		}
+		json_array_foreach(v, i, x) if (!yaml_value(em, x, depth + 1)) return 0;
+		return yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
 	}
+	if (json_is_string(v))
+		return yaml_scalar(em, json_string_value(v), json_string_length(v), 1);
+	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT); /* numbers, true, null */
+	int ok = yaml_scalar(em, t ? t : "null", t ? strlen(t) : 4, 0);
+	free(t);
+	return ok;
 }
 
 void k8s_yaml(struct buf *b, json_t *obj)
 {
-	if (yaml_is_block(obj))
-		yaml_emit(b, obj, 0);
-	else
-		yaml_value_after_key(b, obj, 0);
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	yaml_emitter_initialize(&em);
+	yaml_emitter_set_output(&em, yaml_out, b);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	yaml_emitter_set_indent(&em, 2);
+	int ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
+	         yaml_emitter_emit(&em, &ev) &&
+	         yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
+	         yaml_emitter_emit(&em, &ev) && yaml_value(&em, obj, 0) &&
+	         yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&em, &ev) &&
+	         yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev);
+	if (!ok) /* only a value nested past any real object's depth gets here */
+		buf_addf(b, "# not written: %s\n", em.problem ? em.problem : "nesting too deep");
+	yaml_emitter_delete(&em);
 }
 
 /* ---- SHA-256 (FIPS 180-4) -------------------------------------------- */

@@ -3,6 +3,7 @@
 #include "kubeconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "module.h"
 #include "node.h"
 #include "proc.h"
+#include "vars.h"
 
 #define KUBECONFIG_MAX (4 * 1024 * 1024)
 #define DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -107,16 +110,76 @@ static json_t *find_named(struct kfile *files, size_t n, const char *list, const
 	return NULL;
 }
 
+/* Go's base64.StdEncoding as client-go decodes the -data fields: the
+ * standard alphabet, padding required, line breaks ignored; anything else
+ * (a URL-safe character, a stray space, a cut-off group) is an error. */
+static char *b64_strict(const char *in, size_t *outlen)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const char *p = in; *p; p++)
+		if (*p != '\n' && *p != '\r')
+			buf_addc(&b, *p);
+	const char *t = buf_str(&b);
+	size_t n = b.len, pad = 0;
+	int ok = n % 4 == 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = t[i];
+		if (c == '=') {
+			pad++;
+			ok = i >= n - 2;
+		} else {
+			ok = pad == 0 && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			                  (c >= '0' && c <= '9') || c == '+' || c == '/');
+		}
+	}
+	char *out = ok ? base64_decode(t, outlen) : NULL;
+	buf_release(&b);
+	return out;
+}
+
+/* Registers every line of a multi-line secret (a PEM key) with the masker
+ * besides the whole text, so no line printed alone shows. */
+static void mask_lines(const char *secret)
+{
+	if (!secret)
+		return;
+	mask_add(secret);
+	for (const char *p = secret; *p;) {
+		size_t n = strcspn(p, "\r\n");
+		if (n >= 8 && strncmp(p, "-----", 5) != 0) {
+			char *line = xstrndup(p, n);
+			mask_add(line);
+			free(line);
+		}
+		p += n;
+		p += strspn(p, "\r\n");
+	}
+}
+
 static int set_pem(char **file_out, char **pem_out, json_t *obj, const char *file_key,
-		   const char *data_key, const char *dir, const char *where, struct pg_err *e)
+                   const char *data_key, const char *dir, const char *where, int secret,
+                   struct pg_err *e)
 {
 	const char *file = jstr(obj, file_key);
 	const char *data = jstr(obj, data_key);
 	if (data && *data) {
+		if (secret)
+			mask_lines(data);
 		size_t len;
-		char *pem = base64_decode(data, &len);
+		char *pem = b64_strict(data, &len);
 		if (!pem)
-			return pg_error(e, "%s: %s is not valid base64", where, data_key);
+			return pg_error(e,
+			                "%s: %s is not valid base64 (standard alphabet with "
+			                "padding)",
+			                where, data_key);
+		if (memchr(pem, 0, len)) {
+			free(pem);
+			return pg_error(e, "%s: %s decodes to binary data, not PEM text", where,
+			                data_key);
+		}
+		if (secret)
+			mask_lines(pem);
 		*pem_out = pem;
 		return 0; /* -data wins over the file */
 	}
@@ -125,14 +188,137 @@ static int set_pem(char **file_out, char **pem_out, json_t *obj, const char *fil
 	return 0;
 }
 
+/* Reads a small credential file named by the user: opened non-blocking so
+ * a FIFO or a device cannot hang the run, and refused unless it is a
+ * regular file. The read itself goes through the descriptor already
+ * checked (/proc/self/fd), so the file cannot be swapped in between. */
+static int read_regular(const char *path, size_t max, char **out, struct pg_err *e)
+{
+	*out = NULL;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return pg_error(e, "cannot read '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return pg_error(e, "cannot read '%s': not a regular file", path);
+	}
+	char *pinned = xasprintf("/proc/self/fd/%d", fd);
+	size_t len;
+	int rc = read_file_capped(pinned, max, out, &len, e);
+	free(pinned);
+	close(fd);
+	if (rc != 0) {
+		char *why = xstrdup(e->msg); /* it names /proc/self/fd: say the path */
+		pg_error(e, "cannot read '%s' (%s)", path, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 static int read_small(const char *path, char **out, struct pg_err *e)
 {
-	size_t len;
-	if (read_file_capped(path, 1024 * 1024, out, &len, e) != 0)
+	if (read_regular(path, 1024 * 1024, out, e) != 0)
 		return -1;
+	size_t len = strlen(*out);
 	/* tokens and namespaces are used without surrounding white space */
 	while (len && ((*out)[len - 1] == '\n' || (*out)[len - 1] == '\r' || (*out)[len - 1] == ' '))
 		(*out)[--len] = 0;
+	return 0;
+}
+
+/* as, as-uid, as-groups, as-user-extra of a kubeconfig user. */
+static int read_impersonation(struct kube_config *kc, json_t *u, const char *where,
+                              struct pg_err *e)
+{
+	kc->as_user = xstrdup(jstr(u, "as"));
+	kc->as_uid = xstrdup(jstr(u, "as-uid"));
+	json_t *groups = json_object_get(u, "as-groups");
+	json_t *extra = json_object_get(u, "as-user-extra");
+	if ((groups && !json_is_array(groups)) || (extra && !json_is_object(extra)))
+		return pg_error(e, "%s: as-groups must be a list and as-user-extra a map of lists",
+		                where);
+	if (!kc->as_user && (json_array_size(groups) || json_object_size(extra) || kc->as_uid))
+		return pg_error(e,
+		                "%s: as-groups, as-uid and as-user-extra need as (the user to "
+		                "impersonate)",
+		                where);
+	size_t n = json_array_size(groups);
+	if (n) {
+		kc->as_groups = xcalloc(n + 1, sizeof(char *));
+		for (size_t i = 0; i < n; i++) {
+			const char *g = json_string_value(json_array_get(groups, i));
+			if (!g)
+				return pg_error(e, "%s: as-groups must hold strings", where);
+			kc->as_groups[i] = xstrdup(g);
+		}
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(extra, k, v)
+	{
+		size_t i;
+		json_t *x;
+		if (!json_is_array(v))
+			return pg_error(e, "%s: as-user-extra '%s' must be a list", where, k);
+		json_array_foreach(v, i, x) if (!json_is_string(x)) return pg_error(
+		    e, "%s: as-user-extra '%s' must hold strings", where, k);
+	}
+	if (json_object_size(extra))
+		kc->as_extra = json_incref(extra);
+	return 0;
+}
+
+/* The seconds-since-epoch exp claim of a JWT, 0 when it has none. */
+static double jwt_exp(const char *jwt)
+{
+	const char *a = strchr(jwt, '.');
+	const char *b = a ? strchr(a + 1, '.') : NULL;
+	if (!b)
+		return 0;
+	char *part = xstrndup(a + 1, (size_t)(b - a - 1));
+	size_t len;
+	char *claims = base64_decode(part, &len); /* base64url without padding */
+	free(part);
+	if (!claims)
+		return 0;
+	json_t *j = json_loadb(claims, len, 0, NULL);
+	free(claims);
+	double exp = json_number_value(json_object_get(j, "exp"));
+	if (j)
+		json_decref(j);
+	return exp;
+}
+
+/* The oidc auth-provider kubectl still supports: its id-token is the
+ * bearer token until it expires. Refreshing through the identity
+ * provider is not done here: an expired token is an error that says
+ * how to get a new one. Other auth-providers (gcp, azure) were removed
+ * from kubectl and are refused with the exec plugin hint. */
+static int read_oidc(struct kube_config *kc, json_t *ap, const char *where, struct pg_err *e)
+{
+	if (!json_is_object(ap))
+		return 0;
+	const char *name = jstr(ap, "name");
+	if (!name || strcmp(name, "oidc") != 0)
+		return pg_error(e,
+		                "%s: the auth-provider '%s' is not supported (kubectl removed it); "
+		                "use an exec credential plugin",
+		                where, name ? name : "");
+	json_t *cfg = json_object_get(ap, "config");
+	const char *secrets[] = {"id-token", "refresh-token", "client-secret"};
+	for (size_t i = 0; i < 3; i++)
+		mask_add(jstr(cfg, secrets[i]));
+	const char *tok = jstr(cfg, "id-token");
+	if (!tok || !*tok)
+		return pg_error(e,
+		                "%s: the oidc auth-provider has no id-token (log in with kubectl "
+		                "or kubelogin first, or use an exec credential plugin)",
+		                where);
+	free(kc->token);
+	kc->token = xstrdup(tok);
+	kc->token_expires = jwt_exp(tok);
 	return 0;
 }
 
@@ -278,7 +464,7 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 		goto out;
 	}
 	if (set_pem(&kc->ca_file, &kc->ca_pem, cl, "certificate-authority",
-		    "certificate-authority-data", clf->dir, where, e) != 0) {
+	            "certificate-authority-data", clf->dir, where, 0, e) != 0) {
 		free(where);
 		goto out;
 	}
@@ -300,9 +486,9 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 		kc->user_name = xstrdup(user);
 		where = xasprintf("kubeconfig %s: user '%s'", uf->path, user);
 		if (set_pem(&kc->cert_file, &kc->cert_pem, u, "client-certificate",
-			    "client-certificate-data", uf->dir, where, e) != 0 ||
-		    set_pem(&kc->key_file, &kc->key_pem, u, "client-key", "client-key-data", uf->dir,
-			    where, e) != 0) {
+		            "client-certificate-data", uf->dir, where, 0, e) != 0 ||
+		    set_pem(&kc->key_file, &kc->key_pem, u, "client-key", "client-key-data",
+		            uf->dir, where, 1, e) != 0) {
 			free(where);
 			goto out;
 		}
@@ -322,19 +508,28 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 			kc->token_file = resolve(uf->dir, token_file);
 		kc->username = xstrdup(jstr(u, "username"));
 		kc->password = xstrdup(jstr(u, "password"));
-		json_t *ex = json_object_get(u, "exec");
-		int methods = (kc->token || kc->token_file ? 1 : 0) + (kc->username ? 1 : 0) +
-			      (json_is_object(ex) ? 1 : 0) +
-			      (json_is_object(json_object_get(u, "auth-provider")) ? 1 : 0);
-		if (methods > 1) {
-			pg_error(e, "%s: more than one authentication method is set (token, basic auth, "
-				    "exec, auth-provider); keep one", where);
+		/* credentials are masked the moment they are read: a server that
+		 * repeats the Authorization header in a message cannot show them */
+		mask_add(kc->token);
+		if (kc->password) {
+			char *pair =
+			    xasprintf("%s:%s", kc->username ? kc->username : "", kc->password);
+			mask_add(kc->password);
+			mask_add(pair); /* and its Base64, the Basic header */
+			free(pair);
+		}
+		if (read_impersonation(kc, u, where, e) != 0 ||
+		    read_oidc(kc, json_object_get(u, "auth-provider"), where, e) != 0) {
 			free(where);
 			goto out;
 		}
-		if (json_is_object(json_object_get(u, "auth-provider"))) {
-			pg_error(e, "%s: auth-provider plugins are not supported; use an exec credential "
-				    "plugin", where);
+		json_t *ex = json_object_get(u, "exec");
+		int methods = (jstr(u, "token") || kc->token_file ? 1 : 0) +
+		              (kc->username ? 1 : 0) + (json_is_object(ex) ? 1 : 0) +
+		              (json_is_object(json_object_get(u, "auth-provider")) ? 1 : 0);
+		if (methods > 1) {
+			pg_error(e, "%s: more than one authentication method is set (token, basic auth, "
+				    "exec, auth-provider); keep one", where);
 			free(where);
 			goto out;
 		}
@@ -431,6 +626,13 @@ void kube_config_release(struct kube_config *kc)
 	free(kc->token_file);
 	free(kc->username);
 	free(kc->password);
+	free(kc->as_user);
+	free(kc->as_uid);
+	for (size_t i = 0; kc->as_groups && kc->as_groups[i]; i++)
+		free(kc->as_groups[i]);
+	free(kc->as_groups);
+	if (kc->as_extra)
+		json_decref(kc->as_extra);
 	free(kc->proxy_url);
 	free(kc->nspace);
 	free(kc->context_name);
@@ -500,11 +702,19 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 				       jstr(ev, "value") ? jstr(ev, "value") : "");
 	}
 	free(infotext);
+	/* client-go gives a plugin no time limit of its own; here it gets
+	 * 30s, or what is left of the check when that is less */
+	long long budget = 30000;
+	int by_check = 0;
+	if (ctx && ctx_remaining_ms(ctx) < budget) {
+		budget = ctx_remaining_ms(ctx) > 0 ? ctx_remaining_ms(ctx) : 1;
+		by_check = 1;
+	}
 	struct proc_spec spec = {
-		.argv = argv,
-		.env_add = (const char *const *)env,
-		.max_output = 1024 * 1024,
-		.timeout_ms = 30000,
+	    .argv = argv,
+	    .env_add = (const char *const *)env,
+	    .max_output = 1024 * 1024,
+	    .timeout_ms = budget,
 	};
 	struct proc_result r;
 	memset(&r, 0, sizeof(r));
@@ -516,9 +726,18 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 			 hint ? "; " : "", hint ? hint : "");
 		goto out;
 	}
-	if (r.timed_out || r.exit_code != 0) {
-		pg_error(e, "exec credential plugin '%s' %s: %.300s", cmd,
-			 r.timed_out ? "did not finish within 30s" : "failed", buf_str(&r.err));
+	if (r.timed_out || r.cancelled) {
+		char *t = format_duration(budget);
+		pg_error(e, "exec credential plugin '%s' was stopped %s (after %s)%s%.300s", cmd,
+		         r.cancelled ? "because the run was interrupted"
+		         : by_check  ? "at the check's deadline"
+		                     : "at its own 30s limit",
+		         t, r.err.len ? ": " : "", buf_str(&r.err));
+		free(t);
+		goto out;
+	}
+	if (r.exit_code != 0) {
+		pg_error(e, "exec credential plugin '%s' failed: %.300s", cmd, buf_str(&r.err));
 		goto out;
 	}
 	json_error_t je;
@@ -550,6 +769,8 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 		json_decref(cred);
 		goto out;
 	}
+	mask_add(tok);
+	mask_lines(key);
 	cred_release(&kc->cred);
 	kc->cred.token = xstrdup(tok);
 	kc->cred.cert_pem = xstrdup(cert);
@@ -557,6 +778,7 @@ static int run_exec_plugin(struct kube_config *kc, struct check_ctx *ctx, struct
 	const char *exp = jstr(status, "expirationTimestamp");
 	kc->cred.expires_at = exp ? parse_rfc3339(exp) : 0;
 	kc->cred.valid = 1;
+	kc->cred.gen = ++kc->cred_runs;
 	json_decref(cred);
 	rc = 0;
 out:
@@ -569,12 +791,24 @@ out:
 	return rc;
 }
 
-int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
-		     char **cert_pem, char **key_pem, struct pg_err *e)
+int kube_credentials_gen(struct kube_config *kc, struct check_ctx *ctx, unsigned rejected,
+                         char **bearer, char **cert_pem, char **key_pem, unsigned *gen,
+                         struct pg_err *e)
 {
 	*bearer = NULL;
 	*cert_pem = *key_pem = NULL;
+	*gen = 0;
 	if (kc->token) {
+		if (kc->token_expires > 0 && (double)time(NULL) >= kc->token_expires) {
+			char *at = iso8601_at(kc->token_expires);
+			pg_error(e,
+			         "the oidc id-token of user '%s' expired at %s; refresh it with "
+			         "kubectl or kubelogin (phasegate does not call the identity "
+			         "provider)",
+			         kc->user_name ? kc->user_name : "", at);
+			free(at);
+			return -1;
+		}
 		*bearer = xstrdup(kc->token);
 		return 0;
 	}
@@ -582,16 +816,19 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 		char *tok = NULL;
 		if (read_small(kc->token_file, &tok, e) != 0)
 			return -1;
+		mask_add(tok);
 		*bearer = tok;
 		return 0;
 	}
 	if (!kc->exec)
 		return 0;
+	/* one holder at a time: the others wait here and then find the
+	 * credential the first one fetched */
 	pthread_mutex_lock(&kc->lock);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	int stale = !kc->cred.valid || refresh ||
-		    (kc->cred.expires_at > 0 && (double)now.tv_sec >= kc->cred.expires_at - 5);
+	int stale = !kc->cred.valid || (rejected && rejected == kc->cred.gen) ||
+	            (kc->cred.expires_at > 0 && (double)now.tv_sec >= kc->cred.expires_at - 5);
 	int rc = 0;
 	if (stale)
 		rc = run_exec_plugin(kc, ctx, e);
@@ -599,7 +836,20 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 		*bearer = xstrdup(kc->cred.token);
 		*cert_pem = xstrdup(kc->cred.cert_pem);
 		*key_pem = xstrdup(kc->cred.key_pem);
+		*gen = kc->cred.gen;
 	}
 	pthread_mutex_unlock(&kc->lock);
 	return rc;
+}
+
+int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
+                     char **cert_pem, char **key_pem, struct pg_err *e)
+{
+	unsigned gen, rejected = 0;
+	if (refresh) {
+		pthread_mutex_lock(&kc->lock);
+		rejected = kc->cred.valid ? kc->cred.gen : 0;
+		pthread_mutex_unlock(&kc->lock);
+	}
+	return kube_credentials_gen(kc, ctx, rejected, bearer, cert_pem, key_pem, &gen, e);
 }

@@ -4,8 +4,10 @@
  * overrides, certificate authority and client certificates as files or
  * data, token and tokenFile, exec credential plugins
  * (client.authentication.k8s.io/v1 and v1beta1, cached until expiry, run
- * again once on 401), insecure-skip-tls-verify, proxy-url, and the
- * in-cluster service account when no kubeconfig exists. */
+ * again once on 401), the oidc auth-provider's id-token, impersonation,
+ * insecure-skip-tls-verify, proxy-url, and the in-cluster service account
+ * when no kubeconfig exists. Every credential read is registered with the
+ * masker at once. */
 #ifndef PHASEGATE_KUBECONFIG_H
 #define PHASEGATE_KUBECONFIG_H
 
@@ -31,6 +33,7 @@ struct kube_exec_cred {
 	char *cert_pem, *key_pem;
 	double expires_at;      /* epoch seconds, 0 = never */
 	int valid;
+	unsigned gen; /* counts plugin runs: which credential a request used */
 };
 
 struct kube_config {
@@ -43,6 +46,12 @@ struct kube_config {
 	char *token;            /* static bearer token */
 	char *token_file;       /* read on every use (rotation) */
 	char *username, *password; /* basic auth */
+	/* impersonation (as, as-uid, as-groups, as-user-extra), sent as
+	 * Impersonate-* headers as client-go does */
+	char *as_user, *as_uid;
+	char **as_groups;     /* NULL-terminated, NULL when none */
+	json_t *as_extra;     /* object: key -> array of strings, or NULL */
+	double token_expires; /* epoch seconds of an oidc id-token's exp, 0 = unknown */
 	char *proxy_url;
 	char *nspace;           /* effective default namespace */
 	char *context_name, *cluster_name, *user_name;
@@ -52,7 +61,8 @@ struct kube_config {
 	char *exec_dir;         /* directory relative commands resolve against */
 	json_t *exec_cluster;   /* spec.cluster when provideClusterInfo */
 	struct kube_exec_cred cred;
-	pthread_mutex_t lock;   /* guards cred */
+	pthread_mutex_t lock; /* guards cred and cred_runs */
+	unsigned cred_runs;   /* exec plugin runs that gave a credential */
 };
 
 /* Resolves the configuration. Returns 0, or -1 with a message that names
@@ -66,6 +76,14 @@ void kube_config_release(struct kube_config *kc);
  * plugin to run again (after a 401). Returns 0 or -1 with e filled. */
 int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh, char **bearer,
 		     char **cert_pem, char **key_pem, struct pg_err *e);
+/* The same, single-flight: *gen tells which exec credential was handed
+ * out; after a 401, pass it back as rejected (0 = none): the plugin runs
+ * again only when no other request has replaced that credential in the
+ * meantime, so 20 checks meeting a 401 at once run it once, not 20 times.
+ * A plugin stopped at the check's deadline is reported as that. */
+int kube_credentials_gen(struct kube_config *kc, struct check_ctx *ctx, unsigned rejected,
+                         char **bearer, char **cert_pem, char **key_pem, unsigned *gen,
+                         struct pg_err *e);
 
 /* 1 when a 401 should be retried once with refreshed credentials. */
 int kube_config_can_refresh(const struct kube_config *kc);

@@ -873,6 +873,13 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	if (https) {
 		const struct http_tls *t = &rq->tls;
 		curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+		if (t->ca_file || t->ca_pem) {
+			/* the CA given is the only one trusted (client-go's rule):
+			 * libcurl's default directory and bundle stay active beside
+			 * a CA file or blob unless cleared */
+			curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+			curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+		}
 		if (t->ca_file)
 			curl_easy_setopt(c, CURLOPT_CAINFO, t->ca_file);
 		if (t->ca_pem) {

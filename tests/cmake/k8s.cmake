@@ -28,7 +28,7 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
 
   # test name:script:instance
   foreach(case kubectl.healthy:run_kubectl.sh:healthy kubectl.broken:run_broken.sh:broken
-               faults:run_faults.sh:broken)
+               faults:run_faults.sh:broken real_api:run_real_api.sh:healthy)
     string(REPLACE ":" ";" parts "${case}")
     list(GET parts 0 name)
     list(GET parts 1 script)
@@ -45,6 +45,10 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
   add_test(NAME sim.health_reference COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_health_reference.sh)
   set_tests_properties(sim.health_reference PROPERTIES
     RESOURCE_LOCK sim_health ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
+
+  # The harness never kills a process a stale pid file names.
+  add_test(NAME sim.stale_pid COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_stale_pid.sh)
+  set_tests_properties(sim.stale_pid PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 30)
 
   # The simulator's internals (selectors, patches, apply ownership, RBAC).
   add_test(NAME sim.unit COMMAND ${PG_PYTHON3} ${PG_SIM_TESTS}/test_kubesim.py)
@@ -69,6 +73,11 @@ add_test(NAME k8s.example COMMAND ${CMAKE_SOURCE_DIR}/suites/examples/kubernetes
   --out ${CMAKE_CURRENT_BINARY_DIR}/k8s-results/example)
 set_tests_properties(k8s.example-validate k8s.example PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
   TIMEOUT 120)
+# The real-cluster smoke suite validates without a cluster (it runs against
+# kubesim in tests/k8s/cases/real-cluster-suite.json).
+add_test(NAME k8s.real-cluster-validate
+  COMMAND $<TARGET_FILE:phasegate> validate ${CMAKE_SOURCE_DIR}/suites/examples/real-cluster)
+set_tests_properties(k8s.real-cluster-validate PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
 
 find_program(PG_KUBECTL kubectl)
 find_program(PG_CURL curl)
@@ -100,6 +109,12 @@ if(PG_CURL AND PG_BASH)
     set_tests_properties(k8s.case.${name} PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180
       FIXTURES_REQUIRED k8s_sim_${inst} RESOURCE_LOCK k8s_sim_${inst})
   endforeach()
+
+  # Only the kubeconfig's CA (and http's tls.ca) is trusted: the
+  # simulator's CA in a private /etc/ssl/certs must not verify it.
+  add_test(NAME k8s.ca-only COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_ca_only.sh)
+  set_tests_properties(k8s.ca-only PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
 
   # kubectl and phasegate must see the same objects and rollout verdicts.
   if(PG_KUBECTL)

@@ -8,6 +8,8 @@ code, each check's status and message, and the output with the case file:
    "paused": true,
    "advance": "5s",                  then move the simulator clock forward
    "faults": [{...}],                fault rules for this case (cleared after)
+   "objects": [{...}],               objects put in place through POST /_sim/objects
+                                     (use with "reset": the next reset removes them)
    "kubeconfig": "bad.yaml",         use this file (relative to the case) instead
    "kubeconfig_set": {"server": x},  change every cluster of the instance's kubeconfig
    "kubeconfig_drop": ["key"],       remove keys from every cluster
@@ -17,7 +19,7 @@ code, each check's status and message, and the output with the case file:
    "kubeconfig_user": {"admin": {}}, replace users' definitions (@CASE_DIR@ and
                                      @OUT@ in strings are the case and output dirs)
    "suite": "read.yaml",             relative to the case file
-   "args": ["--var", "x=1"],         extra arguments
+   "args": ["--var", "x=1"],         extra arguments (@KUBECONFIG@: the instance's)
    "exit": 0,
    "every": "pass",                  status of every check not listed
    "checks": {"id": "pass", "id2": {"status": "error", "message": ["part"]},
@@ -70,6 +72,8 @@ def main():
         ctl(base, port, "POST", "/_sim/clock", "advance: %s\n" % case["advance"])
     if case.get("faults"):
         ctl(base, port, "POST", "/_sim/faults", json.dumps(case["faults"]))
+    if case.get("objects"):
+        ctl(base, port, "POST", "/_sim/objects", json.dumps(case["objects"]))
 
     out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", name)
     shutil.rmtree(out, ignore_errors=True)
@@ -78,7 +82,8 @@ def main():
     if os.path.exists(json_path):
         os.remove(json_path)
     cmd = [os.environ["PG_BINARY"], "run", os.path.join(here, case["suite"]), "--out", out]
-    cmd += case.get("args", [])
+    cmd += [a.replace("@KUBECONFIG@", os.path.join(base, "pki", "kubeconfig"))
+            for a in case.get("args", [])]
     env = dict(os.environ)
     env["K8S_KUBECONFIG"] = os.path.join(base, "pki", "kubeconfig")
     if case.get("kubeconfig"):

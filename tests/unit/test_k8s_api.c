@@ -3,6 +3,7 @@
  * filled by the test, URL paths, label selectors from LabelSelector
  * objects, RFC 3339 times, query escaping, and SHA-256 (the backup
  * manifest) against the FIPS 180-4 test vectors. */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,8 @@ static void add(struct k8s_client *c, const char *group, const char *version, co
 	r->singular = xstrdup(singular);
 	r->kind = xstrdup(kind);
 	r->namespaced = namespaced;
+	r->preferred = strcmp(version, "v1alpha1") != 0 &&
+	               !(strcmp(group, "autoscaling") == 0 && strcmp(version, "v1") == 0);
 	r->short_names = xcalloc(3, sizeof(char *));
 	if (s1)
 		r->short_names[0] = xstrdup(s1);
@@ -41,8 +44,12 @@ static int setup(void **state)
 	struct k8s_client *c = xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
 	c->gv_seen = json_object();
+	c->gv_failed = json_object();
+	c->groups = json_object();
 	c->kc_error = xstrdup("no configuration in this test");
 	c->discovered = 1;
+	c->all_versions = 1;
+	c->discovered_at = LLONG_MAX; /* never read again */
 	add(c, "", "v1", "pods", "pod", "Pod", 1, "po", NULL);
 	add(c, "", "v1", "services", "service", "Service", 1, "svc", NULL);
 	add(c, "", "v1", "namespaces", "namespace", "Namespace", 0, "ns", NULL);
@@ -53,7 +60,18 @@ static int setup(void **state)
 	    "apps");
 	add(c, "monitoring.coreos.com", "v1", "servicemonitors", "servicemonitor", "ServiceMonitor",
 	    1, "smon", NULL);
+	/* autoscaling serves v2 (preferred) and v1; AlertmanagerConfig only
+	 * a version that is not its group's preferred one */
+	add(c, "autoscaling", "v1", "horizontalpodautoscalers", "horizontalpodautoscaler",
+	    "HorizontalPodAutoscaler", 1, "hpa", NULL);
+	add(c, "autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+	    "HorizontalPodAutoscaler", 1, "hpa", NULL);
+	add(c, "monitoring.coreos.com", "v1alpha1", "alertmanagerconfigs", "alertmanagerconfig",
+	    "AlertmanagerConfig", 1, "amcfg", NULL);
 	json_object_set_new(c->gv_seen, "apps/v1", json_true());
+	json_object_set_new(c->gv_seen, "v1", json_true());
+	json_object_set_new(c->gv_seen, "autoscaling/v1", json_true());
+	json_object_set_new(c->gv_seen, "autoscaling/v2", json_true());
 	*state = c;
 	return 0;
 }
@@ -113,6 +131,44 @@ static void test_resolve_unknown(void **state)
 	free(err);
 	/* a known name in the wrong group is unknown */
 	assert_int_equal(k8s_resolve(c, NULL, "deployments.batch", NULL, &r, &err), -1);
+	free(err);
+}
+
+/* Issue 13 item 2: every served version is known; the preferred one wins
+ * unless an apiVersion names another; a kind served only in a version
+ * that is not preferred is found. */
+static void test_resolve_versions(void **state)
+{
+	struct k8s_client *c = *state;
+	assert_string_equal(resolve_ok(c, "hpa", NULL)->version, "v2");
+	assert_string_equal(resolve_ok(c, "HorizontalPodAutoscaler", "autoscaling/v1")->version,
+	                    "v1");
+	assert_string_equal(resolve_ok(c, "HorizontalPodAutoscaler", "autoscaling/v2")->version,
+	                    "v2");
+	assert_string_equal(resolve_ok(c, "hpa.v1.autoscaling", NULL)->version, "v1");
+	assert_string_equal(resolve_ok(c, "AlertmanagerConfig", NULL)->version, "v1alpha1");
+	char *p =
+	    k8s_path(resolve_ok(c, "HorizontalPodAutoscaler", "autoscaling/v1"), "x", "y", NULL);
+	assert_string_equal(p, "/apis/autoscaling/v1/namespaces/x/horizontalpodautoscalers/y");
+	free(p);
+}
+
+/* Issue 13 item 1: a group version that failed discovery is named in the
+ * error of a lookup that misses; the rest keeps working. */
+static void test_resolve_partial(void **state)
+{
+	struct k8s_client *c = *state;
+	json_object_set_new(
+	    c->gv_failed, "metrics.k8s.io/v1beta1",
+	    json_string("discovery GET /apis/metrics.k8s.io/v1beta1: the API server "
+	                "failed with 503: service unavailable"));
+	assert_string_equal(resolve_ok(c, "deploy", NULL)->group, "apps");
+	const struct k8s_res *r = NULL;
+	char *err = NULL;
+	assert_int_equal(k8s_resolve(c, NULL, "podmetrics", NULL, &r, &err), -1);
+	assert_non_null(strstr(err, "no resource type 'podmetrics'"));
+	assert_non_null(strstr(err, "discovery failed for metrics.k8s.io/v1beta1"));
+	assert_non_null(strstr(err, "503: service unavailable"));
 	free(err);
 }
 
@@ -250,16 +306,43 @@ static void test_yaml_roundtrip(void **state)
 	    " \"lists\": [[1, [2, 3]], [{\"a\": [ {\"b\": {\"c\": [true]}} ]}], \"x\", -1, 0.25]}");
 }
 
+/* Issue 10: keys and values that a YAML 1.1 reader (PyYAML, kubectl's
+ * go-yaml) would turn into booleans or numbers are quoted, so a restore
+ * gives back strings; other strings stay plain and readable. */
+static void test_yaml_11_quoting(void **state)
+{
+	json_t *in = json_pack("{s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "data", "True", "NO",
+	                       "Off", "y", "on", "0644", "n", "1_000", "~", "+1", "plain",
+	                       "text with: colon", ".inf", "=");
+	struct buf b;
+	buf_init(&b, 0);
+	k8s_yaml(&b, in);
+	const char *t = buf_str(&b);
+	static const char *const want[] = {"\"True\": \"NO\"", "\"Off\": \"y\"",
+	                                   "\"on\": \"0644\"", "\"n\": \"1_000\"",
+	                                   "\"~\": \"+1\"",    "plain: 'text with: colon'",
+	                                   "\".inf\": \"=\""};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(t, want[i]))
+			fail_msg("'%s' not in:\n%s", want[i], t);
+	assert_non_null(strstr(t, "data:\n"));
+	buf_release(&b);
+	json_decref(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_resolve_names, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_unknown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_versions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_partial, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
 	    cmocka_unit_test(test_selector_string),
 	    cmocka_unit_test(test_times),
 	    cmocka_unit_test(test_sha256),
 	    cmocka_unit_test(test_yaml_roundtrip),
+	    cmocka_unit_test(test_yaml_11_quoting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,7 @@
 
 #include "kubeconfig.h"
 #include "util.h"
+#include "vars.h"
 
 static char tmpdir[256];
 
@@ -577,6 +578,125 @@ static void test_errors_name_file_and_key(void **state)
 	free(p);
 }
 
+/* Issue 10 item 1: a tokenFile that is a FIFO (nobody writing) must not
+ * hang in open(); it is refused as not a regular file. */
+static void test_token_file_fifo_refused(void **state)
+{
+	char *fifo = tpath("token.fifo");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	write_text("c.yaml",
+	           "current-context: c\n"
+	           "clusters:\n- {name: k, cluster: {server: 'https://127.0.0.1:6443'}}\n"
+	           "users:\n- {name: tf, user: {tokenFile: token.fifo}}\n"
+	           "contexts:\n- {name: c, context: {cluster: k, user: tf}}\n",
+	           0600);
+	set_kubeconfig("c.yaml", NULL);
+	struct kube_config_opts o = {0};
+	struct kube_config kc;
+	load_ok(&kc, &o);
+	char *bearer, *cert, *key;
+	struct pg_err e;
+	alarm(10); /* a hang fails the test instead of blocking ctest */
+	assert_int_equal(kube_credentials(&kc, NULL, 0, &bearer, &cert, &key, &e), -1);
+	alarm(0);
+	assert_non_null(strstr(e.msg, "token.fifo"));
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	kube_config_release(&kc);
+	free(fifo);
+}
+
+/* Issue 10: -data fields are decoded as client-go does (standard Base64,
+ * padding required); a corrupt one is an error naming the field. */
+static void test_strict_base64(void **state)
+{
+	static const char *const bad[] = {
+	    "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg",    /* padding cut off */
+	    "LS0tLS1CRUdJTiBDRVJU SUZJQ0FURS0tLS0tCg==", /* a space inside */
+	    "LS0tLS1CRUdJTiBDRVJU_UZJQ0FURS0tLS0tCg==",  /* URL-safe alphabet */
+	    "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=A",  /* data after padding */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *doc = xasprintf("current-context: c\n"
+		                      "clusters:\n- {name: k, cluster: {server: 'https://h', "
+		                      "certificate-authority-data: '%s'}}\n"
+		                      "users:\n- {name: u, user: {token: abcdef}}\n"
+		                      "contexts:\n- {name: c, context: {cluster: k, user: u}}\n",
+		                      bad[i]);
+		write_text("b.yaml", doc, 0600);
+		free(doc);
+		set_kubeconfig("b.yaml", NULL);
+		struct kube_config_opts o = {0};
+		char *msg = load_err(&o);
+		assert_non_null(strstr(msg, "certificate-authority-data is not valid base64"));
+		assert_non_null(strstr(msg, "cluster 'k'"));
+		free(msg);
+	}
+	/* a line break inside the data (base64 -w76) is accepted; a corrupt
+	 * key is named as the key */
+	write_text(
+	    "ok.yaml",
+	    "current-context: c\n"
+	    "clusters:\n- name: k\n  cluster:\n    server: 'https://h'\n"
+	    "    certificate-authority-data: \"LS0tLS1CRUdJTiBDRVJU\\nSUZJQ0FURS0tLS0tCg==\"\n"
+	    "users:\n- {name: u, user: {client-certificate-data: Y2VydA==, "
+	    "client-key-data: '!!!!'}}\n"
+	    "contexts:\n- {name: c, context: {cluster: k, user: u}}\n",
+	    0600);
+	set_kubeconfig("ok.yaml", NULL);
+	struct kube_config_opts o = {0};
+	char *msg = load_err(&o);
+	assert_non_null(strstr(msg, "user 'u': client-key-data is not valid base64"));
+	free(msg);
+}
+
+/* Issue 10 item 9: every credential is registered with the masker the
+ * moment the kubeconfig (or the token file) is read. */
+static void test_credentials_masked(void **state)
+{
+	mask_reset();
+	write_text("tok", "file-token-0123456789\n", 0600);
+	write_text(
+	    "m.yaml",
+	    "current-context: t\n"
+	    "clusters:\n- {name: k, cluster: {server: 'https://h'}}\n"
+	    "users:\n"
+	    "- {name: t, user: {token: static-token-0123456789}}\n"
+	    "- {name: b, user: {username: admin, password: basic-pass-0123}}\n"
+	    "- {name: f, user: {tokenFile: tok}}\n"
+	    "- name: k\n  user:\n    client-certificate-data: Y2VydA==\n"
+	    "    client-key-data: LS0tLS1CRUdJTiBLRVktLS0tLQpzZWNyZXQta2V5LWxpbmUtQUJDREVGCg==\n"
+	    "contexts:\n- {name: t, context: {cluster: k, user: t}}\n"
+	    "- {name: b, context: {cluster: k, user: b}}\n"
+	    "- {name: f, context: {cluster: k, user: f}}\n"
+	    "- {name: k, context: {cluster: k, user: k}}\n",
+	    0600);
+	set_kubeconfig("m.yaml", NULL);
+	static const char *const ctxs[] = {"t", "b", "f", "k"};
+	for (size_t i = 0; i < 4; i++) {
+		struct kube_config_opts o = {.context = ctxs[i]};
+		struct kube_config kc;
+		load_ok(&kc, &o);
+		char *bearer, *cert, *key;
+		struct pg_err e;
+		assert_int_equal(kube_credentials(&kc, NULL, 0, &bearer, &cert, &key, &e), 0);
+		free(bearer);
+		free(cert);
+		free(key);
+		kube_config_release(&kc);
+	}
+	char *m =
+	    mask_dup("403: Authorization: Bearer static-token-0123456789 / file-token-0123456789"
+	             " / Basic YWRtaW46YmFzaWMtcGFzcy0wMTIz / basic-pass-0123 / "
+	             "secret-key-line-ABCDEF");
+	assert_null(strstr(m, "static-token"));
+	assert_null(strstr(m, "file-token"));
+	assert_null(strstr(m, "YWRtaW46YmFzaWMtcGFzcy0wMTIz"));
+	assert_null(strstr(m, "basic-pass"));
+	assert_null(strstr(m, "secret-key-line"));
+	free(m);
+	mask_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +709,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_exec_plugin_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_in_cluster, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors_name_file_and_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_file_fifo_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_strict_base64, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_credentials_masked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
