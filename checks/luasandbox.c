@@ -4,21 +4,29 @@
  * time() and date(); built-in scripts also get the rest of the standard
  * library. Here nothing that reaches files, processes or the loading of
  * code exists at all, and three limits hold every script: a memory cap in
- * the allocator, an instruction count and a deadline in a count hook. */
+ * the allocator, an instruction count and a deadline in a count hook, all
+ * inside a child process that is killed if the deadline passes anyway. */
 #include "luasandbox.h"
 
 #include "luagoto.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define HOOK_EVERY 1000    /* instructions between two limit checks */
 #define JSON_MAX_DEPTH 200 /* nesting of values converted either way */
+#define KILL_GRACE_MS 500  /* past the time limit before the child is killed */
 
 struct luasb_limits luasb_limits_default(void)
 {
@@ -412,12 +420,14 @@ static int sb_main(lua_State *L)
 	return 0;
 }
 
-int luasb_run(const char *script, size_t len, const char *name, json_t *obj, enum luasb_libs libs,
-              const struct luasb_limits *lim, json_t **result, const char **rtype, struct pg_err *e)
+/* Runs the script in this process: the hook and the allocator bound it. */
+static int run_here(const char *script, size_t len, const char *name, json_t *obj,
+                    enum luasb_libs libs, const struct luasb_limits *lim, json_t **result,
+                    const char **rtype, struct pg_err *e)
 {
 	struct sb s;
 	memset(&s, 0, sizeof(s));
-	s.lim = lim ? *lim : luasb_limits_default();
+	s.lim = *lim;
 	s.deadline = now_mono_ms() + s.lim.max_ms;
 	s.script = script;
 	s.len = len;
@@ -460,5 +470,131 @@ int luasb_run(const char *script, size_t len, const char *name, json_t *obj, enu
 		json_decref(s.result);
 	}
 	free(s.error);
+	return rc;
+}
+
+/* ---- the child process ------------------------------------------------ */
+
+/* A Lua type name as a static string (the child's pointers do not cross). */
+static const char *type_name(const char *t)
+{
+	static const char *const names[] = {"nil",      "boolean", "number",
+	                                    "string",   "table",   "function",
+	                                    "userdata", "thread",  "lightuserdata"};
+	for (size_t i = 0; t && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(t, names[i]) == 0)
+			return names[i];
+	return "userdata";
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* In the child: runs the script and writes {"rtype","result"} or {"error"}. */
+static void child_main(int fd, const char *script, size_t len, const char *name, json_t *obj,
+                       enum luasb_libs libs, const struct luasb_limits *lim)
+{
+	json_t *r = NULL;
+	const char *rtype = "nil";
+	struct pg_err e;
+	json_t *ans;
+	if (run_here(script, len, name, obj, libs, lim, &r, &rtype, &e) != 0)
+		ans = json_pack("{s:s}", "error", e.msg);
+	else
+		ans = json_pack("{s:s, s:o}", "rtype", rtype, "result", r ? r : json_null());
+	char *text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	if (text)
+		write_all(fd, text, strlen(text));
+	_exit(text ? 0 : 1);
+}
+
+int luasb_run(const char *script, size_t len, const char *name, json_t *obj, enum luasb_libs libs,
+              const struct luasb_limits *lim, json_t **result, const char **rtype, struct pg_err *e)
+{
+	struct luasb_limits l = lim ? *lim : luasb_limits_default();
+	*result = NULL;
+	*rtype = "nil";
+	/* The count hook cannot stop a C function (a pattern match that
+	 * backtracks for hours), and a fault in the interpreter must not take
+	 * phasegate down: the script runs in a child process that is killed
+	 * at the deadline. */
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return pg_error(e, "cannot run the Lua script: pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return pg_error(e, "cannot run the Lua script: fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(fds[1], script, len, name, obj, libs, &l);
+	}
+	close(fds[1]);
+	long long deadline = now_mono_ms() + l.max_ms + KILL_GRACE_MS;
+	struct buf b;
+	buf_init(&b, l.max_bytes);
+	int timed_out = 0, too_big = 0;
+	char chunk[65536];
+	for (;;) {
+		long long left = deadline - now_mono_ms();
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		struct pollfd p = {.fd = fds[0], .events = POLLIN};
+		int pr = poll(&p, 1, (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			continue;
+		ssize_t n = read(fds[0], chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_add(&b, chunk, (size_t)n) != 0) {
+			too_big = 1;
+			break;
+		}
+	}
+	close(fds[0]);
+	if (timed_out || too_big)
+		kill(pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	int rc = -1;
+	json_t *ans = NULL;
+	if (timed_out)
+		pg_error(e, "the script ran longer than %lld ms", l.max_ms);
+	else if (too_big)
+		pg_error(e, "the script's answer is larger than %zu MiB", l.max_bytes >> 20);
+	else if (WIFSIGNALED(status))
+		pg_error(e, "the Lua interpreter died (signal %d)", WTERMSIG(status));
+	else if (!(ans = json_loadb(buf_str(&b), b.len, JSON_DECODE_ANY, NULL)))
+		pg_error(e, "the Lua interpreter gave no answer");
+	else if (json_string_value(json_object_get(ans, "error")))
+		pg_error(e, "%s", json_string_value(json_object_get(ans, "error")));
+	else
+		rc = 0;
+	if (rc == 0) {
+		json_t *r = json_object_get(ans, "result");
+		*rtype = type_name(json_string_value(json_object_get(ans, "rtype")));
+		*result = json_is_null(r) ? NULL : json_incref(r);
+	}
+	json_decref(ans);
+	buf_release(&b);
 	return rc;
 }

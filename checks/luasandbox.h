@@ -5,7 +5,11 @@
  * (jansson) and Lua with Argo CD's conversion rules (util/lua decodeValue
  * one way, gopher-json's encoder the other).
  *
- * Every run gets a fresh interpreter, so runs may happen on many threads. */
+ * Every run gets a fresh interpreter in a child process of its own: the
+ * process is killed when the script outlives its time (also inside a C
+ * function such as a backtracking pattern match, where no hook runs), and a
+ * fault in the interpreter cannot take phasegate down. Runs may happen on
+ * many threads at once. */
 #ifndef PHASEGATE_LUASANDBOX_H
 #define PHASEGATE_LUASANDBOX_H
 

@@ -77,6 +77,11 @@ static void test_limits(void **state)
 	                 LUASB_LIBS_OPEN, "MiB of memory");
 	expect_error_has("local t = {} for i = 1, 1e8 do t[i] = {i} end", LUASB_LIBS_OPEN,
 	                 "MiB of memory");
+	/* a pattern match backtracking inside C, where no hook runs, is
+	 * stopped by killing the interpreter's process */
+	expect_error_has("local s = string.rep('a', 5000) return {n = string.find(s, "
+	                 "'.-.-.-.-.-.-b')}",
+	                 LUASB_LIBS_OPEN, "the script ran longer than 300 ms");
 	/* a limit reached in a run does not carry over to the next one */
 	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
 }
