@@ -423,6 +423,10 @@ int luagoto_rewrite(const char *src, size_t len, char **out, size_t *outlen, str
 	for (size_t i = 0; i < ne; i++) {
 		buf_add(&b, src + at, ed[i].start - at);
 		buf_adds(&b, ed[i].text);
+		/* a goto and its label may sit on two lines: keep the lines */
+		for (size_t k = ed[i].start; k < ed[i].end; k++)
+			if (src[k] == '\n')
+				buf_addc(&b, '\n');
 		at = ed[i].end;
 		free(ed[i].text);
 	}

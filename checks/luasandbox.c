@@ -11,16 +11,17 @@
 #include "luagoto.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -473,9 +474,19 @@ static int run_here(const char *script, size_t len, const char *name, json_t *ob
 	return rc;
 }
 
-/* ---- the child process ------------------------------------------------ */
+/* ---- the worker process ----------------------------------------------- */
 
-/* A Lua type name as a static string (the child's pointers do not cross). */
+/* Scripts run in one worker process, started on first use and killed (then
+ * started again on the next run) when a script outlives its deadline or the
+ * worker dies. Requests and answers are length-prefixed frames on a socket
+ * pair; one run at a time. */
+static struct {
+	pthread_mutex_t lock;
+	pid_t pid; /* 0 = not running */
+	int fd;    /* the parent's end */
+} worker = {PTHREAD_MUTEX_INITIALIZER, 0, -1};
+
+/* A Lua type name as a static string (the worker's pointers do not cross). */
 static const char *type_name(const char *t)
 {
 	static const char *const names[] = {"nil",      "boolean", "number",
@@ -487,35 +498,195 @@ static const char *type_name(const char *t)
 	return "userdata";
 }
 
-static void write_all(int fd, const char *p, size_t n)
+/* Writes all of p before the deadline (deadline < 0: none). */
+static int send_all(int fd, const void *p, size_t n, long long deadline)
 {
+	const char *c = p;
 	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
+		if (deadline >= 0) {
+			long long left = deadline - now_mono_ms();
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+			if (left <= 0 || poll(&pf, 1, (int)left) == 0)
+				return -1;
+		}
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0)
-			return;
-		p += w;
+			return -1;
+		c += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes before the deadline (deadline < 0: none). Returns
+ * 0, -1 on end or error, -2 when the deadline passed. */
+static int recv_all(int fd, void *p, size_t n, long long deadline)
+{
+	char *c = p;
+	while (n > 0) {
+		if (deadline >= 0) {
+			long long left = deadline - now_mono_ms();
+			struct pollfd pf = {.fd = fd, .events = POLLIN};
+			if (left <= 0)
+				return -2;
+			int pr = poll(&pf, 1, (int)left);
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr == 0)
+				return -2;
+		}
+		ssize_t r = read(fd, c, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int send_blob(int fd, const void *p, uint64_t n, long long deadline)
+{
+	if (send_all(fd, &n, sizeof(n), deadline) != 0)
+		return -1;
+	return send_all(fd, p, n, deadline);
+}
+
+/* A frame of at most max bytes (malloc'd, NUL-terminated). */
+static int recv_blob(int fd, char **out, uint64_t *n, uint64_t max, long long deadline)
+{
+	*out = NULL;
+	int rc = recv_all(fd, n, sizeof(*n), deadline);
+	if (rc != 0)
+		return rc;
+	if (*n > max)
+		return -1;
+	*out = xmalloc(*n + 1);
+	rc = recv_all(fd, *out, *n, deadline);
+	(*out)[rc == 0 ? *n : 0] = 0;
+	return rc;
+}
+
+/* The worker: one request after another until the parent goes away. A
+ * request is the script, its name, the libraries, the limits and the
+ * object as JSON text; the answer {"rtype","result"} or {"error"}. */
+static void worker_main(int fd)
+{
+	for (;;) {
+		char *script = NULL, *name = NULL, *objtext = NULL;
+		uint64_t slen = 0, nlen = 0, olen = 0;
+		uint32_t libs = 0;
+		struct luasb_limits lim;
+		if (recv_blob(fd, &script, &slen, UINT32_MAX, -1) != 0 ||
+		    recv_blob(fd, &name, &nlen, 4096, -1) != 0 ||
+		    recv_all(fd, &libs, sizeof(libs), -1) != 0 ||
+		    recv_all(fd, &lim, sizeof(lim), -1) != 0 ||
+		    recv_blob(fd, &objtext, &olen, UINT32_MAX, -1) != 0)
+			_exit(0);
+		json_t *obj = olen ? json_loadb(objtext, olen, JSON_DECODE_ANY, NULL) : NULL;
+		json_t *r = NULL, *ans;
+		const char *rtype = "nil";
+		struct pg_err e;
+		if (run_here(script, slen, name, obj, (enum luasb_libs)libs, &lim, &r, &rtype,
+		             &e) != 0)
+			ans = json_pack("{s:o}", "error", json_from_bytes(e.msg, strlen(e.msg)));
+		else
+			ans =
+			    json_pack("{s:s, s:o}", "rtype", rtype, "result", r ? r : json_null());
+		char *text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		if (!text)
+			text = xstrdup("{\"error\":\"the script's answer cannot be written\"}");
+		if (send_blob(fd, text, strlen(text), -1) != 0)
+			_exit(0);
+		free(text);
+		json_decref(ans);
+		json_decref(obj);
+		free(script);
+		free(name);
+		free(objtext);
 	}
 }
 
-/* In the child: runs the script and writes {"rtype","result"} or {"error"}. */
-static void child_main(int fd, const char *script, size_t len, const char *name, json_t *obj,
-                       enum luasb_libs libs, const struct luasb_limits *lim)
+/* Kills the worker; *status (may be NULL) gets how it ended. */
+static void worker_stop(int *status)
 {
-	json_t *r = NULL;
-	const char *rtype = "nil";
-	struct pg_err e;
-	json_t *ans;
-	if (run_here(script, len, name, obj, libs, lim, &r, &rtype, &e) != 0)
-		ans = json_pack("{s:s}", "error", e.msg);
-	else
-		ans = json_pack("{s:s, s:o}", "rtype", rtype, "result", r ? r : json_null());
-	char *text = ans ? json_dumps(ans, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-	if (text)
-		write_all(fd, text, strlen(text));
-	_exit(text ? 0 : 1);
+	int st = 0;
+	if (worker.pid > 0) {
+		close(worker.fd);
+		kill(worker.pid, SIGKILL);
+		while (waitpid(worker.pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	worker.pid = 0;
+	worker.fd = -1;
+	if (status)
+		*status = st;
+}
+
+static int worker_start(struct pg_err *e)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return pg_error(e, "cannot run Lua scripts: socketpair: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return pg_error(e, "cannot run Lua scripts: fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		worker_main(sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	worker.pid = pid;
+	worker.fd = sv[0];
+	return 0;
+}
+
+/* Sends one request and reads its answer; -1 with e filled otherwise. */
+static int worker_call(const char *script, size_t len, const char *name, json_t *obj,
+                       enum luasb_libs libs, const struct luasb_limits *l, json_t **ans,
+                       struct pg_err *e)
+{
+	*ans = NULL;
+	if (worker.pid <= 0 && worker_start(e) != 0)
+		return -1;
+	long long deadline = now_mono_ms() + l->max_ms + KILL_GRACE_MS;
+	char *objtext = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	uint32_t lb = (uint32_t)libs;
+	int sent = send_blob(worker.fd, script, len, deadline) == 0 &&
+	           send_blob(worker.fd, name, strlen(name), deadline) == 0 &&
+	           send_all(worker.fd, &lb, sizeof(lb), deadline) == 0 &&
+	           send_all(worker.fd, l, sizeof(*l), deadline) == 0 &&
+	           send_blob(worker.fd, objtext ? objtext : "", objtext ? strlen(objtext) : 0,
+	                     deadline) == 0;
+	free(objtext);
+	char *text = NULL;
+	uint64_t n = 0;
+	int rc = sent ? recv_blob(worker.fd, &text, &n, l->max_bytes, deadline) : -1;
+	if (rc != 0) {
+		int status = 0;
+		worker_stop(&status);
+		free(text);
+		if (rc == -2 || now_mono_ms() >= deadline)
+			return pg_error(e, "the script ran longer than %lld ms", l->max_ms);
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+			return pg_error(e, "the Lua interpreter died (signal %d)",
+			                WTERMSIG(status));
+		return pg_error(e,
+		                "the Lua interpreter gave no answer (or one larger than %zu MiB)",
+		                l->max_bytes >> 20);
+	}
+	*ans = json_loadb(text, n, JSON_DECODE_ANY, NULL);
+	free(text);
+	if (!*ans)
+		return pg_error(e, "the Lua interpreter's answer is not JSON");
+	return 0;
 }
 
 int luasb_run(const char *script, size_t len, const char *name, json_t *obj, enum luasb_libs libs,
@@ -526,75 +697,30 @@ int luasb_run(const char *script, size_t len, const char *name, json_t *obj, enu
 	*rtype = "nil";
 	/* The count hook cannot stop a C function (a pattern match that
 	 * backtracks for hours), and a fault in the interpreter must not take
-	 * phasegate down: the script runs in a child process that is killed
+	 * phasegate down: scripts run in the worker process, which is killed
 	 * at the deadline. */
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC) != 0)
-		return pg_error(e, "cannot run the Lua script: pipe: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return pg_error(e, "cannot run the Lua script: fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(fds[1], script, len, name, obj, libs, &l);
-	}
-	close(fds[1]);
-	long long deadline = now_mono_ms() + l.max_ms + KILL_GRACE_MS;
-	struct buf b;
-	buf_init(&b, l.max_bytes);
-	int timed_out = 0, too_big = 0;
-	char chunk[65536];
-	for (;;) {
-		long long left = deadline - now_mono_ms();
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		struct pollfd p = {.fd = fds[0], .events = POLLIN};
-		int pr = poll(&p, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			continue;
-		ssize_t n = read(fds[0], chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (buf_add(&b, chunk, (size_t)n) != 0) {
-			too_big = 1;
-			break;
-		}
-	}
-	close(fds[0]);
-	if (timed_out || too_big)
-		kill(pid, SIGKILL);
-	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	int rc = -1;
 	json_t *ans = NULL;
-	if (timed_out)
-		pg_error(e, "the script ran longer than %lld ms", l.max_ms);
-	else if (too_big)
-		pg_error(e, "the script's answer is larger than %zu MiB", l.max_bytes >> 20);
-	else if (WIFSIGNALED(status))
-		pg_error(e, "the Lua interpreter died (signal %d)", WTERMSIG(status));
-	else if (!(ans = json_loadb(buf_str(&b), b.len, JSON_DECODE_ANY, NULL)))
-		pg_error(e, "the Lua interpreter gave no answer");
-	else if (json_string_value(json_object_get(ans, "error")))
-		pg_error(e, "%s", json_string_value(json_object_get(ans, "error")));
-	else
-		rc = 0;
-	if (rc == 0) {
-		json_t *r = json_object_get(ans, "result");
-		*rtype = type_name(json_string_value(json_object_get(ans, "rtype")));
-		*result = json_is_null(r) ? NULL : json_incref(r);
+	pthread_mutex_lock(&worker.lock);
+	int rc = worker_call(script, len, name, obj, libs, &l, &ans, e);
+	pthread_mutex_unlock(&worker.lock);
+	if (rc != 0)
+		return -1;
+	const char *err = json_string_value(json_object_get(ans, "error"));
+	if (err) {
+		pg_error(e, "%s", err);
+		json_decref(ans);
+		return -1;
 	}
+	json_t *r = json_object_get(ans, "result");
+	*rtype = type_name(json_string_value(json_object_get(ans, "rtype")));
+	*result = json_is_null(r) ? NULL : json_incref(r);
 	json_decref(ans);
-	buf_release(&b);
-	return rc;
+	return 0;
+}
+
+void luasb_shutdown(void)
+{
+	pthread_mutex_lock(&worker.lock);
+	worker_stop(NULL);
+	pthread_mutex_unlock(&worker.lock);
 }

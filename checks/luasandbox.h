@@ -5,11 +5,11 @@
  * (jansson) and Lua with Argo CD's conversion rules (util/lua decodeValue
  * one way, gopher-json's encoder the other).
  *
- * Every run gets a fresh interpreter in a child process of its own: the
- * process is killed when the script outlives its time (also inside a C
- * function such as a backtracking pattern match, where no hook runs), and a
- * fault in the interpreter cannot take phasegate down. Runs may happen on
- * many threads at once. */
+ * Every run gets a fresh interpreter, in a worker process shared by all
+ * runs (one at a time): the worker is killed, and started again for the
+ * next run, when a script outlives its time (also inside a C function such
+ * as a backtracking pattern match, where no hook runs), and a fault in the
+ * interpreter cannot take phasegate down. Any thread may call luasb_run. */
 #ifndef PHASEGATE_LUASANDBOX_H
 #define PHASEGATE_LUASANDBOX_H
 
@@ -44,5 +44,9 @@ enum luasb_libs {
 int luasb_run(const char *script, size_t len, const char *name, json_t *obj, enum luasb_libs libs,
               const struct luasb_limits *lim, json_t **result, const char **rtype,
               struct pg_err *e);
+
+/* Stops the worker process (optional: it also ends by itself when the
+ * process that started it exits). */
+void luasb_shutdown(void);
 
 #endif
