@@ -20,6 +20,7 @@
 
 #include "k8s_api.h"
 #include "k8s_logs.h"
+#include "k8s_health.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -33,6 +34,7 @@ struct k8s_state {
 	struct k8s_client client;
 	char *kubeconfig; /* owned: the explicit file, or NULL (KUBECONFIG) */
 	char *context;    /* owned, may be NULL */
+	struct k8s_health_src health; /* Lua health scripts of the run */
 };
 
 static const struct key_spec k8s_settings_keys[] = {
@@ -40,6 +42,10 @@ static const struct key_spec k8s_settings_keys[] = {
     {"context", KT_STR, 0, "kubeconfig context (default: current-context)"},
     {"namespace", KT_STR, 0, "default namespace (default: the context's)"},
     {"service_account_dir", KT_STR, 0, "in-cluster service account files (tests)"},
+    {"health_customizations", KT_STR, 0,
+     "directory of Argo CD Lua health checks (<group>/<Kind>/health.lua)"},
+    {"argocd_namespace", KT_STR, 0,
+     "namespace of argocd-cm, whose health customizations apply (default argocd; \"\" = none)"},
     {NULL, KT_ANY, 0, NULL},
 };
 
@@ -98,6 +104,14 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 		diags_release(&pd);
 	}
 	k8s_client_init(&st->client, &o);
+	const char *hdir = cfg_str(settings, "health_customizations", NULL);
+	const struct node *hn = cfg_node(settings, "health_customizations");
+	char *hbase = hdir && *hdir && hdir[0] != '/' && hn ? dir_of_file(hn->pos.file) : NULL;
+	char *hpath = hbase ? xasprintf("%s/%s", hbase, hdir) : NULL;
+	k8s_health_src_init(&st->health, hpath ? hpath : hdir,
+	                    cfg_str(settings, "argocd_namespace", "argocd"));
+	free(hpath);
+	free(hbase);
 	*state = st;
 	return 0;
 }
@@ -108,6 +122,7 @@ static void k8s_fini(void *state)
 	if (!st)
 		return;
 	k8s_client_release(&st->client);
+	k8s_health_src_release(&st->health);
 	free(st->kubeconfig);
 	free(st->context);
 	free(st);
@@ -777,8 +792,10 @@ static void redact_secret(json_t *obj)
 }
 
 /* Argo CD's verdict on obj. An Argo CD Application is judged by the health
- * Argo CD itself reports in its status (what "health: app/x" asks). */
-static const char *health_of(json_t *obj, char **msg)
+ * Argo CD itself reports in its status (what "health: app/x" asks); other
+ * kinds by their Lua health check (argocd-cm, health_customizations) or the
+ * built-in rules. NULL when the scripts could not be loaded (error set). */
+static const char *health_of(struct k8s_run *r, json_t *obj, json_t *f, char **msg)
 {
 	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
@@ -795,7 +812,17 @@ static const char *health_of(json_t *obj, char **msg)
 				return known[i];
 		return "Unknown";
 	}
-	return kube_health(obj, msg);
+	struct k8s_state *st = ctx_module_state(r->ctx);
+	struct lua_health *lh = NULL;
+	const char *note = NULL;
+	char *err = NULL;
+	if (k8s_health_src_get(&st->health, r->cl, r->ctx, &lh, &note, &err) != 0) {
+		set_error(r, err);
+		return NULL;
+	}
+	if (note)
+		json_object_set_new(f, "health_note", json_string(note));
+	return lua_health_of(lh, obj, msg, NULL);
 }
 
 static void op_get(struct k8s_run *r, int mode)
@@ -812,7 +839,8 @@ static void op_get(struct k8s_run *r, int mode)
 	json_object_set_new(f, "exists", json_boolean(obj != NULL));
 	if (mode == OP_GET) {
 		char *hm = NULL;
-		const char *h = obj ? health_of(obj, &hm) : "Missing";
+		const char *h = obj ? health_of(r, obj, f, &hm) : "Missing";
+		h = h ? h : "Unknown";
 		json_object_set_new(f, "health", json_string(h));
 		json_object_set_new(f, "health_message", json_string(hm ? hm : ""));
 		free(hm);
@@ -824,7 +852,8 @@ static void op_get(struct k8s_run *r, int mode)
 		                : xasprintf("%s does not exist", label));
 	} else if (mode == OP_HEALTH) {
 		char *hm = NULL;
-		const char *h = obj ? health_of(obj, &hm) : "Missing";
+		const char *h = obj ? health_of(r, obj, f, &hm) : "Missing";
+		h = h ? h : "Unknown";
 		json_object_set_new(f, "status", json_string(h));
 		json_object_set_new(f, "message", json_string(hm ? hm : ""));
 		set_summary(

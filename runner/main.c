@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "health_cmd.h"
 #include "http.h"
 #include "module.h"
 #include "report.h"
@@ -34,6 +35,8 @@ static const char usage_text[] =
 	"  list SUITE        print phases, steps, gates and checks in order\n"
 	"  report RESULTS    render reports again from a results JSON file\n"
 	"  modules           list the check modules and their keys\n"
+	"  health [--customizations DIR] FILE...\n"
+	"                    Argo CD's health of every object in YAML files (JSON lines)\n"
 	"\n"
 	"selection:    --phase ID  --step ID  --tag TAG\n"
 	"variables:    --var NAME=VALUE (repeatable)  --env-file FILE  --set MODULE.KEY=VALUE\n"
@@ -516,9 +519,43 @@ static int cmd_run(const struct cli *c, struct plan *p)
 	return rc;
 }
 
+/* phasegate health [--customizations DIR] FILE...: 0 every file was read,
+ * 2 a file could not be read or held something else than objects. */
+static int cmd_health(int argc, char **argv)
+{
+	const char *dir = NULL;
+	const char **files = xcalloc((size_t)argc + 1, sizeof(*files));
+	size_t n = 0;
+	int rc = EXIT_PASS;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--customizations") == 0 && i + 1 < argc)
+			dir = argv[++i];
+		else if (strncmp(argv[i], "--customizations=", 17) == 0)
+			dir = argv[i] + 17;
+		else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
+			rc = usage_error("health: unknown option '%s' (--customizations DIR)", argv[i]);
+		else if (strcmp(argv[i], "--") != 0)
+			files[n++] = argv[i];
+	}
+	if (rc == EXIT_PASS && n == 0)
+		rc = usage_error("health needs at least one YAML file");
+	if (rc == EXIT_PASS) {
+		struct diags d;
+		diags_init(&d);
+		if (health_cmd_run(dir, files, n, stdout, &d) != 0)
+			rc = EXIT_USAGE;
+		diags_print(&d, stderr);
+		diags_release(&d);
+	}
+	free(files);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "health") == 0)
+		return cmd_health(argc - 2, argv + 2);
 	struct cli c;
 	int rc = parse_cli(argc, argv, &c);
 	if (rc)

@@ -906,7 +906,7 @@ static int check_duplicates(struct loader *L, struct node *map)
 	size_t i;
 	int rc = 0;
 
-	if (map->n < 2)
+	if (map->n < 2 || L->lim->duplicate_keys_last_wins)
 		return 0;
 	v = xmalloc(map->n * sizeof(*v));
 	for (i = 0; i < map->n; i++)
@@ -1003,8 +1003,20 @@ static void loader_release(struct loader *L)
 	L->root = NULL;
 }
 
-int node_load_string(const char *name, const char *text, size_t len, const struct node_limits *lim,
-                     struct node **out, struct diags *d)
+/* Anchors name nodes within one document only. */
+static void anchors_forget(struct loader *L)
+{
+	for (size_t i = 0; i < L->nanchors; i++)
+		free(L->anchors[i].name);
+	L->nanchors = 0;
+	if (L->nbuckets)
+		memset(L->buckets, 0, L->nbuckets * sizeof(*L->buckets));
+}
+
+/* Loads text; with stream set, every non-empty document is pushed onto
+ * stream (a NODE_SEQ) and *out is not used. */
+static int load_text(const char *name, const char *text, size_t len, const struct node_limits *lim,
+                     struct node *stream, struct node **out, struct diags *d)
 {
 	struct node_limits deflim = node_limits_default();
 	struct loader L;
@@ -1012,7 +1024,8 @@ int node_load_string(const char *name, const char *text, size_t len, const struc
 	yaml_event_t ev;
 	int done = 0, docs = 0, rc = -1;
 
-	*out = NULL;
+	if (out)
+		*out = NULL;
 	memset(&L, 0, sizeof(L));
 	L.file = node_intern(name ? name : "<string>");
 	L.text = text ? text : "";
@@ -1038,8 +1051,20 @@ int node_load_string(const char *name, const char *text, size_t len, const struc
 		case YAML_STREAM_END_EVENT:
 			done = 1;
 			break;
+		case YAML_DOCUMENT_END_EVENT:
+			if (stream && L.root) {
+				/* an empty document (nothing but "---") holds nothing */
+				if (L.root->kind == NODE_SCALAR && L.root->plain && L.root->len == 0)
+					node_free(L.root);
+				else
+					node_seq_push(stream, L.root);
+				L.root = NULL;
+			}
+			if (stream)
+				anchors_forget(&L);
+			break;
 		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
+			if (++docs > 1 && !stream) {
 				struct node_pos p = mark_pos(&L, ev.start_mark);
 				diag_pos(d, p.file, p.line, p.col,
 				         "more than one YAML document in one file (a second '---' "
@@ -1070,6 +1095,10 @@ int node_load_string(const char *name, const char *text, size_t len, const struc
 		if (L.failed)
 			goto parser;
 	}
+	if (stream) {
+		rc = 0;
+		goto parser;
+	}
 	if (!L.root) {
 		diag_pos(d, L.file, 0, 0, "file is empty (no YAML document in it)");
 		goto parser;
@@ -1083,8 +1112,28 @@ parser:
 	return rc;
 }
 
-int node_load_file(const char *path, const struct node_limits *lim, struct node **out,
-                   struct diags *d)
+int node_load_string(const char *name, const char *text, size_t len, const struct node_limits *lim,
+                     struct node **out, struct diags *d)
+{
+	return load_text(name, text, len, lim, NULL, out, d);
+}
+
+int node_load_stream(const char *name, const char *text, size_t len,
+                     const struct node_limits *lim, struct node **out, struct diags *d)
+{
+	struct node_pos pos = {node_intern(name ? name : "<string>"), 1, 1};
+	struct node *seq = node_new_seq(pos);
+	*out = NULL;
+	if (load_text(name, text, len, lim, seq, NULL, d) != 0) {
+		node_free(seq);
+		return -1;
+	}
+	*out = seq;
+	return 0;
+}
+
+static int load_file(const char *path, const struct node_limits *lim, struct node *stream,
+                     struct node **out, struct diags *d)
 {
 	struct node_limits deflim = node_limits_default();
 	struct stat st;
@@ -1093,7 +1142,8 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 	char chunk[65536];
 	int fd, rc = -1;
 
-	*out = NULL;
+	if (out)
+		*out = NULL;
 	if (!lim)
 		lim = &deflim;
 	fd = open_regular(path, &e);
@@ -1128,10 +1178,30 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 		}
 		buf_add(&b, chunk, (size_t)r);
 	}
-	rc = node_load_string(path, b.data ? b.data : "", b.len, lim, out, d);
+	rc = load_text(path, b.data ? b.data : "", b.len, lim, stream, out, d);
 data:
 	buf_release(&b);
 fd:
 	close(fd);
 	return rc;
+}
+
+int node_load_file(const char *path, const struct node_limits *lim, struct node **out,
+                   struct diags *d)
+{
+	return load_file(path, lim, NULL, out, d);
+}
+
+int node_load_file_stream(const char *path, const struct node_limits *lim, struct node **out,
+                          struct diags *d)
+{
+	struct node_pos pos = {node_intern(path), 1, 1};
+	struct node *seq = node_new_seq(pos);
+	*out = NULL;
+	if (load_file(path, lim, seq, NULL, d) != 0) {
+		node_free(seq);
+		return -1;
+	}
+	*out = seq;
+	return 0;
 }

@@ -54,6 +54,9 @@ struct node_limits {
 	unsigned max_depth;       /* default 64 nesting levels */
 	size_t max_nodes;         /* default 500,000 nodes in one file */
 	size_t max_alias_nodes;   /* default 10,000 nodes created by aliases */
+	int duplicate_keys_last_wins; /* default 0: a repeated key is an error; 1: kept,
+	                                 and node_to_json keeps the last (as the non-strict
+	                                 YAML decoding Argo CD reads manifests with) */
 };
 struct node_limits node_limits_default(void);
 
@@ -66,6 +69,15 @@ int node_load_file(const char *path, const struct node_limits *lim, struct node 
 /* The same from memory; name is used in positions. */
 int node_load_string(const char *name, const char *text, size_t len,
 		     const struct node_limits *lim, struct node **out, struct diags *d);
+
+/* Every document of a multi-document YAML file or text ("---"
+ * separated), as one NODE_SEQ whose items are the documents in order (empty
+ * documents left out; an empty file gives an empty list). Positions are
+ * those of the whole file. Same limits and errors as above. */
+int node_load_file_stream(const char *path, const struct node_limits *lim, struct node **out,
+                          struct diags *d);
+int node_load_stream(const char *name, const char *text, size_t len,
+                     const struct node_limits *lim, struct node **out, struct diags *d);
 
 void node_free(struct node *n);
 struct node *node_copy(const struct node *n);
