@@ -7,6 +7,7 @@ real CLI on a suite, and judges the result with tests/lib/casecheck.py:
    "paused": true,
    "faults": [{...}],                fault rules for this case (cleared after)
    "stream_cut": 2,                  the next watch stream is cut after 2 events
+   "health_change": {"app": a, "resource": "Kind/name", "health": h, "after": 1},
    "token": "admin",                 ARGOCD_AUTH_TOKEN = that token of
                                      pki/argocd-tokens.json (none: unset)
    "server": "127.0.0.1:1",          ARGOCD_SERVER instead of the instance's
@@ -76,6 +77,8 @@ def main():
         ctl(base, port, "POST", "/_sim/faults", json.dumps(case["faults"]))
     if case.get("stream_cut"):
         ctl(base, port, "POST", "/_sim/argocd/stream-cut", json.dumps({"after": case["stream_cut"]}))
+    if case.get("health_change"):
+        ctl(base, port, "POST", "/_sim/argocd/health", json.dumps(case["health_change"]))
     case = json.loads(fill(json.dumps(case), base, port))
 
     out = os.path.join(os.environ["PG_BUILD_DIR"], "argocd-results", name)
