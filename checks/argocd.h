@@ -38,7 +38,6 @@ struct argocd_conn {
 	pthread_mutex_t lock; /* guards the session login below */
 	int session_tried;    /* POST /api/v1/session was attempted */
 	char *session_error;  /* owned: why the login failed */
-	long long requests;   /* requests sent this run (facts of waits, for the bench) */
 };
 
 /* Settings keys (modules.argocd / --set argocd.KEY=VALUE). */
@@ -52,6 +51,7 @@ struct argocd_run {
 	struct argocd_conn *cn;
 	struct check_ctx *ctx;
 	struct check_out *out;
+	long long requests; /* requests this check sent (facts of waits, for the bench) */
 };
 
 /* The result of one API call. */

@@ -309,7 +309,7 @@ static void ensure_session(struct argocd_run *r)
 	rq.tls.ca_file = cn->ca_file;
 	rq.tls.insecure = cn->insecure;
 	struct http_response rs = {0};
-	__atomic_fetch_add(&cn->requests, 1, __ATOMIC_RELAXED);
+	r->requests++;
 	if (http_do(r->ctx, &rq, &rs) != 0) {
 		cn->session_error = xasprintf("cannot reach Argo CD at %s to log in: %s", cn->base,
 		                              rs.error ? rs.error : "no response");
@@ -404,7 +404,7 @@ static int exchange(struct argocd_run *r, const char *method, const char *path, 
 		return -1;
 	}
 	char *auth = cn->token ? xasprintf("Authorization: Bearer %s", cn->token) : NULL;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	const char *headers[4];
 	size_t k = 0;
 	headers[k++] = "Accept: application/json";
@@ -421,7 +421,7 @@ static int exchange(struct argocd_run *r, const char *method, const char *path, 
 	rq->url = url;
 	rq->body = text;
 	rq->body_len = text ? strlen(text) : 0;
-	__atomic_fetch_add(&cn->requests, 1, __ATOMIC_RELAXED);
+	r->requests++;
 	int rc = -1;
 	if (http_do(r->ctx, rq, rs) != 0) {
 		rp->error = xasprintf("%s: cannot reach Argo CD at %s: %s", what, cn->base,

@@ -346,7 +346,7 @@ static json_t *wait_facts(struct waiter *wt, long long connections, long long re
 void argocd_wait(struct argocd_run *r, const struct argocd_wait_spec *w)
 {
 	struct waiter wt = {.r = r, .w = w, .fixed = w->names != NULL};
-	long long started = now_mono_ms(), requests0 = r->cn->requests;
+	long long started = now_mono_ms(), requests0 = r->requests;
 	long long connections = 0, reconnects = 0;
 	for (size_t i = 0; w->names && w->names[i]; i++)
 		if (!find(&wt, w->names[i]))
@@ -410,8 +410,7 @@ void argocd_wait(struct argocd_run *r, const struct argocd_wait_spec *w)
 		}
 		argocd_reply_release(&rp);
 	}
-	r->out->facts =
-	    wait_facts(&wt, connections, reconnects, r->cn->requests - requests0, started);
+	r->out->facts = wait_facts(&wt, connections, reconnects, r->requests - requests0, started);
 	if (wt.fail)
 		r->out->final = 1;
 out:
