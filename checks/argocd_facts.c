@@ -448,7 +448,44 @@ static char *missing_of(const char *const *want, json_t *rows, const char *ka, c
 	return b.len ? buf_detach(&b) : (buf_release(&b), NULL);
 }
 
-json_t *argocd_repos_facts(json_t *items, const char *const *want, char **missing)
+/* One repository as a row: {repo, name, type, project, status, message}. */
+static json_t *repo_row(json_t *it)
+{
+	return json_pack("{s:s,s:o,s:s,s:s,s:s,s:s}", "repo", argocd_str(it, "repo", ""), "name",
+	                 str_or_null(argocd_str(it, "name", NULL)), "type",
+	                 argocd_str(it, "type", "git"), "project", argocd_str(it, "project", ""),
+	                 "status", argocd_str(it, "connectionState.status", "Unknown"), "message",
+	                 argocd_str(it, "connectionState.message", ""));
+}
+
+/* One cluster as a row; info.connectionState is current, the top-level
+ * connectionState and serverVersion are deprecated fallbacks. */
+static json_t *cluster_row(json_t *it)
+{
+	json_t *info = json_object_get(it, "info");
+	json_t *count = json_object_get(info, "applicationsCount");
+	return json_pack(
+	    "{s:s,s:o,s:s,s:s,s:o,s:I}", "server", argocd_str(it, "server", ""), "name",
+	    str_or_null(argocd_str(it, "name", NULL)), "status",
+	    argocd_str(info, "connectionState.status",
+	               argocd_str(it, "connectionState.status", "Unknown")),
+	    "message", argocd_str(info, "connectionState.message", ""), "server_version",
+	    str_or_null(argocd_str(info, "serverVersion", argocd_str(it, "serverVersion", NULL))),
+	    "applications_count",
+	    (json_int_t)(json_is_integer(count) ? json_integer_value(count) : 0));
+}
+
+/* What repositories and clusters share: rows by a key (and name), the
+ * wanted ones, those not Successful. */
+struct conn_kind {
+	json_t *(*row)(json_t *it);
+	const char *key;    /* "repo" or "server": what failed lists */
+	const char *plural; /* for messages */
+	const char *bad;    /* "cannot be reached" */
+};
+
+static json_t *connection_facts(json_t *items, const char *const *want, char **missing,
+                                const struct conn_kind *k)
 {
 	json_t *f = json_object(), *rows = json_array(), *failed = json_array();
 	struct buf b;
@@ -457,79 +494,46 @@ json_t *argocd_repos_facts(json_t *items, const char *const *want, char **missin
 	json_t *it;
 	json_array_foreach(items, i, it)
 	{
-		const char *repo = argocd_str(it, "repo", ""), *name = argocd_str(it, "name", NULL);
-		if (!wanted(want, repo, name))
+		json_t *row = k->row(it);
+		const char *id = argocd_str(row, k->key, ""), *name = argocd_str(row, "name", NULL);
+		if (!wanted(want, id, name)) {
+			json_decref(row);
 			continue;
-		const char *st = argocd_str(it, "connectionState.status", "Unknown");
-		const char *msg = argocd_str(it, "connectionState.message", "");
-		json_array_append_new(rows, json_pack("{s:s,s:o,s:s,s:s,s:s,s:s}", "repo", repo,
-		                                      "name", str_or_null(name), "type",
-		                                      argocd_str(it, "type", "git"), "project",
-		                                      argocd_str(it, "project", ""), "status", st,
-		                                      "message", msg));
-		if (strcmp(st, "Successful") != 0) {
-			json_array_append_new(failed, json_string(repo));
-			add_name(&b, &bad, xasprintf("%s (%s)", repo, *msg ? msg : st));
 		}
+		const char *st = argocd_str(row, "status", "Unknown");
+		const char *msg = argocd_str(row, "message", "");
+		if (strcmp(st, "Successful") != 0) {
+			json_array_append_new(failed, json_string(id));
+			add_name(&b, &bad,
+			         xasprintf("%s%s%s (%s)", name ? name : "", name ? " " : "", id,
+			                   *msg ? msg : st));
+		}
+		json_array_append_new(rows, row);
 	}
 	end_names(&b, bad);
-	*missing = missing_of(want, rows, "repo", "name");
-	json_object_set_new(f, "count", json_integer((json_int_t)json_array_size(rows)));
+	*missing = missing_of(want, rows, k->key, "name");
+	size_t n = json_array_size(rows);
+	json_object_set_new(f, "count", json_integer((json_int_t)n));
 	json_object_set_new(f, "items", rows);
 	json_object_set_new(f, "failed", failed);
-	argocd_set_ok(f, bad == 0 && json_array_size(rows),
-	              bad ? xasprintf("%zu repositories cannot be reached: %s", bad, buf_str(&b))
-	              : !json_array_size(rows) ? xstrdup("no repository is configured")
-	                                       : NULL);
+	argocd_set_ok(f, bad == 0 && n,
+	              bad  ? xasprintf("%zu %s %s: %s", bad, k->plural, k->bad, buf_str(&b))
+	              : !n ? xasprintf("no %s configured", k->plural)
+	                   : NULL);
 	buf_release(&b);
 	return f;
 }
 
+json_t *argocd_repos_facts(json_t *items, const char *const *want, char **missing)
+{
+	static const struct conn_kind k = {repo_row, "repo", "repositories", "cannot be reached"};
+	return connection_facts(items, want, missing, &k);
+}
+
 json_t *argocd_clusters_facts(json_t *items, const char *const *want, char **missing)
 {
-	json_t *f = json_object(), *rows = json_array(), *failed = json_array();
-	struct buf b;
-	buf_init(&b, 4096);
-	size_t i, bad = 0;
-	json_t *it;
-	json_array_foreach(items, i, it)
-	{
-		const char *server = argocd_str(it, "server", ""),
-		           *name = argocd_str(it, "name", NULL);
-		if (!wanted(want, server, name))
-			continue;
-		json_t *info = json_object_get(it, "info");
-		/* info.connectionState is current; the top-level one is deprecated */
-		const char *st = argocd_str(info, "connectionState.status",
-		                            argocd_str(it, "connectionState.status", "Unknown"));
-		const char *msg = argocd_str(info, "connectionState.message", "");
-		json_t *count = json_object_get(info, "applicationsCount");
-		json_array_append_new(
-		    rows,
-		    json_pack(
-		        "{s:s,s:o,s:s,s:s,s:o,s:I}", "server", server, "name", str_or_null(name),
-		        "status", st, "message", msg, "server_version",
-		        str_or_null(argocd_str(info, "serverVersion",
-		                               argocd_str(it, "serverVersion", NULL))),
-		        "applications_count",
-		        (json_int_t)(json_is_integer(count) ? json_integer_value(count) : 0)));
-		if (strcmp(st, "Successful") != 0) {
-			json_array_append_new(failed, json_string(server));
-			add_name(&b, &bad,
-			         xasprintf("%s (%s)", name ? name : server, *msg ? msg : st));
-		}
-	}
-	end_names(&b, bad);
-	*missing = missing_of(want, rows, "server", "name");
-	json_object_set_new(f, "count", json_integer((json_int_t)json_array_size(rows)));
-	json_object_set_new(f, "items", rows);
-	json_object_set_new(f, "failed", failed);
-	argocd_set_ok(f, bad == 0 && json_array_size(rows),
-	              bad ? xasprintf("%zu clusters are not connected: %s", bad, buf_str(&b))
-	              : !json_array_size(rows) ? xstrdup("no cluster is configured")
-	                                       : NULL);
-	buf_release(&b);
-	return f;
+	static const struct conn_kind k = {cluster_row, "server", "clusters", "are not connected"};
+	return connection_facts(items, want, missing, &k);
 }
 
 json_t *argocd_project_facts(json_t *proj)

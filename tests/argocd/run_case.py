@@ -24,11 +24,9 @@ Usage: run_case.py CASE.json"""
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import casecheck  # noqa: E402
@@ -42,12 +40,7 @@ def sim(name):
 
 
 def ctl(base, port, method, path, body=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(base, "tls", "ca.crt"))
-    data = body.encode() if body is not None else None
-    req = urllib.request.Request("https://127.0.0.1:%d%s" % (port, path), data=data,
-                                 method=method, headers={"Content-Type": "application/yaml"})
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
-        return r.read()
+    return casecheck.sim_call(os.path.join(base, "tls", "ca.crt"), port, method, path, body)
 
 
 def tokens_of(base):

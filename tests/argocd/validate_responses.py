@@ -11,7 +11,11 @@ one per line of a stream) against Argo CD's own API description, a Swagger
   so the description's definitions are handed to a Draft4Validator as they
   are (Swagger-only keywords such as "title" or "format" are annotations).
 
-Usage: validate_responses.py SWAGGER.json LOG.jsonl [LOG.jsonl...]
+It also checks, with --routes ARGOCD_API.py, that every route the simulator
+declares (ArgoCD.ROUTES: method and path pattern) is an operation of the
+description, so the paths it serves are a subset of Argo CD's.
+
+Usage: validate_responses.py [--routes ARGOCD_API.py] SWAGGER.json LOG.jsonl...
 Prints one line per failure and a closing "N passed, N failed" line; exits 1
 when a response does not validate or when no response was logged at all."""
 import json
@@ -30,17 +34,49 @@ def templates(swagger):
     return out
 
 
+def route_shapes(path):
+    """ROUTES of argocd_api.py as (METHOD, "/api/v1/applications/{}") pairs,
+    read from the source text (the module needs kubesim to import)."""
+    with open(path) as f:
+        text = f.read()
+    block = text[text.index("ROUTES = ["):]
+    block = block[:block.index("\n    ]")]
+    out = []
+    for m in re.finditer(r'\("(GET|POST|PUT|PATCH|DELETE)",\s*((?:r"[^"]*"\s*)+),', block):
+        rx = "".join(re.findall(r'r"([^"]*)"', m.group(2)))
+        shape = re.sub(r"\(\?P<\w+>[^)]*\)", "{}", rx.strip("^$"))
+        out.append((m.group(1), shape))
+    return out
+
+
 def main():
-    if len(sys.argv) < 3:
+    argv = sys.argv[1:]
+    routes = None
+    if argv[:1] == ["--routes"]:
+        routes, argv = argv[1], argv[2:]
+    if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    with open(sys.argv[1]) as f:
+    with open(argv[0]) as f:
         swagger = json.load(f)
     tpls = templates(swagger)
     defs = swagger["definitions"]
     passed = failed = 0
     seen = set()
-    for log in sys.argv[2:]:
+    if routes:
+        shapes = {(m.upper(), re.sub(r"\{[^}]+\}", "{}", tpl))
+                  for tpl, ops in swagger["paths"].items() for m in ops}
+        declared = route_shapes(routes)
+        if not declared:
+            print("FAIL %s: no routes found" % routes)
+            failed += 1
+        for method, shape in declared:
+            if (method, shape) in shapes:
+                passed += 1
+            else:
+                print("FAIL route %s %s is not an operation of the description" % (method, shape))
+                failed += 1
+    for log in argv[1:]:
         with open(log) as f:
             lines = [json.loads(x) for x in f if x.strip()]
         for i, rec in enumerate(lines):
@@ -73,9 +109,9 @@ def main():
             passed += 1
     for s in sorted(seen):
         print("ok   %s" % s)
-    if passed + failed == 0:
+    if not seen:
         print("no response was logged: nothing validated")
-        failed = 1
+        failed += 1
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -38,6 +38,7 @@ if(PG_CURL AND PG_BASH)
   endforeach()
 
   add_test(NAME argocd.swagger COMMAND ${PG_PYTHON3} ${PG_ARGOCD_TESTS}/validate_responses.py
+    --routes ${CMAKE_SOURCE_DIR}/fixtures/kubesim/argocd_api.py
     ${PG_SHARED_DIR}/reference/argocd-swagger.json
     ${CMAKE_BINARY_DIR}/tests/sim/argocd-read/responses.jsonl
     ${CMAKE_BINARY_DIR}/tests/sim/argocd-actions/responses.jsonl)
