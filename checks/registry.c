@@ -22,10 +22,11 @@ extern const struct check_module check_http;
 extern const struct check_module check_dns;
 extern const struct check_module check_prometheus;
 extern const struct check_module check_k8s;
+extern const struct check_module check_argocd;
 
 static const struct check_module *const builtin[] = {
 	&check_exec, &check_file, &check_tcp, &check_manual,
-	&check_http, &check_dns, &check_prometheus, &check_k8s,
+	&check_http, &check_dns, &check_prometheus, &check_k8s, &check_argocd,
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 

@@ -337,12 +337,26 @@ struct hop {
 	int capped; /* the body reached max_body: the rest was refused */
 	int cancelled;
 	long long connect_ms; /* the connect timeout used */
+	CURL *easy;           /* for the status, when streaming */
+	int (*on_body)(void *arg, const char *data, size_t len);
+	void *on_body_arg;
+	int stopped;          /* on_body asked to stop */
 };
 
 static size_t hop_write(char *data, size_t size, size_t n, void *user)
 {
 	struct hop *h = user;
 	size_t len = size * n;
+	if (h->on_body) {
+		long status = 0;
+		curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (h->on_body(h->on_body_arg, data, len) == 0)
+				return len;
+			h->stopped = 1;
+			return 0;
+		}
+	}
 	size_t room = h->max_body - h->rs->body.len;
 	if (len > room) {
 		buf_add(&h->rs->body, data, room);
@@ -773,6 +787,9 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	rs->body_truncated = 0;
 
 	CURL *c = http_easy();
+	h.easy = c;
+	h.on_body = rq->on_body;
+	h.on_body_arg = rq->on_body_arg;
 	if (!c) {
 		rs->error = xstrdup("libcurl cannot create a transfer (out of memory?)");
 		goto out_url;
@@ -921,6 +938,10 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		rs->body_truncated = 1;
 		rs->body.truncated = 1;
 		mask_cut_buf(&rs->body); /* the cut may fall inside a secret */
+	}
+	if (code == CURLE_WRITE_ERROR && h.stopped) {
+		code = CURLE_OK;
+		rs->stopped = 1;
 	}
 	if (code != CURLE_OK) {
 		rs->curl_code = (int)code;

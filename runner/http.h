@@ -40,6 +40,13 @@ struct http_request {
 	int want_tls_info;        /* fill tls (certificate chain info) */
 	int want_timings;
 	int http1_only;           /* 1 = never HTTP/2 (default: HTTP/2 over TLS when offered) */
+	/* Streaming (watch streams): when set, the pieces of a 2xx body are
+	 * handed to on_body as they arrive instead of being kept in rs->body
+	 * (other statuses are kept as usual, for the error message). on_body
+	 * returns 0 to read on, 1 to stop: the exchange then ends without an
+	 * error and rs->stopped is set. */
+	int (*on_body)(void *arg, const char *data, size_t len);
+	void *on_body_arg;
 };
 
 struct http_response {
@@ -55,6 +62,7 @@ struct http_response {
 	int curl_code;            /* CURLE_*; 0 on a completed exchange */
 	char *error;              /* a message a person can act on, NULL on success */
 	int timed_out;
+	int stopped;              /* on_body asked to stop reading */
 };
 
 /* The auth: and tls: maps that every module talking HTTP accepts, checked

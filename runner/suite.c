@@ -1883,10 +1883,10 @@ int plan_select(struct plan *p, const char *phase, const char *step, const char 
 				c->selected = step_ok && (!tag || t);
 				any |= c->selected;
 			}
-			tag_hit |= step_ok && select_entries(st->actions, st->nactions, step_ok,
-							     tag, any);
-			tag_hit |= step_ok && select_entries(st->collectors, st->ncollectors,
-							     step_ok, tag, any);
+			/* select_entries also unselects: it runs for every step */
+			int ta = select_entries(st->actions, st->nactions, step_ok, tag, any);
+			int tc = select_entries(st->collectors, st->ncollectors, step_ok, tag, any);
+			tag_hit |= step_ok && (ta || tc);
 		}
 	}
 	if (phase && !phase_hit)

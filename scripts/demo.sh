@@ -82,6 +82,15 @@ run network 0 GO -- suites/examples/network --var ca="$ca"
 run kubernetes 0 GO KUBECONFIG="$kube_healthy" -- suites/examples/kubernetes --var context=admin
 stop_all
 
+# The Argo CD example: its script starts a simulator with the Argo CD API.
+echo
+echo "================ argocd-example"
+set +e
+PG_BINARY="$pg" suites/examples/argocd/run-against-simulator.sh --out out/argocd-example
+rc=$?
+set -e
+record argocd-example "$rc" 0 GO
+
 # The full Argo CD stabilisation plan. Its runner starts its own simulator,
 # metrics stand-ins, nginx, dnsmasq and Prometheus for each run.
 argocd() { # NAME EXPECTED_EXIT EXPECTED_VERDICT WORLD options...

@@ -12,6 +12,8 @@ and of the k8s module (tests/k8s/run_case.py). Keys of a case:
   "never": ["s3cret"]                 text in no output and no file of the run"""
 import json
 import os
+import ssl
+import urllib.request
 
 
 def checks_of(results):
@@ -100,3 +102,14 @@ def report(cmd, output, problems, name, seen):
         return 1
     print("ok: %s (%d checks)" % (name, len(seen)))
     return 0
+
+
+def sim_call(ca_file, port, method, path, body=None):
+    """One call to a simulator's control endpoint (/_sim/...) over TLS on
+    127.0.0.1:port; body is YAML or JSON text. Returns the answer's bytes."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    data = body.encode() if body is not None else None
+    req = urllib.request.Request("https://127.0.0.1:%d%s" % (port, path), data=data,
+                                 method=method, headers={"Content-Type": "application/yaml"})
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        return r.read()

@@ -17,7 +17,7 @@ CHECKS=0
 # sim_dir NAME: the work directory of one simulator instance.
 sim_dir() { echo "$PG_BUILD_DIR/tests/sim/$1"; }
 
-# sim_start NAME WORLD PORT: start kubesim (WORLD: a name under
+# sim_start NAME WORLD PORT [KUBESIM ARGS...]: start kubesim (WORLD: a name under
 # fixtures/worlds or an absolute path) in the background (its own session, output to files so ctest does not wait on it) and wait until
 # it answers /healthz over TLS.
 sim_start() {
@@ -30,7 +30,7 @@ sim_start() {
   local world="$2"
   case "$world" in /*) ;; *) world="$WORLDS/$world" ;; esac
   setsid "$PY" "$KUBESIM" --world "$world" --port "$3" --tls-dir "$dir/tls" \
-    --pki-out "$dir/pki" --state-file "$dir/state.json" --log "$dir/requests.log" \
+    --pki-out "$dir/pki" --state-file "$dir/state.json" --log "$dir/requests.log" "${@:4}" \
     </dev/null >"$dir/stdout.log" 2>&1 &
   local _
   for _ in $(seq 1 200); do
