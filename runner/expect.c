@@ -1752,6 +1752,12 @@ static int judge_item(const struct expect *x, const struct item *it, json_t *fac
 	}
 	for (size_t i = 0; i < it->nops && rc == 0; i++)
 		rc = judge_op(x, it, &it->ops[i], name, val, v);
+	if (!v->observed && val) {
+		/* what was measured, kept for reports also when it passed */
+		char *t = json_text(val);
+		v->observed = masked_trimmed(t, EXPECT_SEEN_MAX);
+		free(t);
+	}
 out:
 	json_decref(jq_out);
 	free(name);
@@ -1774,6 +1780,7 @@ void expect_verdict_release(struct expect_verdict *v)
 	free(v->message);
 	free(v->expected);
 	free(v->seen);
+	free(v->observed);
 	memset(v, 0, sizeof(*v));
 	v->pass = 1;
 }

@@ -110,6 +110,12 @@ struct check_module {
 	 * run it. NULL hook = the CHECK_F_ACTION flag decides. */
 	int (*changes_world)(const void *priv);
 
+	/* 1 when this parsed config deletes or replaces live objects (a
+	 * deletion, a replace or forced apply, a restore over what exists):
+	 * a run whose selection holds one needs --allow-destructive. NULL
+	 * hook = never (a suite may still say destructive: true). */
+	int (*destructive)(const void *priv);
+
 	void (*free)(void *priv);
 };
 

@@ -107,8 +107,9 @@ char *base64_decode(const char *in, size_t *outlen);
 int parse_ll(const char *s, long long *out);
 int parse_double(const char *s, double *out);
 
-/* Writes data to path atomically: a temporary file in the same directory,
- * fsync, rename. Creates no directories. */
+/* Writes data to path atomically by the rule of outfile.h (a mkstemp
+ * temporary in the same directory, fsync, rename; devices and FIFOs are
+ * written through). Creates no directories. */
 int write_file_atomic(const char *path, const char *data, size_t len, struct pg_err *e);
 /* Reads a whole file, at most max bytes (more is an error). */
 int read_file_capped(const char *path, size_t max, char **data, size_t *len, struct pg_err *e);
