@@ -34,6 +34,8 @@ struct attest_rules {
 	long long max_age_s;         /* 0 = no limit */
 	time_t now;                  /* 0 = the current time */
 	const char *allowed_signers; /* ssh allowed_signers file, or NULL */
+	int keep_signatures_unverified; /* read signed entries without verifying (for
+	                                   "phasegate attest", which only appends) */
 };
 
 /* Loads and validates every file; each problem becomes a diagnostic with
