@@ -382,10 +382,18 @@ static int num_cmp(const struct num *a, const struct num *b)
 	return (a->d > b->d) - (a->d < b->d);
 }
 
+/* The shortest text that reads back as the same number: 0.9 as a person
+ * wrote it, not 0.90000000000000002. */
 static char *num_text(const struct num *n)
 {
 	if (n->is_int)
 		return xasprintf("%lld", n->i);
+	for (int prec = 1; prec < 17; prec++) {
+		char *t = xasprintf("%.*g", prec, n->d);
+		if (strtod(t, NULL) == n->d)
+			return t;
+		free(t);
+	}
 	return xasprintf("%.17g", n->d);
 }
 

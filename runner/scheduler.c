@@ -16,6 +16,7 @@
 #include "verdict.h"
 
 #define EVIDENCE_CAP (64 * 1024)
+#define WAIT_ATTEMPT_FLOOR_MS 1000 /* the least time an eventually-attempt gets */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -260,6 +261,20 @@ static char *describe_check(const struct plan_check *pc, void *priv)
 	return m;
 }
 
+/* What the module says about its facts (module.h, summarize); malloc'd or
+ * NULL. */
+static char *module_says(const struct check_module *mod, const json_t *facts)
+{
+	if (!facts)
+		return NULL;
+	if (mod->summarize)
+		return mod->summarize(facts);
+	json_t *summary = json_object_get(facts, "summary");
+	if (json_is_string(summary) && json_string_length(summary) > 0)
+		return xstrdup(json_string_value(summary));
+	return NULL;
+}
+
 /* Runs one check, action or collector with its eventually-policy and
  * fills res. Called from worker threads. */
 static void run_check(struct run *run, const struct plan_check *pc, struct res_check *res,
@@ -364,8 +379,14 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 			.noptions = run->o->noptions,
 			.check_id = pc->id,
 		};
-		if (pc->eventually && ctx.deadline_ms > within_end && within_end > now_mono_ms())
-			ctx.deadline_ms = within_end; /* an attempt never outlives the wait */
+		if (pc->eventually && !pc->max_attempts) {
+			/* an attempt ends with the wait, but always gets a second (or its
+			 * whole timeout when shorter): the one made at the deadline too */
+			long long floor = now_mono_ms() + WAIT_ATTEMPT_FLOOR_MS;
+			long long cut = within_end > floor ? within_end : floor;
+			if (ctx.deadline_ms > cut)
+				ctx.deadline_ms = cut;
+		}
 		if (mod->run)
 			mod->run(priv, &ctx, &out);
 		else {
@@ -454,29 +475,37 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 	res->status = status;
 	res->attempts = attempt;
 	res->insecure = out.insecure;
+	/* the module's own sentence about the facts: the cause of a failed
+	 * default expectation, the observed value of a pass */
+	char *said = status == RS_PASS || status == RS_FAIL ? module_says(mod, out.facts) : NULL;
 	if (status == RS_FAIL) {
 		const char *m = v.message ? v.message : "an expectation did not hold";
-		/* the module's own sentence reads better than its default program */
-		json_t *summary = !pc->expect ? json_object_get(out.facts, "summary") : NULL;
-		if (json_is_string(summary) && json_string_length(summary) > 0)
-			m = json_string_value(summary);
-		char *msg = (pc->eventually && attempt > 1)
-				    ? xasprintf("%s (still failing after %d attempts over %.1fs)", m, attempt,
+		if (!pc->expect && said)
+			m = said; /* reads better than the module's default program */
+		char *msg = pc->eventually
+				    ? xasprintf("%s (still failing after %d attempt%s over %.1fs)", m,
+						attempt, attempt == 1 ? "" : "s",
 						(double)(now_mono_ms() - start) / 1000.0)
 				    : xstrdup(m);
 		res->message = mask_dup(msg);
 		free(msg);
-		res->expected = mask_dup(v.expected);
-		res->seen = mask_dup(v.seen);
+		if (pc->expect || !said) {
+			res->expected = mask_dup(v.expected);
+			res->seen = mask_dup(v.seen);
+		} else {
+			/* the module's default held no interest for a person: what it
+			 * saw is the message itself */
+			res->seen = mask_dup(said);
+		}
 	} else if (status == RS_PASS) {
-		json_t *summary = json_object_get(out.facts, "summary");
 		if (v.observed && pc->expect)
 			res->seen = mask_dup(v.observed);
-		else if (json_is_string(summary) && json_string_length(summary) > 0)
-			res->seen = mask_dup(json_string_value(summary));
+		else if (said)
+			res->seen = mask_dup(said);
 		else if (v.observed)
 			res->seen = mask_dup(v.observed);
 	}
+	free(said);
 	if (status != RS_PASS && status != RS_FAIL) {
 		char *msg = (status == RS_ERROR && !run_deadline && pc->eventually && attempt > 1)
 				    ? xasprintf("%s (after %d attempts)", errmsg, attempt)

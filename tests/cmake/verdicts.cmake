@@ -7,3 +7,6 @@ foreach(t selection destructive attest-bad attest-flow attest-signed waits files
     COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/integration/verdicts.py ${t})
   set_tests_properties(verdicts.${t} PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 300)
 endforeach()
+
+# the message table: every module's default failure names the cause
+pg_unit_test(messages unit/test_messages.c)
