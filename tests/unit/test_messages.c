@@ -4,11 +4,13 @@
  * DNS rcode, what Prometheus showed), never an internal jq program. The
  * local modules run for real; the network ones summarise facts shaped as
  * they produce them. */
-#include <cmocka.h>
+// clang-format off: cmocka needs these first
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
 
 #include <stdlib.h>
 #include <string.h>
