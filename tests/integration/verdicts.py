@@ -546,7 +546,41 @@ def test_files():
     finish()
 
 
-TESTS = {"selection": test_selection, "destructive": test_destructive,
+def test_rollback():
+    tmp = tempfile.mkdtemp(prefix="pg-rb-")
+    try:
+        out = os.path.join(tmp, "out")
+        r = pg("run", os.path.join(HERE, "rollback.yaml"), "--var", "dir=" + tmp, "--out", out)
+        res = results(out)
+        c = {k["id"]: k for _, k in entries(res)}
+        check(r.returncode == 1 and res["verdict"] == "NO-GO", "the failed gate is NO-GO")
+        check(c["healthy"]["message"].startswith("exited with code 1; stderr: readiness probe "
+                                                 "failed"),
+              "the failure names its cause (%s)" % c["healthy"]["message"])
+        check(c["healthy"]["expected"] is None, "no internal program as 'expected'")
+        check(os.path.exists(os.path.join(tmp, "undone-1")),
+              "the rollbacks ran after the evidence was collected")
+        check(c["undo-1"]["kind"] == "rollback" and c["undo-1"]["status"] == "pass",
+              "a rollback is reported as one")
+        check(c["undo-2"]["status"] == "fail" and
+              c["undo-2"]["message"].startswith("ROLLBACK FAILED: exited with code 3; stderr: "
+                                                "config store unreachable"),
+              "a failed rollback is loud and says why (%s)" % c["undo-2"]["message"])
+        check(c["undo-3"]["status"] == "skip" and
+              not os.path.exists(os.path.join(tmp, "undone-3")),
+              "the rollbacks after a failed one do not run")
+        check(c["later"]["status"] == "skip" and c["later"]["blocked_by"] == "checkpoint-1.1",
+              "later steps are blocked, not run")
+        check("rollback" in r.stdout and "ROLLBACK FAILED" in r.stdout, "the console says so")
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        check("rollback: Restore the config — ROLLBACK FAILED" in md, "the report says so")
+        check("exited with code 1" in md.split("## Open")[0], "the report's first part names the cause")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+TESTS = {"rollback": test_rollback, "selection": test_selection, "destructive": test_destructive,
          "attest-bad": test_attest_bad, "attest-flow": test_attest_flow,
          "attest-signed": test_attest_signed, "waits": test_waits, "files": test_files}
 
