@@ -531,7 +531,7 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 		buf_adds(b, "**Expected**\n\n");
 		md_code(b, k->expected);
 	}
-	if (k->seen) {
+	if (k->seen && !(k->message && strstr(k->message, k->seen))) {
 		buf_adds(b, "**Seen**\n\n");
 		md_code(b, k->seen);
 	}
