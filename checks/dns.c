@@ -672,6 +672,22 @@ out:
 		ares_destroy(ch);
 }
 
+/* "A argocd.example.org: the name does not exist (NXDOMAIN)" (module.h,
+ * summarize). */
+static char *dns_summarize(const json_t *f)
+{
+	const char *name = json_string_value(json_object_get(f, "name"));
+	const char *type = json_string_value(json_object_get(f, "type"));
+	const char *rcode = json_string_value(json_object_get(f, "rcode"));
+	const char *why = json_string_value(json_object_get(f, "explain"));
+	if (!name || !rcode)
+		return NULL;
+	if (why)
+		return xasprintf("%s %s: %s", type ? type : "", name, why);
+	return xasprintf("%s %s: %s, %lld answer(s)", type ? type : "", name, rcode,
+			 (long long)json_integer_value(json_object_get(f, "count")));
+}
+
 const struct check_module check_dns = {
     .name = "dns",
     .summary = "a DNS query (A, AAAA, CNAME, TXT, SRV, NS, MX, PTR) against a given server or the "
@@ -682,6 +698,7 @@ const struct check_module check_dns = {
     .default_expect = ".rcode == \"NOERROR\" and .count > 0",
     .parse = dns_parse,
     .run = dns_run,
+    .summarize = dns_summarize,
     .describe = dns_describe,
     .free = dns_free,
 };

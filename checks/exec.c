@@ -230,6 +230,40 @@ static char *exec_describe(void *priv)
 	return s;
 }
 
+/* "exited with code 2; stderr: <its last lines>" (module.h, summarize). */
+static char *exec_summarize(const json_t *f)
+{
+	json_t *code = json_object_get(f, "exit_code");
+	struct buf b;
+	buf_init(&b, 0);
+	if (json_is_true(json_object_get(f, "timed_out")))
+		buf_adds(&b, "did not finish before its timeout and was killed");
+	else if (json_integer_value(json_object_get(f, "signal")) > 0)
+		buf_addf(&b, "was killed by signal %lld",
+			 (long long)json_integer_value(json_object_get(f, "signal")));
+	else if (json_is_integer(code))
+		buf_addf(&b, "exited with code %lld", (long long)json_integer_value(code));
+	else {
+		buf_release(&b);
+		return NULL;
+	}
+	/* the last three lines of stderr say why, far more often than the first */
+	const char *err = json_string_value(json_object_get(f, "stderr"));
+	size_t len = err ? strlen(err) : 0;
+	while (len && (err[len - 1] == '\n' || err[len - 1] == '\r'))
+		len--;
+	size_t start = len;
+	for (int lines = 0; start > 0 && lines < 3 && len - start < 300; start--)
+		if (err[start - 1] == '\n' && ++lines == 3)
+			break;
+	if (len) {
+		buf_adds(&b, "; stderr: ");
+		for (size_t i = start; i < len; i++)
+			buf_addc(&b, err[i] == '\n' ? ' ' : err[i]);
+	}
+	return buf_detach(&b);
+}
+
 const struct check_module check_exec = {
 	.name = "exec",
 	.summary = "run a command (argv, no shell unless asked); exit code, output, JSON output",
@@ -239,6 +273,7 @@ const struct check_module check_exec = {
 	.default_expect = ".exit_code == 0",
 	.parse = exec_parse,
 	.run = exec_run,
+	.summarize = exec_summarize,
 	.describe = exec_describe,
 	.free = exec_free,
 };

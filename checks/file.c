@@ -580,6 +580,34 @@ static char *file_describe(void *priv)
 			 c->want_exists ? "" : " is absent");
 }
 
+/* "no such file: /backup/x" (module.h, summarize). */
+static char *file_summarize(const json_t *f)
+{
+	const char *path = json_string_value(json_object_get(f, "path"));
+	int exists = json_is_true(json_object_get(f, "exists"));
+	int want = json_is_true(json_object_get(f, "want_exists"));
+	json_t *m = json_object_get(f, "manifest");
+	if (!path)
+		return NULL;
+	if (!exists)
+		return want ? xasprintf("no such file: %s", path)
+			    : xasprintf("%s does not exist, as expected", path);
+	if (!want)
+		return xasprintf("%s exists, but it must not", path);
+	if (json_is_object(m) && !json_is_true(json_object_get(m, "ok"))) {
+		const char *err = json_string_value(json_object_get(m, "error"));
+		if (err)
+			return xasprintf("manifest %s: %s", path, err);
+		return xasprintf("manifest %s: %zu file(s) differ, %zu missing", path,
+				 json_array_size(json_object_get(m, "mismatched")),
+				 json_array_size(json_object_get(m, "missing")));
+	}
+	json_t *size = json_object_get(f, "size");
+	if (json_is_integer(size))
+		return xasprintf("%s exists (%lld bytes)", path, (long long)json_integer_value(size));
+	return xasprintf("%s exists", path);
+}
+
 const struct check_module check_file = {
 	.name = "file",
 	.summary = "file existence, size, mode, age, sha256, YAML/JSON parse, manifest, glob count",
@@ -590,6 +618,7 @@ const struct check_module check_file = {
 			  " and (.parse_error == null) and (.sha256_ok == null or .sha256_ok == true)",
 	.parse = file_parse_cfg,
 	.run = file_run,
+	.summarize = file_summarize,
 	.describe = file_describe,
 	.free = file_free,
 };

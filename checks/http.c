@@ -466,6 +466,18 @@ static char *http_describe(void *priv)
 	return xasprintf("%s %s%s", method, url, c->insecure ? " (TLS not verified)" : "");
 }
 
+/* "HTTP 503 from GET https://..." (module.h, summarize). */
+static char *http_summarize(const json_t *f)
+{
+	json_t *st = json_object_get(f, "status");
+	const char *url = json_string_value(json_object_get(f, "url"));
+	const char *method = json_string_value(json_object_get(f, "method"));
+	if (!json_is_integer(st) || !url)
+		return NULL;
+	return xasprintf("HTTP %lld from %s %s", (long long)json_integer_value(st),
+			 method ? method : "GET", url);
+}
+
 const struct check_module check_http = {
     .name = "http",
     .summary = "an HTTP request: status, headers, body, JSON, timings, TLS certificate, redirects",
@@ -476,6 +488,7 @@ const struct check_module check_http = {
     .default_expect = ".status | (. >= 200 and . < 300) // .",
     .parse = http_parse,
     .run = http_run,
+    .summarize = http_summarize,
     .describe = http_describe,
     .free = http_free,
 };

@@ -501,6 +501,15 @@ static int k8s_changes_world(const void *priv)
 	return c->op >= OP_APPLY;
 }
 
+/* Deletions (a namespace deletion takes everything in it) and forced
+ * applies, which take fields other managers own, cannot be undone by the
+ * next step: they run only with --allow-destructive. */
+static int k8s_destructive(const void *priv)
+{
+	const struct k8s_cfg *c = priv;
+	return c->op == OP_DELETE || (c->op == OP_APPLY && c->force);
+}
+
 /* Well-known kinds that live outside namespaces, so that the one-line
  * description (made before discovery) does not place them in one. */
 static int cluster_scoped_name(const char *t)
@@ -2129,5 +2138,6 @@ const struct check_module check_k8s = {
     .run = k8s_run,
     .describe = k8s_describe,
     .changes_world = k8s_changes_world,
+    .destructive = k8s_destructive,
     .free = k8s_free,
 };

@@ -94,6 +94,14 @@ static void manual_free(void *priv)
 	free(m);
 }
 
+/* "signed off by Jane Doe" (module.h, summarize). */
+static char *manual_summarize(const json_t *f)
+{
+	const char *by = json_string_value(json_object_get(f, "by"));
+	return by && json_is_true(json_object_get(f, "attested")) ? xasprintf("signed off by %s", by)
+								   : NULL;
+}
+
 const struct check_module check_manual = {
 	.name = "manual",
 	.summary = "a sign-off by a person, satisfied by the --attest file",
@@ -103,6 +111,7 @@ const struct check_module check_manual = {
 	.default_expect = ".attested == true",
 	.parse = manual_parse,
 	.run = manual_run,
+	.summarize = manual_summarize,
 	.describe = manual_describe,
 	.free = manual_free,
 };

@@ -688,6 +688,32 @@ out:
 	http_response_release(&rs);
 }
 
+/* What a scrape, a query, the rules or the alerts showed (module.h,
+ * summarize). */
+static char *prom_summarize(const json_t *f)
+{
+	const char *url = json_string_value(json_object_get(f, "url"));
+	if (json_object_get(f, "samples"))
+		return xasprintf("%lld samples scraped from %s",
+				 (long long)json_integer_value(json_object_get(f, "samples")),
+				 url ? url : "the target");
+	if (json_object_get(f, "result_type")) {
+		json_t *v = json_object_get(f, "value");
+		if (json_is_number(v))
+			return xasprintf("the query gave %g", json_number_value(v));
+		return xasprintf("the query gave %lld result(s)",
+				 (long long)json_integer_value(json_object_get(f, "count")));
+	}
+	if (json_object_get(f, "rules_total"))
+		return xasprintf("%lld rules, %lld unhealthy",
+				 (long long)json_integer_value(json_object_get(f, "rules_total")),
+				 (long long)json_integer_value(json_object_get(f, "unhealthy")));
+	if (json_object_get(f, "firing"))
+		return xasprintf("%lld alert(s) firing",
+				 (long long)json_integer_value(json_object_get(f, "firing")));
+	return NULL;
+}
+
 const struct check_module check_prometheus = {
     .name = "prometheus",
     .summary = "scrape a /metrics endpoint, or query a Prometheus server: PromQL, rules, alerts",
@@ -702,6 +728,7 @@ const struct check_module check_prometheus = {
                       "else .firing == 0 end",
     .parse = prom_parse,
     .run = prom_run,
+    .summarize = prom_summarize,
     .describe = prom_describe,
     .free = prom_free,
 };

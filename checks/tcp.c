@@ -394,6 +394,25 @@ static char *tcp_describe(void *priv)
 	return xasprintf("connect to %s port %s", c->host, c->port);
 }
 
+/* "connection refused by db:5432" (module.h, summarize). */
+static char *tcp_summarize(const json_t *f)
+{
+	const char *host = json_string_value(json_object_get(f, "host"));
+	long long port = json_integer_value(json_object_get(f, "port"));
+	const char *err = json_string_value(json_object_get(f, "error"));
+	if (!host)
+		return NULL;
+	if (json_is_true(json_object_get(f, "connected"))) {
+		json_t *ms = json_object_get(f, "latency_ms");
+		return json_is_integer(ms) ? xasprintf("connected to %s:%lld in %lld ms", host, port,
+						       (long long)json_integer_value(ms))
+					   : xasprintf("connected to %s:%lld", host, port);
+	}
+	if (err && strstr(err, "refused"))
+		return xasprintf("connection refused by %s:%lld", host, port);
+	return xasprintf("could not connect to %s:%lld: %s", host, port, err ? err : "no address");
+}
+
 const struct check_module check_tcp = {
 	.name = "tcp",
 	.summary = "connect to host:port within the deadline; optional send and banner",
@@ -403,6 +422,7 @@ const struct check_module check_tcp = {
 	.default_expect = ".connected == true",
 	.parse = tcp_parse,
 	.run = tcp_run,
+	.summarize = tcp_summarize,
 	.describe = tcp_describe,
 	.free = tcp_free,
 };

@@ -89,16 +89,19 @@ static void status_mark(struct console *c, enum res_status s)
 {
 	static const char *const plain[] = {
 	    [RS_PASS] = "PASS ", [RS_FAIL] = "FAIL ",    [RS_ERROR] = "ERROR",
-	    [RS_SKIP] = "SKIP ", [RS_PENDING] = "PEND ",
+	    [RS_SKIP] = "SKIP ", [RS_PENDING] = "PEND ", [RS_NOT_SELECTED] = "NSEL ",
+	    [RS_INTERRUPTED] = "INTR ",
 	};
 	static const char *const fancy[] = {
 	    [RS_PASS] = "✓", [RS_FAIL] = "✗", [RS_ERROR] = "!", [RS_SKIP] = "-", [RS_PENDING] = "?",
+	    [RS_NOT_SELECTED] = "·", [RS_INTERRUPTED] = "■",
 	};
 	static const char *const colours[] = {
 	    [RS_PASS] = C_GREEN, [RS_FAIL] = C_RED,       [RS_ERROR] = C_RED,
-	    [RS_SKIP] = C_DIM,   [RS_PENDING] = C_YELLOW,
+	    [RS_SKIP] = C_DIM,   [RS_PENDING] = C_YELLOW, [RS_NOT_SELECTED] = C_DIM,
+	    [RS_INTERRUPTED] = C_YELLOW,
 	};
-	if ((unsigned)s > RS_PENDING)
+	if ((unsigned)s > RS_INTERRUPTED)
 		s = RS_ERROR;
 	if (c->color)
 		fprintf(c->out, "%s%s%s", colours[s], fancy[s], C_RESET);
@@ -205,12 +208,16 @@ void console_check(struct console *c, const struct res_check *k)
 	fputc(' ', c->out);
 	if (k->kind == RK_ACTION)
 		fputs("action ", c->out);
+	else if (k->kind == RK_ROLLBACK)
+		fprintf(c->out, "%srollback%s ", col(c, C_BOLD), col(c, C_RESET));
+	if (k->destructive)
+		fprintf(c->out, "%s[destructive]%s ", col(c, C_YELLOW), col(c, C_RESET));
 	put_text(c, k->id ? k->id : "?");
 	if (k->name && (!k->id || strcmp(k->name, k->id) != 0)) {
 		fputs("  ", c->out);
 		put_text(c, k->name);
 	}
-	if (k->status == RS_SKIP) {
+	if (k->status == RS_SKIP || k->status == RS_INTERRUPTED || k->status == RS_NOT_SELECTED) {
 		fputs(" — ", c->out);
 		if (k->blocked_by) {
 			fputs("blocked by gate ", c->out);
@@ -268,39 +275,27 @@ void console_progress(struct console *c, const char *text)
 void console_run_end(struct console *c, const struct run_result *r)
 {
 	const char *v = report_verdict(r);
-	const char *colour = !strcmp(v, "GO") ? C_GREEN : !strcmp(v, "PENDING") ? C_YELLOW : C_RED;
+	const char *colour = !strcmp(v, "GO")                              ? C_GREEN
+			     : !strcmp(v, "PENDING") || !strcmp(v, "PARTIAL") ? C_YELLOW
+									       : C_RED;
 	line_start(c);
 	fprintf(c->out,
-	        "\n%zu checks: %zu passed, %zu failed, %zu errors, %zu skipped, %zu pending\n",
-	        r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
+	        "\n%zu checks: %zu passed, %zu failed, %zu errors, %zu skipped, %zu pending",
+	        r->total - r->not_selected, r->passed, r->failed, r->errors, r->skipped,
+	        r->pending);
+	if (r->interrupted_n)
+		fprintf(c->out, ", %zu interrupted", r->interrupted_n);
+	fprintf(c->out, "; %zu action%s ran", r->actions_run, r->actions_run == 1 ? "" : "s");
+	if (r->not_selected || r->actions_not_selected)
+		fprintf(c->out, "; not selected: %zu checks, %zu actions", r->not_selected,
+		        r->actions_not_selected);
+	fputc('\n', c->out);
 	fprintf(c->out, "%s%s", col(c, C_BOLD), col(c, colour));
 	put_text(c, v);
+	if (r->interrupted)
+		fputs(" (interrupted)", c->out);
 	fputs(" — ", c->out);
-	if (!strcmp(v, "GO")) {
-		fprintf(c->out, "%zu passed", r->passed);
-	} else if (!strcmp(v, "PENDING")) {
-		size_t n = report_open_signoffs(r);
-		fprintf(c->out, "%zu attestation%s open", n, n == 1 ? "" : "s");
-	} else if (r->blocking_gate) {
-		const struct res_check *k = report_blocking_check(r);
-		fputs("gate ", c->out);
-		put_text(c, r->blocking_gate);
-		fputs(" failed", c->out);
-		if (k) {
-			fputs(": ", c->out);
-			put_text(c, k->id);
-			if (k->message) {
-				fputs(": ", c->out);
-				put_text(c, k->message);
-			}
-		}
-	} else if (r->interrupted) {
-		fprintf(c->out, "interrupted by signal %d", r->interrupted);
-	} else if (r->timed_out) {
-		fputs("the global timeout passed", c->out);
-	} else {
-		fprintf(c->out, "%zu failed, %zu errors", r->failed, r->errors);
-	}
+	put_text(c, r->reason ? r->reason : "");
 	fputs(col(c, C_RESET), c->out);
 	if (r->keep_going)
 		fputs(" (protocol overridden by --keep-going)", c->out);
@@ -314,4 +309,50 @@ void console_note(struct console *c, const char *text)
 	put_text(c, text ? text : "");
 	fputc('\n', c->out);
 	fflush(c->out);
+}
+
+/* ---- the scheduler's observer ---- */
+
+static void obs_run_start(void *ctx, const struct run_result *r)
+{
+	console_run_start(ctx, r);
+}
+
+static void obs_phase_start(void *ctx, const struct res_phase *p)
+{
+	console_phase_start(ctx, p);
+}
+
+static void obs_step_start(void *ctx, const struct res_step *s)
+{
+	console_step_start(ctx, s);
+}
+
+static void obs_entry_done(void *ctx, const struct res_check *k)
+{
+	console_check(ctx, k);
+}
+
+static void obs_progress(void *ctx, const char *text)
+{
+	console_progress(ctx, text);
+}
+
+static void obs_run_end(void *ctx, const struct run_result *r)
+{
+	console_run_end(ctx, r);
+}
+
+void console_observer(struct console *c, struct sched_observer *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (!c)
+		return;
+	o->ctx = c;
+	o->run_start = obs_run_start;
+	o->phase_start = obs_phase_start;
+	o->step_start = obs_step_start;
+	o->entry_done = obs_entry_done;
+	o->progress = obs_progress;
+	o->run_end = obs_run_end;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "../runner/verdict.h"
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */
 
@@ -89,37 +90,33 @@ const struct res_check *report_documented_check(const struct res_step *st)
 
 size_t report_open_signoffs(const struct run_result *r)
 {
-	if (r->pending)
-		return r->pending;
-	size_t n = 0;
-	for (size_t i = 0; i < r->napprovals; i++)
-		n += !r->approvals[i].attested;
-	return n;
+	return verdict_open_signoffs(r);
 }
 
 const char *report_verdict(const struct run_result *r)
 {
-	if (r->verdict && *r->verdict)
-		return r->verdict;
-	if (r->blocking_gate || r->failed || r->errors || r->interrupted || r->timed_out)
-		return "NO-GO";
-	return report_open_signoffs(r) ? "PENDING" : "GO";
+	return r->verdict && *r->verdict ? r->verdict : "NO-GO";
 }
 
-int report_json_write(const struct run_result *r, const char *path, struct pg_err *e)
+char *report_json_render(const struct run_result *r)
 {
 	json_t *j = result_to_json(r);
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(j);
 	if (!text)
+		return NULL;
+	char *out = xasprintf("%s\n", text);
+	free(text);
+	return out;
+}
+
+int report_json_write(const struct run_result *r, const char *path, struct pg_err *e)
+{
+	char *text = report_json_render(r);
+	if (!text)
 		return pg_error(e, "cannot write '%s': the results could not be encoded as JSON",
 		                path);
-	struct buf b;
-	buf_init(&b, 0);
-	buf_adds(&b, text);
-	buf_addc(&b, '\n');
+	int rc = write_file_atomic(path, text, strlen(text), e);
 	free(text);
-	int rc = write_file_atomic(path, b.data, b.len, e);
-	buf_release(&b);
 	return rc;
 }

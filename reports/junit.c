@@ -10,6 +10,11 @@
 
 #include "report.h"
 
+static const char *or_default(const char *s, const char *dflt)
+{
+	return s && *s ? s : dflt;
+}
+
 struct jcount {
 	size_t tests, failures, errors, skipped;
 	double time;
@@ -28,7 +33,7 @@ static void count_phase(const struct res_phase *ph, struct jcount *c)
 				c->failures++;
 			else if (k->status == RS_ERROR)
 				c->errors++;
-			else if (k->status == RS_SKIP || k->status == RS_PENDING)
+			else if (k->status != RS_PASS)
 				c->skipped++;
 		}
 	}
@@ -87,24 +92,28 @@ static char *timestamp_no_zone(const char *iso)
 	return xstrndup(iso, n);
 }
 
-static char *testcase_name(const struct res_check *k)
+/* "2.1 server-replicas: Server runs 3 replicas"; actions and rollbacks say
+ * so ("2.1 action apply-ha: ..."), destructive ones too. */
+static char *testcase_name(const struct res_step *st, const struct res_check *k)
 {
 	const char *id = k->id ? k->id : "?";
+	const char *kind = k->kind == RK_ACTION ? "action " : k->kind == RK_ROLLBACK ? "rollback " : "";
+	const char *destr = k->destructive ? " [destructive]" : "";
 	if (k->name && *k->name && strcmp(k->name, id) != 0)
-		return xasprintf("%s: %s", id, k->name);
-	return xstrdup(id);
+		return xasprintf("%s %s%s: %s%s", or_default(st->id, "?"), kind, id, k->name, destr);
+	return xasprintf("%s %s%s%s", or_default(st->id, "?"), kind, id, destr);
 }
 
 /* classname + name must be unique: a repeated name in one step (same id
  * written twice, or an action and a check sharing one) gets " (2)", ... */
 static char *unique_name(const struct res_step *st, size_t idx)
 {
-	char *name = testcase_name(&st->checks[idx]);
+	char *name = testcase_name(st, &st->checks[idx]);
 	size_t same = 0;
 	for (size_t i = 0; i < idx; i++) {
 		if (st->checks[i].kind == RK_COLLECTOR)
 			continue;
-		char *other = testcase_name(&st->checks[i]);
+		char *other = testcase_name(st, &st->checks[i]);
 		if (!strcmp(other, name))
 			same++;
 		free(other);
@@ -147,13 +156,10 @@ static void collectors_of(struct buf *b, const struct res_step *st)
 			add_collector(b, &st->checks[i]);
 }
 
-static const char *or_default(const char *s, const char *dflt)
+static void write_outcome(xmlTextWriterPtr w, const struct run_result *r,
+			  const struct res_check *k)
 {
-	return s && *s ? s : dflt;
-}
-
-static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
-{
+	int blocking = report_blocking_check(r) == k;
 	const char *elem = NULL, *type = NULL;
 	char *message = NULL;
 	struct buf body;
@@ -165,6 +171,15 @@ static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
 		elem = "failure";
 		type = "AssertionFailure";
 		message = xstrdup(or_default(k->message, "expectation not met"));
+		break;
+	case RS_NOT_SELECTED:
+		elem = "skipped";
+		message = r->selection ? xasprintf("not selected (%s)", r->selection)
+				       : xstrdup("not selected");
+		break;
+	case RS_INTERRUPTED:
+		elem = "skipped";
+		message = xstrdup(or_default(k->message, "interrupted"));
 		break;
 	case RS_ERROR:
 		elem = "error";
@@ -185,6 +200,12 @@ static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
 	}
 	if (!elem)
 		return; /* not a status this version knows */
+	if (blocking) {
+		char *m = xasprintf("BLOCKED THE RUN at gate %s: %s", or_default(r->blocking_gate, "?"),
+				    message);
+		free(message);
+		message = m;
+	}
 	if (k->status == RS_FAIL || k->status == RS_ERROR) {
 		if (k->expected)
 			buf_addf(&body, "expected: %s\n", k->expected);
@@ -210,12 +231,33 @@ static void write_outcome(xmlTextWriterPtr w, const struct res_check *k)
 	buf_release(&body);
 }
 
+/* "argocd-stabilization / Phase 2 Core HA": suite and phase name, with
+ * dots turned into middle dots, since Jenkins and GitLab split a
+ * classname at its dots into a package tree. */
+static char *junit_classname(const struct run_result *r, const struct res_phase *ph)
+{
+	const char *pname = or_default(ph->name, or_default(ph->id, "?"));
+	char *raw = strcmp(pname, or_default(ph->id, "?")) == 0
+			? xasprintf("%s / phase %s", or_default(r->suite_name, "suite"), pname)
+			: xasprintf("%s / %s %s", or_default(r->suite_name, "suite"),
+				    or_default(ph->id, "?"), pname);
+	struct buf b;
+	buf_init(&b, 0);
+	for (const char *p = raw; *p; p++) {
+		if (*p == '.')
+			buf_adds(&b, "\xC2\xB7");
+		else
+			buf_addc(&b, *p);
+	}
+	free(raw);
+	return buf_detach(&b);
+}
+
 static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
                            const struct res_phase *ph, const struct res_step *st, size_t idx)
 {
 	const struct res_check *k = &st->checks[idx];
-	char *classname = xasprintf("%s.%s.%s", or_default(r->suite_name, "suite"),
-	                            or_default(ph->id, "?"), or_default(st->id, "?"));
+	char *classname = junit_classname(r, ph);
 	char *name = unique_name(st, idx);
 	char *time = fmt_time(k->duration_s);
 	struct buf out;
@@ -225,10 +267,16 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
 	attr(w, "name", name);
 	attr(w, "classname", classname);
 	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
-	write_outcome(w, k);
+	write_outcome(w, r, k);
 
 	if (k->kind == RK_ACTION)
 		buf_adds(&out, "action (changes the world)\n");
+	if (k->kind == RK_ROLLBACK)
+		buf_adds(&out, "rollback action (ran because the gate failed)\n");
+	if (k->destructive)
+		buf_adds(&out, "DESTRUCTIVE: deletes or replaces live objects\n");
+	if (k->seen && k->status == RS_PASS)
+		buf_addf(&out, "seen: %s\n", k->seen);
 	if (k->describe)
 		buf_addf(&out, "%s\n", k->describe);
 	if (k->module)
@@ -290,6 +338,7 @@ static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t i
 	property(w, "environment", r->environment);
 	property(w, "run_id", r->run_id);
 	property(w, "verdict", r->verdict);
+	property(w, "reason", r->reason);
 	if (r->keep_going)
 		property(w, "keep_going", "true");
 	if (r->interrupted) {

@@ -1,7 +1,9 @@
-/* markdown.c - the go-live report for approvers: the verdict first, the run
- * facts, the phase table, every checklist item ticked or not, the failures
- * with expected/seen/remedy/evidence, success metrics, open attestations and
- * the sign-off table.
+/* markdown.c - the go-live report for approvers, answer first: the verdict
+ * and why, the failure that stopped the run (expected, seen, remedy,
+ * evidence trimmed for people), what is still open (sign-offs, exact
+ * counts), what did not run, the phase table, the run facts, success
+ * metrics, the checklist with a distinct mark per outcome, and the
+ * sign-off table.
  *
  * Every piece of text that comes from a suite or from the world is escaped
  * (md_text) so that it cannot add markup, links or HTML; multi-line text
@@ -104,6 +106,10 @@ static const char *status_word(enum res_status s)
 		return "SKIPPED";
 	case RS_PENDING:
 		return "PENDING";
+	case RS_NOT_SELECTED:
+		return "NOT SELECTED";
+	case RS_INTERRUPTED:
+		return "INTERRUPTED";
 	}
 	return "UNKNOWN";
 }
@@ -124,7 +130,7 @@ static void add_duration(struct buf *b, double s)
 
 /* Counts over the checks (not actions or collectors) of one phase. */
 struct md_count {
-	size_t passed, failed, errors, skipped, pending;
+	size_t passed, failed, errors, skipped, pending, not_selected;
 };
 
 static void count_phase(const struct res_phase *ph, struct md_count *c)
@@ -145,10 +151,14 @@ static void count_phase(const struct res_phase *ph, struct md_count *c)
 				c->errors++;
 				break;
 			case RS_SKIP:
+			case RS_INTERRUPTED:
 				c->skipped++;
 				break;
 			case RS_PENDING:
 				c->pending++;
+				break;
+			case RS_NOT_SELECTED:
+				c->not_selected++;
 				break;
 			}
 		}
@@ -159,57 +169,25 @@ static void write_verdict(struct buf *b, const struct run_result *r)
 {
 	const char *v = report_verdict(r);
 	buf_adds(b, "# Go-live verdict: ");
-	if (!strcmp(v, "GO") || !strcmp(v, "NO-GO") || !strcmp(v, "PENDING"))
+	if (!strcmp(v, "GO") || !strcmp(v, "NO-GO") || !strcmp(v, "PENDING") ||
+	    !strcmp(v, "PARTIAL"))
 		buf_adds(b, v); /* kept greppable: "NO-GO", not "NO\\-GO" */
 	else
 		md_text(b, v);
+	if (r->interrupted)
+		buf_adds(b, " (interrupted)");
+	buf_adds(b, "\n\n**Why:** ");
+	if (r->reason && *r->reason)
+		md_text(b, r->reason);
+	else
+		buf_adds(b, "no reason was recorded (a results file from an older phasegate)");
 	buf_adds(b, "\n\n");
-	if (!strcmp(v, "GO")) {
-		buf_addf(b,
-		         "Every gate passed: %zu of %zu checks passed and no sign-off is open.\n\n",
-		         r->passed, r->total);
-		return;
-	}
-	if (!strcmp(v, "PENDING")) {
-		size_t n = report_open_signoffs(r);
-		buf_addf(b,
-		         "Every gate passed, but %zu sign-off%s %s open: the go-live waits for "
-		         "%s.\n\n",
-		         n, n == 1 ? "" : "s", n == 1 ? "is" : "are", n == 1 ? "it" : "them");
-		return;
-	}
-	const struct res_check *k = report_blocking_check(r);
-	if (r->blocking_gate) {
-		buf_adds(b, "Gate **");
-		md_text(b, r->blocking_gate);
-		buf_adds(b, "** failed");
-		if (k) {
-			buf_adds(b, ": check **");
-			md_text(b, k->id);
-			buf_adds(b, "** (");
-			md_text(b, check_label(k));
-			buf_adds(b, ") ");
-			buf_adds(b, k->status == RS_ERROR ? "could not run" : "failed");
-			if (k->message && *k->message) {
-				buf_adds(b, " — ");
-				md_text(b, k->message);
-			}
-		}
+	if (r->blocking_gate && !r->interrupted)
 		buf_adds(b, r->keep_going
-		                ? ". The run went on only because --keep-going overrode "
-		                  "the failure protocol.\n\n"
-		                : ". Nothing after it ran (failure protocol: stop, document, "
-		                  "analyze, fix, re-test).\n\n");
-	} else if (r->interrupted) {
-		buf_addf(b,
-		         "The run was interrupted (signal %d) before every gate was verified.\n\n",
-		         r->interrupted);
-	} else if (r->timed_out) {
-		buf_adds(b, "The global timeout passed before every gate was verified.\n\n");
-	} else {
-		buf_addf(b, "%zu check%s failed and %zu could not run.\n\n", r->failed,
-		         r->failed == 1 ? "" : "s", r->errors);
-	}
+		                ? "The run went on only because --keep-going overrode the failure "
+		                  "protocol.\n\n"
+		                : "Nothing after the failed gate ran (failure protocol: stop, "
+		                  "document, analyze, fix, re-test).\n\n");
 }
 
 static void write_warnings(struct buf *b, const struct run_result *r)
@@ -240,15 +218,21 @@ static void fact(struct buf *b, const char *name, const char *value, const char 
 	buf_adds(b, " |\n");
 }
 
+/* "id — name", or the id alone when there is no name. */
+static void md_titled(struct buf *b, const char *id, const char *name, const char *none)
+{
+	md_text_or(b, id, none);
+	if (name && *name) {
+		buf_adds(b, " — ");
+		md_text(b, name);
+	}
+}
+
 static void write_facts(struct buf *b, const struct run_result *r)
 {
 	buf_adds(b, "## Run\n\n| Fact | Value |\n|---|---|\n");
 	buf_adds(b, "| Suite | ");
-	md_text_or(b, r->suite_name, "—");
-	if (r->suite_title && *r->suite_title) {
-		buf_adds(b, " — ");
-		md_text(b, r->suite_title);
-	}
+	md_titled(b, r->suite_name, r->suite_title, "—");
 	buf_adds(b, " |\n");
 	fact(b, "Suite version", r->suite_version, "—");
 	fact(b, "Environment", r->environment, "—");
@@ -263,8 +247,13 @@ static void write_facts(struct buf *b, const struct run_result *r)
 	fact(b, "Selection", r->selection, "whole suite");
 	buf_addf(b,
 	         "| Checks | %zu total: %zu passed, %zu failed, %zu errors, %zu skipped, "
-	         "%zu pending |\n",
-	         r->total, r->passed, r->failed, r->errors, r->skipped, r->pending);
+	         "%zu pending, %zu interrupted, %zu not selected |\n",
+	         r->total, r->passed, r->failed, r->errors, r->skipped, r->pending,
+	         r->interrupted_n, r->not_selected);
+	buf_addf(b, "| Actions | %zu ran, %zu not selected |\n", r->actions_run,
+	         r->actions_not_selected);
+	if (r->allow_destructive)
+		buf_adds(b, "| Destructive actions | **allowed (--allow-destructive)** |\n");
 	buf_addf(b, "| Exit code | %d |\n", r->exit_code);
 	if (r->keep_going)
 		buf_adds(b, "| Failure protocol | **overridden by --keep-going** |\n");
@@ -277,36 +266,59 @@ static void write_facts(struct buf *b, const struct run_result *r)
 
 static void phase_title(struct buf *b, const struct res_phase *ph)
 {
-	md_text_or(b, ph->id, "?");
-	if (ph->name && *ph->name) {
-		buf_adds(b, " — ");
-		md_text(b, ph->name);
-	}
+	md_titled(b, ph->id, ph->name, "?");
 }
 
 static void write_phase_table(struct buf *b, const struct run_result *r)
 {
 	buf_adds(b, "## Phases\n\n| Phase | Status | Passed | Failed | Errors | Skipped | Pending "
-	            "| Duration |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+	            "| Not selected | Duration |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t p = 0; p < r->nphases; p++) {
 		const struct res_phase *ph = &r->phases[p];
 		struct md_count c = {0};
 		count_phase(ph, &c);
 		buf_adds(b, "| ");
 		phase_title(b, ph);
-		buf_addf(b, " | %s | %zu | %zu | %zu | %zu | %zu | ", status_word(ph->status),
-		         c.passed, c.failed, c.errors, c.skipped, c.pending);
+		buf_addf(b, " | %s | %zu | %zu | %zu | %zu | %zu | %zu | ", status_word(ph->status),
+		         c.passed, c.failed, c.errors, c.skipped, c.pending, c.not_selected);
 		add_duration(b, ph->duration_s);
 		buf_adds(b, " |\n");
 	}
 	buf_adds(b, "\n");
 }
 
+/* The mark that starts a checklist line: each outcome its own, so that a
+ * failed, blocked, pending or unselected item never looks like another. */
+static const char *item_mark(const struct res_check *k)
+{
+	switch (k->status) {
+	case RS_PASS:
+		return "- [x] ✅ ";
+	case RS_FAIL:
+		return "- [ ] ❌ **FAILED:** ";
+	case RS_ERROR:
+		return "- [ ] ❗ **ERROR:** ";
+	case RS_SKIP:
+		return k->blocked_by ? "- [ ] ⛔ " : "- [ ] ⏭️ ";
+	case RS_PENDING:
+		return "- [ ] ⏳ ";
+	case RS_NOT_SELECTED:
+		return "- [ ] ➖ ";
+	case RS_INTERRUPTED:
+		return "- [ ] ⏹️ ";
+	}
+	return "- [ ] ";
+}
+
 static void checklist_item(struct buf *b, const struct res_check *k)
 {
-	buf_adds(b, k->status == RS_PASS ? "- [x] " : "- [ ] ");
+	buf_adds(b, item_mark(k));
+	if (k->destructive)
+		buf_adds(b, "⚠️ **DESTRUCTIVE** ");
 	if (k->kind == RK_ACTION)
 		buf_adds(b, "action: ");
+	else if (k->kind == RK_ROLLBACK)
+		buf_adds(b, "rollback: ");
 	md_text(b, check_label(k));
 	switch (k->status) {
 	case RS_PASS:
@@ -321,11 +333,14 @@ static void checklist_item(struct buf *b, const struct res_check *k)
 				buf_adds(b, ": ");
 				md_text(b, k->attest_note);
 			}
+		} else if (k->seen && *k->seen) {
+			buf_adds(b, " — seen: ");
+			md_text(b, k->seen);
 		}
 		break;
 	case RS_FAIL:
 	case RS_ERROR:
-		buf_adds(b, k->status == RS_FAIL ? " — FAILED: " : " — ERROR: ");
+		buf_adds(b, " — ");
 		md_text_or(b, k->message,
 		           k->status == RS_FAIL ? "expectation not met"
 		                                : "the check could not run");
@@ -341,8 +356,15 @@ static void checklist_item(struct buf *b, const struct res_check *k)
 			md_text_or(b, k->message, "not run");
 		}
 		break;
+	case RS_INTERRUPTED:
+		buf_adds(b, " — ");
+		md_text_or(b, k->message, "interrupted");
+		break;
 	case RS_PENDING:
 		buf_adds(b, " — pending attestation");
+		break;
+	case RS_NOT_SELECTED:
+		buf_adds(b, " — not selected");
 		break;
 	}
 	if (k->insecure)
@@ -388,13 +410,78 @@ static void write_checklist(struct buf *b, const struct run_result *r)
 	}
 }
 
+#define EVIDENCE_LINES 40
+#define EVIDENCE_BYTES 4000
+
+/* Bookkeeping a person never reads: server-side apply records and the
+ * copy kubectl keeps of the last applied object. */
+static void strip_noise(json_t *v, int depth)
+{
+	if (depth > 64)
+		return;
+	if (json_is_object(v)) {
+		json_object_del(v, "managedFields");
+		json_t *ann = json_object_get(v, "annotations");
+		if (json_is_object(ann))
+			json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x)
+			strip_noise(x, depth + 1);
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+			strip_noise(x, depth + 1);
+	}
+}
+
+/* Evidence for people: noise fields dropped from JSON, then cut to a
+ * screenful; the whole text stays in results.json. Malloc'd. */
+static char *evidence_for_people(const char *text)
+{
+	json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+	char *t = NULL;
+	if (j && (json_is_object(j) || json_is_array(j))) {
+		strip_noise(j, 0);
+		t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	}
+	json_decref(j);
+	if (!t)
+		t = xstrdup(text);
+	size_t lines = 0, cut = 0, len = strlen(t);
+	for (size_t i = 0; i < len; i++) {
+		if (t[i] == '\n' && ++lines == EVIDENCE_LINES) {
+			cut = i + 1;
+			break;
+		}
+	}
+	if (!cut && len > EVIDENCE_BYTES)
+		cut = EVIDENCE_BYTES;
+	while (cut && cut < len && ((unsigned char)t[cut] & 0xC0) == 0x80)
+		cut--; /* not inside a UTF-8 sequence */
+	if (cut && cut < len) {
+		size_t more = 0;
+		for (size_t i = cut; i < len; i++)
+			more += t[i] == '\n';
+		char *c = xasprintf("%.*s\n… %zu more line%s, %zu bytes (the whole text is in "
+				    "results.json)\n",
+				    (int)cut, t, more, more == 1 ? "" : "s", len - cut);
+		free(t);
+		t = c;
+	}
+	return t;
+}
+
 static void write_evidence(struct buf *b, const struct res_evidence *ev, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		buf_adds(b, "**Evidence: ");
 		md_text_or(b, ev[i].title, "untitled");
 		buf_adds(b, "**\n\n");
-		md_code(b, ev[i].text ? ev[i].text : "");
+		char *t = evidence_for_people(ev[i].text ? ev[i].text : "");
+		md_code(b, t);
+		free(t);
 	}
 }
 
@@ -444,7 +531,10 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 		buf_adds(b, "**Expected**\n\n");
 		md_code(b, k->expected);
 	}
-	if (k->seen) {
+	/* a module's own sentence is already the message */
+	int repeats = !k->expected && k->seen && k->message &&
+		      strncmp(k->message, k->seen, strlen(k->seen)) == 0;
+	if (k->seen && !repeats) {
 		buf_adds(b, "**Seen**\n\n");
 		md_code(b, k->seen);
 	}
@@ -473,22 +563,28 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 	}
 }
 
+/* The check that stopped the run first, then every other failure. */
 static void write_failures(struct buf *b, const struct run_result *r)
 {
+	const struct res_check *blocking = report_blocking_check(r);
 	size_t n = 0;
-	for (size_t p = 0; p < r->nphases; p++) {
-		const struct res_phase *ph = &r->phases[p];
-		for (size_t s = 0; s < ph->nsteps; s++) {
-			const struct res_step *st = &ph->steps[s];
-			for (size_t i = 0; i < st->nchecks; i++) {
-				if (!report_is_failure(&st->checks[i]))
-					continue;
-				if (!n++)
-					buf_adds(b, "## Failures\n\n");
-				write_failure(b, ph, st, &st->checks[i]);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t p = 0; p < r->nphases; p++) {
+			const struct res_phase *ph = &r->phases[p];
+			for (size_t s = 0; s < ph->nsteps; s++) {
+				const struct res_step *st = &ph->steps[s];
+				for (size_t i = 0; i < st->nchecks; i++) {
+					const struct res_check *k = &st->checks[i];
+					if (!report_is_failure(k) || (pass == 0) != (k == blocking))
+						continue;
+					if (!n++)
+						buf_adds(b, "## Failures\n\n");
+					if (k == blocking)
+						buf_adds(b, "This check stopped the run.\n\n");
+					write_failure(b, ph, st, k);
+				}
 			}
 		}
-	}
 }
 
 static void write_insecure(struct buf *b, const struct run_result *r)
@@ -538,12 +634,13 @@ static void write_metrics(struct buf *b, const struct run_result *r)
 				buf_adds(b, " | ");
 				md_text_or(b, k->metric_target, "—");
 				buf_adds(b, " | ");
-				md_text_or(b, k->seen, k->status == RS_PASS ? "as expected" : "—");
+				md_text_or(b, k->seen, "—");
 				buf_adds(b, " | ");
 				buf_adds(b, k->status == RS_PASS      ? "yes"
 				            : k->status == RS_FAIL    ? "**no**"
 				            : k->status == RS_ERROR   ? "unknown (error)"
 				            : k->status == RS_PENDING ? "pending"
+				            : k->status == RS_NOT_SELECTED ? "not selected"
 				                                      : "not measured");
 				buf_adds(b, " |\n");
 			}
@@ -553,32 +650,123 @@ static void write_metrics(struct buf *b, const struct run_result *r)
 		buf_adds(b, "\n");
 }
 
+static int is_manual(const struct res_check *k)
+{
+	return k->kind == RK_CHECK && k->module && strcmp(k->module, "manual") == 0;
+}
+
+/* What the go-live still waits for: pending checks and unsigned approvals
+ * (exactly the open sign-offs that make a run PENDING), and the manual
+ * checks the run never reached. */
 static void write_open(struct buf *b, const struct run_result *r)
 {
-	buf_adds(b, "## Open attestations\n\n");
-	size_t n = 0;
-	for (size_t p = 0; p < r->nphases; p++) {
-		const struct res_phase *ph = &r->phases[p];
-		for (size_t s = 0; s < ph->nsteps; s++) {
-			const struct res_step *st = &ph->steps[s];
-			for (size_t i = 0; i < st->nchecks; i++) {
-				const struct res_check *k = &st->checks[i];
-				if (k->status != RS_PENDING)
-					continue;
-				n++;
-				buf_adds(b, "- [ ] ");
-				md_text(b, check_label(k));
-				buf_adds(b, " (");
-				md_text_or(b, k->id, "?");
-				buf_adds(b, ", phase ");
-				md_text_or(b, ph->id, "?");
-				buf_adds(b, ", step ");
-				md_text_or(b, st->id, "?");
-				buf_adds(b, ")\n");
+	size_t approvals = 0, unreached = 0;
+	for (size_t i = 0; i < r->napprovals; i++)
+		approvals += !r->approvals[i].attested;
+	buf_addf(b, "## Open sign-offs\n\n%zu open: %zu manual check%s pending, %zu approval%s "
+		    "unsigned.\n\n",
+		 r->pending + approvals, r->pending, r->pending == 1 ? "" : "s", approvals,
+		 approvals == 1 ? "" : "s");
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t p = 0; p < r->nphases; p++) {
+			const struct res_phase *ph = &r->phases[p];
+			for (size_t s = 0; s < ph->nsteps; s++) {
+				const struct res_step *st = &ph->steps[s];
+				for (size_t i = 0; i < st->nchecks; i++) {
+					const struct res_check *k = &st->checks[i];
+					int pending = k->status == RS_PENDING;
+					int not_reached = is_manual(k) && (k->status == RS_SKIP ||
+									   k->status == RS_INTERRUPTED ||
+									   k->status == RS_NOT_SELECTED);
+					if (pass == 0 ? !pending : !not_reached)
+						continue;
+					unreached += pass;
+					if (pass == 1 && unreached == 1)
+						buf_adds(b, "Not reached by this run (they will be open "
+							    "once it is):\n\n");
+					buf_adds(b, pass == 0 ? "- [ ] ⏳ " : "- [ ] ");
+					md_text(b, check_label(k));
+					buf_adds(b, " (");
+					md_text_or(b, k->id, "?");
+					buf_adds(b, ", phase ");
+					md_text_or(b, ph->id, "?");
+					buf_adds(b, ", step ");
+					md_text_or(b, st->id, "?");
+					buf_adds(b, ")\n");
+				}
 			}
 		}
+		if (pass == 0)
+			for (size_t i = 0; i < r->napprovals; i++) {
+				const struct res_approval *a = &r->approvals[i];
+				if (a->attested)
+					continue;
+				buf_adds(b, "- [ ] ⏳ approval: ");
+				md_text_or(b, a->role, a->id ? a->id : "?");
+				buf_adds(b, " (");
+				md_text_or(b, a->id, "?");
+				buf_adds(b, ")\n");
+			}
+		if (pass == 0 || unreached)
+			buf_adds(b, "\n");
 	}
-	buf_adds(b, n ? "\n" : "None.\n\n");
+}
+
+/* Steps that did not run in full, one line each, with why. */
+static void write_not_run(struct buf *b, const struct run_result *r)
+{
+	size_t lines = 0;
+	for (size_t p = 0; p < r->nphases; p++) {
+		const struct res_phase *ph = &r->phases[p];
+		if (ph->status == RS_NOT_SELECTED) {
+			if (!lines++)
+				buf_adds(b, "## Not run\n\n");
+			buf_adds(b, "- ➖ phase ");
+			phase_title(b, ph);
+			buf_addf(b, ": not selected (%zu step%s)\n", ph->nsteps,
+				 ph->nsteps == 1 ? "" : "s");
+			continue;
+		}
+		for (size_t s = 0; s < ph->nsteps; s++) {
+			const struct res_step *st = &ph->steps[s];
+			size_t blocked = 0, nsel = 0, intr = 0, other = 0;
+			const char *gate = NULL;
+			for (size_t i = 0; i < st->nchecks; i++) {
+				const struct res_check *k = &st->checks[i];
+				if (k->kind == RK_COLLECTOR)
+					continue;
+				if (k->status == RS_NOT_SELECTED)
+					nsel++;
+				else if (k->status == RS_INTERRUPTED)
+					intr++;
+				else if (k->status == RS_SKIP && k->blocked_by) {
+					blocked++;
+					gate = k->blocked_by;
+				} else if (k->status == RS_SKIP)
+					other++;
+			}
+			if (!blocked && !nsel && !intr && !other)
+				continue;
+			if (!lines++)
+				buf_adds(b, "## Not run\n\n");
+			buf_adds(b, "- step ");
+			md_titled(b, st->id, st->name, "?");
+			buf_adds(b, ":");
+			if (blocked) {
+				buf_addf(b, " ⛔ %zu blocked by gate ", blocked);
+				md_text(b, gate);
+			}
+			if (intr)
+				buf_addf(b, " ⏹️ %zu interrupted", intr);
+			if (nsel)
+				buf_addf(b, " ➖ %zu not selected", nsel);
+			if (other)
+				buf_addf(b, " ⏭️ %zu skipped", other);
+			buf_adds(b, "\n");
+		}
+	}
+	if (lines)
+		buf_adds(b, "\n");
 }
 
 static void write_signoff(struct buf *b, const struct run_result *r)
@@ -588,7 +776,7 @@ static void write_signoff(struct buf *b, const struct run_result *r)
 		buf_adds(b, "The suite requires no approvals.\n\n");
 		return;
 	}
-	buf_adds(b, "| Role | Name | Date | Status | Note |\n|---|---|---|---|---|\n");
+	buf_adds(b, "| Role | Name | Date | Status | Note | Signature |\n|---|---|---|---|---|---|\n");
 	for (size_t i = 0; i < r->napprovals; i++) {
 		const struct res_approval *a = &r->approvals[i];
 		buf_adds(b, "| ");
@@ -599,6 +787,13 @@ static void write_signoff(struct buf *b, const struct run_result *r)
 		md_text_or(b, a->attested ? a->at : NULL, " ");
 		buf_adds(b, a->attested ? " | signed | " : " | **open** | ");
 		md_text_or(b, a->attested ? a->note : NULL, " ");
+		buf_adds(b, " | ");
+		if (a->attested && a->signed_by) {
+			buf_adds(b, "signed by ");
+			md_text(b, a->signed_by);
+		} else {
+			buf_adds(b, a->attested ? "unsigned" : " ");
+		}
 		buf_adds(b, " |\n");
 	}
 	buf_adds(b, "\n");
@@ -610,13 +805,14 @@ char *report_markdown_render(const struct run_result *r)
 	buf_init(&b, 0);
 	write_verdict(&b, r);
 	write_warnings(&b, r);
-	write_facts(&b, r);
-	write_phase_table(&b, r);
-	write_checklist(&b, r);
 	write_failures(&b, r);
+	write_open(&b, r);
+	write_not_run(&b, r);
+	write_phase_table(&b, r);
+	write_facts(&b, r);
 	write_insecure(&b, r);
 	write_metrics(&b, r);
-	write_open(&b, r);
+	write_checklist(&b, r);
 	write_signoff(&b, r);
 	buf_adds(&b, "---\n\nGenerated by phasegate ");
 	md_text_or(&b, r->tool_version, "(unknown version)");

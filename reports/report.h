@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "../runner/result.h"
+#include "../runner/scheduler.h"
 #include "../runner/util.h"
 
 int report_junit_write(const struct run_result *r, const char *path, struct pg_err *e);
@@ -16,6 +17,7 @@ int report_json_write(const struct run_result *r, const char *path, struct pg_er
 /* In-memory renderings (malloc'd), used by the writers and by tests. */
 char *report_junit_render(const struct run_result *r);
 char *report_markdown_render(const struct run_result *r);
+char *report_json_render(const struct run_result *r); /* NULL when not encodable */
 
 /* The console. Colour only when color is set (the caller decides: a TTY and
  * no NO_COLOR and no --no-color); live progress lines only when tty is set. */
@@ -34,15 +36,17 @@ void console_progress(struct console *c, const char *text);
 void console_run_end(struct console *c, const struct run_result *r);
 /* Where reports were written, printed after the verdict. */
 void console_note(struct console *c, const char *text);
+/* Fills o so that the scheduler reports progress to c (NULL c: no hooks). */
+void console_observer(struct console *c, struct sched_observer *o);
 
 /* Helpers the writers share (reports/json.c). report_clean_text returns a
  * malloc'd copy of outside text that is valid UTF-8 and holds no control
  * characters but tab and newline (invalid bytes and other controls become
  * U+FFFD, CR is dropped); NULL gives "". report_blocking_check returns the
  * check named by r->blocking_check (inside the r->blocking_gate step when
- * that is set), or NULL. report_verdict is r->verdict, or when unset the
- * one the totals imply; report_open_signoffs counts pending checks (or, when
- * there are none, unattested approvals). report_is_failure: a check or
+ * that is set), or NULL. report_verdict is r->verdict (runner/verdict.c
+ * judged it; "NO-GO" when a file lacks one); report_open_signoffs counts
+ * pending checks plus unattested approvals. report_is_failure: a check or
  * action that failed or errored. report_documented_check: the check whose
  * failure a step's on_failure collectors document (the first failed
  * mandatory check, else the first failed one), or NULL. */

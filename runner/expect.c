@@ -382,10 +382,18 @@ static int num_cmp(const struct num *a, const struct num *b)
 	return (a->d > b->d) - (a->d < b->d);
 }
 
+/* The shortest text that reads back as the same number: 0.9 as a person
+ * wrote it, not 0.90000000000000002. */
 static char *num_text(const struct num *n)
 {
 	if (n->is_int)
 		return xasprintf("%lld", n->i);
+	for (int prec = 1; prec < 17; prec++) {
+		char *t = xasprintf("%.*g", prec, n->d);
+		if (strtod(t, NULL) == n->d)
+			return t;
+		free(t);
+	}
 	return xasprintf("%.17g", n->d);
 }
 
@@ -1789,6 +1797,12 @@ static int judge_item(const struct expect *x, const struct item *it, json_t *fac
 	}
 	for (size_t i = 0; i < it->nops && rc == 0; i++)
 		rc = judge_op(x, it, &it->ops[i], name, val, v);
+	if (!v->observed && val) {
+		/* what was measured, kept for reports also when it passed */
+		char *t = json_text(val);
+		v->observed = masked_trimmed(t, EXPECT_SEEN_MAX);
+		free(t);
+	}
 out:
 	json_decref(jq_out);
 	free(name);
@@ -1811,6 +1825,7 @@ void expect_verdict_release(struct expect_verdict *v)
 	free(v->message);
 	free(v->expected);
 	free(v->seen);
+	free(v->observed);
 	memset(v, 0, sizeof(*v));
 	v->pass = 1;
 }

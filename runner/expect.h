@@ -44,6 +44,8 @@ struct expect_verdict {
 	                      of the first failing item; NULL on pass */
 	char *expected;    /* owned: the failing item's expectation, as text */
 	char *seen;        /* owned: the value seen, JSON text trimmed to 200 bytes */
+	char *observed;    /* owned: the value the first item looked at, also on a
+	                      pass (JSON text trimmed like seen), or NULL */
 };
 /* Judges facts (not modified). Every text is passed through mask_dup. */
 void expect_judge(const struct expect *e, json_t *facts, struct expect_verdict *v);

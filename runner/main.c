@@ -11,19 +11,24 @@
 #include <unistd.h>
 
 #include "health_cmd.h"
+#include "attest.h"
 #include "http.h"
 #include "module.h"
+#include "outfile.h"
+#include "proc.h"
 #include "report.h"
 #include "result.h"
 #include "scheduler.h"
 #include "suite.h"
 #include "vars.h"
+#include "verdict.h"
 
 enum exit_code {
 	EXIT_PASS = 0,
 	EXIT_GATE_FAILED = 1,
 	EXIT_USAGE = 2,
 	EXIT_INTERNAL = 3,
+	EXIT_NOT_GO = 4,
 };
 
 static const char usage_text[] =
@@ -31,42 +36,63 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  run SUITE         run a suite: phases in order, stop at the first failed gate\n"
-	"  validate SUITE    load and check the whole suite; run nothing\n"
+	"  validate SUITE    load and check the whole suite (and --attest files); run nothing\n"
 	"  list SUITE        print phases, steps, gates and checks in order\n"
-	"  report RESULTS    render reports again from a results JSON file\n"
+	"  report RESULTS    render reports again from a results JSON file; with --attest,\n"
+	"                    re-judge its pending sign-offs and rewrite every report\n"
+	"  attest FILE ID    record a sign-off for ID in FILE: --by NAME [--note TEXT]\n"
+	"                    [--run-id RUN] [--sign SSH-KEY] (at = now)\n"
 	"  modules           list the check modules and their keys\n"
 	"  health [--customizations DIR] FILE...\n"
 	"                    Argo CD's health of every object in YAML files (JSON lines)\n"
 	"\n"
-	"selection:    --phase ID  --step ID  --tag TAG\n"
+	"selection:    --phase ID  --step ID  --tag TAG  --skip-tag TAG (each repeatable or\n"
+	"              comma-separated)  --from STEP  --until STEP\n"
+	"              (a run that leaves part of the suite out is PARTIAL, never GO)\n"
 	"variables:    --var NAME=VALUE (repeatable)  --env-file FILE  --set MODULE.KEY=VALUE\n"
-	"              --attest FILE (attestations for manual checks and approvals)\n"
+	"sign-offs:    --attest FILE (repeatable; validated before anything runs)\n"
+	"              --allowed-signers FILE (verifies ssh-keygen -Y signed sign-offs)\n"
 	"running:      --dry-run (print the plan with variables resolved, run nothing)\n"
+	"              --allow-destructive (run deletions, replacements and restores)\n"
+	"              --require go (exit 4 unless the verdict is GO)\n"
 	"              --jobs N (concurrent checks per checkpoint, default 8)\n"
 	"              --timeout DURATION (whole run)  --keep-going (do not stop at failed gates)\n"
 	"              --plugins DIR (load external modules)  --run-id ID\n"
-	"reports:      --junit FILE  --markdown FILE  --json FILE\n"
+	"reports:      --junit FILE  --markdown FILE  --json FILE ('-' or a device writes through)\n"
 	"              --out DIR (junit.xml, report.md and results.json in DIR)\n"
 	"console:      --no-color  --verbose  --quiet\n"
 	"other:        --version  --help\n"
 	"\n"
-	"exit codes: 0 every gate passed, 1 a gate failed, 2 the suite or command line is wrong\n"
-	"            (nothing ran), 3 internal or environment error, 130/143 interrupted\n";
+	"verdicts:   GO, NO-GO, PENDING (a sign-off is open), PARTIAL (part of the suite ran)\n"
+	"exit codes: 0 GO, PENDING or PARTIAL; 1 NO-GO (a gate failed or --timeout passed);\n"
+	"            2 the suite, an attestation or the command line is wrong (nothing ran);\n"
+	"            3 internal or environment error (e.g. a report could not be written);\n"
+	"            4 --require go and the verdict is not GO; 130/143 interrupted\n";
+
+struct strlist {
+	const char **v;
+	size_t n;
+};
 
 struct cli {
 	const char *command;
 	const char *target;
-	const char *phase, *step, *tag;
+	const char *extra;          /* attest: the id */
+	struct strlist phases, steps, tags, skip_tags, attests;
+	const char *from, *until;
 	const char **vars;
 	size_t nvars;
 	const char **sets;
 	size_t nsets;
+	const char **owned;         /* comma-split pieces (malloc'd) */
+	size_t nowned;
 	const char *env_file;
-	const char *attest;
+	const char *allowed_signers;
+	const char *by, *note, *sign_key;
 	const char *junit, *markdown, *json, *out_dir;
 	const char *plugins;
 	const char *run_id;
-	int dry_run, keep_going, no_color, verbose, quiet;
+	int dry_run, keep_going, no_color, verbose, quiet, allow_destructive, require_go;
 	long jobs;
 	long long timeout_ms;
 };
@@ -110,6 +136,23 @@ static void push(const char ***v, size_t *n, const char *s)
 	(*v)[(*n)++] = s;
 }
 
+/* Adds each comma-separated piece of val to l (empty pieces are an error). */
+static int push_list(struct cli *c, struct strlist *l, const char *opt, const char *val)
+{
+	const char *p = val;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		if (!len)
+			return usage_error("option '%s' needs a value (got '%s')", opt, val);
+		char *piece = xstrndup(p, len);
+		push(&c->owned, &c->nowned, piece);
+		push(&l->v, &l->n, piece);
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -120,16 +163,37 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		int r;
 		const struct {
 			const char *name;
+			struct strlist *list;
+		} lists[] = {
+			{"--phase", &c->phases}, {"--step", &c->steps},
+			{"--tag", &c->tags},     {"--skip-tag", &c->skip_tags},
+			{"--attest", &c->attests},
+		};
+		const struct {
+			const char *name;
 			const char **field;
 		} strs[] = {
-			{"--phase", &c->phase},       {"--step", &c->step},
-			{"--tag", &c->tag},           {"--env-file", &c->env_file},
-			{"--attest", &c->attest},     {"--junit", &c->junit},
+			{"--env-file", &c->env_file}, {"--junit", &c->junit},
 			{"--markdown", &c->markdown}, {"--json", &c->json},
 			{"--out", &c->out_dir},       {"--plugins", &c->plugins},
-			{"--run-id", &c->run_id},
+			{"--run-id", &c->run_id},     {"--from", &c->from},
+			{"--until", &c->until},       {"--allowed-signers", &c->allowed_signers},
+			{"--by", &c->by},             {"--note", &c->note},
+			{"--sign", &c->sign_key},
 		};
 		int matched = 0;
+		for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]) && !matched; k++) {
+			r = take_value(argc, argv, &i, lists[k].name, &val);
+			if (r < 0)
+				return usage_error("option '%s' needs a value", lists[k].name);
+			if (r > 0) {
+				if (strcmp(lists[k].name, "--attest") == 0)
+					push(&lists[k].list->v, &lists[k].list->n, val);
+				else if (push_list(c, lists[k].list, lists[k].name, val) != 0)
+					return EXIT_USAGE;
+				matched = 1;
+			}
+		}
 		for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]) && !matched; k++) {
 			r = take_value(argc, argv, &i, strs[k].name, &val);
 			if (r < 0)
@@ -162,6 +226,14 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->jobs = (long)n;
 			continue;
 		}
+		if ((r = take_value(argc, argv, &i, "--require", &val)) != 0) {
+			if (r < 0 || strcmp(val, "go") != 0)
+				return usage_error("option '--require' takes 'go' (exit 4 unless the "
+						   "verdict is GO), got '%s'",
+						   val ? val : "");
+			c->require_go = 1;
+			continue;
+		}
 		if ((r = take_value(argc, argv, &i, "--timeout", &val)) != 0) {
 			if (r < 0 || parse_duration_ms(val, &c->timeout_ms) != 0 || c->timeout_ms <= 0)
 				return usage_error("option '--timeout' needs a duration such as 90s or 10m, got '%s'",
@@ -172,6 +244,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->dry_run = 1;
 		else if (strcmp(a, "--keep-going") == 0)
 			c->keep_going = 1;
+		else if (strcmp(a, "--allow-destructive") == 0)
+			c->allow_destructive = 1;
 		else if (strcmp(a, "--no-color") == 0)
 			c->no_color = 1;
 		else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
@@ -188,6 +262,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->command = a;
 		else if (!c->target)
 			c->target = a;
+		else if (!c->extra && c->command && strcmp(c->command, "attest") == 0)
+			c->extra = a;
 		else
 			return usage_error("unexpected argument '%s'", a);
 	}
@@ -228,49 +304,67 @@ static int mkdir_p(const char *dir)
 	return rc;
 }
 
-/* Writes every report asked for; returns 0 or EXIT_INTERNAL. */
-static int write_reports(const struct cli *c, const struct run_result *r, struct console *con)
+/* Writes every report asked for, as one set (runner/outfile.h): all or
+ * none of the files change. Returns 0 or EXIT_INTERNAL. */
+static int write_reports(const struct cli *c, const char *out_dir, const struct run_result *r,
+			 struct console *con)
 {
 	char *junit = c->junit ? xstrdup(c->junit) : NULL;
 	char *md = c->markdown ? xstrdup(c->markdown) : NULL;
 	char *json = c->json ? xstrdup(c->json) : NULL;
 	int rc = 0;
-	if (c->out_dir) {
-		if (mkdir_p(c->out_dir) != 0) {
-			fprintf(stderr, "phasegate: cannot create '%s': %s\n", c->out_dir, strerror(errno));
+	if (out_dir) {
+		if (mkdir_p(out_dir) != 0) {
+			fprintf(stderr, "phasegate: cannot create '%s': %s\n", out_dir, strerror(errno));
 			rc = EXIT_INTERNAL;
 			goto out;
 		}
 		if (!junit)
-			junit = xasprintf("%s/junit.xml", c->out_dir);
+			junit = xasprintf("%s/junit.xml", out_dir);
 		if (!md)
-			md = xasprintf("%s/report.md", c->out_dir);
+			md = xasprintf("%s/report.md", out_dir);
 		if (!json)
-			json = xasprintf("%s/results.json", c->out_dir);
+			json = xasprintf("%s/results.json", out_dir);
 	}
 	struct {
 		const char *path;
-		int (*write)(const struct run_result *, const char *, struct pg_err *);
+		char *(*render)(const struct run_result *);
 		const char *what;
 	} outs[] = {
-		{json, report_json_write, "results"},
-		{junit, report_junit_write, "JUnit"},
-		{md, report_markdown_write, "go-live report"},
+		{json, report_json_render, "results"},
+		{junit, report_junit_render, "JUnit"},
+		{md, report_markdown_render, "go-live report"},
 	};
+	struct outfile files[3];
+	size_t n = 0;
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		if (!outs[i].path)
 			continue;
-		struct pg_err e;
-		if (outs[i].write(r, outs[i].path, &e) != 0) {
-			fprintf(stderr, "phasegate: %s\n", e.msg);
+		char *text = outs[i].render(r);
+		if (!text) {
+			fprintf(stderr, "phasegate: cannot write '%s': the results could not be encoded\n",
+				outs[i].path);
 			rc = EXIT_INTERNAL;
 			continue;
 		}
-		if (con) {
-			char *note = xasprintf("%s: %s", outs[i].what, outs[i].path);
-			console_note(con, note);
-			free(note);
-		}
+		files[n].path = outs[i].path;
+		files[n].data = text;
+		files[n].len = strlen(text);
+		n++;
+	}
+	struct pg_err e;
+	if (rc == 0 && n && outfile_write_set(files, n, &e) != 0) {
+		fprintf(stderr, "phasegate: %s; no report was changed\n", e.msg);
+		rc = EXIT_INTERNAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		free((char *)files[i].data);
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]) && rc == 0 && con; i++) {
+		if (!outs[i].path)
+			continue;
+		char *note = xasprintf("%s: %s", outs[i].what, outs[i].path);
+		console_note(con, note);
+		free(note);
 	}
 out:
 	free(junit);
@@ -279,31 +373,15 @@ out:
 	return rc;
 }
 
-static char *selection_text(const struct cli *c)
+static void selector_of(const struct cli *c, struct plan_selector *s)
 {
-	if (!c->phase && !c->step && !c->tag)
-		return NULL;
-	struct buf b;
-	buf_init(&b, 0);
-	if (c->phase)
-		buf_addf(&b, "--phase %s ", c->phase);
-	if (c->step)
-		buf_addf(&b, "--step %s ", c->step);
-	if (c->tag)
-		buf_addf(&b, "--tag %s ", c->tag);
-	b.data[--b.len] = 0;
-	return buf_detach(&b);
-}
-
-static int count_any_selected(const struct plan_step *s)
-{
-	for (size_t k = 0; k < s->nactions; k++)
-		if (s->actions[k].selected)
-			return 1;
-	for (size_t k = 0; k < s->nchecks; k++)
-		if (s->checks[k].selected)
-			return 1;
-	return 0;
+	memset(s, 0, sizeof(*s));
+	s->phases = (struct sel_list){c->phases.v, c->phases.n};
+	s->steps = (struct sel_list){c->steps.v, c->steps.n};
+	s->tags = (struct sel_list){c->tags.v, c->tags.n};
+	s->skip_tags = (struct sel_list){c->skip_tags.v, c->skip_tags.n};
+	s->from = c->from;
+	s->until = c->until;
 }
 
 static void print_check_line(FILE *f, const struct plan_check *pc, const char *kind)
@@ -319,7 +397,8 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 		dm = first;
 	}
 	char *name = mask_dup(pc->name);
-	fprintf(f, "      %-6s %-28s %s\n", kind, pc->id, name);
+	fprintf(f, "      %-6s %-28s %s%s\n", kind, pc->id, name,
+		pc->destructive ? "   [DESTRUCTIVE]" : "");
 	fprintf(f, "             %s", dm);
 	if (kind[0] == 'c') {
 		fprintf(f, " [%s", pc->gate ? "gate" : "non-gating");
@@ -344,7 +423,7 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	free(name);
 }
 
-/* --dry-run and list: the ordered plan. */
+/* --dry-run and list: the ordered plan, exactly what the selection runs. */
 static void print_plan(const struct plan *p, int with_vars, int dry)
 {
 	FILE *f = stdout;
@@ -361,14 +440,16 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 			free(val);
 		}
 	}
-	size_t gates = 0;
+	size_t gates = 0, skipped_steps = 0, destructive = 0;
 	for (size_t i = 0; i < p->nphases; i++) {
 		const struct plan_phase *ph = &p->phases[i];
 		int shown = 0;
 		for (size_t j = 0; j < ph->nsteps; j++) {
 			const struct plan_step *s = &ph->steps[j];
-			if (!count_any_selected(s))
+			if (!plan_step_selected(s)) {
+				skipped_steps++;
 				continue;
+			}
 			if (!shown) {
 				char *n = mask_dup(ph->name);
 				fprintf(f, "phase %s: %s\n", ph->id, n);
@@ -379,8 +460,10 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 			fprintf(f, "  step %s: %s\n", s->id, sn);
 			free(sn);
 			for (size_t k = 0; k < s->nactions; k++)
-				if (s->actions[k].selected)
+				if (s->actions[k].selected) {
 					print_check_line(f, &s->actions[k], dry ? "would" : "action");
+					destructive += s->actions[k].destructive;
+				}
 			char *cn = mask_dup(s->checkpoint_name);
 			fprintf(f, "    gate %s: %s\n", s->checkpoint_id, cn);
 			free(cn);
@@ -389,7 +472,13 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 				if (s->checks[k].selected)
 					print_check_line(f, &s->checks[k], "check");
 			for (size_t k = 0; k < s->ncollectors; k++)
-				print_check_line(f, &s->collectors[k], "on-fail");
+				if (s->collectors[k].selected)
+					print_check_line(f, &s->collectors[k], "on-fail");
+			for (size_t k = 0; k < s->nrollbacks; k++)
+				if (s->rollbacks[k].selected) {
+					print_check_line(f, &s->rollbacks[k], "rollbk");
+					destructive += s->rollbacks[k].destructive;
+				}
 		}
 	}
 	if (p->napprovals) {
@@ -400,7 +489,110 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 			free(role);
 		}
 	}
+	if (skipped_steps)
+		fprintf(f, "not selected: %zu step%s (a run of this selection is PARTIAL)\n",
+			skipped_steps, skipped_steps == 1 ? "" : "s");
+	if (destructive)
+		fprintf(f, "%zu destructive action%s (they run only with --allow-destructive)\n",
+			destructive, destructive == 1 ? "" : "s");
 	fprintf(f, "%zu gates in order; %s\n", gates, dry ? "dry run: nothing was run" : "");
+}
+
+static int report_diags(const char *what, struct diags *d)
+{
+	diags_print(d, stderr);
+	fprintf(stderr, "phasegate: %s: %zu problem%s found; nothing was run\n", what, d->n,
+		d->n == 1 ? "" : "s");
+	diags_release(d);
+	return EXIT_USAGE;
+}
+
+static void add_id(const char ***ids, size_t *n, const char *id)
+{
+	if (id)
+		push(ids, n, id);
+}
+
+/* Validates every --attest file against the plan: ids, fields, times,
+ * signatures. Returns 0 or EXIT_USAGE (diagnostics printed). */
+static int load_attestations(const struct cli *c, const struct plan *p)
+{
+	if (!c->attests.n)
+		return 0;
+	const char **ids = NULL;
+	size_t nids = 0;
+	for (size_t i = 0; i < p->nphases; i++)
+		for (size_t j = 0; j < p->phases[i].nsteps; j++) {
+			const struct plan_step *s = &p->phases[i].steps[j];
+			for (size_t k = 0; k < s->nchecks; k++)
+				add_id(&ids, &nids, s->checks[k].id);
+		}
+	for (size_t i = 0; i < p->napprovals; i++)
+		add_id(&ids, &nids, p->approvals[i].id);
+	struct attest_rules rules = {
+		.ids = ids,
+		.nids = nids,
+		.max_age_s = p->attest_max_age_ms / 1000,
+		.allowed_signers = c->allowed_signers ? c->allowed_signers : p->allowed_signers,
+	};
+	struct diags d;
+	diags_init(&d);
+	int rc = attest_load(c->attests.v, c->attests.n, &rules, &d);
+	free(ids);
+	if (rc != 0)
+		return report_diags("--attest", &d);
+	diags_release(&d);
+	return 0;
+}
+
+/* Prints every selected destructive action or rollback to f; returns how
+ * many there are. */
+static size_t list_destructive(const struct plan *p, FILE *f)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < p->nphases; i++)
+		for (size_t j = 0; j < p->phases[i].nsteps; j++) {
+			const struct plan_step *s = &p->phases[i].steps[j];
+			const struct {
+				const struct plan_check *v;
+				size_t n;
+				const char *kind;
+			} lists[] = {{s->actions, s->nactions, "action"},
+				     {s->rollbacks, s->nrollbacks, "rollback"}};
+			for (size_t l = 0; l < 2; l++)
+				for (size_t k = 0; k < lists[l].n; k++) {
+					const struct plan_check *pc = &lists[l].v[k];
+					if (!pc->selected || !pc->destructive)
+						continue;
+					if (!n++)
+						fprintf(f, "destructive actions in the selection:\n");
+					char *d = pc->priv && pc->mod->describe ? pc->mod->describe(pc->priv)
+									       : NULL;
+					char *dm = mask_dup(d ? d : pc->mod->name);
+					fprintf(f, "  step %s %s %s (%s:%u:%u): %s\n", s->id, lists[l].kind,
+						pc->id, pc->pos.file ? pc->pos.file : "?", pc->pos.line,
+						pc->pos.col, dm);
+					free(d);
+					free(dm);
+				}
+		}
+	return n;
+}
+
+/* A run whose selection holds a destructive action needs
+ * --allow-destructive; the refusal names every one. */
+static int guard_destructive(const struct cli *c, const struct plan *p)
+{
+	if (c->allow_destructive)
+		return 0;
+	size_t n = list_destructive(p, stderr);
+	if (!n)
+		return 0;
+	fprintf(stderr,
+		"phasegate: %zu destructive action%s selected; give --allow-destructive to run "
+		"them (or narrow the selection); nothing was run\n",
+		n, n == 1 ? " is" : "s are");
+	return EXIT_USAGE;
 }
 
 static int load(const struct cli *c, struct plan *p)
@@ -419,19 +611,21 @@ static int load(const struct cli *c, struct plan *p)
 	diags_init(&d);
 	memset(p, 0, sizeof(*p));
 	int rc = suite_load(p, c->target, &lo, &d);
-	if (rc == 0) /* with no selector, everything is selected */
-		rc = plan_select(p, c->phase, c->step, c->tag, &d);
+	if (rc == 0) { /* with no selector, everything is selected */
+		struct plan_selector sel;
+		selector_of(c, &sel);
+		rc = plan_select(p, &sel, &d);
+	}
 	if (rc != 0 || d.n) {
-		diags_print(&d, stderr);
-		fprintf(stderr, "phasegate: %s: %zu problem%s found; nothing was run\n", c->target, d.n,
-			d.n == 1 ? "" : "s");
-		diags_release(&d);
 		if (rc == 0)
 			plan_release(p);
-		return EXIT_USAGE;
+		return report_diags(c->target, &d);
 	}
 	diags_release(&d);
-	return 0;
+	rc = load_attestations(c, p);
+	if (rc != 0)
+		plan_release(p);
+	return rc;
 }
 
 static int cmd_modules(void)
@@ -448,11 +642,47 @@ static int cmd_modules(void)
 	return EXIT_PASS;
 }
 
+/* Re-judges a stored run with the --attest files (nothing runs). Returns 0
+ * or EXIT_USAGE (diagnostics printed). */
+static int rejudge(const struct cli *c, struct run_result *r)
+{
+	const char **ids = NULL;
+	size_t nids = 0;
+	for (size_t i = 0; i < r->nphases; i++)
+		for (size_t j = 0; j < r->phases[i].nsteps; j++)
+			for (size_t k = 0; k < r->phases[i].steps[j].nchecks; k++)
+				add_id(&ids, &nids, r->phases[i].steps[j].checks[k].id);
+	for (size_t i = 0; i < r->napprovals; i++)
+		add_id(&ids, &nids, r->approvals[i].id);
+	struct attest_rules rules = {.ids = ids, .nids = nids, .allowed_signers = c->allowed_signers};
+	struct diags d;
+	diags_init(&d);
+	attest_set_run(r->run_id);
+	int bad = attest_load(c->attests.v, c->attests.n, &rules, &d);
+	free(ids);
+	if (bad)
+		return report_diags("--attest", &d);
+	diags_release(&d);
+	size_t changed = attest_rejudge(r);
+	for (size_t i = 0; i < c->attests.n; i++) {
+		r->attest_files = xrealloc(r->attest_files, (r->nattest_files + 1) * sizeof(char *));
+		r->attest_files[r->nattest_files++] = xstrdup(c->attests.v[i]);
+	}
+	verdict_judge(r);
+	printf("%s: %zu sign-off%s recorded; verdict %s — %s\n", c->target, changed,
+	       changed == 1 ? "" : "s", r->verdict, r->reason);
+	return 0;
+}
+
+/* report RESULTS [--attest FILE...]: render again; with attestations,
+ * re-judge the stored run first (nothing is run) and rewrite every report
+ * (beside RESULTS unless outputs are named). */
 static int cmd_report(const struct cli *c)
 {
 	if (!c->target)
 		return usage_error("'report' needs a results JSON file");
-	if (!c->junit && !c->markdown && !c->out_dir && !c->json)
+	int named = c->junit || c->markdown || c->out_dir || c->json;
+	if (!named && !c->attests.n)
 		return usage_error("'report' needs at least one of --junit, --markdown, --json, --out");
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
@@ -461,21 +691,158 @@ static int cmd_report(const struct cli *c)
 		fprintf(stderr, "phasegate: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	int rc = write_reports(c, &r, NULL);
+	int rc = 0;
+	struct cli out = *c;
+	char *dir = NULL;
+	if (c->attests.n) {
+		rc = rejudge(c, &r);
+		if (rc) {
+			result_release(&r);
+			return rc;
+		}
+		if (!named) { /* rewrite the run's own reports */
+			dir = path_dir(c->target);
+			out.json = c->target;
+			out.out_dir = dir;
+		}
+		rc = verdict_exit_code(&r, c->require_go);
+	}
+	int wr = write_reports(&out, out.out_dir, &r, NULL);
+	if (wr)
+		rc = wr;
+	free(dir);
 	result_release(&r);
+	return rc;
+}
+
+/* Appends a YAML double-quoted scalar (JSON string syntax is valid YAML). */
+static void add_quoted(struct buf *b, const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	buf_adds(b, t ? t : "\"\"");
+	free(t);
+	json_decref(j);
+}
+
+/* Appends the ssh-keygen -Y signature of the entry as a block scalar.
+ * Returns 0 or EXIT_USAGE. */
+static int add_signature(struct buf *b, const struct cli *c, const char *at)
+{
+	struct pg_err e = {{0}};
+	char *text = attest_signed_text(c->extra, c->by, at, c->note, c->run_id);
+	const char *argv[] = {"ssh-keygen", "-q", "-Y",	       "sign",
+			      "-f",	    c->sign_key, "-n", "phasegate", NULL};
+	struct proc_spec ps = {.argv = argv,
+			       .stdin_data = text,
+			       .stdin_len = strlen(text),
+			       .timeout_ms = 30000,
+			       .max_output = 64 * 1024};
+	struct proc_result pr;
+	memset(&pr, 0, sizeof(pr));
+	int rc = 0;
+	if (proc_run(&ps, NULL, &pr, &e) != 0 || pr.exit_code != 0 || !pr.out.len) {
+		fprintf(stderr, "phasegate: ssh-keygen -Y sign with %s failed: %s\n", c->sign_key,
+			pr.err.len ? buf_str(&pr.err) : e.msg);
+		rc = EXIT_USAGE;
+	} else {
+		buf_adds(b, "  signature: |\n");
+		const char *line = buf_str(&pr.out);
+		while (*line) {
+			size_t len = strcspn(line, "\n");
+			buf_adds(b, "    ");
+			buf_add(b, line, len);
+			buf_addc(b, '\n');
+			line += len + (line[len] ? 1 : 0);
+		}
+	}
+	proc_result_release(&pr);
+	free(text);
+	return rc;
+}
+
+/* attest FILE ID --by NAME [--note TEXT] [--run-id RUN] [--sign KEY]:
+ * adds one sign-off (at = now) to FILE, which is created when absent. */
+static int cmd_attest(const struct cli *c)
+{
+	if (!c->target || !c->extra)
+		return usage_error("'attest' needs a file and an id: phasegate attest FILE ID --by "
+				   "NAME [--note TEXT]");
+	if (!c->by || !*c->by)
+		return usage_error("'attest' needs --by NAME (who signs off)");
+	char *old = NULL;
+	size_t oldlen = 0;
+	struct pg_err e;
+	if (access(c->target, F_OK) == 0) {
+		struct diags d;
+		struct attest_rules keep = {.keep_signatures_unverified = 1};
+		diags_init(&d);
+		if (attest_load(&c->target, 1, &keep, &d) != 0)
+			return report_diags(c->target, &d);
+		diags_release(&d);
+		struct attestation a;
+		if (attest_lookup(c->target, c->extra, &a, &e) == 1) {
+			attestation_release(&a);
+			fprintf(stderr, "phasegate: %s already holds a sign-off for '%s'\n", c->target,
+				c->extra);
+			return EXIT_USAGE;
+		}
+		if (read_file_capped(c->target, 4 * 1024 * 1024, &old, &oldlen, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			return EXIT_USAGE;
+		}
+	}
+	char *at = iso8601_now();
+	struct buf b;
+	buf_init(&b, 0);
+	if (old) {
+		buf_add(&b, old, oldlen);
+		if (oldlen && old[oldlen - 1] != '\n')
+			buf_addc(&b, '\n');
+	}
+	add_quoted(&b, c->extra);
+	buf_adds(&b, ":\n  by: ");
+	add_quoted(&b, c->by);
+	buf_adds(&b, "\n  at: ");
+	add_quoted(&b, at);
+	if (c->note) {
+		buf_adds(&b, "\n  note: ");
+		add_quoted(&b, c->note);
+	}
+	if (c->run_id) {
+		buf_adds(&b, "\n  run: ");
+		add_quoted(&b, c->run_id);
+	}
+	buf_addc(&b, '\n');
+	int rc = c->sign_key ? add_signature(&b, c, at) : 0;
+	if (rc == 0 && write_file_atomic(c->target, buf_str(&b), b.len, &e) != 0) {
+		fprintf(stderr, "phasegate: %s\n", e.msg);
+		rc = EXIT_INTERNAL;
+	}
+	if (rc == 0)
+		printf("%s: sign-off for '%s' by %s at %s recorded%s\n", c->target, c->extra, c->by,
+		       at, c->sign_key ? " (signed)" : "");
+	buf_release(&b);
+	free(at);
+	free(old);
 	return rc;
 }
 
 static int cmd_run(const struct cli *c, struct plan *p)
 {
+	int rc = guard_destructive(c, p);
+	if (rc)
+		return rc;
 	int tty = isatty(STDOUT_FILENO);
 	const char *nc = getenv("NO_COLOR");
 	int color = tty && !c->no_color && !(nc && nc[0]);
 	struct console *con = c->quiet ? NULL : console_new(stdout, color, tty, c->verbose);
+	struct sched_observer obs;
+	console_observer(con, &obs);
 
 	const char **opts = NULL;
 	size_t nopts = 0;
-	char *attest_opt = c->attest ? xasprintf("attest=%s", c->attest) : NULL;
+	char *attest_opt = c->attests.n ? xasprintf("attest=%s", c->attests.v[0]) : NULL;
 	char *out_opt = c->out_dir ? xasprintf("out-dir=%s", c->out_dir) : NULL;
 	if (attest_opt)
 		push(&opts, &nopts, attest_opt);
@@ -484,35 +851,44 @@ static int cmd_run(const struct cli *c, struct plan *p)
 	push(&opts, &nopts, NULL);
 	nopts--;
 
-	char *sel = selection_text(c);
+	struct plan_selector sel;
+	selector_of(c, &sel);
+	char *seltext = plan_selector_text(&sel);
 	struct sched_opts so = {
 		.jobs = (int)c->jobs,
 		.global_timeout_ms = c->timeout_ms,
 		.keep_going = c->keep_going,
 		.options = opts,
 		.noptions = nopts,
-		.attest_file = c->attest,
-		.selection = sel,
+		.attest_files = c->attests.v,
+		.nattest_files = c->attests.n,
+		.selection = seltext,
 		.run_id = c->run_id,
-		.console = con,
+		.allow_destructive = c->allow_destructive,
+		.observer = con ? &obs : NULL,
 	};
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
 	struct pg_err e;
-	int rc;
 	if (sched_run(p, &so, &r, &e) != 0) {
 		fprintf(stderr, "phasegate: %s\n", e.msg);
 		rc = EXIT_INTERNAL;
 	} else {
-		rc = r.exit_code;
-		int wr = write_reports(c, &r, con);
-		if (wr && rc < EXIT_INTERNAL)
+		rc = verdict_exit_code(&r, c->require_go);
+		if (rc == EXIT_NOT_GO && con) {
+			char *note = xasprintf("--require go: the verdict is %s, not GO (exit 4)",
+					       r.verdict);
+			console_note(con, note);
+			free(note);
+		}
+		int wr = write_reports(c, c->out_dir, &r, con);
+		if (wr && (rc < EXIT_INTERNAL || rc == EXIT_NOT_GO))
 			rc = wr;
 	}
 	result_release(&r);
 	if (con)
 		console_free(con);
-	free(sel);
+	free(seltext);
 	free(attest_opt);
 	free(out_opt);
 	free(opts);
@@ -585,11 +961,16 @@ int main(int argc, char **argv)
 		rc = cmd_report(&c);
 		goto done;
 	}
+	if (strcmp(c.command, "attest") == 0) {
+		rc = cmd_attest(&c);
+		goto done;
+	}
 	int is_run = strcmp(c.command, "run") == 0;
 	int is_validate = strcmp(c.command, "validate") == 0;
 	int is_list = strcmp(c.command, "list") == 0;
 	if (!is_run && !is_validate && !is_list) {
-		rc = usage_error("unknown command '%s' (run, validate, list, report, modules)", c.command);
+		rc = usage_error("unknown command '%s' (run, validate, list, report, attest, modules)",
+				 c.command);
 		goto done;
 	}
 	http_global_init();
@@ -605,8 +986,11 @@ int main(int argc, char **argv)
 					checks += p.phases[i].steps[j].nchecks +
 						  p.phases[i].steps[j].nactions;
 			}
-			printf("%s: suite '%s' is valid: %zu phases, %zu steps, %zu checks and actions\n",
-			       c.target, p.name, p.nphases, steps, checks);
+			printf("%s: suite '%s' is valid: %zu phases, %zu steps, %zu checks and "
+			       "actions%s\n",
+			       c.target, p.name, p.nphases, steps, checks,
+			       c.attests.n ? "; its attestations are valid" : "");
+			list_destructive(&p, stdout);
 		} else if (is_list || c.dry_run) {
 			print_plan(&p, c.dry_run, c.dry_run);
 		} else {
@@ -616,6 +1000,14 @@ int main(int argc, char **argv)
 	}
 	http_global_cleanup();
 done:
+	for (size_t i = 0; i < c.nowned; i++)
+		free((char *)c.owned[i]);
+	free(c.owned);
+	free(c.phases.v);
+	free(c.steps.v);
+	free(c.tags.v);
+	free(c.skip_tags.v);
+	free(c.attests.v);
 	free(c.vars);
 	free(c.sets);
 	return rc;

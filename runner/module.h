@@ -123,6 +123,19 @@ struct check_module {
 	 * run it. NULL hook = the CHECK_F_ACTION flag decides. */
 	int (*changes_world)(const void *priv);
 
+	/* 1 when this parsed config deletes or replaces live objects (a
+	 * deletion, a replace or forced apply, a restore over what exists):
+	 * a run whose selection holds one needs --allow-destructive. NULL
+	 * hook = never (a suite may still say destructive: true). */
+	int (*destructive)(const void *priv);
+
+	/* One sentence saying what the facts show, in words a person acts on:
+	 * the cause when the default expectation fails ("connection refused by
+	 * db:5432", "exited with code 2; stderr: ..."), the observed value when
+	 * it passes. Malloc'd, or NULL when there is nothing to say. NULL hook:
+	 * the facts' "summary" string, when they have one. */
+	char *(*summarize)(const json_t *facts);
+
 	void (*free)(void *priv);
 };
 

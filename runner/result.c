@@ -14,13 +14,15 @@
 
 static const char *const status_names[] = {
     [RS_PASS] = "pass", [RS_FAIL] = "fail",       [RS_ERROR] = "error",
-    [RS_SKIP] = "skip", [RS_PENDING] = "pending",
+    [RS_SKIP] = "skip", [RS_PENDING] = "pending", [RS_NOT_SELECTED] = "not_selected",
+    [RS_INTERRUPTED] = "interrupted",
 };
 
 static const char *const kind_names[] = {
     [RK_CHECK] = "check",
     [RK_ACTION] = "action",
     [RK_COLLECTOR] = "collector",
+    [RK_ROLLBACK] = "rollback",
 };
 
 const char *res_status_name(enum res_status s)
@@ -120,6 +122,10 @@ void result_release(struct run_result *r)
 	free(r->started_at);
 	free(r->finished_at);
 	free(r->verdict);
+	free(r->reason);
+	for (size_t i = 0; i < r->nattest_files; i++)
+		free(r->attest_files[i]);
+	free(r->attest_files);
 	free(r->blocking_gate);
 	free(r->blocking_check);
 	free(r->selection);
@@ -133,6 +139,7 @@ void result_release(struct run_result *r)
 		free(a->by);
 		free(a->at);
 		free(a->note);
+		free(a->signed_by);
 	}
 	free(r->approvals);
 	for (size_t i = 0; i < r->nvars; i++) {
@@ -147,19 +154,24 @@ void result_release(struct run_result *r)
 /* ---- totals ---- */
 
 /* How bad a status is when folding checks into a step and steps into a
- * phase: error > fail > pending > skip > pass. */
+ * phase: error > fail > interrupted > pending > skip > pass > not selected
+ * (a step where nothing was selected is "not selected"). */
 static int status_rank(enum res_status s)
 {
 	switch (s) {
 	case RS_ERROR:
-		return 4;
+		return 6;
 	case RS_FAIL:
-		return 3;
+		return 5;
+	case RS_INTERRUPTED:
+		return 4;
 	case RS_PENDING:
-		return 2;
+		return 3;
 	case RS_SKIP:
-		return 1;
+		return 2;
 	case RS_PASS:
+		return 1;
+	case RS_NOT_SELECTED:
 		break;
 	}
 	return 0;
@@ -170,42 +182,54 @@ static enum res_status worse(enum res_status a, enum res_status b)
 	return status_rank(b) > status_rank(a) ? b : a;
 }
 
+static void count_check(struct run_result *r, const struct res_check *k)
+{
+	if (k->kind == RK_ACTION || k->kind == RK_ROLLBACK) {
+		if (k->status == RS_NOT_SELECTED)
+			r->actions_not_selected++;
+		else if (k->status != RS_SKIP && k->status != RS_INTERRUPTED)
+			r->actions_run++;
+		return;
+	}
+	r->total++;
+	size_t *by_status[] = {
+	    [RS_PASS] = &r->passed,
+	    [RS_FAIL] = &r->failed,
+	    [RS_ERROR] = &r->errors,
+	    [RS_SKIP] = &r->skipped,
+	    [RS_PENDING] = &r->pending,
+	    [RS_NOT_SELECTED] = &r->not_selected,
+	    [RS_INTERRUPTED] = &r->interrupted_n,
+	};
+	if ((unsigned)k->status < sizeof(by_status) / sizeof(by_status[0]))
+		(*by_status[k->status])++;
+}
+
 void result_count(struct run_result *r)
 {
 	r->total = r->passed = r->failed = r->errors = r->skipped = r->pending = 0;
+	r->not_selected = r->interrupted_n = r->actions_run = r->actions_not_selected = 0;
 	for (size_t p = 0; p < r->nphases; p++) {
 		struct res_phase *ph = &r->phases[p];
-		enum res_status pst = RS_PASS;
+		enum res_status pst = RS_NOT_SELECTED;
 		for (size_t s = 0; s < ph->nsteps; s++) {
 			struct res_step *st = &ph->steps[s];
-			enum res_status sst = RS_PASS;
+			enum res_status sst = RS_NOT_SELECTED;
+			size_t entries = 0;
 			for (size_t c = 0; c < st->nchecks; c++) {
 				struct res_check *k = &st->checks[c];
-				/* collectors are evidence, not verdicts */
+				/* collectors are evidence and rollbacks repair: neither is
+				 * the step's verdict */
 				if (k->kind == RK_COLLECTOR)
 					continue;
-				sst = worse(sst, k->status);
-				if (k->kind != RK_CHECK)
-					continue;
-				r->total++;
-				switch (k->status) {
-				case RS_PASS:
-					r->passed++;
-					break;
-				case RS_FAIL:
-					r->failed++;
-					break;
-				case RS_ERROR:
-					r->errors++;
-					break;
-				case RS_SKIP:
-					r->skipped++;
-					break;
-				case RS_PENDING:
-					r->pending++;
-					break;
+				if (k->kind != RK_ROLLBACK) {
+					sst = worse(sst, k->status);
+					entries++;
 				}
+				count_check(r, k);
 			}
+			if (!entries)
+				sst = RS_PASS; /* a step with nothing in it holds nothing back */
 			st->status = sst;
 			pst = worse(pst, sst);
 		}
@@ -244,7 +268,7 @@ static json_t *check_to_json(const struct res_check *k)
 	set(o, "id", jtext(k->id));
 	set(o, "name", jtext(k->name));
 	set(o, "module", jtext(k->module));
-	set(o, "kind", json_string(kind_names[k->kind <= RK_COLLECTOR ? k->kind : RK_CHECK]));
+	set(o, "kind", json_string(kind_names[k->kind <= RK_ROLLBACK ? k->kind : RK_CHECK]));
 	set(o, "gate", json_boolean(k->gate));
 	set(o, "severity", jtext(k->severity));
 	json_t *tags = json_array();
@@ -275,6 +299,8 @@ static json_t *check_to_json(const struct res_check *k)
 	set(o, "attest_at", jtext(k->attest_at));
 	set(o, "attest_note", jtext(k->attest_note));
 	set(o, "blocked_by", jtext(k->blocked_by));
+	set(o, "destructive", json_boolean(k->destructive));
+	set(o, "timed_out", json_boolean(k->timed_out));
 	set(o, "file", jtext(k->file));
 	set(o, "line", json_integer(k->line));
 	set(o, "col", json_integer(k->col));
@@ -326,6 +352,7 @@ json_t *result_to_json(const struct run_result *r)
 	set(o, "finished_at", jstr(r->finished_at));
 	set(o, "duration_s", jnum(r->duration_s));
 	set(o, "verdict", jtext(r->verdict));
+	set(o, "reason", jtext(r->reason));
 	set(o, "exit_code", json_integer(r->exit_code));
 	set(o, "interrupted", json_integer(r->interrupted));
 	set(o, "keep_going", json_boolean(r->keep_going));
@@ -334,6 +361,11 @@ json_t *result_to_json(const struct run_result *r)
 	set(o, "blocking_gate", jtext(r->blocking_gate));
 	set(o, "blocking_check", jtext(r->blocking_check));
 	set(o, "selection", jtext(r->selection));
+	set(o, "allow_destructive", json_boolean(r->allow_destructive));
+	json_t *af = json_array();
+	for (size_t i = 0; i < r->nattest_files; i++)
+		json_array_append_new(af, jtext(r->attest_files[i]));
+	set(o, "attest_files", af);
 	json_t *t = json_object();
 	set(t, "total", json_integer((json_int_t)r->total));
 	set(t, "passed", json_integer((json_int_t)r->passed));
@@ -341,6 +373,10 @@ json_t *result_to_json(const struct run_result *r)
 	set(t, "errors", json_integer((json_int_t)r->errors));
 	set(t, "skipped", json_integer((json_int_t)r->skipped));
 	set(t, "pending", json_integer((json_int_t)r->pending));
+	set(t, "not_selected", json_integer((json_int_t)r->not_selected));
+	set(t, "interrupted", json_integer((json_int_t)r->interrupted_n));
+	set(t, "actions_run", json_integer((json_int_t)r->actions_run));
+	set(t, "actions_not_selected", json_integer((json_int_t)r->actions_not_selected));
 	set(o, "totals", t);
 	json_t *a = json_array();
 	for (size_t i = 0; i < r->nphases; i++)
@@ -356,6 +392,7 @@ json_t *result_to_json(const struct run_result *r)
 		set(x, "by", jtext(ap->by));
 		set(x, "at", jtext(ap->at));
 		set(x, "note", jtext(ap->note));
+		set(x, "signed_by", jtext(ap->signed_by));
 		json_array_append_new(a, x);
 	}
 	set(o, "approvals", a);
@@ -450,7 +487,8 @@ static int rd_status(struct jrd *rd, json_t *o, const char *path, enum res_statu
 	free(s);
 	if (rc < 0)
 		return jrd_fail(rd, path, "status",
-		                "must be one of pass, fail, error, skip, pending");
+		                "must be one of pass, fail, error, skip, pending, not_selected, "
+		                "interrupted");
 	return 0;
 }
 
@@ -493,7 +531,7 @@ static void check_from_json(struct jrd *rd, json_t *o, const char *path, struct 
 	rd_str(rd, o, path, "name", 0, &k->name);
 	rd_str(rd, o, path, "module", 0, &k->module);
 	if (rd_str(rd, o, path, "kind", 1, &kind) == 0 && kind_parse(kind, &k->kind) < 0)
-		jrd_fail(rd, path, "kind", "must be one of check, action, collector");
+		jrd_fail(rd, path, "kind", "must be one of check, action, collector, rollback");
 	free(kind);
 	rd_bool(rd, o, path, "gate", &k->gate);
 	rd_str(rd, o, path, "severity", 0, &k->severity);
@@ -542,6 +580,8 @@ static void check_from_json(struct jrd *rd, json_t *o, const char *path, struct 
 	rd_str(rd, o, path, "attest_at", 0, &k->attest_at);
 	rd_str(rd, o, path, "attest_note", 0, &k->attest_note);
 	rd_str(rd, o, path, "blocked_by", 0, &k->blocked_by);
+	rd_bool(rd, o, path, "destructive", &k->destructive);
+	rd_bool(rd, o, path, "timed_out", &k->timed_out);
 	rd_str(rd, o, path, "file", 0, &k->file);
 	v = k->line;
 	rd_int(rd, o, path, "line", 0, 4294967295LL, &v);
@@ -602,8 +642,13 @@ static void totals_from_json(struct jrd *rd, json_t *o, struct run_result *r)
 	}
 	if (want_object(rd, t, "totals") < 0)
 		return;
-	const char *keys[] = {"total", "passed", "failed", "errors", "skipped", "pending"};
-	size_t *dst[] = {&r->total, &r->passed, &r->failed, &r->errors, &r->skipped, &r->pending};
+	const char *keys[] = {"total",	      "passed",	     "failed",	    "errors",
+			      "skipped",      "pending",     "not_selected", "interrupted",
+			      "actions_run", "actions_not_selected"};
+	size_t *dst[] = {&r->total,	   &r->passed,	       &r->failed,
+			 &r->errors,	   &r->skipped,	       &r->pending,
+			 &r->not_selected, &r->interrupted_n, &r->actions_run,
+			 &r->actions_not_selected};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		long long v = 0;
 		rd_int(rd, t, "totals", keys[i], 0, 1LL << 40, &v);
@@ -640,6 +685,7 @@ int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
 	rd_str(&rd, j, "", "finished_at", 0, &r->finished_at);
 	rd_num(&rd, j, "", "duration_s", &r->duration_s);
 	rd_str(&rd, j, "", "verdict", 1, &r->verdict);
+	rd_str(&rd, j, "", "reason", 0, &r->reason);
 	v = 0;
 	rd_int(&rd, j, "", "exit_code", 0, 255, &v);
 	r->exit_code = (int)v;
@@ -652,6 +698,7 @@ int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
 	rd_str(&rd, j, "", "blocking_gate", 0, &r->blocking_gate);
 	rd_str(&rd, j, "", "blocking_check", 0, &r->blocking_check);
 	rd_str(&rd, j, "", "selection", 0, &r->selection);
+	rd_bool(&rd, j, "", "allow_destructive", &r->allow_destructive);
 
 	size_t n;
 	json_t *a = rd_array(&rd, j, "", "phases", 1, &n);
@@ -677,8 +724,20 @@ int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
 				rd_str(&rd, x, sub, "by", 0, &ap->by);
 				rd_str(&rd, x, sub, "at", 0, &ap->at);
 				rd_str(&rd, x, sub, "note", 0, &ap->note);
+				rd_str(&rd, x, sub, "signed_by", 0, &ap->signed_by);
 			}
 			free(sub);
+		}
+	}
+	a = rd_array(&rd, j, "", "attest_files", 0, &n);
+	if (a) {
+		r->attest_files = xcalloc(n ? n : 1, sizeof(*r->attest_files));
+		for (size_t i = 0; i < n && !rd.failed; i++) {
+			json_t *x = json_array_get(a, i);
+			if (!json_is_string(x))
+				jrd_fail(&rd, "", "attest_files", "must be an array of strings");
+			else
+				r->attest_files[r->nattest_files++] = xstrdup(json_string_value(x));
 		}
 	}
 	a = rd_array(&rd, j, "", "vars", 0, &n);

@@ -17,8 +17,10 @@ enum res_status {
 	RS_PASS,
 	RS_FAIL,     /* an expectation did not hold */
 	RS_ERROR,    /* the check could not observe (refused, timeout, bad config at run time) */
-	RS_SKIP,     /* not run: blocked by a gate, --dry-run action, interrupted */
+	RS_SKIP,     /* not run: blocked by a gate or an earlier action, the global timeout */
 	RS_PENDING,  /* waits for a person's attestation */
+	RS_NOT_SELECTED, /* outside the run's selection (--phase, --step, --tag, ...) */
+	RS_INTERRUPTED,  /* a signal stopped the run before or while it ran */
 };
 const char *res_status_name(enum res_status s);   /* "pass", "fail", ... */
 int res_status_parse(const char *s, enum res_status *out);
@@ -27,6 +29,7 @@ enum res_kind {
 	RK_CHECK,
 	RK_ACTION,
 	RK_COLLECTOR,
+	RK_ROLLBACK, /* a step's rollback: action, run after its gate failed */
 };
 
 struct res_evidence {
@@ -46,7 +49,7 @@ struct res_check {
 	enum res_status status;
 	char *message;     /* one line: failure/error explanation, skip reason */
 	char *expected;    /* for failures */
-	char *seen;
+	char *seen;        /* what was observed, also when it passed (short) */
 	char *remedy;
 	char *describe;    /* what the check did ("GET https://...") */
 	struct res_evidence *evidence;
@@ -58,6 +61,8 @@ struct res_check {
 	char *metric_name, *metric_target;
 	char *attest_by, *attest_at, *attest_note;
 	char *blocked_by;  /* gate id that stopped it, when skipped for that */
+	int destructive;   /* deletes or replaces live objects */
+	int timed_out;     /* the run's --timeout cut it */
 	char *file;        /* where the check is written */
 	unsigned line, col;
 };
@@ -87,6 +92,7 @@ struct res_approval {
 	char *role;
 	int attested;
 	char *by, *at, *note;
+	char *signed_by;   /* principal whose ssh signature verified; NULL = unsigned */
 };
 
 struct res_var {
@@ -103,7 +109,8 @@ struct run_result {
 	char *hostname;
 	char *started_at, *finished_at;
 	double duration_s;
-	char *verdict;         /* "GO", "NO-GO", "PENDING" */
+	char *verdict;         /* "GO", "NO-GO", "PENDING", "PARTIAL" (runner/verdict.c) */
+	char *reason;          /* one sentence: why this verdict */
 	int exit_code;
 	int interrupted;       /* signal number (2, 15) or 0 */
 	int keep_going;        /* --keep-going overrode the failure protocol */
@@ -112,6 +119,9 @@ struct run_result {
 	char *blocking_gate;   /* id of the gate that stopped the run */
 	char *blocking_check;  /* id of the first failing mandatory check */
 	char *selection;       /* "--phase 2" etc, NULL when the whole suite ran */
+	char **attest_files;   /* the --attest files that judged it */
+	size_t nattest_files;
+	int allow_destructive; /* --allow-destructive was given */
 	struct res_phase *phases;
 	size_t nphases;
 	struct res_approval *approvals;
@@ -119,7 +129,9 @@ struct run_result {
 	struct res_var *vars;
 	size_t nvars;
 	/* totals over checks (not actions or collectors) */
-	size_t total, passed, failed, errors, skipped, pending;
+	size_t total, passed, failed, errors, skipped, pending, not_selected, interrupted_n;
+	/* actions (and rollbacks) that ran, and those that were not selected */
+	size_t actions_run, actions_not_selected;
 };
 
 void result_release(struct run_result *r);

@@ -13,10 +13,11 @@
 
 #include "attest.h"
 #include "module.h"
-#include "report.h"
 #include "vars.h"
+#include "verdict.h"
 
 #define EVIDENCE_CAP (64 * 1024)
+#define WAIT_ATTEMPT_FLOOR_MS 1000 /* the least time an eventually-attempt gets */
 
 /* Written by the signal handler, read by every worker: an atomic (lock-free,
  * so safe in a handler), never a plain variable shared between threads. */
@@ -164,6 +165,25 @@ struct run {
 	pthread_cond_t done_cv;
 };
 
+static void obs_entry(struct run *run, const struct res_check *k)
+{
+	const struct sched_observer *o = run->o->observer;
+	if (o && o->entry_done)
+		o->entry_done(o->ctx, k);
+}
+
+static void obs_step(struct run *run, const struct res_step *s)
+{
+	const struct sched_observer *o = run->o->observer;
+	if (o && o->step_start)
+		o->step_start(o->ctx, s);
+}
+
+static const char *stop_reason(void)
+{
+	return stop_signal == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM";
+}
+
 /* One check in flight within a checkpoint. */
 struct slot {
 	const struct plan_check *pc;
@@ -242,6 +262,20 @@ static char *describe_check(const struct plan_check *pc, void *priv)
 	char *m = mask_dup(d);
 	free(d);
 	return m;
+}
+
+/* What the module says about its facts (module.h, summarize); malloc'd or
+ * NULL. */
+static char *module_says(const struct check_module *mod, const json_t *facts)
+{
+	if (!facts)
+		return NULL;
+	if (mod->summarize)
+		return mod->summarize(facts);
+	json_t *summary = json_object_get(facts, "summary");
+	if (json_is_string(summary) && json_string_length(summary) > 0)
+		return xstrdup(json_string_value(summary));
+	return NULL;
 }
 
 /* Runs one check, action or collector with its eventually-policy and
@@ -325,6 +359,7 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 	struct expect_verdict v;
 	memset(&v, 0, sizeof(v));
 	char *errmsg = NULL;
+	int run_deadline = 0; /* the run's --timeout cut this check */
 
 	for (;;) {
 		attempt++;
@@ -347,8 +382,14 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 			.noptions = run->o->noptions,
 			.check_id = pc->id,
 		};
-		if (pc->eventually && ctx.deadline_ms > within_end && within_end > now_mono_ms())
-			ctx.deadline_ms = within_end; /* an attempt never outlives the wait */
+		if (pc->eventually && !pc->max_attempts) {
+			/* an attempt ends with the wait, but always gets a second (or its
+			 * whole timeout when shorter): the one made at the deadline too */
+			long long floor = now_mono_ms() + WAIT_ATTEMPT_FLOOR_MS;
+			long long cut = within_end > floor ? within_end : floor;
+			if (ctx.deadline_ms > cut)
+				ctx.deadline_ms = cut;
+		}
 		if (mod->run)
 			mod->run(priv, &ctx, &out);
 		else {
@@ -356,12 +397,18 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 			out.error = xasprintf("module '%s' cannot run checks in this build", mod->name);
 		}
 
+		if (stop_signal && out.forced != CHECK_PENDING) {
+			status = RS_INTERRUPTED;
+			errmsg = xasprintf("%s while it was running (attempt %d)", stop_reason(),
+					   attempt);
+			break;
+		}
 		if (ctx_cancelled(&ctx) && out.forced != CHECK_PENDING) {
 			status = RS_ERROR;
-			if (stop_signal)
-				errmsg = xstrdup("interrupted while the check was running");
-			else
-				errmsg = xstrdup("the run's global --timeout passed while the check was running");
+			run_deadline = 1;
+			errmsg = xasprintf("run deadline reached (--timeout) while the check was "
+					   "running (attempt %d)",
+					   attempt);
 			break;
 		}
 		switch (out.forced) {
@@ -392,37 +439,78 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 		if (status == RS_PASS || status == RS_PENDING || status == RS_SKIP || !pc->eventually ||
 		    out.final || (pc->max_attempts && attempt >= pc->max_attempts))
 			break;
+		/* The last attempt is made at the deadline: sleep at most until
+		 * then, and stop once an attempt started at or after it. */
 		long long now = now_mono_ms();
-		if (now + every > within_end || stop_signal ||
-		    (run->global_deadline_ms && now + every > run->global_deadline_ms))
+		long long end = pc->max_attempts ? now + every : within_end;
+		if (now >= end)
 			break;
-		sleep_ms_interruptible(run, every);
+		long long nap = every < end - now ? every : end - now;
+		if (run->global_deadline_ms && now + nap > run->global_deadline_ms) {
+			sleep_ms_interruptible(run, run->global_deadline_ms - now);
+			if (!stop_signal)
+				run_deadline = 1;
+			break;
+		}
+		sleep_ms_interruptible(run, nap);
 		if (stop_signal)
 			break;
 		every = (long long)((double)every * (pc->backoff >= 1.0 ? pc->backoff : 1.0));
 		if (pc->max_every_ms > 0 && every > pc->max_every_ms)
 			every = pc->max_every_ms;
 	}
+	if (stop_signal && status != RS_PASS && status != RS_INTERRUPTED &&
+	    status != RS_PENDING) {
+		/* a signal ended the wait between attempts */
+		status = RS_INTERRUPTED;
+		free(errmsg);
+		errmsg = xasprintf("%s while waiting (after %d attempts)", stop_reason(), attempt);
+	} else if (run_deadline && status == RS_FAIL) {
+		status = RS_ERROR;
+		free(errmsg);
+		errmsg = xasprintf("run deadline reached (--timeout) while waiting, after %d "
+				   "attempts over %.1fs; last attempt: %s",
+				   attempt, (double)(now_mono_ms() - start) / 1000.0,
+				   v.message ? v.message : "it did not pass");
+	}
+	res->timed_out = run_deadline;
 
 	res->status = status;
 	res->attempts = attempt;
 	res->insecure = out.insecure;
+	/* the module's own sentence about the facts: the cause of a failed
+	 * default expectation, the observed value of a pass */
+	char *said = status == RS_PASS || status == RS_FAIL ? module_says(mod, out.facts) : NULL;
 	if (status == RS_FAIL) {
 		const char *m = v.message ? v.message : "an expectation did not hold";
-		/* the module's own sentence reads better than its default program */
-		json_t *summary = !pc->expect ? json_object_get(out.facts, "summary") : NULL;
-		if (json_is_string(summary) && json_string_length(summary) > 0)
-			m = json_string_value(summary);
-		char *msg = (pc->eventually && attempt > 1)
-				    ? xasprintf("%s (still failing after %d attempts over %.1fs)", m, attempt,
+		if (!pc->expect && said)
+			m = said; /* reads better than the module's default program */
+		char *msg = pc->eventually
+				    ? xasprintf("%s (still failing after %d attempt%s over %.1fs)", m,
+						attempt, attempt == 1 ? "" : "s",
 						(double)(now_mono_ms() - start) / 1000.0)
 				    : xstrdup(m);
 		res->message = mask_dup(msg);
 		free(msg);
-		res->expected = mask_dup(v.expected);
-		res->seen = mask_dup(v.seen);
-	} else if (status != RS_PASS) {
-		char *msg = (status == RS_ERROR && pc->eventually && attempt > 1)
+		if (pc->expect || !said) {
+			res->expected = mask_dup(v.expected);
+			res->seen = mask_dup(v.seen);
+		} else {
+			/* the module's default held no interest for a person: what it
+			 * saw is the message itself */
+			res->seen = mask_dup(said);
+		}
+	} else if (status == RS_PASS) {
+		if (v.observed && pc->expect)
+			res->seen = mask_dup(v.observed);
+		else if (said)
+			res->seen = mask_dup(said);
+		else if (v.observed)
+			res->seen = mask_dup(v.observed);
+	}
+	free(said);
+	if (status != RS_PASS && status != RS_FAIL) {
+		char *msg = (status == RS_ERROR && !run_deadline && pc->eventually && attempt > 1)
 				    ? xasprintf("%s (after %d attempts)", errmsg, attempt)
 				    : xstrdup(errmsg);
 		res->message = mask_dup(msg);
@@ -495,7 +583,8 @@ static void res_check_init(struct res_check *rc, const struct plan_check *pc, en
 	rc->name = mask_dup(pc->name);
 	rc->module = xstrdup(pc->mod->name);
 	rc->kind = kind;
-	rc->gate = kind == RK_COLLECTOR ? 0 : (kind == RK_ACTION ? 1 : pc->gate);
+	rc->gate = (kind == RK_COLLECTOR || kind == RK_ROLLBACK) ? 0
+		   : (kind == RK_ACTION ? 1 : pc->gate);
 	rc->severity = xstrdup(pc->severity);
 	rc->tags = dup_tags(pc->tags, pc->ntags);
 	rc->ntags = rc->tags ? pc->ntags : 0;
@@ -503,9 +592,14 @@ static void res_check_init(struct res_check *rc, const struct plan_check *pc, en
 	rc->remedy = mask_dup(pc->remedy);
 	rc->metric_name = xstrdup(pc->metric_name);
 	rc->metric_target = xstrdup(pc->metric_target);
+	rc->destructive = pc->destructive;
 	rc->file = xstrdup(pc->pos.file);
 	rc->line = pc->pos.line;
 	rc->col = pc->pos.col;
+	if (!pc->selected) {
+		rc->status = RS_NOT_SELECTED;
+		rc->message = xstrdup("not selected");
+	}
 }
 
 static size_t count_selected(const struct plan_check *v, size_t n)
@@ -516,57 +610,36 @@ static size_t count_selected(const struct plan_check *v, size_t n)
 	return k;
 }
 
-static int step_selected(const struct plan_step *s)
-{
-	return count_selected(s->actions, s->nactions) + count_selected(s->checks, s->nchecks) > 0;
-}
-
-/* Builds the result tree for everything selected, every entry "skip" until
- * it runs, so nothing is ever dropped from a report. Collectors are added
- * only when they run. */
+/* Builds the result tree for the whole suite, every selected entry "skip"
+ * until it runs and every other one "not selected", so nothing is ever
+ * dropped from a report. Collectors and rollbacks are added only when
+ * they run. */
 static void build_skeleton(struct plan *p, struct run_result *r)
 {
-	size_t nph = 0;
-	for (size_t i = 0; i < p->nphases; i++) {
-		int any = 0;
-		for (size_t j = 0; j < p->phases[i].nsteps; j++)
-			any |= step_selected(&p->phases[i].steps[j]);
-		nph += any ? 1 : 0;
-	}
-	r->phases = xcalloc(nph ? nph : 1, sizeof(*r->phases));
-	r->nphases = 0;
+	r->phases = xcalloc(p->nphases ? p->nphases : 1, sizeof(*r->phases));
+	r->nphases = p->nphases;
 	for (size_t i = 0; i < p->nphases; i++) {
 		struct plan_phase *pp = &p->phases[i];
-		size_t nst = 0;
-		for (size_t j = 0; j < pp->nsteps; j++)
-			nst += step_selected(&pp->steps[j]) ? 1 : 0;
-		if (!nst)
-			continue;
-		struct res_phase *rp = &r->phases[r->nphases++];
+		struct res_phase *rp = &r->phases[i];
 		rp->id = xstrdup(pp->id);
 		rp->name = mask_dup(pp->name);
 		rp->status = RS_SKIP;
-		rp->steps = xcalloc(nst, sizeof(*rp->steps));
+		rp->steps = xcalloc(pp->nsteps ? pp->nsteps : 1, sizeof(*rp->steps));
+		rp->nsteps = pp->nsteps;
 		for (size_t j = 0; j < pp->nsteps; j++) {
 			struct plan_step *ps = &pp->steps[j];
-			if (!step_selected(ps))
-				continue;
-			struct res_step *rs = &rp->steps[rp->nsteps++];
+			struct res_step *rs = &rp->steps[j];
 			rs->id = xstrdup(ps->id);
 			rs->name = mask_dup(ps->name);
 			rs->checkpoint_id = xstrdup(ps->checkpoint_id);
 			rs->checkpoint_name = mask_dup(ps->checkpoint_name);
 			rs->status = RS_SKIP;
-			size_t cap = ps->nactions + ps->nchecks + ps->ncollectors;
+			size_t cap = ps->nactions + ps->nchecks + ps->ncollectors + ps->nrollbacks;
 			rs->checks = xcalloc(cap ? cap : 1, sizeof(*rs->checks));
 			for (size_t k = 0; k < ps->nactions; k++)
-				if (ps->actions[k].selected)
-					res_check_init(&rs->checks[rs->nchecks++], &ps->actions[k],
-						       RK_ACTION);
+				res_check_init(&rs->checks[rs->nchecks++], &ps->actions[k], RK_ACTION);
 			for (size_t k = 0; k < ps->nchecks; k++)
-				if (ps->checks[k].selected)
-					res_check_init(&rs->checks[rs->nchecks++], &ps->checks[k],
-						       RK_CHECK);
+				res_check_init(&rs->checks[rs->nchecks++], &ps->checks[k], RK_CHECK);
 		}
 	}
 }
@@ -577,6 +650,15 @@ static void mark_skipped(struct res_check *rc, const char *why, const char *gate
 		return;
 	rc->message = xstrdup(why);
 	rc->blocked_by = xstrdup(gate);
+}
+
+/* A selected entry that never ran because of a signal. */
+static void mark_interrupted(struct res_check *rc)
+{
+	if (rc->status != RS_SKIP || rc->message)
+		return;
+	rc->status = RS_INTERRUPTED;
+	rc->message = xasprintf("not run: %s before it was reached", stop_reason());
 }
 
 static char *make_run_id(void)
@@ -606,6 +688,7 @@ void sched_result_header(const struct plan *p, const struct sched_opts *o, struc
 	r->hostname = xstrdup(host[0] ? host : "unknown");
 	r->started_at = iso8601_now();
 	r->keep_going = o->keep_going;
+	r->allow_destructive = o->allow_destructive;
 	r->selection = xstrdup(o->selection);
 	r->vars = xcalloc(p->vars.n ? p->vars.n : 1, sizeof(*r->vars));
 	for (size_t i = 0; i < p->vars.n; i++) {
@@ -659,8 +742,8 @@ static void *worker(void *arg)
 
 static void show_progress(struct run *run, struct pool *pool, size_t printed)
 {
-	struct console *con = run->o->console;
-	if (!con)
+	const struct sched_observer *obs = run->o->observer;
+	if (!obs || !obs->progress)
 		return;
 	/* the oldest running check is the one a person waits for */
 	for (size_t i = printed; i < pool->n; i++) {
@@ -678,7 +761,7 @@ static void show_progress(struct run *run, struct pool *pool, size_t printed)
 					 el, (double)pc->within_ms / 1000.0);
 		else
 			text = xasprintf("running %s (%.0fs)", pc->id, el);
-		console_progress(con, text);
+		obs->progress(obs->ctx, text);
 		free(text);
 		return;
 	}
@@ -712,8 +795,7 @@ static void run_pool(struct run *run, struct slot *slots, size_t n)
 	for (;;) {
 		while (printed < n && slots[printed].done) {
 			pthread_mutex_unlock(&run->lock);
-			if (run->o->console)
-				console_check(run->o->console, slots[printed].res);
+			obs_entry(run, slots[printed].res);
 			pthread_mutex_lock(&run->lock);
 			printed++;
 		}
@@ -741,12 +823,13 @@ static void run_pool(struct run *run, struct slot *slots, size_t n)
 	/* anything never started was cut short by a stop */
 	for (size_t i = printed; i < n; i++) {
 		if (!slots[i].done && !slots[i].res->message) {
-			slots[i].res->status = RS_SKIP;
-			slots[i].res->message = xstrdup(stop_signal ? "not run: the run was interrupted"
-								     : "not run: the global timeout passed");
+			if (stop_signal)
+				mark_interrupted(slots[i].res);
+			else
+				mark_skipped(slots[i].res, "not run: the run deadline (--timeout) passed",
+					     NULL);
 		}
-		if (run->o->console)
-			console_check(run->o->console, slots[i].res);
+		obs_entry(run, slots[i].res);
 	}
 }
 
@@ -755,75 +838,102 @@ static int failed(enum res_status s)
 	return s == RS_FAIL || s == RS_ERROR;
 }
 
-/* Runs the on_failure collectors of a step whose gate failed. Their output
- * stays with their own entries (RK_COLLECTOR); the writers show it as the
- * evidence of the step's first failing mandatory check. */
-static void run_collectors(struct run *run, const struct plan_step *ps, struct res_step *rs)
+/* Runs the selected entries of list (collectors or rollbacks) of a step
+ * whose gate failed, appending their results to rs. Collectors run
+ * together; rollbacks one after the other, stopping at the first failure. */
+static void run_after_failure(struct run *run, const struct plan_check *list, size_t n,
+			      enum res_kind kind, struct res_step *rs)
 {
-	size_t n = ps->ncollectors;
-	if (!n)
+	size_t nsel = count_selected(list, n);
+	if (!nsel)
 		return;
-	struct slot *slots = xcalloc(n, sizeof(*slots));
+	struct slot *slots = xcalloc(nsel, sizeof(*slots));
+	size_t ns = 0;
 	for (size_t k = 0; k < n; k++) {
-		res_check_init(&rs->checks[rs->nchecks], &ps->collectors[k], RK_COLLECTOR);
-		slots[k].pc = &ps->collectors[k];
-		slots[k].res = &rs->checks[rs->nchecks];
+		if (!list[k].selected)
+			continue;
+		res_check_init(&rs->checks[rs->nchecks], &list[k], kind);
+		slots[ns].pc = &list[k];
+		slots[ns].res = &rs->checks[rs->nchecks];
 		rs->nchecks++;
+		ns++;
 	}
-	run_pool(run, slots, n);
+	if (kind == RK_COLLECTOR) {
+		run_pool(run, slots, ns);
+	} else {
+		int failed_before = 0;
+		for (size_t k = 0; k < ns; k++) {
+			struct res_check *rc = slots[k].res;
+			if (failed_before || stop_signal) {
+				if (stop_signal)
+					mark_interrupted(rc);
+				else
+					mark_skipped(rc, "not run: an earlier rollback action failed", NULL);
+			} else {
+				run_check(run, slots[k].pc, rc, NULL);
+				if (rc->status != RS_PASS) {
+					failed_before = 1;
+					char *m = xasprintf("ROLLBACK FAILED: %s",
+							    rc->message ? rc->message : "it did not pass");
+					free(rc->message);
+					rc->message = m;
+				}
+			}
+			obs_entry(run, rc);
+		}
+	}
 	free(slots);
 }
 
 /* Runs one step; returns 1 when its gate failed. */
 static int run_step(struct run *run, const struct plan_step *ps, struct res_step *rs)
 {
-	struct console *con = run->o->console;
-	if (con)
-		console_step_start(con, rs);
+	obs_step(run, rs);
 	size_t ri = 0; /* index into rs->checks, which follows suite order */
 	int gate_failed = 0;
 	struct res_check *failing = NULL;
 
 	for (size_t k = 0; k < ps->nactions; k++) {
+		struct res_check *rc = &rs->checks[ri++];
 		if (!ps->actions[k].selected)
 			continue;
-		struct res_check *rc = &rs->checks[ri++];
-		if (gate_failed || stop_signal || (run->global_deadline_ms && now_mono_ms() >= run->global_deadline_ms)) {
+		if (stop_signal) {
+			mark_interrupted(rc);
+		} else if (gate_failed ||
+			   (run->global_deadline_ms && now_mono_ms() >= run->global_deadline_ms)) {
 			mark_skipped(rc, gate_failed ? "not run: an earlier action failed"
-						     : (stop_signal ? "not run: the run was interrupted"
-								    : "not run: the global timeout passed"),
+						     : "not run: the run deadline (--timeout) passed",
 				     NULL);
-			if (con)
-				console_check(con, rc);
-			continue;
+		} else {
+			run_check(run, &ps->actions[k], rc, NULL);
+			if (rc->status != RS_PASS && rc->status != RS_INTERRUPTED) {
+				gate_failed = 1;
+				failing = rc;
+			}
 		}
-		struct slot s = {.pc = &ps->actions[k], .res = rc};
-		run_check(run, s.pc, rc, NULL);
-		if (con)
-			console_check(con, rc);
-		if (rc->status != RS_PASS) {
-			gate_failed = 1;
-			failing = rc;
-		}
+		obs_entry(run, rc);
 	}
 
 	size_t nsel = count_selected(ps->checks, ps->nchecks);
 	struct slot *slots = xcalloc(nsel ? nsel : 1, sizeof(*slots));
 	size_t ns = 0;
-	for (size_t k = 0; k < ps->nchecks; k++) {
+	for (size_t k = 0; k < ps->nchecks; k++, ri++) {
 		if (!ps->checks[k].selected)
 			continue;
 		slots[ns].pc = &ps->checks[k];
-		slots[ns].res = &rs->checks[ri++];
+		slots[ns].res = &rs->checks[ri];
 		ns++;
 	}
-	if (gate_failed) {
-		char *why = xasprintf("blocked by gate %s: action %s failed", rs->checkpoint_id,
-				      failing->id);
+	if (gate_failed || stop_signal) {
+		char *why = failing ? xasprintf("blocked by gate %s: action %s failed",
+						rs->checkpoint_id, failing->id)
+				    : NULL;
 		for (size_t k = 0; k < ns; k++) {
-			mark_skipped(slots[k].res, why, rs->checkpoint_id);
-			if (con)
-				console_check(con, slots[k].res);
+			if (stop_signal)
+				mark_interrupted(slots[k].res);
+			else
+				mark_skipped(slots[k].res, why, rs->checkpoint_id);
+			obs_entry(run, slots[k].res);
 		}
 		free(why);
 	} else {
@@ -845,9 +955,27 @@ static int run_step(struct run *run, const struct plan_step *ps, struct res_step
 			run->r->blocking_check = xstrdup(failing ? failing->id : NULL);
 		}
 		if (!stop_signal)
-			run_collectors(run, ps, rs);
+			run_after_failure(run, ps->collectors, ps->ncollectors, RK_COLLECTOR, rs);
+		if (!stop_signal)
+			run_after_failure(run, ps->rollbacks, ps->nrollbacks, RK_ROLLBACK, rs);
 	}
 	return gate_failed;
+}
+
+/* Approvals are sign-offs from the attestation files. */
+static void judge_approvals(const struct plan *p, const struct sched_opts *o, struct run_result *r)
+{
+	r->approvals = xcalloc(p->napprovals ? p->napprovals : 1, sizeof(*r->approvals));
+	r->napprovals = p->napprovals;
+	for (size_t i = 0; i < p->napprovals; i++) {
+		struct res_approval *a = &r->approvals[i];
+		a->id = xstrdup(p->approvals[i].id);
+		a->role = mask_dup(p->approvals[i].role);
+	}
+	r->attest_files = xcalloc(o->nattest_files ? o->nattest_files : 1, sizeof(char *));
+	for (size_t i = 0; i < o->nattest_files; i++)
+		r->attest_files[r->nattest_files++] = xstrdup(o->attest_files[i]);
+	attest_judge_approvals(r);
 }
 
 int sched_run(struct plan *p, const struct sched_opts *o, struct run_result *r, struct pg_err *e)
@@ -869,45 +997,48 @@ int sched_run(struct plan *p, const struct sched_opts *o, struct run_result *r, 
 	}
 
 	sched_result_header(p, o, r);
+	attest_set_run(r->run_id);
 	build_skeleton(p, r);
 	double t0 = now_mono_s();
-	struct console *con = o->console;
-	if (con)
-		console_run_start(con, r);
+	const struct sched_observer *obs = o->observer;
+	if (obs && obs->run_start)
+		obs->run_start(obs->ctx, r);
 
 	const char *blocked = NULL; /* gate id that stopped the run */
-	size_t ri = 0;
 	for (size_t i = 0; i < p->nphases; i++) {
 		struct plan_phase *pp = &p->phases[i];
-		if (ri >= r->nphases || strcmp(r->phases[ri].id, pp->id) != 0)
-			continue; /* nothing selected in it */
-		struct res_phase *rp = &r->phases[ri++];
+		struct res_phase *rp = &r->phases[i];
+		int any = 0;
+		for (size_t j = 0; j < pp->nsteps; j++)
+			any |= plan_step_selected(&pp->steps[j]);
+		if (!any)
+			continue; /* nothing selected in it: stays "not selected" */
 		double pt0 = now_mono_s();
 		if (!blocked && !stop_signal)
 			rp->started_at = iso8601_now();
-		if (con)
-			console_phase_start(con, rp);
-		size_t si = 0;
+		if (obs && obs->phase_start)
+			obs->phase_start(obs->ctx, rp);
 		for (size_t j = 0; j < pp->nsteps; j++) {
 			struct plan_step *ps = &pp->steps[j];
-			if (!step_selected(ps))
+			struct res_step *rs = &rp->steps[j];
+			if (!plan_step_selected(ps))
 				continue;
-			struct res_step *rs = &rp->steps[si++];
 			int timed_out = run.global_deadline_ms && now_mono_ms() >= run.global_deadline_ms;
 			if (blocked || stop_signal || timed_out) {
 				char *why = blocked ? xasprintf("blocked by gate %s", blocked)
-						    : xstrdup(stop_signal ? "not run: the run was interrupted"
-									  : "not run: the global timeout passed");
+						    : xstrdup("not run: the run deadline (--timeout) passed");
 				if (timed_out && !blocked)
 					r->timed_out = 1;
-				for (size_t k = 0; k < rs->nchecks; k++)
-					mark_skipped(&rs->checks[k], why, blocked);
-				free(why);
-				if (con) {
-					console_step_start(con, rs);
-					for (size_t k = 0; k < rs->nchecks; k++)
-						console_check(con, &rs->checks[k]);
+				obs_step(&run, rs);
+				for (size_t k = 0; k < rs->nchecks; k++) {
+					if (stop_signal && !blocked)
+						mark_interrupted(&rs->checks[k]);
+					else
+						mark_skipped(&rs->checks[k], why, blocked);
+					if (rs->checks[k].status != RS_NOT_SELECTED)
+						obs_entry(&run, &rs->checks[k]);
 				}
+				free(why);
 				continue;
 			}
 			if (run_step(&run, ps, rs) && !o->keep_going)
@@ -918,62 +1049,13 @@ int sched_run(struct plan *p, const struct sched_opts *o, struct run_result *r, 
 	if (run.global_deadline_ms && now_mono_ms() >= run.global_deadline_ms)
 		r->timed_out = 1;
 
-	/* Approvals are sign-offs from the attestation file. */
-	r->approvals = xcalloc(p->napprovals ? p->napprovals : 1, sizeof(*r->approvals));
-	r->napprovals = p->napprovals;
-	for (size_t i = 0; i < p->napprovals; i++) {
-		struct res_approval *a = &r->approvals[i];
-		a->id = xstrdup(p->approvals[i].id);
-		a->role = mask_dup(p->approvals[i].role);
-		if (o->attest_file) {
-			struct attestation at;
-			struct pg_err ae;
-			memset(&at, 0, sizeof(at));
-			if (attest_lookup(o->attest_file, a->id, &at, &ae) == 1) {
-				a->attested = 1;
-				a->by = mask_dup(at.by);
-				a->at = mask_dup(at.at);
-				a->note = mask_dup(at.note);
-			}
-			attestation_release(&at);
-		}
-	}
-
-	result_count(r);
+	judge_approvals(p, o, r);
 	r->duration_s = now_mono_s() - t0;
 	r->finished_at = iso8601_now();
 	r->interrupted = stop_signal;
-
-	int gate_failed = 0, pending = 0;
-	for (size_t i = 0; i < r->nphases; i++)
-		for (size_t j = 0; j < r->phases[i].nsteps; j++) {
-			struct res_step *rs = &r->phases[i].steps[j];
-			for (size_t k = 0; k < rs->nchecks; k++) {
-				struct res_check *rc = &rs->checks[k];
-				if (rc->kind == RK_COLLECTOR)
-					continue;
-				if (rc->gate && failed(rc->status))
-					gate_failed = 1;
-				if (rc->status == RS_PENDING)
-					pending++;
-			}
-		}
-	for (size_t i = 0; i < r->napprovals; i++)
-		pending += r->approvals[i].attested ? 0 : 1;
-	if (gate_failed || r->timed_out || stop_signal)
-		r->verdict = xstrdup("NO-GO");
-	else if (pending)
-		r->verdict = xstrdup("PENDING");
-	else
-		r->verdict = xstrdup("GO");
-	if (stop_signal)
-		r->exit_code = 128 + stop_signal;
-	else if (gate_failed || r->timed_out)
-		r->exit_code = 1;
-	else
-		r->exit_code = 0;
-	if (con)
-		console_run_end(con, r);
+	verdict_judge(r);
+	if (obs && obs->run_end)
+		obs->run_end(obs->ctx, r);
 
 	vars_release(&run.runtime);
 	pthread_mutex_destroy(&run.lock);

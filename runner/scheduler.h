@@ -4,8 +4,10 @@
  *
  * A checkpoint is a gate: when a mandatory check (or any action) does not
  * pass, the step's on_failure collectors run and their output is kept as
- * evidence, and every later step is reported as skipped "blocked by gate
- * <id>" unless keep_going is set. */
+ * evidence, then its rollback: actions run, and every later step is
+ * reported as skipped "blocked by gate <id>" unless keep_going is set.
+ * Entries outside the selection are reported "not selected"; after a
+ * signal, entries not reached and in flight are "interrupted". */
 #ifndef PHASEGATE_SCHED_H
 #define PHASEGATE_SCHED_H
 
@@ -14,7 +16,19 @@
 #include "result.h"
 #include "suite.h"
 
-struct console;
+/* What the scheduler tells whoever watches a run (the console is one
+ * implementation, reports/console.c). Every hook may be NULL; they are
+ * called from the scheduling thread only, entries in suite order. */
+struct sched_observer {
+	void *ctx;
+	void (*run_start)(void *ctx, const struct run_result *r);
+	void (*phase_start)(void *ctx, const struct res_phase *p);
+	void (*step_start)(void *ctx, const struct res_step *s);
+	void (*entry_done)(void *ctx, const struct res_check *k); /* check, action, collector,
+	                                                             rollback: finished or not run */
+	void (*progress)(void *ctx, const char *text);            /* a wait in progress */
+	void (*run_end)(void *ctx, const struct run_result *r);
+};
 
 struct sched_opts {
 	int jobs;                    /* concurrent checks per checkpoint (>= 1) */
@@ -22,10 +36,12 @@ struct sched_opts {
 	int keep_going;              /* run on past failed gates (reported loudly) */
 	const char *const *options;  /* "name=value" run options for modules (attest, out-dir) */
 	size_t noptions;
-	const char *attest_file;     /* for approvals */
-	const char *selection;       /* text describing --phase/--step/--tag, or NULL */
+	const char *const *attest_files; /* the --attest files (already validated) */
+	size_t nattest_files;
+	const char *selection;       /* text describing the selection, or NULL */
 	const char *run_id;          /* NULL = generated */
-	struct console *console;     /* live output, may be NULL */
+	int allow_destructive;       /* --allow-destructive was given */
+	const struct sched_observer *observer; /* live output, may be NULL */
 };
 
 /* The signal that asked the run to stop (0 = none). Set by the signal

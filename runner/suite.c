@@ -39,8 +39,15 @@ static const struct key_spec suite_keys[] = {
 	{"defaults", KT_MAP, 0, "defaults for checks: timeout, gate, severity, eventually"},
 	{"modules", KT_MAP, 0, "per-module settings"},
 	{"approvals", KT_SEQ, 0, "required sign-offs: [{id, role}]"},
+	{"attestations", KT_MAP, 0, "rules for --attest files: {max_age, allowed_signers}"},
 	{"phases", KT_SEQ, KEY_REQUIRED, "phase files or inline phases, in order"},
 	{"include", KT_STR_OR_SEQ, 0, "files whose vars and defaults merge in"},
+	{NULL, KT_ANY, 0, NULL},
+};
+
+static const struct key_spec attestations_keys[] = {
+	{"max_age", KT_DURATION, 0, "older sign-offs do not count (exit 2)"},
+	{"allowed_signers", KT_STR, 0, "ssh allowed_signers file that verifies signed sign-offs"},
 	{NULL, KT_ANY, 0, NULL},
 };
 
@@ -90,6 +97,7 @@ static const struct key_spec step_keys[] = {
 	{"checkpoint", KT_MAP, 0, "the gate: {id, name, checks}"},
 	{"checks", KT_SEQ, 0, "the gate's checks (without a checkpoint: map)"},
 	{"on_failure", KT_SEQ, 0, "evidence collectors run when the gate fails"},
+	{"rollback", KT_SEQ, 0, "actions run when the gate fails, after the collectors"},
 	{NULL, KT_ANY, 0, NULL},
 };
 
@@ -124,7 +132,7 @@ static const struct key_spec metric_keys[] = {
 static const char *const common_keys[] = {
 	"id",	  "name",     "description", "expect", "gate",	 "severity",
 	"tags",	  "timeout",  "eventually",  "remedy", "save",	 "metric",
-	"retry",
+	"retry",  "destructive",
 };
 #define NCOMMON (sizeof(common_keys) / sizeof(common_keys[0]))
 
@@ -932,6 +940,7 @@ static void entry_shape(struct loader *L, struct plan_check *pc, const struct no
 	pc->selected = 1; /* until plan_select() says otherwise */
 	pc->is_action = strcmp(kind, "action") == 0;
 	pc->is_collector = strcmp(kind, "collector") == 0;
+	pc->is_rollback = strcmp(kind, "rollback") == 0;
 	if (!n || n->kind != NODE_MAP) {
 		lerr(L, n, "a %s is a map with one module key, not a %s", kind, node_kind_name(n));
 		pc->id = gen_id;
@@ -991,10 +1000,10 @@ static void entries_shape(struct loader *L, const struct node *seq, const char *
 	*out = xcalloc(seq->n, sizeof(**out));
 	*nout = seq->n;
 	/* actions run one after the other; checks (and collectors) together */
-	if (letter != 'a')
+	if (letter != 'a' && letter != 'r')
 		L->ngroups++;
 	for (i = 0; i < seq->n; i++) {
-		if (letter == 'a')
+		if (letter == 'a' || letter == 'r')
 			L->ngroups++;
 		entry_shape(L, &(*out)[i], seq->items[i], kind,
 			    xasprintf("%s.%c%zu", step_id, letter, i + 1), L->ngroups);
@@ -1044,6 +1053,8 @@ static void step_shape(struct loader *L, struct plan_step *st, const struct node
 	entries_shape(L, checks, st->id, "check", 'c', &st->checks, &st->nchecks);
 	v = node_get(n, "on_failure");
 	entries_shape(L, v, st->id, "collector", 'f', &st->collectors, &st->ncollectors);
+	v = node_get(n, "rollback");
+	entries_shape(L, v, st->id, "rollback", 'r', &st->rollbacks, &st->nrollbacks);
 }
 
 /* A phase list item: a file name (loaded and kept) or an inline map. */
@@ -1109,6 +1120,19 @@ static void phase_shape(struct loader *L, struct plan_phase *ph, const struct no
 	ph->nsteps = steps->n;
 	for (i = 0; i < steps->n; i++)
 		step_shape(L, &ph->steps[i], steps->items[i], ph->id, i);
+}
+
+/* attestations: {max_age, allowed_signers} (paths relative to the suite). */
+static void attestations_shape(struct loader *L, const struct node *n)
+{
+	const struct node *v;
+	if (!n || n->kind != NODE_MAP)
+		return;
+	L->nerr += keys_validate(n, attestations_keys, "attestations", L->d);
+	if ((v = node_get(n, "max_age")))
+		parse_positive_duration(L, v, "attestations.max_age", &L->p->attest_max_age_ms);
+	if ((v = node_get(n, "allowed_signers")) && ld_scalar(L, v))
+		L->p->allowed_signers = path_join(L->p->dir, v->str);
 }
 
 static void approvals_shape(struct loader *L, const struct node *seq)
@@ -1389,7 +1413,7 @@ static void entry_common(struct loader *L, const struct ld_entry *e, const struc
 	const struct node *v;
 	const char *sev = df->has_severity ? df->severity : "high";
 	struct ld_ev ev = {0};
-	int is_check = !pc->is_action && !pc->is_collector;
+	int is_check = !pc->is_action && !pc->is_collector && !pc->is_rollback;
 
 	if ((v = node_get(x, "name")) && !node_is_null(v) && ld_scalar(L, v))
 		pc->name = xstrdup(v->str);
@@ -1403,8 +1427,10 @@ static void entry_common(struct loader *L, const struct ld_entry *e, const struc
 	pc->gate = df->has_gate ? df->gate : 1;
 	if ((v = node_get(x, "gate")) && node_as_bool(v, &pc->gate, L->d) < 0)
 		L->nerr++;
-	if (pc->is_collector)
+	if (pc->is_collector || pc->is_rollback)
 		pc->gate = 0;
+	if ((v = node_get(x, "destructive")) && node_as_bool(v, &pc->destructive, L->d) < 0)
+		L->nerr++;
 
 	if ((v = node_get(x, "severity")))
 		parse_severity(L, v, &sev);
@@ -1477,7 +1503,12 @@ static void entry_module(struct loader *L, const struct ld_entry *e, const struc
 		world = mod->changes_world(pc->priv);
 	else
 		world = (mod->flags & CHECK_F_ACTION) != 0;
-	if (world && !pc->is_action)
+	if (pc->priv && mod->destructive && mod->destructive(pc->priv))
+		pc->destructive = 1;
+	if (pc->destructive && !pc->is_action && !pc->is_rollback)
+		lerr(L, e->modkey, "%s '%s' is destructive; put it under actions: or rollback:",
+		     e->kind, pc->id);
+	else if (world && !pc->is_action && !pc->is_rollback)
 		lerr(L, e->modkey, "%s '%s': module '%s' changes the world; put it under actions:",
 		     e->kind, pc->id, mod->name);
 }
@@ -1714,6 +1745,7 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 		lerr(&L, phases, "the suite has no phases");
 	}
 	approvals_shape(&L, node_get(p->root, "approvals"));
+	attestations_shape(&L, node_get(p->root, "attestations"));
 
 	init_modules(&L, node_get(p->root, "modules"));
 
@@ -1784,6 +1816,7 @@ void plan_release(struct plan *p)
 			checks_release(st->actions, st->nactions);
 			checks_release(st->checks, st->nchecks);
 			checks_release(st->collectors, st->ncollectors);
+			checks_release(st->rollbacks, st->nrollbacks);
 			free(st->id);
 			free(st->name);
 			free(st->description);
@@ -1801,6 +1834,7 @@ void plan_release(struct plan *p)
 		free(p->approvals[i].role);
 	}
 	free(p->approvals);
+	free(p->allowed_signers);
 	/* Module states outlive the checks parsed against them. */
 	for (i = 0; i < p->nstates; i++)
 		if (p->states[i].mod->fini)
@@ -1819,84 +1853,6 @@ void plan_release(struct plan *p)
 	free(p->dir);
 	free(p->path);
 	memset(p, 0, sizeof(*p));
-}
-
-/* ---- selection ------------------------------------------------------------ */
-
-/* A selector names an id or a name; "2" also matches the id "phase-2" (and
- * "phase-2" the id "2"). */
-static int sel_match(const char *sel, const char *id, const char *name)
-{
-	if (!id)
-		return 0;
-	if (strcmp(sel, id) == 0 || (name && strcmp(sel, name) == 0))
-		return 1;
-	if (strncmp(id, "phase-", 6) == 0 && strcmp(id + 6, sel) == 0)
-		return 1;
-	if (strncmp(sel, "phase-", 6) == 0 && strcmp(sel + 6, id) == 0)
-		return 1;
-	return 0;
-}
-
-static int has_tag(const struct plan_check *c, const char *tag)
-{
-	for (size_t i = 0; i < c->ntags; i++)
-		if (strcmp(c->tags[i], tag) == 0)
-			return 1;
-	return 0;
-}
-
-/* Actions and collectors follow their step's checks: a step whose checks are
- * selected needs its actions, and a tagged action is selected itself. */
-static int select_entries(struct plan_check *v, size_t n, int step_ok, const char *tag,
-			  int step_has_checks)
-{
-	int tagged = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int t = tag && has_tag(&v[i], tag);
-		tagged |= t;
-		v[i].selected = step_ok && (!tag || t || step_has_checks);
-	}
-	return tagged;
-}
-
-int plan_select(struct plan *p, const char *phase, const char *step, const char *tag,
-		struct diags *d)
-{
-	int phase_hit = 0, step_hit = 0, tag_hit = 0, rc = 0;
-	size_t i, j, k;
-
-	for (i = 0; i < p->nphases; i++) {
-		struct plan_phase *ph = &p->phases[i];
-		int phase_ok = !phase || sel_match(phase, ph->id, ph->name);
-		phase_hit |= phase && phase_ok;
-		for (j = 0; j < ph->nsteps; j++) {
-			struct plan_step *st = &ph->steps[j];
-			int step_ok = phase_ok && (!step || sel_match(step, st->id, st->name));
-			int any = 0;
-			step_hit |= step && step_ok;
-			for (k = 0; k < st->nchecks; k++) {
-				struct plan_check *c = &st->checks[k];
-				int t = tag && has_tag(c, tag);
-				tag_hit |= step_ok && t;
-				c->selected = step_ok && (!tag || t);
-				any |= c->selected;
-			}
-			/* select_entries also unselects: it runs for every step */
-			int ta = select_entries(st->actions, st->nactions, step_ok, tag, any);
-			int tc = select_entries(st->collectors, st->ncollectors, step_ok, tag, any);
-			tag_hit |= step_ok && (ta || tc);
-		}
-	}
-	if (phase && !phase_hit)
-		rc = diag_pos(d, NULL, 0, 0, "--phase '%s' matches no phase id or name", phase);
-	else if (step && !step_hit)
-		rc = diag_pos(d, NULL, 0, 0, "--step '%s' matches no step id or name%s", step,
-			      phase ? " in the selected phase" : "");
-	else if (tag && !tag_hit)
-		rc = diag_pos(d, NULL, 0, 0, "--tag '%s' matches no check", tag);
-	return rc < 0 ? -1 : 0;
 }
 
 void *plan_module_state(const struct plan *p, const struct check_module *mod)

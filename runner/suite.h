@@ -10,13 +10,15 @@
  *              eventually: {within, every, backoff}}
  *   modules: {k8s: {...settings...}}    per-module settings (init hook)
  *   approvals: [{id: approve-dev, role: "Development Team Lead"}]
+ *   attestations: {max_age: 7d, allowed_signers: signers}  rules for --attest
  *   phases: [phase-1.yaml, ...]         phase files, relative to the suite
  *                                       (or the phases themselves, inline)
  *   include: [common.yaml]              files whose vars/defaults merge in
  *
  * A phase (file or inline map): id, name, description, steps: [...]
  * A step: id, name, description, actions: [...], checkpoint: {id, name,
- *   checks: [...]} (or checks: directly), on_failure: [...]
+ *   checks: [...]} (or checks: directly), on_failure: [...], rollback: [...]
+ *   (actions run, after the collectors, when the step's gate fails)
  * A check (or action, or collector): id (unique in the suite), name,
  *   <module>: {config}  (exactly one module key), expect: [...], gate,
  *   severity, tags, timeout, eventually: {within, every, backoff, max_every},
@@ -65,7 +67,10 @@ struct plan_check {
 	char *metric_name, *metric_target; /* success metric, for the go-live report */
 	int is_action;          /* an actions: entry */
 	int is_collector;       /* an on_failure: entry */
-	int selected;           /* chosen by --phase/--step/--tag (set by plan_select) */
+	int is_rollback;        /* a rollback: entry */
+	int destructive;        /* deletes or replaces live objects: the module says so or
+	                           the entry has destructive: true (needs --allow-destructive) */
+	int selected;           /* chosen by the selection (set by plan_select, select.c) */
 	struct node_pos pos;
 };
 
@@ -81,6 +86,8 @@ struct plan_step {
 	size_t nchecks;
 	struct plan_check *collectors; /* on_failure */
 	size_t ncollectors;
+	struct plan_check *rollbacks; /* rollback: run when the gate fails, after collectors */
+	size_t nrollbacks;
 	struct node_pos pos;
 };
 
@@ -111,6 +118,8 @@ struct plan {
 	size_t nphases;
 	struct plan_approval *approvals;
 	size_t napprovals;
+	long long attest_max_age_ms; /* attestations: {max_age}; 0 = no limit */
+	char *allowed_signers;  /* attestations: {allowed_signers}, resolved; NULL = none */
 	struct vars vars;       /* resolved variables and secrets */
 	struct deferred_names saved; /* names set by save: */
 	struct module_state *states; /* init()ed modules */
@@ -133,10 +142,23 @@ void load_opts_init(struct load_opts *o);
 int suite_load(struct plan *p, const char *path, const struct load_opts *o, struct diags *d);
 void plan_release(struct plan *p);
 
-/* Selection by --phase/--step/--tag (ids or names; NULL = all). Returns -1
- * with a diagnostic when a selector matches nothing. */
-int plan_select(struct plan *p, const char *phase, const char *step, const char *tag,
-		struct diags *d);
+/* Selection (runner/select.c, whose top comment is the rule). Each list
+ * holds the values of one option, borrowed; empty lists select everything. */
+struct sel_list {
+	const char *const *v;
+	size_t n;
+};
+struct plan_selector {
+	struct sel_list phases, steps, tags, skip_tags;
+	const char *from, *until; /* step ids or names; NULL = open end */
+};
+/* Sets plan_check.selected everywhere. Returns -1 with diagnostics when a
+ * value matches nothing or nothing is left to run. */
+int plan_select(struct plan *p, const struct plan_selector *s, struct diags *d);
+/* "--phase 1,2 --skip-tag slow" (malloc'd), NULL when nothing was given. */
+char *plan_selector_text(const struct plan_selector *s);
+/* 1 when the step has a selected action or check. */
+int plan_step_selected(const struct plan_step *st);
 
 /* The module state made by init() for mod (NULL when none). */
 void *plan_module_state(const struct plan *p, const struct check_module *mod);

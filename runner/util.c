@@ -1,6 +1,7 @@
 /* util.c - allocation, the capped buffer, errors and diagnostics,
  * durations, clocks and atomic file writes shared by the whole runner. */
 #include "util.h"
+#include "outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -668,46 +669,9 @@ int parse_double(const char *s, double *out)
 
 int write_file_atomic(const char *path, const char *data, size_t len, struct pg_err *e)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			pg_error(e, "cannot write '%s': %s", path, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0 && errno != EINVAL) {
-		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		pg_error(e, "cannot write '%s': %s", path, strerror(errno));
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	/* one rule for every file phasegate writes (outfile.h) */
+	struct outfile f = {.path = path, .data = data, .len = len};
+	return outfile_write_set(&f, 1, e);
 }
 
 int read_file_capped(const char *path, size_t max, char **data, size_t *len, struct pg_err *e)

@@ -138,8 +138,9 @@ int open_regular(const char *path, struct pg_err *e);
 int parse_ll(const char *s, long long *out);
 int parse_double(const char *s, double *out);
 
-/* Writes data to path atomically: a temporary file in the same directory,
- * fsync, rename. Creates no directories. */
+/* Writes data to path atomically by the rule of outfile.h (a mkstemp
+ * temporary in the same directory, fsync, rename; devices and FIFOs are
+ * written through). Creates no directories. */
 int write_file_atomic(const char *path, const char *data, size_t len, struct pg_err *e);
 /* Reads a whole regular file (open_regular), at most max bytes (more is an
  * error). */

@@ -104,9 +104,14 @@ argocd() { # NAME EXPECTED_EXIT EXPECTED_VERDICT WORLD options...
   set -e
   record "$name" "$rc" "$want_rc" "$want_verdict"
 }
-argocd argocd-stabilization 0 PENDING healthy
-argocd argocd-stabilization-attested 0 GO healthy --attest suites/argocd-stabilization/attest.example.yaml
-argocd argocd-stabilization-broken 1 NO-GO broken
+# The whole plan deletes and restores the Argo CD namespace (phase 8.2): it
+# runs only with --allow-destructive. Step 8.1 alone is read-only, runs
+# without it, and is PARTIAL: a partial run is never GO.
+argocd argocd-stabilization 0 PENDING healthy --allow-destructive
+argocd argocd-stabilization-attested 0 GO healthy --allow-destructive \
+  --attest suites/argocd-stabilization/attest.example.yaml
+argocd argocd-stabilization-broken 1 NO-GO broken --allow-destructive
+argocd argocd-stabilization-step-8.1 0 PARTIAL healthy --step 8.1
 
 echo
 echo "================ summary (reports in out/<run>/: junit.xml, report.md, results.json)"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "../../runner/verdict.h"
 
 /* Grows an array by one zeroed element and returns it. */
 static void *grow(void **v, size_t *n, size_t size)
@@ -173,7 +174,7 @@ void model_four_phase(struct run_result *r)
 	model_approval(r, "approve-sec", "Security", NULL, NULL, NULL);
 	model_var(r, "namespace", "argocd", "suite");
 	model_var(r, "token", "********", "env:ARGOCD_AUTH_TOKEN");
-	result_count(r);
+	verdict_judge(r); /* counts, verdict and reason as a run gives them */
 }
 
 void model_pending(struct run_result *r)
@@ -195,7 +196,7 @@ void model_pending(struct run_result *r)
 	model_approval(r, "approve-ops", "Operations lead", "Jane Doe", "2026-11-20", "ok");
 	model_approval(r, "approve-sec", "Security", NULL, NULL, NULL);
 	model_approval(r, "approve-biz", "Product owner", NULL, NULL, NULL);
-	result_count(r);
+	verdict_judge(r); /* counts, verdict and reason as a run gives them */
 }
 
 void model_keep_going(struct run_result *r)
@@ -212,7 +213,7 @@ void model_keep_going(struct run_result *r)
 	p = model_phase(r, "2", "Component Deployment", 1);
 	s = model_step(p, "2.1", "Server", "checkpoint-2.1");
 	model_check(s, RK_CHECK, "server-ready", "Server ready", RS_PASS, 1);
-	result_count(r);
+	verdict_judge(r); /* counts, verdict and reason as a run gives them */
 }
 
 void model_hostile(struct run_result *r)
@@ -246,7 +247,7 @@ void model_hostile(struct run_result *r)
 	k->seen = xstrdup("3\n| x |");
 	model_approval(r, "a1", "Role " HOSTILE_HTML, "By | " HOSTILE_LINK, "2026", "n\n# h");
 	model_var(r, "password", "********", "secret");
-	result_count(r);
+	verdict_judge(r); /* counts, verdict and reason as a run gives them */
 }
 
 void model_full(struct run_result *r)
@@ -280,4 +281,5 @@ void model_full(struct run_result *r)
 	k->line = 4000000000u;
 	k->col = 3;
 	k->duration_s = 0.1 + 0.2; /* not exactly representable in decimal */
+	verdict_judge(r);
 }

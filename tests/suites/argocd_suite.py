@@ -210,7 +210,7 @@ def overlay_world(name):
     return dst
 
 
-def run_suite(srv, kubeconfig, label, extra):
+def run_suite(srv, kubeconfig, label, extra, destructive=True):
     out = os.path.join(srv.work, label)
     shutil.rmtree(out, ignore_errors=True)
     backup = os.path.join(srv.work, label + "-backup")
@@ -219,6 +219,8 @@ def run_suite(srv, kubeconfig, label, extra):
     env["KUBECONFIG"] = kubeconfig
     args = [BIN, "run", SUITE, "--env-file", ENV_FILE, "--var", "backup_dir=" + backup,
             "--out", out] + srv.metric_vars() + extra
+    if destructive:  # the whole plan deletes and restores the namespace (8.2)
+        args.append("--allow-destructive")
     r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600,
                        cwd=srv.work)
     with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
@@ -288,6 +290,35 @@ def run_healthy():
               "attested: every check passes (%s)" % t)
         check(all(a["attested"] for a in res["approvals"]), "attested: all approvals signed")
         common_asserts("attested", texts, out)
+
+        # step 8.1 alone: read-only, so no --allow-destructive is needed;
+        # step 8.2's deletion and every other action never run
+        kcfg = srv.start_sim()
+        rc, res, texts, out = run_suite(srv, kcfg, "step-8.1", ["--step", "8.1"],
+                                        destructive=False)
+        check(rc == 0 and res["verdict"] == "PARTIAL",
+              "--step 8.1: exit 0, PARTIAL (got %d %s)" % (rc, res["verdict"]))
+        ran = [c["id"] for _, st, c in all_checks(res)
+               if c["kind"] in ("action", "rollback", "collector") and c["status"] != "not_selected"]
+        check(not ran, "--step 8.1: no action, rollback or collector ran (%s)" % ran)
+        st82 = {c["id"]: c["status"] for ph, st, c in all_checks(res) if st["id"] == "8.2"}
+        check(st82.get("dr-delete-namespace") == "not_selected",
+              "--step 8.1: 8.2's namespace deletion is not selected (%s)" % st82)
+        check(res["totals"]["actions_run"] == 0, "--step 8.1: no action ran")
+        check("## Not run" in texts["report.md"], "--step 8.1: the report lists what did not run")
+        common_asserts("step-8.1", texts, out)
+
+        # the whole plan without --allow-destructive: refused, nothing run
+        env = base_env()
+        env["KUBECONFIG"] = kcfg
+        r = subprocess.run([BIN, "run", SUITE, "--env-file", ENV_FILE, "--out",
+                            os.path.join(srv.work, "refused")] + srv.metric_vars(),
+                           env=env, capture_output=True, text=True, timeout=120)
+        check(r.returncode == 2 and "dr-delete-namespace" in r.stderr
+              and "--allow-destructive" in r.stderr
+              and not os.path.exists(os.path.join(srv.work, "refused", "results.json")),
+              "whole plan without --allow-destructive: exit 2, the deletion named, nothing "
+              "run (%d %s)" % (r.returncode, r.stderr[-400:]))
     finally:
         srv.stop()
     finish()
@@ -329,7 +360,7 @@ def run_broken():
     check(phases.get("2") == "fail", "broken: phase 2 fails (%s)" % phases.get("2"))
     later = [c for ph, _, c in all_checks(res) if ph["id"] not in ("1", "2")]
     check(later and all(c["status"] == "skip" and "blocked by gate" in (c["message"] or "")
-                        and c["blocked_by"] == gate for c in later),
+                        and c["blocked_by"] == gate for c in later if c["kind"] != "rollback"),
           "broken: all %d checks of phases 3-9 are skipped, blocked by %s" % (len(later), gate))
     failing = [c for ph, st, c in all_checks(res) if st["checkpoint_id"] == gate]
     failed = [c for c in failing if c["kind"] == "check" and c["status"] == "fail"]

@@ -747,7 +747,7 @@ static void test_manual_attested(void **state)
 {
 	struct check_out out;
 	write_text("attest-ok.yaml",
-		   "other: {by: Someone}\n"
+		   "other: {by: Someone, at: \"2026-11-20T09:00:00Z\"}\n"
 		   "test: {by: \"Jane Doe\", at: \"2026-11-20T10:00:00Z\", note: trained on 11-19}\n");
 	char *opt = xasprintf("attest=%s/attest-ok.yaml", tmpdir);
 	const char *opts[] = {opt, NULL};
@@ -767,17 +767,27 @@ static void test_manual_attested(void **state)
 static void test_manual_not_attested(void **state)
 {
 	struct check_out out;
-	/* Listed without "by", or not listed at all: still pending. */
-	write_text("attest-nobody.yaml", "test: {note: will do}\n");
+	/* Listed without "by" is a broken file, not a sign-off; not listed:
+	 * still pending. */
+	write_text("attest-nobody.yaml", "test: {note: will do, at: \"2026-11-20T09:00:00Z\"}\n");
 	char *opt = xasprintf("attest=%s/attest-nobody.yaml", tmpdir);
 	const char *opts[] = {opt, NULL};
+	run_cfg("manual", "prompt: x\n", opts, 5000, &out);
+	assert_int_equal(out.forced, CHECK_ERROR);
+	assert_non_null(strstr(out.error, "has no 'by'"));
+	check_out_release(&out);
+	free(opt);
+	write_text("attest-other.yaml", "other: {by: A, at: \"2026-11-20T09:00:00Z\"}\n");
+	opt = xasprintf("attest=%s/attest-other.yaml", tmpdir);
+	opts[0] = opt;
 	run_cfg("manual", "prompt: x\n", opts, 5000, &out);
 	assert_int_equal(out.forced, CHECK_PENDING);
 	check_out_release(&out);
 	free(opt);
 
 	/* Evidence required but the attestation carries no note. */
-	write_text("attest-nonote.json", "{\"test\": {\"by\": \"Jane\"}}");
+	write_text("attest-nonote.json",
+		   "{\"test\": {\"by\": \"Jane\", \"at\": \"2026-11-20T09:00:00Z\"}}");
 	opt = xasprintf("attest=%s/attest-nonote.json", tmpdir);
 	opts[0] = opt;
 	run_cfg("manual", "evidence_required: true\n", opts, 5000, &out);
@@ -790,7 +800,7 @@ static void test_manual_not_attested(void **state)
 static void test_manual_malformed_file(void **state)
 {
 	struct check_out out;
-	write_text("attest-bad.yaml", "fine: {by: A}\ntest: [by, Jane]\n");
+	write_text("attest-bad.yaml", "fine: {by: A, at: \"2026-11-20T09:00:00Z\"}\ntest: [by, Jane]\n");
 	char *opt = xasprintf("attest=%s/attest-bad.yaml", tmpdir);
 	const char *opts[] = {opt, NULL};
 	run_cfg("manual", "prompt: x\n", opts, 5000, &out);

@@ -20,6 +20,7 @@
 #include "../reports/model.h"
 #include "proc.h"
 #include "report.h"
+#include "verdict.h"
 
 static char *workdir;
 
@@ -258,11 +259,15 @@ static void test_junit_four_phase(void **state)
 	assert_null(json_object_get(props, "keep_going"));
 	assert_null(json_object_get(props, "interrupted"));
 
-	json_t *c = find_case(doc, "server-ready: All server pods ready");
-	assert_string_equal(jstr(c, "classname"), "argocd-stabilization.2.2.1");
+	json_t *c = find_case(doc, "2.1 server-ready: All server pods ready");
+	/* suite + phase name, no dots for Jenkins to turn into packages */
+	assert_string_equal(jstr(c, "classname"),
+			    "argocd-stabilization / 2 Component Deployment");
 	assert_string_equal(jstr(c, "outcome"), "failure");
 	assert_string_equal(jstr(c, "type"), "AssertionFailure");
-	assert_string_equal(jstr(c, "message"), "2 of 3 replicas ready");
+	/* the check that stopped the run says so */
+	assert_string_equal(jstr(c, "message"),
+			    "BLOCKED THE RUN at gate checkpoint-2.1: 2 of 3 replicas ready");
 	/* the collector's output is evidence of the failing check */
 	assert_contains(jstr(c, "system_out"), "on_failure: events in argocd");
 	assert_contains(jstr(c, "system_out"), "FailedScheduling pod/argocd-server-2");
@@ -273,20 +278,20 @@ static void test_junit_four_phase(void **state)
 	assert_contains(xml, "time=\"60.000\"");
 	assert_contains(xml, "time=\"0.120\"");
 
-	c = find_case(doc, "server-latency: Server answers quickly");
+	c = find_case(doc, "2.1 server-latency: Server answers quickly");
 	assert_string_equal(jstr(c, "outcome"), "error");
 	assert_string_equal(jstr(c, "message"), "connection refused");
 	assert_contains(jstr(c, "system_out"), "TLS certificate verification was turned off");
 	assert_lacks(jstr(c, "system_out"), "events in argocd"); /* only once, on the gate */
 
-	c = find_case(doc, "label-ns: Label the argocd namespace");
-	assert_string_equal(jstr(c, "classname"), "argocd-stabilization.1.1.1");
+	c = find_case(doc, "1.1 action label-ns: Label the argocd namespace");
+	assert_string_equal(jstr(c, "classname"), "argocd-stabilization / 1 Pre-flight");
 	assert_string_equal(jstr(c, "outcome"), "pass");
 	assert_contains(jstr(c, "system_out"), "action");
-	c = find_case(doc, "apply-ingress: Apply ingress");
+	c = find_case(doc, "3.1 action apply-ingress: Apply ingress");
 	assert_string_equal(jstr(c, "outcome"), "skipped");
 	assert_string_equal(jstr(c, "message"), "blocked by gate checkpoint-2.1");
-	c = find_case(doc, "uptime: Uptime");
+	c = find_case(doc, "4.1 uptime: Uptime");
 	assert_string_equal(jstr(c, "message"), "blocked by gate checkpoint-2.1");
 	assert_lacks(xml, "Events in argocd\""); /* no testcase for the collector */
 
@@ -310,10 +315,10 @@ static void test_junit_pending_and_keep_going(void **state)
 	assert_int_equal(jint(s, "tests"), 5);
 	assert_int_equal(jint(s, "skipped"), 2);
 	assert_string_equal(jstr(json_object_get(s, "properties"), "verdict"), "PENDING");
-	json_t *c = find_case(doc, "team-trained: Support team trained");
+	json_t *c = find_case(doc, "8.1 team-trained: Support team trained");
 	assert_string_equal(jstr(c, "outcome"), "skipped");
 	assert_string_equal(jstr(c, "message"), "pending attestation");
-	c = find_case(doc, "runbook: Runbook reviewed");
+	c = find_case(doc, "8.1 runbook: Runbook reviewed");
 	assert_string_equal(jstr(c, "outcome"), "pass");
 	assert_contains(jstr(c, "system_out"),
 	                "attested by Sam Lee at 2026-11-25T16:00:00Z: reviewed with on-call");
@@ -347,7 +352,7 @@ static void test_junit_hostile(void **state)
 	assert_clean_bytes(xml, 1);
 	assert_counts_consistent(doc);
 
-	json_t *c = find_case(doc, "evil: Name " HOSTILE_IMG);
+	json_t *c = find_case(doc, "1.1 evil: Name " HOSTILE_IMG);
 	assert_string_equal(jstr(c, "outcome"), "failure");
 	const char *m = jstr(c, "message");
 	/* the text survives, readable, with the unshowable bytes replaced */
@@ -355,9 +360,9 @@ static void test_junit_hostile(void **state)
 	assert_contains(m, "bell\xEF\xBF\xBD esc\xEF\xBF\xBD[31mred");
 	assert_contains(m, HOSTILE_CDATA);
 	assert_contains(jstr(c, "system_out"), "bad \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD( ");
-	find_case(doc, "evil: Name " HOSTILE_IMG " (2)");
+	find_case(doc, "1.1 evil: Name " HOSTILE_IMG " (2)");
 	/* an empty message still explains */
-	c = find_case(doc, "metric-evil: Metric");
+	c = find_case(doc, "1.1 metric-evil: Metric");
 	assert_string_equal(jstr(c, "message"), "expectation not met");
 	assert_string_equal(jstr(json_object_get(suite_at(doc, 0), "properties"), "environment"),
 	                    "prod | " HOSTILE_LINK);
@@ -390,32 +395,37 @@ static void test_markdown_four_phase(void **state)
 	struct run_result r;
 	model_four_phase(&r);
 	char *md = markdown_checked(&r, "four.md");
-	assert_prefix(md, "# Go-live verdict: NO-GO\n\nGate **checkpoint-2.1** failed: "
-	                  "check **server-ready** (All server pods ready) failed — 2 of 3 "
-	                  "replicas ready. Nothing after it ran");
+	/* the first screen holds the verdict, the reason and the failure */
+	assert_prefix(md, "# Go-live verdict: NO-GO\n\n**Why:** gate checkpoint-2.1 failed: "
+	                  "check server-ready (All server pods ready): 2 of 3 replicas ready\n\n"
+	                  "Nothing after the failed gate ran");
 	assert_lacks(md, "WARNING: the failure protocol was overridden");
 	assert_contains(md, "| Suite | argocd-stabilization — Argo CD stabilization |\n");
 	assert_contains(md, "| Run ID | run-20261126-0910 |\n");
 	assert_contains(md, "| Duration | 2m30.250s |\n");
 	assert_contains(md, "| Selection | whole suite |\n");
-	assert_contains(
-	    md, "| Checks | 11 total: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending |");
-	assert_contains(md, "| 1 — Pre-flight | PASS | 3 | 0 | 0 | 0 | 0 | 12.500s |\n"
-	                    "| 2 — Component Deployment | ERROR | 1 | 1 | 1 | 1 | 0 | 1m35.125s |\n"
-	                    "| 3 — Networking | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0ms |\n"
-	                    "| 4 — Go-live | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0ms |\n");
+	assert_contains(md, "| Checks | 11 total: 4 passed, 1 failed, 1 errors, 5 skipped, 0 "
+	                    "pending, 0 interrupted, 0 not selected |");
+	assert_contains(md, "| 1 — Pre-flight | PASS | 3 | 0 | 0 | 0 | 0 | 0 | 12.500s |\n"
+	                    "| 2 — Component Deployment | ERROR | 1 | 1 | 1 | 1 | 0 | 0 | 1m35.125s |\n"
+	                    "| 3 — Networking | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0 | 0ms |\n"
+	                    "| 4 — Go-live | SKIPPED | 0 | 0 | 0 | 2 | 0 | 0 | 0ms |\n");
+	/* each outcome has its own mark */
 	assert_contains(md,
 	                "#### Step 2.1 — ArgoCD Server HA Deployment (ERROR)\n\n"
 	                "Checkpoint checkpoint-2.1 — Checkpoint 2.1\n\n"
-	                "- [x] action: Apply HA manifests\n"
-	                "- [x] Server has 3 replicas\n"
-	                "- [ ] All server pods ready — FAILED: 2 of 3 replicas ready\n"
-	                "- [ ] Server answers quickly — ERROR: connection refused (non-gating) — "
-	                "**TLS not verified**\n\n");
+	                "- [x] ✅ action: Apply HA manifests\n"
+	                "- [x] ✅ Server has 3 replicas\n"
+	                "- [ ] ❌ **FAILED:** All server pods ready — 2 of 3 replicas ready\n"
+	                "- [ ] ❗ **ERROR:** Server answers quickly — connection refused "
+	                "(non-gating) — **TLS not verified**\n\n");
 	assert_contains(md,
-	                "- [ ] Repo server ready — skipped: blocked by gate checkpoint-2.1\n");
+	                "- [ ] ⛔ Repo server ready — skipped: blocked by gate checkpoint-2.1\n");
 	assert_contains(
-	    md, "- [ ] action: Apply ingress — skipped: blocked by gate checkpoint-2.1\n");
+	    md, "- [ ] ⛔ action: Apply ingress — skipped: blocked by gate checkpoint-2.1\n");
+	/* what did not run, in one place */
+	assert_contains(md, "## Not run\n\n- step 2.2 — Repo server: ⛔ 1 blocked by gate "
+	                    "checkpoint-2.1\n");
 	assert_lacks(md, "Events in argocd\n"); /* a collector is not a checklist item */
 
 	assert_contains(md, "### FAILED: server-ready — All server pods ready\n\n"
@@ -439,16 +449,22 @@ static void test_markdown_four_phase(void **state)
 	assert_contains(md, "| Metric | Target | Seen | Met |\n|---|---|---|---|\n"
 	                    "| Sync success rate | &gt;= 99% | 99.7% | yes |\n"
 	                    "| Uptime | 99.9% | — | not measured |\n");
-	assert_contains(md, "## Open attestations\n\nNone.\n");
-	assert_contains(md, "| Operations lead | Jane Doe | 2026-11-20 | signed | ok |\n"
-	                    "| Security |   |   | **open** |   |\n");
-	assert_order(md, "# Go-live verdict", "## Run\n");
-	assert_order(md, "## Run\n", "## Phases\n");
-	assert_order(md, "## Phases\n", "## Checklist\n");
-	assert_order(md, "## Checklist\n", "## Failures\n");
-	assert_order(md, "## Failures\n", "## Success metrics\n");
-	assert_order(md, "## Success metrics\n", "## Open attestations\n");
-	assert_order(md, "## Open attestations\n", "## Sign-off\n");
+	/* a NO-GO run still counts what is open, and what it never reached */
+	assert_contains(md, "## Open sign-offs\n\n1 open: 0 manual checks pending, 1 approval "
+	                    "unsigned.\n\n- [ ] ⏳ approval: Security (approve-sec)\n\n"
+	                    "Not reached by this run");
+	assert_contains(md, "- [ ] Support team trained (team-trained, phase 4, step 4.1)\n");
+	assert_contains(md, "| Operations lead | Jane Doe | 2026-11-20 | signed | ok | unsigned |\n"
+	                    "| Security |   |   | **open** |   |   |\n");
+	/* the answer first: verdict, failure, open items, what did not run */
+	assert_order(md, "# Go-live verdict", "## Failures\n");
+	assert_order(md, "## Failures\n", "## Open sign-offs\n");
+	assert_order(md, "## Open sign-offs\n", "## Not run\n");
+	assert_order(md, "## Not run\n", "## Phases\n");
+	assert_order(md, "## Phases\n", "## Run\n");
+	assert_order(md, "## Run\n", "## Success metrics\n");
+	assert_order(md, "## Success metrics\n", "## Checklist\n");
+	assert_order(md, "## Checklist\n", "## Sign-off\n");
 	assert_order(md, "### Phase 1 — Pre-flight (PASS)",
 	             "### Phase 2 — Component Deployment (ERROR)");
 	free(md);
@@ -460,15 +476,19 @@ static void test_markdown_verdicts(void **state)
 	struct run_result r;
 	model_pending(&r);
 	char *md = markdown_checked(&r, "pending.md");
-	assert_prefix(md, "# Go-live verdict: PENDING\n\nEvery gate passed, but 2 sign-offs "
-	                  "are open");
-	assert_contains(md, "- [x] Runbook reviewed — attested by Sam Lee at "
+	/* the count holds manual checks and approvals alike */
+	assert_prefix(md, "# Go-live verdict: PENDING\n\n**Why:** every gate passed; 4 sign-offs "
+	                  "are open (2 manual checks, 2 approvals)");
+	assert_contains(md, "- [x] ✅ Runbook reviewed — attested by Sam Lee at "
 	                    "2026-11-25T16:00:00Z: reviewed with on-call\n");
-	assert_contains(md, "- [ ] Support team trained — pending attestation\n");
-	assert_contains(md, "## Open attestations\n\n"
-	                    "- [ ] Support team trained (team-trained, phase 8, step 8.1)\n"
-	                    "- [ ] DR drill done (dr-drill, phase 8, step 8.1)\n\n");
-	assert_contains(md, "| Product owner |   |   | **open** |   |\n");
+	assert_contains(md, "- [ ] ⏳ Support team trained — pending attestation\n");
+	assert_contains(md, "## Open sign-offs\n\n4 open: 2 manual checks pending, 2 approvals "
+	                    "unsigned.\n\n"
+	                    "- [ ] ⏳ Support team trained (team-trained, phase 8, step 8.1)\n"
+	                    "- [ ] ⏳ DR drill done (dr-drill, phase 8, step 8.1)\n"
+	                    "- [ ] ⏳ approval: Security (approve-sec)\n"
+	                    "- [ ] ⏳ approval: Product owner (approve-biz)\n\n## ");
+	assert_contains(md, "| Product owner |   |   | **open** |   |   |\n");
 	assert_lacks(md, "## Failures");
 	free(md);
 	result_release(&r);
@@ -485,19 +505,19 @@ static void test_markdown_verdicts(void **state)
 	free(md);
 	result_release(&r);
 
-	/* GO, derived from the totals when the scheduler left verdict unset */
+	/* GO, judged again once every sign-off is in */
 	model_pending(&r);
 	struct res_step *st = &r.phases[0].steps[0];
 	st->checks[3].status = RS_PASS;
 	st->checks[4].status = RS_PASS;
 	for (size_t i = 0; i < r.napprovals; i++)
 		r.approvals[i].attested = 1;
-	free(r.verdict);
-	r.verdict = NULL;
-	result_count(&r);
+	verdict_judge(&r);
 	md = markdown_checked(&r, "go.md");
-	assert_prefix(md, "# Go-live verdict: GO\n\nEvery gate passed: 5 of 5 checks passed");
-	assert_contains(md, "## Open attestations\n\nNone.\n");
+	assert_prefix(md, "# Go-live verdict: GO\n\n**Why:** every gate of the whole suite passed "
+	                  "and every sign-off is in");
+	assert_contains(md, "## Open sign-offs\n\n0 open: 0 manual checks pending, 0 approvals "
+	                    "unsigned.\n");
 	free(md);
 	result_release(&r);
 }
@@ -511,12 +531,14 @@ static void test_markdown_warnings(void **state)
 	             "> **WARNING: interrupted.** The run was stopped by signal 15; the results "
 	             "are incomplete.\n\n> **WARNING: timed out.**");
 	assert_order(md, "> **Dry run.** No action changed anything", "## Run\n");
+	assert_contains(md, "# Go-live verdict: NO-GO (interrupted)\n\n**Why:** the run was "
+	                    "interrupted by SIGTERM");
 	assert_contains(md, "| Selection | --phase 2 |\n");
 	assert_contains(md, "| Interrupted | signal 15 |\n");
 	assert_contains(md, "| Mode | dry run |\n");
 	/* the first check of step 1.1 passed over TLS without verification */
-	assert_contains(
-	    md, "- [x] API server reachable — attested by by at at: note — **TLS not verified**\n");
+	assert_contains(md, "- [x] ✅ API server reachable — attested by by at at: note — **TLS "
+	                    "not verified**\n");
 	assert_contains(md, "- api-reachable — API server reachable\n");
 	free(md);
 	result_release(&r);
@@ -538,10 +560,10 @@ static void test_markdown_hostile(void **state)
 	assert_lacks(md, "_it_");
 	assert_contains(md, "&lt;script&gt;alert(1)&lt;/script&gt;");
 	assert_contains(md, "Step \\*bold\\* \\_it\\_ \\[click\\](javascript:alert(1))");
-	assert_contains(md, "# Go-live verdict: NO-GO\n\nGate **gate-&lt;script&gt;");
+	assert_contains(md, "# Go-live verdict: NO-GO\n\n**Why:** gate gate-&lt;script&gt;");
 	/* multi-line text stays on its line in lists and tables */
 	assert_contains(
-	    md, "- [ ] Name &lt;img src=x onerror=alert(1)&gt; — FAILED: ok # "
+	    md, "- [ ] ❌ **FAILED:** Name &lt;img src=x onerror=alert(1)&gt; — ok # "
 	        "Injected heading - \\[x\\] forged item \\| a \\| b \\| bell\xEF\xBF\xBD");
 	assert_contains(md, "attested by Mallory &lt;script&gt;");
 	assert_contains(md, ": note \\| with pipe and newline bad \xEF\xBF\xBD");
@@ -549,13 +571,13 @@ static void test_markdown_hostile(void **state)
 	                    "3 \\| x \\| | **no** |\n");
 	assert_contains(md,
 	                "| Role &lt;script&gt;alert(1)&lt;/script&gt; | By \\| \\[click\\]");
-	assert_contains(md, "| signed | n # h |\n");
+	assert_contains(md, "| signed | n # h | unsigned |\n");
 	/* code blocks: a fence longer than any backtick run inside */
 	assert_contains(md, "**Seen**\n\n`````text\nbefore\n````\nescaped?\n````\nafter\nbad ");
 	assert_contains(md, "\n`````\n\n");
 	assert_contains(md, "**Expected**\n\n```text\n]]> <![CDATA[ x ]]>\n```\n\n");
 	/* the failure with an empty message still says something */
-	assert_contains(md, "- [ ] Metric — FAILED: expectation not met\n");
+	assert_contains(md, "- [ ] ❌ **FAILED:** Metric — expectation not met\n");
 	assert_contains(md,
 	                "### FAILED: metric-evil — Metric\n\n- **Where:** phase 1, step 1.1\n"
 	                "- **Kind:** mandatory check (gate), module http\n"
@@ -696,9 +718,12 @@ static void test_console_plain(void **state)
 	         "    SKIP  repo-ready  Repo server ready — blocked by gate checkpoint-2.1\n");
 	assert_contains(out, "    SKIP  action apply-ingress  Apply ingress — blocked by gate "
 	                     "checkpoint-2.1\n");
+	/* the totals say what ran: checks and actions */
 	assert_contains(out,
-	                "\n11 checks: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending\n"
-	                "NO-GO — gate checkpoint-2.1 failed: server-ready: 2 of 3 replicas ready\n"
+	                "\n11 checks: 4 passed, 1 failed, 1 errors, 5 skipped, 0 pending; 2 actions "
+	                "ran\n"
+	                "NO-GO — gate checkpoint-2.1 failed: check server-ready (All server pods "
+	                "ready): 2 of 3 replicas ready\n"
 	                "JUnit report: out/junit.xml\n");
 	assert_lacks(out, "readyReplicas: 2"); /* evidence only when verbose */
 	assert_lacks(out, "keep-going");
@@ -726,13 +751,13 @@ static void test_console_tty_colour(void **state)
 	/* a progress line, then erased by the next line */
 	assert_contains(out, "\r\033[Kwaiting for it\r\033[K    \033[31m✗\033[0m api-reachable");
 	assert_contains(out, "\033[32m✓\033[0m server-ready");
-	assert_contains(out, "NO-GO — gate checkpoint-1.1 failed: api-reachable: HTTP 503\033[0m "
-	                     "(protocol overridden by --keep-going)\n");
+	assert_contains(out, "NO-GO — gate checkpoint-1.1 failed: check api-reachable (API "
+	                     "reachable): HTTP 503\033[0m (protocol overridden by --keep-going)\n");
 	assert_contains(out, "WARNING: --keep-going overrides the failure protocol");
 	free(out);
 	out = console_play(&r, 0, 0, 0);
-	assert_contains(out, "NO-GO — gate checkpoint-1.1 failed: api-reachable: HTTP 503 "
-	                     "(protocol overridden by --keep-going)\n");
+	assert_contains(out, "NO-GO — gate checkpoint-1.1 failed: check api-reachable (API "
+	                     "reachable): HTTP 503 (protocol overridden by --keep-going)\n");
 	free(out);
 	result_release(&r);
 
@@ -741,15 +766,17 @@ static void test_console_tty_colour(void **state)
 	assert_contains(out,
 	                "    PEND  team-trained  Support team trained — pending attestation\n");
 	assert_contains(out, "    PASS  runbook  Runbook reviewed — attested by Sam Lee  (0ms)\n");
-	assert_contains(out, "\nPENDING — 2 attestations open\n");
+	assert_contains(out, "\nPENDING — every gate passed; 4 sign-offs are open (2 manual "
+	                     "checks, 2 approvals)\n");
 	free(out);
 	for (size_t i = 0; i < r.phases[0].steps[0].nchecks; i++)
 		r.phases[0].steps[0].checks[i].status = RS_PASS;
-	free(r.verdict);
-	r.verdict = xstrdup("GO");
-	result_count(&r);
+	for (size_t i = 0; i < r.napprovals; i++)
+		r.approvals[i].attested = 1;
+	verdict_judge(&r);
 	out = console_play(&r, 0, 0, 0);
-	assert_contains(out, "\nGO — 5 passed\n");
+	assert_contains(out, "\nGO — every gate of the whole suite passed and every sign-off is "
+	                     "in\n");
 	free(out);
 	result_release(&r);
 }
@@ -782,15 +809,18 @@ static void test_empty_model(void **state)
 	struct res_step *s = model_step(p, "1.1", NULL, NULL);
 	struct res_check *k = grow_check(s);
 	k->status = RS_FAIL;
-	result_count(&r);
+	k->gate = 1;
+	verdict_judge(&r);
 	char *xml = junit_checked(&r, "empty.xml", &doc);
-	assert_contains(xml, "<testcase name=\"?\" classname=\"suite.1.1.1\" time=\"0.000\">");
+	assert_contains(xml, "<testcase name=\"1.1 ?\" classname=\"suite / phase 1\" "
+	                     "time=\"0.000\">");
 	assert_contains(xml,
 	                "<failure message=\"expectation not met\" type=\"AssertionFailure\"/>");
 	json_decref(doc);
 	free(xml);
 	char *md = markdown_checked(&r, "empty.md");
-	assert_prefix(md, "# Go-live verdict: NO-GO\n\n1 check failed and 0 could not run.\n");
+	assert_prefix(md, "# Go-live verdict: NO-GO\n\n**Why:** check ? (?) failed: it did not "
+	                  "pass\n");
 	free(md);
 	char *out = console_play(&r, 1, 1, 1);
 	assert_contains(out, "phasegate\033[0m — suite ?\n");

@@ -16,6 +16,7 @@
 #include "expect.h"
 #include "result.h"
 #include "scheduler.h"
+#include "verdict.h"
 #include "suite.h"
 #include "vars.h"
 
@@ -486,7 +487,7 @@ static void test_results_in_suite_order_under_concurrency(void **state)
 	free_plan(p);
 }
 
-static void test_selection_omits_unselected(void **state)
+static void test_selection_reports_unselected(void **state)
 {
 	struct plan *p = make_plan(3, 1);
 	p->phases[0].steps[0].checks[0].selected = 0;
@@ -494,10 +495,20 @@ static void test_selection_omits_unselected(void **state)
 	struct sched_opts o = {.jobs = 1, .selection = "--phase 2"};
 	struct run_result r;
 	run_plan(p, &o, &r);
-	assert_int_equal(r.nphases, 1);
-	assert_string_equal(r.phases[0].id, "2");
+	/* every phase is reported; what was left out says so and never ran */
+	assert_int_equal(r.nphases, 3);
+	assert_int_equal(r.phases[0].steps[0].checks[0].status, RS_NOT_SELECTED);
+	assert_int_equal(r.phases[0].status, RS_NOT_SELECTED);
+	assert_null(r.phases[0].steps[0].checks[0].started_at);
+	assert_int_equal(r.phases[1].steps[0].checks[0].status, RS_PASS);
+	assert_int_equal(r.phases[2].steps[0].checks[0].status, RS_NOT_SELECTED);
 	assert_string_equal(r.selection, "--phase 2");
-	assert_int_equal(r.total, 1);
+	assert_int_equal(r.total, 3);
+	assert_int_equal(r.not_selected, 2);
+	/* a partial run is never GO */
+	assert_string_equal(r.verdict, "PARTIAL");
+	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(verdict_exit_code(&r, 1), 4);
 	result_release(&r);
 	free_plan(p);
 }
@@ -541,7 +552,7 @@ int main(void)
 		cmocka_unit_test(test_pending_gives_pending_verdict),
 		cmocka_unit_test(test_global_timeout),
 		cmocka_unit_test(test_results_in_suite_order_under_concurrency),
-		cmocka_unit_test(test_selection_omits_unselected),
+		cmocka_unit_test(test_selection_reports_unselected),
 		cmocka_unit_test(test_secret_masked_in_results),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

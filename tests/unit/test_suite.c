@@ -478,6 +478,18 @@ static void test_valid_deferred(void **state)
 	diags_release(&d);
 }
 
+/* The old three-selector form, through the new selector (one value each). */
+static int select3(struct plan *p, const char *phase, const char *step, const char *tag,
+		   struct diags *d)
+{
+	struct plan_selector s;
+	memset(&s, 0, sizeof(s));
+	s.phases = (struct sel_list){&phase, phase ? 1 : 0};
+	s.steps = (struct sel_list){&step, step ? 1 : 0};
+	s.tags = (struct sel_list){&tag, tag ? 1 : 0};
+	return plan_select(p, &s, d);
+}
+
 static void test_select(void **state)
 {
 	struct plan p;
@@ -492,42 +504,42 @@ static void test_select(void **state)
 	assert_true(find_check(&p, "collect-events")->selected);
 
 	/* "2" matches the generated id "phase-2" */
-	assert_int_equal(plan_select(&p, "2", NULL, NULL, &d), 0);
+	assert_int_equal(select3(&p, "2", NULL, NULL, &d), 0);
 	assert_false(find_check(&p, "kubectl-version")->selected);
 	assert_true(find_check(&p, "rollout-done")->selected);
 	assert_true(find_check(&p, "phase-2.1.a1")->selected);
 	assert_false(find_check(&p, "read-revision")->selected);
 
 	/* by name */
-	assert_int_equal(plan_select(&p, "Verify", NULL, NULL, &d), 0);
+	assert_int_equal(select3(&p, "Verify", NULL, NULL, &d), 0);
 	assert_true(find_check(&p, "read-revision")->selected);
 	assert_true(find_check(&p, "do-rollback")->selected);
 	assert_false(find_check(&p, "rollout-done")->selected);
 
 	/* a step inside any phase */
-	assert_int_equal(plan_select(&p, NULL, "rollback", NULL, &d), 0);
+	assert_int_equal(select3(&p, NULL, "rollback", NULL, &d), 0);
 	assert_false(find_check(&p, "read-revision")->selected);
 	assert_true(find_check(&p, "after-rollback")->selected);
 
 	/* a tag: only tagged checks; actions of steps without them stay out */
-	assert_int_equal(plan_select(&p, NULL, NULL, "smoke", &d), 0);
+	assert_int_equal(select3(&p, NULL, NULL, "smoke", &d), 0);
 	assert_true(find_check(&p, "kubectl-version")->selected);
 	assert_true(find_check(&p, "1.1.c2")->selected);
 	assert_false(find_check(&p, "rollout-done")->selected);
 	assert_false(find_check(&p, "phase-2.1.a1")->selected);
 
 	/* everything */
-	assert_int_equal(plan_select(&p, NULL, NULL, NULL, &d), 0);
+	assert_int_equal(select3(&p, NULL, NULL, NULL, &d), 0);
 	assert_true(find_check(&p, "rollout-done")->selected);
 	assert_int_equal(d.n, 0);
 
 	/* selectors that match nothing */
-	assert_int_equal(plan_select(&p, "9", NULL, NULL, &d), -1);
+	assert_int_equal(select3(&p, "9", NULL, NULL, &d), -1);
 	expect_diag(&d, "--phase '9' matches no phase", NULL, 0);
-	assert_int_equal(plan_select(&p, "1", "rollback", NULL, &d), -1);
+	assert_int_equal(select3(&p, "1", "rollback", NULL, &d), -1);
 	expect_diag(&d, "--step 'rollback' matches no step", NULL, 0);
-	assert_int_equal(plan_select(&p, NULL, NULL, "nosuchtag", &d), -1);
-	expect_diag(&d, "--tag 'nosuchtag' matches no check", NULL, 0);
+	assert_int_equal(select3(&p, NULL, NULL, "nosuchtag", &d), -1);
+	expect_diag(&d, "--tag 'nosuchtag' matches no check or action", NULL, 0);
 	plan_release(&p);
 	diags_release(&d);
 }

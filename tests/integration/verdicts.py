@@ -1,0 +1,588 @@
+#!/usr/bin/env python3
+"""Verdicts an approver can sign: the real CLI on the suites in verdicts/.
+
+  verdicts.py selection     every selector form: the files that exist are
+                            exactly those of the selected entries, and
+                            --dry-run lists exactly those
+  verdicts.py destructive   destructive actions refuse to run without
+                            --allow-destructive (exit 2, nothing run)
+  verdicts.py attest-bad    a table of bad attestation inputs: exit 2 before
+                            anything runs, with file:line:column
+  verdicts.py attest-flow   `attest` writes sign-offs; `report --attest`
+                            turns PENDING into GO without running anything;
+                            --require go
+  verdicts.py attest-signed ssh-keygen -Y signed sign-offs verify; a tampered
+                            one is refused
+  verdicts.py waits         eventually tries at its deadline; --timeout cuts
+                            a wait with "run deadline reached"
+  verdicts.py files         report files: planted links, devices, '-', a
+                            failure in the middle of a set, stale temporaries
+Timing checks use generous bounds and never assert speed."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ["PG_BINARY"]
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verdicts")
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        FAILS.append(what)
+
+
+def finish():
+    if FAILS:
+        print("%d check(s) failed" % len(FAILS))
+        sys.exit(1)
+
+
+def pg(*args, env=None, cwd=None, timeout=60):
+    e = dict(os.environ)
+    e["NO_COLOR"] = "1"
+    e.update(env or {})
+    return subprocess.run([BIN] + list(args), capture_output=True, text=True, env=e, cwd=cwd,
+                          timeout=timeout)
+
+
+def results(out):
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def entries(res):
+    for ph in res["phases"]:
+        for st in ph["steps"]:
+            for c in st["checks"]:
+                yield st, c
+
+
+# ---- selection ----------------------------------------------------------
+
+STEPS = ["s1.1", "s1.2", "s2.1", "s2.2", "s3.1", "s3.2"]
+PHASE = {s: s[1] for s in STEPS}
+TAGS = {"s1.1": {"alpha"}, "s1.2": {"slow"}, "s2.1": {"beta"}, "s2.2": {"beta", "slow"},
+        "s3.1": set(), "s3.2": {"alpha", "slow"}}
+
+
+def expected(phases=(), steps=(), tags=(), skip=(), frm=None, until=None):
+    """The rule of runner/select.c, written again independently."""
+    lo = STEPS.index(frm) if frm else 0
+    hi = STEPS.index(until) if until else len(STEPS) - 1
+    files = set()
+    for i, s in enumerate(STEPS):
+        if phases and PHASE[s] not in phases:
+            continue
+        if steps and s not in steps:
+            continue
+        if not lo <= i <= hi:
+            continue
+        t = TAGS[s]
+        if (tags and not (t & set(tags))) or (t & set(skip)):
+            continue  # the check is out, and with it the step's other entries
+        files |= {p + "-" + s for p in "acfr"}
+    return files
+
+
+def run_selection(label, args, want):
+    tmp = tempfile.mkdtemp(prefix="pg-sel-")
+    files = os.path.join(tmp, "files")
+    os.mkdir(files)
+    try:
+        r = pg("run", os.path.join(HERE, "matrix.yaml"), "--var", "dir=" + files,
+               "--keep-going", "--out", os.path.join(tmp, "out"), *args)
+        got = set(os.listdir(files))
+        check(got == want, "%s: exactly the selected entries ran (extra %s, missing %s)" %
+              (label, sorted(got - want), sorted(want - got)))
+        check(r.returncode == 1, "%s: exit 1 (every selected gate fails here), got %d %s" %
+              (label, r.returncode, r.stderr[-300:]))
+        res = results(os.path.join(tmp, "out"))
+        nsel = {c["id"] for _, c in entries(res) if c["status"] == "not_selected"}
+        allk = {c["id"] for _, c in entries(res) if c["kind"] in ("action", "check")}
+        ran = {c["id"] for _, c in entries(res) if c["status"] != "not_selected"}
+        check(ran == want, "%s: results.json has the selected entries as run (%s)" %
+              (label, sorted(ran ^ want)))
+        want_nsel = {i for i in allk if i not in want}
+        check(nsel == want_nsel, "%s: every other check and action is 'not selected' (%s)" %
+              (label, sorted(nsel ^ want_nsel)))
+        if len(want) < 24:
+            check(res["verdict"] == "NO-GO" and "selection" in json.dumps(res),
+                  "%s: the verdict is NO-GO (a gate failed)" % label)
+        d = pg("run", os.path.join(HERE, "matrix.yaml"), "--var", "dir=" + files, "--dry-run",
+               *args)
+        listed = set()
+        for line in d.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] in ("would", "check", "on-fail", "rollbk"):
+                listed.add(parts[1])
+        check(listed == want, "%s: --dry-run lists exactly what would run (%s)" %
+              (label, sorted(listed ^ want)))
+        check(set(os.listdir(files)) == want, "%s: --dry-run ran nothing" % label)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_selection():
+    cases = [
+        ("whole suite", [], expected()),
+        ("--phase 1", ["--phase", "1"], expected(phases="1")),
+        ("--phase 1,3", ["--phase", "1,3"], expected(phases="13")),
+        ("--phase 1 --phase 3", ["--phase", "1", "--phase", "3"], expected(phases="13")),
+        ("--step s2.1", ["--step", "s2.1"], expected(steps=["s2.1"])),
+        ("--step s1.2,s3.1", ["--step", "s1.2,s3.1"], expected(steps=["s1.2", "s3.1"])),
+        ("--tag alpha", ["--tag", "alpha"], expected(tags=["alpha"])),
+        ("--tag alpha,beta", ["--tag", "alpha,beta"], expected(tags=["alpha", "beta"])),
+        ("--skip-tag slow", ["--skip-tag", "slow"], expected(skip=["slow"])),
+        ("--from s2.2", ["--from", "s2.2"], expected(frm="s2.2")),
+        ("--until s1.2", ["--until", "s1.2"], expected(until="s1.2")),
+        ("--from s1.2 --until s2.1", ["--from", "s1.2", "--until", "s2.1"],
+         expected(frm="s1.2", until="s2.1")),
+        ("--phase 2 --tag beta", ["--phase", "2", "--tag", "beta"],
+         expected(phases="2", tags=["beta"])),
+        ("--from s2.1 --skip-tag slow", ["--from", "s2.1", "--skip-tag", "slow"],
+         expected(frm="s2.1", skip=["slow"])),
+        ("--phase 2,3 --skip-tag alpha", ["--phase", "2,3", "--skip-tag", "alpha"],
+         expected(phases="23", skip=["alpha"])),
+    ]
+    for label, args, want in cases:
+        run_selection(label, args, want)
+    # a partial run whose gates pass is PARTIAL, never GO
+    tmp = tempfile.mkdtemp(prefix="pg-sel-")
+    try:
+        r = pg("run", os.path.join(HERE, "signoff.yaml"), "--var", "dir=" + tmp, "--phase", "1",
+               "--out", os.path.join(tmp, "out"))
+        res = results(os.path.join(tmp, "out"))
+        check(r.returncode == 0 and res["verdict"] == "PARTIAL",
+              "--phase 1 of a passing suite: exit 0, PARTIAL (%d %s)" %
+              (r.returncode, res["verdict"]))
+        md = open(os.path.join(tmp, "out", "report.md"), encoding="utf-8").read()
+        check(md.startswith("# Go-live verdict: PARTIAL\n\n**Why:**"),
+              "PARTIAL: the report leads with the verdict and why")
+        check("- ➖ phase 2 — People: not selected" in md, "PARTIAL: the report lists what did not run")
+        r = pg("run", os.path.join(HERE, "signoff.yaml"), "--var", "dir=" + tmp, "--phase", "1",
+               "--require", "go", "--out", os.path.join(tmp, "out"))
+        check(r.returncode == 4, "--require go on a PARTIAL run: exit 4 (got %d)" % r.returncode)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    # selectors that match nothing, or leave nothing: exit 2, nothing run
+    for args, msg in ((["--phase", "9"], "--phase '9' matches no phase"),
+                      (["--step", "s1.1,nope"], "--step 'nope' matches no step"),
+                      (["--tag", "gamma"], "--tag 'gamma' matches no check"),
+                      (["--from", "s3.1", "--until", "s1.1"], "comes after --until"),
+                      (["--from", "zzz"], "--from 'zzz' matches no step"),
+                      (["--step", "s3.2", "--skip-tag", "alpha"], "leaves nothing to run"),
+                      (["--phase", "3", "--tag", "beta"], "--tag 'beta' matches no check"),
+                      (["--phase", "1,"], "needs a value")):
+        tmp = tempfile.mkdtemp(prefix="pg-sel-")
+        r = pg("run", os.path.join(HERE, "matrix.yaml"), "--var", "dir=" + tmp, *args)
+        check(r.returncode == 2 and msg in r.stderr and not os.listdir(tmp),
+              "%s: exit 2, '%s', nothing run (%d %s)" % (" ".join(args), msg, r.returncode,
+                                                         r.stderr.strip()[-200:]))
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- destructive -----------------------------------------------------------
+
+def test_destructive():
+    suite = os.path.join(HERE, "destructive.yaml")
+    tmp = tempfile.mkdtemp(prefix="pg-destr-")
+    try:
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "out"))
+        check(r.returncode == 2, "without --allow-destructive: exit 2 (got %d)" % r.returncode)
+        check("wipe-all" in r.stderr and "destructive.yaml:" in r.stderr and
+              "--allow-destructive" in r.stderr, "the refusal names the action and its place")
+        check(not os.path.exists(os.path.join(tmp, "safe")) and
+              not os.path.exists(os.path.join(tmp, "out")), "nothing ran, no report written")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--step", "safe",
+               "--out", os.path.join(tmp, "out"))
+        check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "safe")) and
+              not os.path.exists(os.path.join(tmp, "wiped")),
+              "a selection without the destructive step runs without the flag (%d)" %
+              r.returncode)
+        check(results(os.path.join(tmp, "out"))["verdict"] == "PARTIAL", "... and is PARTIAL")
+        d = pg("run", suite, "--var", "dir=" + tmp, "--dry-run")
+        check(d.returncode == 0 and "[DESTRUCTIVE]" in d.stdout and
+              "1 destructive action" in d.stdout, "--dry-run marks it")
+        v = pg("validate", suite)
+        check(v.returncode == 0 and "wipe-all" in v.stdout, "validate lists it")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--allow-destructive",
+               "--out", os.path.join(tmp, "out2"))
+        check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "wiped")),
+              "with --allow-destructive it runs (%d)" % r.returncode)
+        res = results(os.path.join(tmp, "out2"))
+        check(res["verdict"] == "GO" and res["allow_destructive"], "GO, the permission recorded")
+        wipe = [c for _, c in entries(res) if c["id"] == "wipe-all"][0]
+        check(wipe["destructive"], "results.json marks the action destructive")
+        md = open(os.path.join(tmp, "out2", "report.md"), encoding="utf-8").read()
+        check("**DESTRUCTIVE** action: Delete everything" in md, "the report marks it")
+        xml = open(os.path.join(tmp, "out2", "junit.xml"), encoding="utf-8").read()
+        check("[destructive]" in xml, "JUnit marks it")
+        # a destructive entry may only stand under actions: or rollback:
+        bad = os.path.join(tmp, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write("name: bad\nphases:\n  - steps:\n      - checks:\n          - id: x\n"
+                    "            destructive: true\n            exec: {argv: [\"true\"]}\n")
+        v = pg("validate", bad)
+        check(v.returncode == 2 and "bad.yaml:7:13" in v.stderr and "destructive" in v.stderr,
+              "a destructive check is a suite error with its position (%s)" % v.stderr.strip())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- attestations ------------------------------------------------------------
+
+GOOD = {"trained": {"by": "Jane Doe", "at": None, "note": "walkthrough"},
+        "approve-ops": {"by": "Ops Lead", "at": None}}
+
+
+def now_iso(delta_s=0):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + delta_s))
+
+
+def test_attest_bad():
+    suite = os.path.join(HERE, "signoff.yaml")
+    recent = now_iso(-3600)
+    table = [
+        # (label, files {name: text}, message, position "name:line:col" or None)
+        ("missing file", {}, "cannot", None),
+        ("malformed YAML", {"a.yaml": "trained: {by: Jane\n"}, "a.yaml:", None),
+        ("not a map", {"a.yaml": "- trained\n"}, "is a map of id", "a.yaml:1:1"),
+        ("entry not a map", {"a.yaml": "trained: yes\n"}, "must be a map", "a.yaml:1:10"),
+        ("unknown id", {"a.yaml": 'traned: {by: J, at: "%s"}\n' % recent},
+         "unknown id 'traned' (did you mean 'trained'?)", "a.yaml:1:1"),
+        ("no by", {"a.yaml": 'trained: {at: "%s"}\n' % recent}, "has no 'by'", "a.yaml:1:10"),
+        ("empty by", {"a.yaml": 'trained: {by: "", at: "%s"}\n' % recent}, "has no 'by'", None),
+        ("no at", {"a.yaml": "trained: {by: Jane}\n"}, "has no 'at'", "a.yaml:1:10"),
+        ("at not a time", {"a.yaml": 'trained: {by: Jane, at: "not a time"}\n'},
+         "not an RFC 3339 time", "a.yaml:1:25"),
+        ("at invalid date", {"a.yaml": 'trained: {by: Jane, at: "2026-02-30T10:00:00Z"}\n'},
+         "not an RFC 3339 time", None),
+        ("at in the future", {"a.yaml": 'trained: {by: Jane, at: "2099-01-01T00:00:00Z"}\n'},
+         "is in the future", "a.yaml:1:25"),
+        ("at before max_age", {"a.yaml": 'trained: {by: Jane, at: "2020-01-01T00:00:00Z"}\n'},
+         "too old", "a.yaml:1:25"),
+        ("unknown field", {"a.yaml": 'trained: {by: J, at: "%s", sgined: x}\n' % recent},
+         "unknown attestation field 'sgined'", None),
+        ("by is a list", {"a.yaml": 'trained: {by: [a, b], at: "%s"}\n' % recent},
+         "must be text", None),
+        ("same id twice", {"a.yaml": 'trained: {by: J, at: "%s"}\n' % recent,
+                           "b.yaml": 'trained: {by: K, at: "%s"}\n' % recent},
+         "given twice", "b.yaml:1:1"),
+        ("signed, no allowed_signers", {"a.yaml": 'trained: {by: J, at: "%s", signature: x}\n' %
+                                        recent}, "no allowed_signers", None),
+    ]
+    check(len(table) >= 12, "at least 12 bad inputs (%d)" % len(table))
+    for label, files, msg, pos in table:
+        tmp = tempfile.mkdtemp(prefix="pg-att-")
+        try:
+            args = []
+            for name, text in files.items():
+                with open(os.path.join(tmp, name), "w") as f:
+                    f.write(text)
+                args += ["--attest", os.path.join(tmp, name)]
+            if not files:
+                args = ["--attest", os.path.join(tmp, "missing.yaml")]
+            for cmd in (["run"], ["validate"], ["run", "--dry-run"]):
+                r = pg(cmd[0], suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "out"),
+                       *(cmd[1:] + args))
+                ok = (r.returncode == 2 and msg in r.stderr and
+                      not os.path.exists(os.path.join(tmp, "marker")) and
+                      not os.path.exists(os.path.join(tmp, "out")) and
+                      (pos is None or pos in r.stderr))
+                check(ok, "%s (%s): exit 2, '%s'%s, nothing run (%d: %s)" %
+                      (label, cmd[-1], msg, " at " + pos if pos else "", r.returncode,
+                       r.stderr.strip()[-300:]))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+def test_attest_flow():
+    suite = os.path.join(HERE, "signoff.yaml")
+    tmp = tempfile.mkdtemp(prefix="pg-att-")
+    try:
+        out = os.path.join(tmp, "out")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", out, "--require", "go")
+        res = results(out)
+        check(r.returncode == 4 and res["verdict"] == "PENDING",
+              "PENDING with --require go: exit 4 (%d %s)" % (r.returncode, res["verdict"]))
+        check("2 sign-offs are open (1 manual check, 1 approval)" in res["reason"],
+              "the reason counts manual checks and approvals (%s)" % res["reason"])
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", out)
+        check(r.returncode == 0, "PENDING without --require: exit 0")
+        os.unlink(os.path.join(tmp, "marker"))
+        att = os.path.join(tmp, "signoffs.yaml")
+        a = pg("attest", att, "trained", "--by", "Jane Doe", "--note", "walkthrough on Monday")
+        check(a.returncode == 0 and os.path.exists(att), "attest writes an entry (%s)" % a.stderr)
+        a = pg("attest", att, "approve-ops", "--by", "Ops \"Lead\": yes")
+        check(a.returncode == 0, "attest appends a second entry (%s)" % a.stderr)
+        a = pg("attest", att, "trained", "--by", "Someone else")
+        check(a.returncode == 2 and "already" in a.stderr, "attest refuses a second sign-off")
+        a = pg("attest", att, "x")
+        check(a.returncode == 2 and "--by" in a.stderr, "attest needs --by")
+        r = pg("report", os.path.join(out, "results.json"), "--attest", att)
+        check(r.returncode == 0, "report --attest: exit 0 (%d %s)" % (r.returncode, r.stderr))
+        check(not os.path.exists(os.path.join(tmp, "marker")),
+              "report --attest ran nothing (the action's marker was not made again)")
+        res = results(out)
+        check(res["verdict"] == "GO", "report --attest turned PENDING into GO (%s)" %
+              res["verdict"])
+        tr = [c for _, c in entries(res) if c["id"] == "trained"][0]
+        check(tr["status"] == "pass" and tr["attest_by"] == "Jane Doe", "the manual check passed")
+        check(res["approvals"][0]["attested"] and res["approvals"][0]["by"] == 'Ops "Lead": yes',
+              "the approval is signed off, its text kept exactly")
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        check(md.startswith("# Go-live verdict: GO"), "report.md was rewritten with GO")
+        xml = open(os.path.join(out, "junit.xml"), encoding="utf-8").read()
+        check('name="verdict" value="GO"' in xml, "junit.xml was rewritten with GO")
+        r = pg("report", os.path.join(out, "results.json"), "--attest", att, "--require", "go",
+               "--json", os.path.join(tmp, "again.json"))
+        check(r.returncode == 0, "report --attest --require go on GO: exit 0")
+        # an attestation scoped to another run does not count
+        res0_run = res["run_id"]
+        scoped = os.path.join(tmp, "scoped.yaml")
+        a = pg("attest", scoped, "trained", "--by", "Jane", "--run-id", "another-run")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "o2"),
+               "--attest", scoped)
+        t2 = [c for _, c in entries(results(os.path.join(tmp, "o2"))) if c["id"] == "trained"]
+        check(t2[0]["status"] == "pending", "a sign-off for another run id does not count")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "o3"),
+               "--attest", scoped, "--run-id", "another-run")
+        t3 = [c for _, c in entries(results(os.path.join(tmp, "o3"))) if c["id"] == "trained"]
+        check(t3[0]["status"] == "pass", "... and counts for its own run")
+        check(res0_run, "the run id is recorded")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+def test_attest_signed():
+    suite = os.path.join(HERE, "signoff.yaml")
+    tmp = tempfile.mkdtemp(prefix="pg-sig-")
+    try:
+        key = os.path.join(tmp, "ops_key")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f", key],
+                       check=True)
+        other = os.path.join(tmp, "other_key")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other], check=True)
+        pub = open(key + ".pub").read().split()
+        signers = os.path.join(tmp, "allowed_signers")
+        with open(signers, "w") as f:
+            f.write("ops@example.org %s %s\n" % (pub[0], pub[1]))
+        att = os.path.join(tmp, "signed.yaml")
+        a = pg("attest", att, "approve-ops", "--by", "ops@example.org", "--sign", key,
+               "--note", "go for release 2.0")
+        check(a.returncode == 0 and "BEGIN SSH SIGNATURE" in open(att).read(),
+              "attest --sign stores an ssh-keygen -Y signature (%s)" % a.stderr)
+        a = pg("attest", att, "trained", "--by", "Jane")
+        out = os.path.join(tmp, "out")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", out, "--attest", att,
+               "--allowed-signers", signers)
+        res = results(out)
+        check(r.returncode == 0 and res["verdict"] == "GO", "signed sign-offs: GO (%d %s %s)" %
+              (r.returncode, res["verdict"], r.stderr[-300:]))
+        check(res["approvals"][0]["signed_by"] == "ops@example.org",
+              "the approval is signed by its principal")
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        check("signed by ops@example.org" in md, "the report says who signed")
+        # tampered: the note changed after signing
+        text = open(att).read().replace("go for release 2.0", "go for release 3.0")
+        bad = os.path.join(tmp, "tampered.yaml")
+        with open(bad, "w") as f:
+            f.write(text)
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "o2"),
+               "--attest", bad, "--allowed-signers", signers)
+        check(r.returncode == 2 and "bad signature" in r.stderr and
+              not os.path.exists(os.path.join(tmp, "o2")),
+              "a tampered signed sign-off: exit 2, nothing run (%d %s)" %
+              (r.returncode, r.stderr.strip()[-300:]))
+        # signed by a key that is not allowed
+        att2 = os.path.join(tmp, "stranger.yaml")
+        pg("attest", att2, "approve-ops", "--by", "ops@example.org", "--sign", other)
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "o3"),
+               "--attest", att2, "--allowed-signers", signers)
+        check(r.returncode == 2 and "bad signature" in r.stderr,
+              "a signature by a key not in allowed_signers: exit 2 (%d)" % r.returncode)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- waits -------------------------------------------------------------------
+
+def test_waits():
+    tmp = tempfile.mkdtemp(prefix="pg-wait-")
+    try:
+        flag = os.path.join(tmp, "flag")
+        helper = subprocess.Popen(["sh", "-c", 'sleep 0.8; touch "$0"', flag])
+        out = os.path.join(tmp, "out")
+        r = pg("run", os.path.join(HERE, "waits.yaml"), "--var", "flag=" + flag, "--out", out)
+        helper.wait()
+        res = results(out)
+        c = {k["id"]: k for _, k in entries(res)}
+        check(c["soon"]["status"] == "pass",
+              "eventually: 2s passes a condition true at 0.8s (%s, %s attempts)" %
+              (c["soon"]["message"], c["soon"]["attempts"]))
+        check(c["short-window"]["status"] == "pass" and c["short-window"]["attempts"] == 2,
+              "within 1.5s, every 5s: an attempt at the start and one at the deadline (%s)" %
+              c["short-window"]["attempts"])
+        check(c["never"]["status"] == "fail" and c["never"]["duration_s"] >= 1.0 and
+              c["never"]["attempts"] >= 3,
+              "an always-false wait takes at least its deadline (%s %.2fs, %d attempts)" %
+              (c["never"]["status"], c["never"]["duration_s"], c["never"]["attempts"]))
+        check(r.returncode == 0, "the run passes (the failing wait is non-gating)")
+        out2 = os.path.join(tmp, "out2")
+        r = pg("run", os.path.join(HERE, "longwait.yaml"), "--timeout", "1s", "--out", out2)
+        res = results(out2)
+        f = [k for _, k in entries(res) if k["id"] == "forever"][0]
+        check(r.returncode == 1 and f["timed_out"] and "run deadline reached" in f["message"],
+              "--timeout cuts a wait: 'run deadline reached', timed_out true (%s)" %
+              f["message"])
+        check(res["timed_out"] and "--timeout" in res["reason"], "the run says it timed out")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- report files ----------------------------------------------------------
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_files():
+    suite = os.path.join(HERE, "destructive.yaml")
+    base = ["run", suite, "--var", "dir=/tmp", "--step", "safe"]
+    tmp = tempfile.mkdtemp(prefix="pg-files-")
+    try:
+        out = os.path.join(tmp, "out")
+        os.mkdir(out)
+        victim = os.path.join(tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("precious\n")
+        # a planted link at the target: refused, the victim untouched, no
+        # half set (report.md is not written either)
+        os.symlink(victim, os.path.join(out, "results.json"))
+        r = pg(*base, "--out", out)
+        check(r.returncode == 3 and "symbolic link" in r.stderr,
+              "a link at the target: exit 3, said (%d %s)" % (r.returncode, r.stderr.strip()))
+        check(open(victim).read() == "precious\n", "the link's target was not written")
+        check(not os.path.exists(os.path.join(out, "report.md")) and
+              not os.path.exists(os.path.join(out, "junit.xml")),
+              "no report of the set was written")
+        os.unlink(os.path.join(out, "results.json"))
+        # a planted link at the old predictable temporary name of this pid
+        plant = ('ln -s "$0" "$1/results.json.tmp.$$" && '
+                 'exec "$2" run "$3" --var dir=/tmp --step safe --out "$1"')
+        r = subprocess.run(["sh", "-c", plant, victim, out, BIN, suite],
+                           capture_output=True, text=True)
+        check(r.returncode == 0 and open(victim).read() == "precious\n" and
+              stat.S_ISREG(os.lstat(os.path.join(out, "results.json")).st_mode),
+              "a link at the temporary name is never followed (%d %s)" % (r.returncode,
+                                                                          r.stderr))
+        for f in os.listdir(out):
+            if f.startswith("results.json.tmp."):
+                os.unlink(os.path.join(out, f))
+        # each report names the run
+        res = results(out)
+        for name in ("junit.xml", "report.md"):
+            check(res["run_id"] in open(os.path.join(out, name), encoding="utf-8").read(),
+                  "%s carries the run id %s" % (name, res["run_id"]))
+        # a failure in the middle of the set leaves the old set as it was
+        old = {n: open(os.path.join(out, n)).read() for n in ("report.md", "junit.xml")}
+        r = pg(*base, "--out", out, "--json", os.path.join(tmp, "no-such-dir", "r.json"))
+        check(r.returncode == 3 and "no report was changed" in r.stderr,
+              "a report that cannot be written: exit 3 (%d %s)" % (r.returncode, r.stderr))
+        check(all(open(os.path.join(out, n)).read() == t for n, t in old.items()),
+              "the other reports of the set were not replaced")
+        check(not [f for f in os.listdir(out) if ".tmp." in f], "no temporary left behind")
+        # stale temporaries of processes that are gone are removed
+        pid = dead_pid()
+        stale = [os.path.join(out, ".report.md.%d.tmp.abcdef" % pid),
+                 os.path.join(out, "junit.xml.tmp.%d" % pid)]
+        for s in stale:
+            with open(s, "w") as f:
+                f.write("stale")
+        r = pg(*base, "--out", out)
+        check(r.returncode == 0 and not any(os.path.exists(s) for s in stale),
+              "stale temporaries of dead processes are removed (%s)" % os.listdir(out))
+        # devices and '-' are written through
+        if os.geteuid() == 0:
+            r = pg(*base, "--junit", "/dev/null")
+            st = os.stat("/dev/null")
+            check(r.returncode == 0 and stat.S_ISCHR(st.st_mode),
+                  "--junit /dev/null as root: /dev/null stays a device")
+        r = pg(*base, "--json", "/dev/stdout", "--quiet")
+        check(r.returncode == 0 and '"schema_version": 1' in r.stdout and
+              os.path.islink("/dev/stdout"),
+              "--json /dev/stdout prints the JSON (%d %s)" % (r.returncode, r.stderr))
+        r = pg(*base, "--json", "-", "--quiet")
+        check(r.returncode == 0 and r.stdout.lstrip().startswith("{"), "--json - prints it")
+        fifo = os.path.join(tmp, "fifo")
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE, text=True)
+        time.sleep(0.2)
+        r = pg(*base, "--markdown", fifo)
+        got = reader.communicate(timeout=30)[0]
+        check(r.returncode == 0 and got.startswith("# Go-live verdict"),
+              "a FIFO is written through")
+        d = os.path.join(tmp, "adir")
+        os.mkdir(d)
+        r = pg(*base, "--json", d)
+        check(r.returncode == 3 and "directory" in r.stderr, "a directory is refused")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+def test_rollback():
+    tmp = tempfile.mkdtemp(prefix="pg-rb-")
+    try:
+        out = os.path.join(tmp, "out")
+        r = pg("run", os.path.join(HERE, "rollback.yaml"), "--var", "dir=" + tmp, "--out", out)
+        res = results(out)
+        c = {k["id"]: k for _, k in entries(res)}
+        check(r.returncode == 1 and res["verdict"] == "NO-GO", "the failed gate is NO-GO")
+        check(c["healthy"]["message"].startswith("exited with code 1; stderr: readiness probe "
+                                                 "failed"),
+              "the failure names its cause (%s)" % c["healthy"]["message"])
+        check(c["healthy"]["expected"] is None, "no internal program as 'expected'")
+        check(os.path.exists(os.path.join(tmp, "undone-1")),
+              "the rollbacks ran after the evidence was collected")
+        check(c["undo-1"]["kind"] == "rollback" and c["undo-1"]["status"] == "pass",
+              "a rollback is reported as one")
+        check(c["undo-2"]["status"] == "fail" and
+              c["undo-2"]["message"].startswith("ROLLBACK FAILED: exited with code 3; stderr: "
+                                                "config store unreachable"),
+              "a failed rollback is loud and says why (%s)" % c["undo-2"]["message"])
+        check(c["undo-3"]["status"] == "skip" and
+              not os.path.exists(os.path.join(tmp, "undone-3")),
+              "the rollbacks after a failed one do not run")
+        check(c["later"]["status"] == "skip" and c["later"]["blocked_by"] == "checkpoint-1.1",
+              "later steps are blocked, not run")
+        check("rollback" in r.stdout and "ROLLBACK FAILED" in r.stdout, "the console says so")
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        check("rollback: Restore the config — ROLLBACK FAILED" in md, "the report says so")
+        check("exited with code 1" in md.split("## Open")[0], "the report's first part names the cause")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+TESTS = {"rollback": test_rollback, "selection": test_selection, "destructive": test_destructive,
+         "attest-bad": test_attest_bad, "attest-flow": test_attest_flow,
+         "attest-signed": test_attest_signed, "waits": test_waits, "files": test_files}
+
+if __name__ == "__main__":
+    TESTS[sys.argv[1]]()
