@@ -42,7 +42,7 @@ static const char usage_text[] =
 	"              --jobs N (concurrent checks per checkpoint, default 8)\n"
 	"              --timeout DURATION (whole run)  --keep-going (do not stop at failed gates)\n"
 	"              --plugins DIR (load external modules)  --run-id ID\n"
-	"reports:      --junit FILE  --markdown FILE  --json FILE\n"
+	"reports:      --junit FILE  --markdown FILE  --json FILE  --html FILE\n"
 	"              --out DIR (junit.xml, report.md and results.json in DIR)\n"
 	"console:      --no-color  --verbose  --quiet\n"
 	"other:        --version  --help\n"
@@ -61,6 +61,7 @@ struct cli {
 	const char *env_file;
 	const char *attest;
 	const char *junit, *markdown, *json, *out_dir;
+	const char *html;
 	const char *plugins;
 	const char *run_id;
 	int dry_run, keep_going, no_color, verbose, quiet;
@@ -124,6 +125,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			{"--attest", &c->attest},     {"--junit", &c->junit},
 			{"--markdown", &c->markdown}, {"--json", &c->json},
 			{"--out", &c->out_dir},       {"--plugins", &c->plugins},
+			{"--html", &c->html},
 			{"--run-id", &c->run_id},
 		};
 		int matched = 0;
@@ -253,6 +255,7 @@ static int write_reports(const struct cli *c, const struct run_result *r, struct
 		{json, report_json_write, "results"},
 		{junit, report_junit_write, "JUnit"},
 		{md, report_markdown_write, "go-live report"},
+		{c->html, report_html_write, "HTML go-live report"},
 	};
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		if (!outs[i].path)
@@ -449,8 +452,8 @@ static int cmd_report(const struct cli *c)
 {
 	if (!c->target)
 		return usage_error("'report' needs a results JSON file");
-	if (!c->junit && !c->markdown && !c->out_dir && !c->json)
-		return usage_error("'report' needs at least one of --junit, --markdown, --json, --out");
+	if (!c->junit && !c->markdown && !c->out_dir && !c->json && !c->html)
+		return usage_error("'report' needs at least one of --junit, --markdown, --json, --html, --out");
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
 	struct pg_err e;
