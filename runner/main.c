@@ -15,6 +15,7 @@
 #include "report.h"
 #include "result.h"
 #include "scheduler.h"
+#include "schema.h"
 #include "suite.h"
 #include "vars.h"
 
@@ -34,6 +35,7 @@ static const char usage_text[] =
 	"  list SUITE        print phases, steps, gates and checks in order\n"
 	"  report RESULTS    render reports again from a results JSON file\n"
 	"  modules           list the check modules and their keys\n"
+	"  schema            print the JSON Schema of suite files (for editors)\n"
 	"\n"
 	"selection:    --phase ID  --step ID  --tag TAG\n"
 	"variables:    --var NAME=VALUE (repeatable)  --env-file FILE  --set MODULE.KEY=VALUE\n"
@@ -549,6 +551,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(c.command, "report") == 0) {
 		rc = cmd_report(&c);
+		goto done;
+	}
+	if (strcmp(c.command, "schema") == 0) {
+		char *s = schema_render();
+		fputs(s, stdout);
+		free(s);
 		goto done;
 	}
 	int is_run = strcmp(c.command, "run") == 0;

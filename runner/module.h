@@ -20,7 +20,8 @@
 #include "node.h"
 #include "util.h"
 
-#define CHECK_API_VERSION 1
+/* 2: struct key_spec gained sub and choices (the suite schema). */
+#define CHECK_API_VERSION 2
 
 enum check_flags {
 	CHECK_F_ACTION = 1u << 0,  /* changes the world: only in actions:, not run under --dry-run */

@@ -8,6 +8,7 @@ pkgs=(
   libjq-dev libonig-dev libc-ares-dev libcmocka-dev
   python3 python3-yaml python3-junitparser openssl jq time curl procps bsdutils
   nginx-light dnsmasq bind9-dnsutils prometheus nftables iproute2
+  python3-jsonschema chromium scdoc lintian dpkg-dev fakeroot man-db bash-completion zsh fish
 )
 missing=()
 for p in "${pkgs[@]}"; do
