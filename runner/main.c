@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_table.h"
 #include "http.h"
 #include "module.h"
 #include "report.h"
@@ -24,33 +25,8 @@ enum exit_code {
 	EXIT_GATE_FAILED = 1,
 	EXIT_USAGE = 2,
 	EXIT_INTERNAL = 3,
+	EXIT_NOT_GO = 4, /* --require go and the verdict is not GO */
 };
-
-static const char usage_text[] =
-	"usage: phasegate <command> [options]\n"
-	"\n"
-	"commands:\n"
-	"  run SUITE         run a suite: phases in order, stop at the first failed gate\n"
-	"  validate SUITE    load and check the whole suite; run nothing\n"
-	"  list SUITE        print phases, steps, gates and checks in order\n"
-	"  report RESULTS    render reports again from a results JSON file\n"
-	"  modules           list the check modules and their keys\n"
-	"  schema            print the JSON Schema of suite files (for editors)\n"
-	"\n"
-	"selection:    --phase ID  --step ID  --tag TAG\n"
-	"variables:    --var NAME=VALUE (repeatable)  --env-file FILE  --set MODULE.KEY=VALUE\n"
-	"              --attest FILE (attestations for manual checks and approvals)\n"
-	"running:      --dry-run (print the plan with variables resolved, run nothing)\n"
-	"              --jobs N (concurrent checks per checkpoint, default 8)\n"
-	"              --timeout DURATION (whole run)  --keep-going (do not stop at failed gates)\n"
-	"              --plugins DIR (load external modules)  --run-id ID\n"
-	"reports:      --junit FILE  --markdown FILE  --json FILE  --html FILE\n"
-	"              --out DIR (junit.xml, report.md and results.json in DIR)\n"
-	"console:      --no-color  --verbose  --quiet\n"
-	"other:        --version  --help\n"
-	"\n"
-	"exit codes: 0 every gate passed, 1 a gate failed, 2 the suite or command line is wrong\n"
-	"            (nothing ran), 3 internal or environment error, 130/143 interrupted\n";
 
 struct cli {
 	const char *command;
@@ -66,6 +42,8 @@ struct cli {
 	const char *html;
 	const char *plugins;
 	const char *run_id;
+	const char *require; /* "go" */
+	int ids;
 	int dry_run, keep_going, no_color, verbose, quiet;
 	long jobs;
 	long long timeout_ms;
@@ -128,7 +106,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			{"--markdown", &c->markdown}, {"--json", &c->json},
 			{"--out", &c->out_dir},       {"--plugins", &c->plugins},
 			{"--html", &c->html},
-			{"--run-id", &c->run_id},
+			{"--run-id", &c->run_id},     {"--require", &c->require},
 		};
 		int matched = 0;
 		for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]) && !matched; k++) {
@@ -171,6 +149,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 		if (strcmp(a, "--dry-run") == 0)
 			c->dry_run = 1;
+		else if (strcmp(a, "--ids") == 0)
+			c->ids = 1;
 		else if (strcmp(a, "--keep-going") == 0)
 			c->keep_going = 1;
 		else if (strcmp(a, "--no-color") == 0)
@@ -346,6 +326,35 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	free(name);
 }
 
+/* list --ids: "phase ID", "step ID" and "tag TAG" lines, each id once, in
+ * suite order (what the shell completions offer for --phase, --step, --tag). */
+static void print_ids(const struct plan *p)
+{
+	const char **tags = NULL;
+	size_t ntags = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		printf("phase %s\n", p->phases[i].id);
+		for (size_t j = 0; j < p->phases[i].nsteps; j++) {
+			const struct plan_step *s = &p->phases[i].steps[j];
+			printf("step %s\n", s->id);
+			for (size_t k = 0; k < s->nchecks + s->nactions; k++) {
+				const struct plan_check *pc =
+					k < s->nchecks ? &s->checks[k] : &s->actions[k - s->nchecks];
+				for (size_t t = 0; t < pc->ntags; t++) {
+					size_t seen = 0;
+					while (seen < ntags && strcmp(tags[seen], pc->tags[t]) != 0)
+						seen++;
+					if (seen == ntags)
+						push(&tags, &ntags, pc->tags[t]);
+				}
+			}
+		}
+	}
+	for (size_t t = 0; t < ntags; t++)
+		printf("tag %s\n", tags[t]);
+	free(tags);
+}
+
 /* --dry-run and list: the ordered plan. */
 static void print_plan(const struct plan *p, int with_vars, int dry)
 {
@@ -510,6 +519,11 @@ static int cmd_run(const struct cli *c, struct plan *p)
 		int wr = write_reports(c, &r, con);
 		if (wr && rc < EXIT_INTERNAL)
 			rc = wr;
+		if (c->require && rc < EXIT_INTERNAL && strcmp(report_verdict(&r), "GO") != 0) {
+			fprintf(stderr, "phasegate: --require go: the verdict is %s\n",
+				report_verdict(&r));
+			rc = EXIT_NOT_GO;
+		}
 	}
 	result_release(&r);
 	if (con)
@@ -525,12 +539,38 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct cli c;
-	int rc = parse_cli(argc, argv, &c);
+	memset(&c, 0, sizeof(c));
+	/* The command table (runner/cli_table.c) says which options exist and
+	 * where they apply; parse_cli() then reads their values. */
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
+		return cli_complete_main(argc - 1, argv + 1);
+	const struct cli_command *cmd;
+	int want_help;
+	char msg[512];
+	int rc = 0;
+	if (cli_check(argc, argv, &cmd, &want_help, msg, sizeof(msg)) != 0) {
+		rc = usage_error("%s", msg);
+		goto done;
+	}
+	if (want_help) {
+		cli_print_help(stdout, cmd);
+		goto done;
+	}
+	rc = parse_cli(argc, argv, &c);
 	if (rc)
 		goto done;
 	if (!c.command || strcmp(c.command, "help") == 0) {
-		fputs(usage_text, c.command ? stdout : stderr);
+		const struct cli_command *about = c.target ? cli_command_find(c.target) : NULL;
+		if (c.target && !about) {
+			rc = usage_error("no command '%s' to help with", c.target);
+			goto done;
+		}
+		cli_print_help(c.command ? stdout : stderr, about);
 		rc = c.command ? EXIT_PASS : EXIT_USAGE;
+		goto done;
+	}
+	if (c.require && strcmp(c.require, "go") != 0) {
+		rc = usage_error("option '--require' takes 'go', got '%s'", c.require);
 		goto done;
 	}
 	if (strcmp(c.command, "version") == 0) {
@@ -581,6 +621,8 @@ int main(int argc, char **argv)
 			}
 			printf("%s: suite '%s' is valid: %zu phases, %zu steps, %zu checks and actions\n",
 			       c.target, p.name, p.nphases, steps, checks);
+		} else if (is_list && c.ids) {
+			print_ids(&p);
 		} else if (is_list || c.dry_run) {
 			print_plan(&p, c.dry_run, c.dry_run);
 		} else {

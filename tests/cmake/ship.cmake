@@ -14,3 +14,8 @@ set_tests_properties(ship.html-chromium PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
 add_test(NAME ship.schema
   COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/schema/check_schema.py)
 set_tests_properties(ship.schema PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120)
+
+# The command line: help per command, did-you-mean, options that do not
+# apply, --require go, list --ids, and bash/zsh/fish completion.
+add_test(NAME ship.cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_cli.sh)
+set_tests_properties(ship.cli PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120)
