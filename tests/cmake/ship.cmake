@@ -19,3 +19,10 @@ set_tests_properties(ship.schema PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT
 # apply, --require go, list --ids, and bash/zsh/fish completion.
 add_test(NAME ship.cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_cli.sh)
 set_tests_properties(ship.cli PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120)
+
+# The Debian package: cpack, lintian, dpkg -i, then the installed binary,
+# man pages, completion and plugin SDK (the package is removed afterwards).
+add_test(NAME ship.deb COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/packaging/check_deb.sh)
+set_tests_properties(ship.deb PROPERTIES
+  ENVIRONMENT "${PG_TEST_ENV};PG_SANITIZE=${PHASEGATE_SANITIZE}"
+  TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
