@@ -26,3 +26,8 @@ add_test(NAME ship.deb COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/packaging/check_deb.s
 set_tests_properties(ship.deb PROPERTIES
   ENVIRONMENT "${PG_TEST_ENV};PG_SANITIZE=${PHASEGATE_SANITIZE}"
   TIMEOUT 600 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+
+# The container recipe: its shape always; the image where an engine exists.
+add_test(NAME ship.container COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/packaging/check_container.sh)
+set_tests_properties(ship.container PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
+  TIMEOUT 1200 SKIP_RETURN_CODE 77)
