@@ -31,3 +31,7 @@ set_tests_properties(ship.deb PROPERTIES
 add_test(NAME ship.container COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/packaging/check_container.sh)
 set_tests_properties(ship.container PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
   TIMEOUT 1200 SKIP_RETURN_CODE 77)
+
+# docs/ci.md: the recipes parse, their command runs, GitLab's JUnit rules hold.
+add_test(NAME ship.ci-recipes COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/ci/check_ci_docs.py)
+set_tests_properties(ship.ci-recipes PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
