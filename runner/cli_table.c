@@ -28,6 +28,10 @@ static const struct cli_option options[] = {
     {"--json", NULL, "FILE", "write the results JSON", "file"},
     {"--html", NULL, "FILE", "write the HTML go-live report (one printable file)", "file"},
     {"--out", NULL, "DIR", "junit.xml, report.md and results.json in DIR", "dir"},
+    {"--context", NULL, "NAME", "a cluster by kubeconfig context; repeat for a fleet", "context"},
+    {"--kubeconfig-dir", NULL, "DIR", "a fleet: one cluster per kubeconfig file in DIR", "dir"},
+    {"--publish", NULL, "configmap/NS/NAME", "also write the results into a ConfigMap", "none"},
+    {"--from", NULL, "configmap/NS/NAME", "the ConfigMap that in-cluster runs published", "none"},
     {"--ids", NULL, NULL, "print phase, step and tag ids, one per line", NULL},
     {"--no-color", NULL, NULL, "no colour on the console (also: NO_COLOR=1)", NULL},
     {"--verbose", "-v", NULL, "print every check's details", NULL},
@@ -38,11 +42,16 @@ static const struct cli_option options[] = {
 };
 
 static const char *const run_opts[] = {
-    "--phase",   "--step",     "--tag",     "--var",      "--env-file",   "--set",
-    "--attest",  "--dry-run",  "--jobs",    "--timeout",  "--keep-going", "--require",
-    "--plugins", "--run-id",   "--junit",   "--markdown", "--json",       "--html",
-    "--out",     "--no-color", "--verbose", "--quiet",    "--help",       NULL,
+    "--phase",      "--step",    "--tag",     "--var",     "--env-file",
+    "--set",        "--attest",  "--dry-run", "--jobs",    "--timeout",
+    "--keep-going", "--require", "--plugins", "--run-id",  "--junit",
+    "--markdown",   "--json",    "--html",    "--out",     "--no-color",
+    "--verbose",    "--quiet",   "--help",    "--context", "--kubeconfig-dir",
+    "--publish",    NULL,
 };
+static const char *const merge_opts[] = {"--out", "--require", "--help", NULL};
+static const char *const collect_opts[] = {"--context", "--kubeconfig-dir", "--from", "--out",
+                                           "--require", "--help",           NULL};
 static const char *const validate_opts[] = {
     "--phase", "--step", "--tag", "--var", "--env-file", "--set", "--plugins", "--help", NULL,
 };
@@ -61,7 +70,10 @@ static const struct cli_command commands[] = {
      "Loads and validates the whole suite, then runs its phases, steps and checkpoints in "
      "order. A failed gate stops the run; the step's on_failure collectors document it. "
      "Exit 0 when every gate passed, 1 when a gate failed, 4 with --require go when the "
-     "verdict is not GO.",
+     "verdict is not GO. With --context repeated or --kubeconfig-dir, runs once per cluster "
+     "at the same time, each under OUT/<cluster>/, and writes the fleet report OUT/fleet.md "
+     "(the fleet verdict is the worst). --publish configmap/NS/NAME also stores results.json "
+     "and report.md in that ConfigMap (for in-cluster runs).",
      run_opts},
     {"validate", "SUITE", "load and check the whole suite; run nothing",
      "Reports every problem with file:line:column and exits 2, or says the suite is valid.",
@@ -71,6 +83,16 @@ static const struct cli_command commands[] = {
      "completion and scripts).",
      list_opts},
     {"report", "RESULTS.json", "render reports again from a results JSON file", NULL, report_opts},
+    {"merge", "RESULTS.json...", "build the fleet report from results made elsewhere",
+     "Each operand is a results file (from --out or --json), named after its directory "
+     "(out/prod/results.json is 'prod') or given as NAME=PATH. Writes OUT/<cluster>/ and "
+     "OUT/fleet.md and fleet.json; the fleet verdict is the worst of the clusters'.",
+     merge_opts},
+    {"collect", "", "read the results in-cluster runs published, and build the fleet report",
+     "Reads the ConfigMap named by --from (default configmap/phasegate/phasegate-results) "
+     "from every cluster given by --context or --kubeconfig-dir, writes OUT/<cluster>/ and "
+     "the fleet report OUT/fleet.md.",
+     collect_opts},
     {"modules", "", "list the check modules and their keys", NULL, plugin_opts},
     {"schema", "", "print the JSON Schema of suite files (for editors)",
      "Generated from the loader's key tables and every module's keys; see "

@@ -35,3 +35,8 @@ set_tests_properties(ship.container PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
 # docs/ci.md: the recipes parse, their command runs, GitLab's JUnit rules hold.
 add_test(NAME ship.ci-recipes COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/ci/check_ci_docs.py)
 set_tests_properties(ship.ci-recipes PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
+
+# Fleets over three simulators (ports 16661-16663): run --context,
+# run --kubeconfig-dir, merge; NO-GO because of the broken world.
+add_test(NAME ship.fleet COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fleet/check_fleet.sh)
+set_tests_properties(ship.fleet PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 300)
