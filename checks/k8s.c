@@ -18,6 +18,7 @@
 #include <pcre2.h>
 
 #include "k8s_api.h"
+#include "k8s_rbac.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -31,6 +32,7 @@ struct k8s_state {
 	struct k8s_client client;
 	char *kubeconfig; /* owned: the explicit file, or NULL (KUBECONFIG) */
 	char *context;    /* owned, may be NULL */
+	char *nspace;     /* owned: modules.k8s.namespace, or NULL */
 };
 
 static const struct key_spec k8s_settings_keys[] = {
@@ -67,6 +69,7 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 	const char *ns = cfg_str(settings, "namespace", NULL);
 	const char *sa = cfg_str(settings, "service_account_dir", NULL);
 	st->context = ctxname && *ctxname ? xstrdup(ctxname) : NULL;
+	st->nspace = ns && *ns ? xstrdup(ns) : NULL;
 	struct kube_config_opts o = {
 	    .kubeconfig = st->kubeconfig,
 	    .context = st->context,
@@ -108,6 +111,7 @@ static void k8s_fini(void *state)
 	k8s_client_release(&st->client);
 	free(st->kubeconfig);
 	free(st->context);
+	free(st->nspace);
 	free(st);
 }
 
@@ -1962,6 +1966,31 @@ static void k8s_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	}
 }
 
+/* "phasegate rbac": the permissions this entry needs (checks/k8s_rbac.c). */
+static void k8s_permissions(const void *priv, void (*emit)(void *, const struct check_perm *),
+                            void *arg)
+{
+	const struct k8s_cfg *c = priv;
+	/* the suite's namespace setting; else the kubeconfig's, when it loaded */
+	const char *dns = !c->st                        ? NULL
+	                  : c->st->nspace               ? c->st->nspace
+	                  : !c->st->client.kc_error     ? c->st->client.kc.nspace
+	                                                : NULL;
+	struct k8s_rbac_entry e = {
+	    .op = op_names[c->op],
+	    .type = c->type,
+	    .name = c->name,
+	    .nspace = c->nspace && *c->nspace ? c->nspace : dns,
+	    .all_ns = c->all_ns,
+	    .verb = c->verb,
+	    .wait = c->wait,
+	    .kinds = (const char *const *)c->kinds,
+	    .namespaces = (const char *const *)c->namespaces,
+	    .files = (const char *const *)c->files,
+	};
+	k8s_rbac_emit(&e, emit, arg);
+}
+
 const struct check_module check_k8s = {
     .name = "k8s",
     .summary = "Kubernetes API: get, list, rollout, health, can-i, events, logs, restarts, "
@@ -1977,4 +2006,5 @@ const struct check_module check_k8s = {
     .describe = k8s_describe,
     .changes_world = k8s_changes_world,
     .free = k8s_free,
+    .permissions = k8s_permissions,
 };

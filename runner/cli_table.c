@@ -32,6 +32,7 @@ static const struct cli_option options[] = {
     {"--kubeconfig-dir", NULL, "DIR", "a fleet: one cluster per kubeconfig file in DIR", "dir"},
     {"--publish", NULL, "configmap/NS/NAME", "also write the results into a ConfigMap", "none"},
     {"--from", NULL, "configmap/NS/NAME", "the ConfigMap that in-cluster runs published", "none"},
+    {"--service-account", NULL, "NS/NAME", "the ServiceAccount the Roles are bound to", "none"},
     {"--ids", NULL, NULL, "print phase, step and tag ids, one per line", NULL},
     {"--no-color", NULL, NULL, "no colour on the console (also: NO_COLOR=1)", NULL},
     {"--verbose", "-v", NULL, "print every check's details", NULL},
@@ -49,6 +50,8 @@ static const char *const run_opts[] = {
     "--verbose",    "--quiet",   "--help",    "--context", "--kubeconfig-dir",
     "--publish",    NULL,
 };
+static const char *const rbac_opts[] = {
+    "--var", "--env-file", "--set", "--plugins", "--service-account", "--publish", "--help", NULL};
 static const char *const merge_opts[] = {"--out", "--require", "--help", NULL};
 static const char *const collect_opts[] = {"--context", "--kubeconfig-dir", "--from", "--out",
                                            "--require", "--help",           NULL};
@@ -83,6 +86,11 @@ static const struct cli_command commands[] = {
      "completion and scripts).",
      list_opts},
     {"report", "RESULTS.json", "render reports again from a results JSON file", NULL, report_opts},
+    {"rbac", "SUITE", "print the least-privilege Role/ClusterRole the suite needs",
+     "Derived from the plan: the verbs, resources and namespaces of every k8s check and "
+     "action, bound to --service-account NS/NAME (default phasegate/phasegate); with "
+     "--publish, also the right to write the results ConfigMap.",
+     rbac_opts},
     {"merge", "RESULTS.json...", "build the fleet report from results made elsewhere",
      "Each operand is a results file (from --out or --json), named after its directory "
      "(out/prod/results.json is 'prod') or given as NAME=PATH. Writes OUT/<cluster>/ and "

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "cli_table.h"
 #include "fleet.h"
 #include "http.h"
+#include "k8s_publish.h"
 #include "module.h"
+#include "rbac.h"
 #include "report.h"
 #include "result.h"
 #include "scheduler.h"
@@ -48,6 +51,9 @@ struct cli {
 	const char **contexts; /* fleet: --context (repeatable) */
 	size_t ncontexts;
 	const char *kubeconfig_dir; /* fleet: one cluster per kubeconfig file */
+	const char *publish;        /* configmap/NS/NAME */
+	const char *from;           /* collect: configmap/NS/NAME */
+	const char *service_account; /* rbac: NAMESPACE/NAME */
 	const char **operands; /* every operand after the command (merge takes many) */
 	size_t noperands;
 	int ids;
@@ -127,7 +133,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 			{"--out", &c->out_dir},       {"--plugins", &c->plugins},
 			{"--html", &c->html},
 			{"--run-id", &c->run_id},     {"--require", &c->require},
-			{"--kubeconfig-dir", &c->kubeconfig_dir},
+			{"--kubeconfig-dir", &c->kubeconfig_dir}, {"--publish", &c->publish},
+			{"--from", &c->from},         {"--service-account", &c->service_account},
 		};
 		int matched = 0;
 		for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]) && !matched; k++) {
@@ -502,6 +509,8 @@ static int cmd_report(const struct cli *c)
 	return rc;
 }
 
+static int publish_results(const struct cli *c, const struct run_result *r, struct console *con);
+
 static int cmd_run(const struct cli *c, struct plan *p)
 {
 	int tty = isatty(STDOUT_FILENO);
@@ -544,6 +553,8 @@ static int cmd_run(const struct cli *c, struct plan *p)
 		int wr = write_reports(c, &r, con);
 		if (wr && rc < EXIT_INTERNAL)
 			rc = wr;
+		if (c->publish && publish_results(c, &r, con) != 0)
+			rc = EXIT_INTERNAL;
 		if (c->require && rc < EXIT_INTERNAL && strcmp(report_verdict(&r), "GO") != 0) {
 			fprintf(stderr, "phasegate: --require go: the verdict is %s\n",
 				report_verdict(&r));
@@ -558,6 +569,72 @@ static int cmd_run(const struct cli *c, struct plan *p)
 	free(out_opt);
 	free(opts);
 	return rc;
+}
+
+/* ---- results into and out of ConfigMaps (checks/k8s_publish.c) --------- */
+
+/* The cluster to publish to or collect from: the k8s module's settings
+ * given as --set k8s.KEY=VALUE (the member's own for a fleet). */
+static void k8s_opts_from_sets(const char *const *sets, size_t n, struct k8s_publish_opts *o)
+{
+	static const struct {
+		const char *prefix;
+		size_t off;
+	} keys[] = {
+		{"k8s.kubeconfig=", offsetof(struct k8s_publish_opts, kubeconfig)},
+		{"k8s.context=", offsetof(struct k8s_publish_opts, context)},
+		{"k8s.service_account_dir=", offsetof(struct k8s_publish_opts, sa_dir)},
+	};
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strncmp(sets[i], keys[k].prefix, strlen(keys[k].prefix)) == 0)
+				*(const char **)(void *)((char *)o + keys[k].off) =
+					sets[i] + strlen(keys[k].prefix);
+}
+
+static int publish_results(const struct cli *c, const struct run_result *r, struct console *con)
+{
+	struct k8s_publish_opts o = {.timeout_ms = 30000};
+	k8s_opts_from_sets(c->sets, c->nsets, &o);
+	char *ns, *name;
+	struct pg_err e;
+	if (k8s_publish_target(c->publish, &ns, &name, &e) != 0 ||
+	    k8s_publish_results(&o, ns, name, r, &e) != 0) {
+		fprintf(stderr, "phasegate: %s\n", e.msg);
+		return -1;
+	}
+	if (con) {
+		char *note = xasprintf("published: configmap/%s/%s", ns, name);
+		console_note(con, note);
+		free(note);
+	}
+	free(ns);
+	free(name);
+	return 0;
+}
+
+/* rbac: the Roles the suite needs, bound to --service-account NS/NAME. */
+static int cmd_rbac(const struct cli *c, const struct plan *p)
+{
+	const char *sa = c->service_account ? c->service_account : "phasegate/phasegate";
+	const char *slash = strchr(sa, '/');
+	if (!slash || slash == sa || !slash[1] || strchr(slash + 1, '/'))
+		return usage_error("--service-account needs NAMESPACE/NAME, got '%s'", sa);
+	char *sa_ns = xstrndup(sa, (size_t)(slash - sa));
+	struct rbac_opts o = {.sa_namespace = sa_ns, .sa_name = slash + 1};
+	char *pns = NULL, *pname = NULL;
+	struct pg_err e;
+	if (c->publish && k8s_publish_target(c->publish, &pns, &pname, &e) == 0) {
+		o.publish_ns = pns;
+		o.publish_name = pname;
+	}
+	char *y = rbac_render(p, &o);
+	fputs(y, stdout);
+	free(y);
+	free(pns);
+	free(pname);
+	free(sa_ns);
+	return EXIT_PASS;
 }
 
 /* ---- fleets (runner/fleet.c): one suite over many clusters ------------- */
@@ -762,6 +839,50 @@ static int cmd_merge(const struct cli *c)
 	return rc;
 }
 
+/* collect: each cluster's published results, into OUT/<cluster>/ and the
+ * fleet report. */
+static int cmd_collect(const struct cli *c)
+{
+	int rc = fleet_needs_out(c, "collect");
+	if (rc)
+		return rc;
+	if (!c->ncontexts && !c->kubeconfig_dir)
+		return usage_error("'collect' needs the clusters: --context (repeatable) or "
+				   "--kubeconfig-dir");
+	char *ns, *name;
+	struct pg_err e;
+	if (k8s_publish_target(c->from ? c->from : "configmap/phasegate/phasegate-results", &ns,
+			       &name, &e) != 0)
+		return usage_error("--from: %s", e.msg);
+	struct fleet f;
+	fleet_init(&f);
+	rc = fleet_members(c, &f);
+	for (size_t i = 0; i < f.n && rc == 0; i++) {
+		struct fleet_member *m = &f.m[i];
+		struct k8s_publish_opts o = {.timeout_ms = c->timeout_ms ? c->timeout_ms : 30000};
+		k8s_opts_from_sets(c->sets, c->nsets, &o);
+		size_t nx = 0;
+		while (m->extra[nx])
+			nx++;
+		k8s_opts_from_sets((const char *const *)m->extra, nx, &o);
+		if (k8s_collect_results(&o, ns, name, &m->r, &e) != 0) {
+			m->error = xstrdup(e.msg);
+			continue;
+		}
+		m->loaded = 1;
+		if (fleet_member_store(m, c->out_dir, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			rc = EXIT_INTERNAL;
+		}
+	}
+	if (rc == 0)
+		rc = fleet_finish(c, &f);
+	fleet_release(&f);
+	free(ns);
+	free(name);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -796,6 +917,16 @@ int main(int argc, char **argv)
 		rc = c.command ? EXIT_PASS : EXIT_USAGE;
 		goto done;
 	}
+	if (c.publish) {
+		char *ns, *name;
+		struct pg_err e;
+		if (k8s_publish_target(c.publish, &ns, &name, &e) != 0) {
+			rc = usage_error("--publish: %s", e.msg);
+			goto done;
+		}
+		free(ns);
+		free(name);
+	}
 	if (c.require && strcmp(c.require, "go") != 0) {
 		rc = usage_error("option '--require' takes 'go', got '%s'", c.require);
 		goto done;
@@ -820,6 +951,12 @@ int main(int argc, char **argv)
 		rc = cmd_report(&c);
 		goto done;
 	}
+	if (strcmp(c.command, "collect") == 0) {
+		http_global_init();
+		rc = cmd_collect(&c);
+		http_global_cleanup();
+		goto done;
+	}
 	if (strcmp(c.command, "merge") == 0) {
 		rc = cmd_merge(&c);
 		goto done;
@@ -833,7 +970,8 @@ int main(int argc, char **argv)
 	int is_run = strcmp(c.command, "run") == 0;
 	int is_validate = strcmp(c.command, "validate") == 0;
 	int is_list = strcmp(c.command, "list") == 0;
-	if (!is_run && !is_validate && !is_list) {
+	int is_rbac = strcmp(c.command, "rbac") == 0;
+	if (!is_run && !is_validate && !is_list && !is_rbac) {
 		rc = usage_error("unknown command '%s' (run, validate, list, report, modules)", c.command);
 		goto done;
 	}
@@ -852,6 +990,8 @@ int main(int argc, char **argv)
 			}
 			printf("%s: suite '%s' is valid: %zu phases, %zu steps, %zu checks and actions\n",
 			       c.target, p.name, p.nphases, steps, checks);
+		} else if (is_rbac) {
+			rc = cmd_rbac(&c, &p);
 		} else if (is_list && c.ids) {
 			print_ids(&p);
 		} else if (is_list || c.dry_run) {
