@@ -40,3 +40,8 @@ set_tests_properties(ship.ci-recipes PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIM
 # run --kubeconfig-dir, merge; NO-GO because of the broken world.
 add_test(NAME ship.fleet COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fleet/check_fleet.sh)
 set_tests_properties(ship.fleet PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 300)
+
+# deploy/: kubectl applies the manifests to the simulator (port 16664); the
+# run as in the pod, with only the generated RBAC, publishes; collect reads.
+add_test(NAME ship.deploy COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/deploy/check_deploy.sh)
+set_tests_properties(ship.deploy PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 300)
