@@ -52,6 +52,7 @@ _phasegate()
         phase | step | tag)
             COMPREPLY=($(compgen -W "$(_phasegate_ids "${kind[$prev]}" "$suite")" -- "$cur")) ;;
         verdict) COMPREPLY=($(compgen -W 'go' -- "$cur")) ;;
+        context) COMPREPLY=($(compgen -W "$(kubectl config get-contexts -o name 2>/dev/null)" -- "$cur")) ;;
         esac
         return
     fi
@@ -62,8 +63,9 @@ _phasegate()
     fi
     case $cmd in
     help) COMPREPLY=($(compgen -W "$("$pg" __complete commands 2>/dev/null | cut -f1)" -- "$cur")) ;;
-    run | validate | list) [[ -z $suite ]] && _filedir '@(yaml|yml)' ;;
+    run | validate | list | rbac) [[ -z $suite ]] && _filedir '@(yaml|yml)' ;;
     report) [[ -z $suite ]] && _filedir json ;;
+    merge) _filedir json ;;
     esac
 }
 complete -F _phasegate phasegate

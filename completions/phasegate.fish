@@ -71,10 +71,12 @@ for line in (__phasegate __complete commands 2>/dev/null)
                 complete -c phasegate -n $when $opt -x -a "(__phasegate_ids $o[2])" -d $o[3]
             case verdict
                 complete -c phasegate -n $when $opt -x -a go -d $o[3]
+            case context
+                complete -c phasegate -n $when $opt -x -a '(kubectl config get-contexts -o name 2>/dev/null)' -d $o[3]
             case '*'
                 complete -c phasegate -n $when $opt -x -d $o[3]
         end
     end
 end
-complete -c phasegate -n '__fish_seen_subcommand_from run validate list report' -F
+complete -c phasegate -n '__fish_seen_subcommand_from run validate list report rbac merge' -F
 complete -c phasegate -n '__fish_seen_subcommand_from help' -x -a '(__phasegate __complete commands | string replace -r "\t.*" "")'

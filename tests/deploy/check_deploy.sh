@@ -93,6 +93,30 @@ grep -q '^# Fleet verdict: GO' "$tmp/fleet/fleet.md" || fail "collect: fleet ver
 grep -q "\"run_id\": \"$run_id\"" "$tmp/fleet/in-cluster/results.json" || fail "collect: not the published run"
 [[ -s $tmp/fleet/in-cluster/report.md ]] || fail "collect: no report.md"
 
+# too large for a ConfigMap: published summarised, and still collected
+KUBECONFIG=$KCFG "$bin" run "$src/tests/deploy/big.yaml" --publish configmap/phasegate/big --quiet \
+  --json "$tmp/big.json" --set k8s.context=admin >/dev/null 2>&1
+rc=$?
+[[ $rc == 1 ]] || fail "the big run: exit $rc, want 1 (its gate fails)"
+big=$(stat -c %s "$tmp/big.json")
+(( big > 1048576 )) || fail "the big results are only $big bytes: not a test of the limit"
+kc get configmap big -n phasegate -o json
+printf '%s' "$OUT" >"$tmp/big-cm.json"
+"$PY" - "$tmp/big-cm.json" <<'PY' || fail "the big ConfigMap"
+import json, sys
+cm = json.load(open(sys.argv[1]))
+assert cm["metadata"]["annotations"]["phasegate.dev/summarised"] == "true", cm["metadata"]
+size = sum(len(k) + len(v.encode()) for k, v in cm["data"].items())
+assert size <= 1000 * 1000, size
+r = json.loads(cm["data"]["results.json"])
+assert r["verdict"] == "NO-GO" and r["totals"]["failed"] == 80, (r["verdict"], r["totals"])
+assert "summary.txt" in cm["data"]
+PY
+"$bin" collect --kubeconfig-dir "$tmp/kc" --from configmap/phasegate/big --out "$tmp/bigfleet" >/dev/null 2>&1
+[[ $? == 1 ]] || fail "collect of the summarised results: want exit 1 (NO-GO)"
+grep -q '^| in-cluster | NO-GO | gate checkpoint-noisy failed' "$tmp/bigfleet/fleet.md" ||
+  fail "collect of the summarised results: fleet row"
+
 # without the generated grant, publishing is refused: a user who may only read
 sed -i "s/$token/kubesim-readonly-token-0002/" "$tmp/pod/sa/token"
 in_pod "${args[@]}" >"$tmp/denied.log" 2>&1
