@@ -21,6 +21,7 @@
 #include "k8s_api.h"
 #include "k8s_logs.h"
 #include "k8s_health.h"
+#include "k8s_rbac.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -35,6 +36,7 @@ struct k8s_state {
 	char *kubeconfig; /* owned: the explicit file, or NULL (KUBECONFIG) */
 	char *context;    /* owned, may be NULL */
 	struct k8s_health_src health; /* Lua health scripts of the run */
+	char *nspace;     /* owned: modules.k8s.namespace, or NULL */
 };
 
 static const struct key_spec k8s_settings_keys[] = {
@@ -75,6 +77,7 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 	const char *ns = cfg_str(settings, "namespace", NULL);
 	const char *sa = cfg_str(settings, "service_account_dir", NULL);
 	st->context = ctxname && *ctxname ? xstrdup(ctxname) : NULL;
+	st->nspace = ns && *ns ? xstrdup(ns) : NULL;
 	struct kube_config_opts o = {
 	    .kubeconfig = st->kubeconfig,
 	    .context = st->context,
@@ -125,6 +128,7 @@ static void k8s_fini(void *state)
 	k8s_health_src_release(&st->health);
 	free(st->kubeconfig);
 	free(st->context);
+	free(st->nspace);
 	free(st);
 }
 
@@ -2124,6 +2128,31 @@ static void k8s_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	}
 }
 
+/* "phasegate rbac": the permissions this entry needs (checks/k8s_rbac.c). */
+static void k8s_permissions(const void *priv, void (*emit)(void *, const struct check_perm *),
+                            void *arg)
+{
+	const struct k8s_cfg *c = priv;
+	/* the suite's namespace setting; else the kubeconfig's, when it loaded */
+	const char *dns = !c->st                        ? NULL
+	                  : c->st->nspace               ? c->st->nspace
+	                  : !c->st->client.kc_error     ? c->st->client.kc.nspace
+	                                                : NULL;
+	struct k8s_rbac_entry e = {
+	    .op = op_names[c->op],
+	    .type = c->type,
+	    .name = c->name,
+	    .nspace = c->nspace && *c->nspace ? c->nspace : dns,
+	    .all_ns = c->all_ns,
+	    .verb = c->verb,
+	    .wait = c->wait,
+	    .kinds = (const char *const *)c->kinds,
+	    .namespaces = (const char *const *)c->namespaces,
+	    .files = (const char *const *)c->files,
+	};
+	k8s_rbac_emit(&e, emit, arg);
+}
+
 const struct check_module check_k8s = {
     .name = "k8s",
     .summary = "Kubernetes API: get, list, rollout, health, can-i, events, logs, restarts, "
@@ -2140,4 +2169,5 @@ const struct check_module check_k8s = {
     .changes_world = k8s_changes_world,
     .destructive = k8s_destructive,
     .free = k8s_free,
+    .permissions = k8s_permissions,
 };

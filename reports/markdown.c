@@ -827,3 +827,9 @@ int report_markdown_write(const struct run_result *r, const char *path, struct p
 	free(md);
 	return rc;
 }
+
+/* For other Markdown writers (the fleet report): the same escaping. */
+void report_md_text(struct buf *b, const char *s)
+{
+	md_text(b, s);
+}

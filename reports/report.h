@@ -14,10 +14,16 @@
 int report_junit_write(const struct run_result *r, const char *path, struct pg_err *e);
 int report_markdown_write(const struct run_result *r, const char *path, struct pg_err *e);
 int report_json_write(const struct run_result *r, const char *path, struct pg_err *e);
+/* reports/html.c: one self-contained, printable page; no script, no external asset. */
+int report_html_write(const struct run_result *r, const char *path, struct pg_err *e);
 /* In-memory renderings (malloc'd), used by the writers and by tests. */
 char *report_junit_render(const struct run_result *r);
 char *report_markdown_render(const struct run_result *r);
 char *report_json_render(const struct run_result *r); /* NULL when not encodable */
+char *report_html_render(const struct run_result *r);
+/* Outside text as one line of inline Markdown that cannot add markup
+ * (reports/markdown.c's escaping, for the fleet report). */
+void report_md_text(struct buf *b, const char *s);
 
 /* The console. Colour only when color is set (the caller decides: a TTY and
  * no NO_COLOR and no --no-color); live progress lines only when tty is set. */

@@ -28,12 +28,21 @@ enum key_type {
 };
 
 #define KEY_REQUIRED 1u
+/* Shape hints read by "phasegate schema" (runner/schema.c); keys_validate()
+ * checks only the top level of a map and ignores them. */
+#define KEY_EACH 2u    /* KT_MAP: sub describes each value, not the map itself */
+#define KEY_OR_TEXT 4u /* a scalar is accepted too (a duration, a count, a file name);
+                          on a KT_SEQ: for each item */
+#define KEY_ENTRIES 8u /* KT_SEQ of checks/actions: the entry keys plus one module key */
 
 struct key_spec {
 	const char *name;    /* NULL ends a table */
 	enum key_type type;
-	unsigned flags;      /* KEY_REQUIRED */
+	unsigned flags;      /* KEY_REQUIRED, KEY_EACH, KEY_OR_TEXT, KEY_ENTRIES */
 	const char *doc;     /* one line, shown by "phasegate modules" */
+	const struct key_spec *sub;  /* optional: the keys of the nested map (KT_MAP, KT_ANY)
+	                                or of each item (KT_SEQ); NULL = not described */
+	const char *const *choices;  /* optional: NULL-terminated list of the allowed values */
 };
 
 /* Checks that map is a map whose keys are all in specs, that required keys

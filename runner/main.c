@@ -1,8 +1,10 @@
 /* main.c - the phasegate command line: the only file that parses argv,
  * prints the verdict and calls exit(). Everything else is the runner
  * library (runner/), the modules (checks/) and the writers (reports/). */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +13,19 @@
 #include <unistd.h>
 
 #include "health_cmd.h"
+#include "k8s_publish.h"
 #include "attest.h"
+#include "cli_table.h"
+#include "fleet.h"
 #include "http.h"
 #include "module.h"
 #include "outfile.h"
 #include "proc.h"
+#include "rbac.h"
 #include "report.h"
 #include "result.h"
 #include "scheduler.h"
+#include "schema.h"
 #include "suite.h"
 #include "vars.h"
 #include "verdict.h"
@@ -30,44 +37,6 @@ enum exit_code {
 	EXIT_INTERNAL = 3,
 	EXIT_NOT_GO = 4,
 };
-
-static const char usage_text[] =
-	"usage: phasegate <command> [options]\n"
-	"\n"
-	"commands:\n"
-	"  run SUITE         run a suite: phases in order, stop at the first failed gate\n"
-	"  validate SUITE    load and check the whole suite (and --attest files); run nothing\n"
-	"  list SUITE        print phases, steps, gates and checks in order\n"
-	"  report RESULTS    render reports again from a results JSON file; with --attest,\n"
-	"                    re-judge its pending sign-offs and rewrite every report\n"
-	"  attest FILE ID    record a sign-off for ID in FILE: --by NAME [--note TEXT]\n"
-	"                    [--run-id RUN] [--sign SSH-KEY] (at = now)\n"
-	"  modules           list the check modules and their keys\n"
-	"  health [--customizations DIR] FILE...\n"
-	"                    Argo CD's health of every object in YAML files (JSON lines)\n"
-	"\n"
-	"selection:    --phase ID  --step ID  --tag TAG  --skip-tag TAG (each repeatable or\n"
-	"              comma-separated)  --from STEP  --until STEP\n"
-	"              (a run that leaves part of the suite out is PARTIAL, never GO)\n"
-	"variables:    --var NAME=VALUE (repeatable)  --env-file FILE  --set MODULE.KEY=VALUE\n"
-	"sign-offs:    --attest FILE (repeatable; validated before anything runs)\n"
-	"              --allowed-signers FILE (verifies ssh-keygen -Y signed sign-offs)\n"
-	"running:      --dry-run (print the plan with variables resolved, run nothing)\n"
-	"              --allow-destructive (run deletions, replacements and restores)\n"
-	"              --require go (exit 4 unless the verdict is GO)\n"
-	"              --jobs N (concurrent checks per checkpoint, default 8)\n"
-	"              --timeout DURATION (whole run)  --keep-going (do not stop at failed gates)\n"
-	"              --plugins DIR (load external modules)  --run-id ID\n"
-	"reports:      --junit FILE  --markdown FILE  --json FILE ('-' or a device writes through)\n"
-	"              --out DIR (junit.xml, report.md and results.json in DIR)\n"
-	"console:      --no-color  --verbose  --quiet\n"
-	"other:        --version  --help\n"
-	"\n"
-	"verdicts:   GO, NO-GO, PENDING (a sign-off is open), PARTIAL (part of the suite ran)\n"
-	"exit codes: 0 GO, PENDING or PARTIAL; 1 NO-GO (a gate failed or --timeout passed);\n"
-	"            2 the suite, an attestation or the command line is wrong (nothing ran);\n"
-	"            3 internal or environment error (e.g. a report could not be written);\n"
-	"            4 --require go and the verdict is not GO; 130/143 interrupted\n";
 
 struct strlist {
 	const char **v;
@@ -90,8 +59,17 @@ struct cli {
 	const char *allowed_signers;
 	const char *by, *note, *sign_key;
 	const char *junit, *markdown, *json, *out_dir;
+	const char *html;
 	const char *plugins;
 	const char *run_id;
+	const char **contexts;       /* fleet: --context (repeatable) */
+	size_t ncontexts;
+	const char *kubeconfig_dir;  /* fleet: one cluster per kubeconfig file */
+	const char *publish;         /* configmap/NS/NAME */
+	const char *service_account; /* rbac: NAMESPACE/NAME */
+	const char **operands;       /* every operand after the command (merge takes many) */
+	size_t noperands;
+	int ids;
 	int dry_run, keep_going, no_color, verbose, quiet, allow_destructive, require_go;
 	long jobs;
 	long long timeout_ms;
@@ -179,7 +157,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			{"--run-id", &c->run_id},     {"--from", &c->from},
 			{"--until", &c->until},       {"--allowed-signers", &c->allowed_signers},
 			{"--by", &c->by},             {"--note", &c->note},
-			{"--sign", &c->sign_key},
+			{"--sign", &c->sign_key},     {"--html", &c->html},
+			{"--kubeconfig-dir", &c->kubeconfig_dir}, {"--publish", &c->publish},
+			{"--service-account", &c->service_account},
 		};
 		int matched = 0;
 		for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]) && !matched; k++) {
@@ -209,6 +189,12 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			if (r < 0 || !strchr(val, '=') || val[0] == '=')
 				return usage_error("option '--var' needs NAME=VALUE");
 			push(&c->vars, &c->nvars, val);
+			continue;
+		}
+		if ((r = take_value(argc, argv, &i, "--context", &val)) != 0) {
+			if (r < 0 || !*val)
+				return usage_error("option '--context' needs a kubeconfig context name");
+			push(&c->contexts, &c->ncontexts, val);
 			continue;
 		}
 		if ((r = take_value(argc, argv, &i, "--set", &val)) != 0) {
@@ -242,6 +228,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 		if (strcmp(a, "--dry-run") == 0)
 			c->dry_run = 1;
+		else if (strcmp(a, "--ids") == 0)
+			c->ids = 1;
 		else if (strcmp(a, "--keep-going") == 0)
 			c->keep_going = 1;
 		else if (strcmp(a, "--allow-destructive") == 0)
@@ -260,13 +248,20 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			return usage_error("unknown option '%s'", a);
 		else if (!c->command)
 			c->command = a;
-		else if (!c->target)
-			c->target = a;
-		else if (!c->extra && c->command && strcmp(c->command, "attest") == 0)
-			c->extra = a;
 		else
-			return usage_error("unexpected argument '%s'", a);
+			push(&c->operands, &c->noperands, a);
 	}
+	/* merge takes many operands, attest two (FILE ID), the rest one */
+	c->target = c->noperands ? c->operands[0] : NULL;
+	size_t most = 1;
+	if (c->command && strcmp(c->command, "attest") == 0)
+		most = 2;
+	else if (c->command && strcmp(c->command, "merge") == 0)
+		most = (size_t)-1;
+	if (most == 2 && c->noperands > 1)
+		c->extra = c->operands[1];
+	if (c->noperands > most)
+		return usage_error("unexpected argument '%s'", c->operands[most]);
 	return 0;
 }
 
@@ -334,8 +329,9 @@ static int write_reports(const struct cli *c, const char *out_dir, const struct 
 		{json, report_json_render, "results"},
 		{junit, report_junit_render, "JUnit"},
 		{md, report_markdown_render, "go-live report"},
+		{c->html, report_html_render, "HTML go-live report"},
 	};
-	struct outfile files[3];
+	struct outfile files[4];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		if (!outs[i].path)
@@ -421,6 +417,35 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	free(d);
 	free(dm);
 	free(name);
+}
+
+/* list --ids: "phase ID", "step ID" and "tag TAG" lines, each id once, in
+ * suite order (what the shell completions offer for --phase, --step, --tag). */
+static void print_ids(const struct plan *p)
+{
+	const char **tags = NULL;
+	size_t ntags = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		printf("phase %s\n", p->phases[i].id);
+		for (size_t j = 0; j < p->phases[i].nsteps; j++) {
+			const struct plan_step *s = &p->phases[i].steps[j];
+			printf("step %s\n", s->id);
+			for (size_t k = 0; k < s->nchecks + s->nactions; k++) {
+				const struct plan_check *pc =
+					k < s->nchecks ? &s->checks[k] : &s->actions[k - s->nchecks];
+				for (size_t t = 0; t < pc->ntags; t++) {
+					size_t seen = 0;
+					while (seen < ntags && strcmp(tags[seen], pc->tags[t]) != 0)
+						seen++;
+					if (seen == ntags)
+						push(&tags, &ntags, pc->tags[t]);
+				}
+			}
+		}
+	}
+	for (size_t t = 0; t < ntags; t++)
+		printf("tag %s\n", tags[t]);
+	free(tags);
 }
 
 /* --dry-run and list: the ordered plan, exactly what the selection runs. */
@@ -681,9 +706,10 @@ static int cmd_report(const struct cli *c)
 {
 	if (!c->target)
 		return usage_error("'report' needs a results JSON file");
-	int named = c->junit || c->markdown || c->out_dir || c->json;
+	int named = c->junit || c->markdown || c->out_dir || c->json || c->html;
 	if (!named && !c->attests.n)
-		return usage_error("'report' needs at least one of --junit, --markdown, --json, --out");
+		return usage_error("'report' needs at least one of --junit, --markdown, --json, --html, "
+				   "--out, or --attest");
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
 	struct pg_err e;
@@ -828,6 +854,8 @@ static int cmd_attest(const struct cli *c)
 	return rc;
 }
 
+static int publish_results(const struct cli *c, const struct run_result *r, struct console *con);
+
 static int cmd_run(const struct cli *c, struct plan *p)
 {
 	int rc = guard_destructive(c, p);
@@ -884,6 +912,8 @@ static int cmd_run(const struct cli *c, struct plan *p)
 		int wr = write_reports(c, c->out_dir, &r, con);
 		if (wr && (rc < EXIT_INTERNAL || rc == EXIT_NOT_GO))
 			rc = wr;
+		if (c->publish && publish_results(c, &r, con) != 0)
+			rc = EXIT_INTERNAL;
 	}
 	result_release(&r);
 	if (con)
@@ -927,19 +957,363 @@ static int cmd_health(int argc, char **argv)
 	return rc;
 }
 
+/* ---- results into and out of ConfigMaps (checks/k8s_publish.c) --------- */
+
+/* The cluster to publish to or collect from: the k8s module's settings
+ * given as --set k8s.KEY=VALUE (the member's own for a fleet). */
+static void k8s_opts_from_sets(const char *const *sets, size_t n, struct k8s_publish_opts *o)
+{
+	static const struct {
+		const char *prefix;
+		size_t off;
+	} keys[] = {
+		{"k8s.kubeconfig=", offsetof(struct k8s_publish_opts, kubeconfig)},
+		{"k8s.context=", offsetof(struct k8s_publish_opts, context)},
+		{"k8s.service_account_dir=", offsetof(struct k8s_publish_opts, sa_dir)},
+	};
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strncmp(sets[i], keys[k].prefix, strlen(keys[k].prefix)) == 0)
+				*(const char **)(void *)((char *)o + keys[k].off) =
+					sets[i] + strlen(keys[k].prefix);
+}
+
+static int publish_results(const struct cli *c, const struct run_result *r, struct console *con)
+{
+	struct k8s_publish_opts o = {.timeout_ms = 30000};
+	k8s_opts_from_sets(c->sets, c->nsets, &o);
+	char *ns, *name;
+	struct pg_err e;
+	if (k8s_publish_target(c->publish, &ns, &name, &e) != 0 ||
+	    k8s_publish_results(&o, ns, name, r, &e) != 0) {
+		fprintf(stderr, "phasegate: %s\n", e.msg);
+		return -1;
+	}
+	if (con) {
+		char *note = xasprintf("published: configmap/%s/%s", ns, name);
+		console_note(con, note);
+		free(note);
+	}
+	free(ns);
+	free(name);
+	return 0;
+}
+
+/* rbac: the Roles the suite needs, bound to --service-account NS/NAME. */
+static int cmd_rbac(const struct cli *c, const struct plan *p)
+{
+	const char *sa = c->service_account ? c->service_account : "phasegate/phasegate";
+	const char *slash = strchr(sa, '/');
+	if (!slash || slash == sa || !slash[1] || strchr(slash + 1, '/'))
+		return usage_error("--service-account needs NAMESPACE/NAME, got '%s'", sa);
+	char *sa_ns = xstrndup(sa, (size_t)(slash - sa));
+	struct rbac_opts o = {.sa_namespace = sa_ns, .sa_name = slash + 1};
+	char *pns = NULL, *pname = NULL;
+	struct pg_err e;
+	if (c->publish && k8s_publish_target(c->publish, &pns, &pname, &e) == 0) {
+		o.publish_ns = pns;
+		o.publish_name = pname;
+	}
+	char *y = rbac_render(p, &o);
+	fputs(y, stdout);
+	free(y);
+	free(pns);
+	free(pname);
+	free(sa_ns);
+	return EXIT_PASS;
+}
+
+/* ---- fleets (runner/fleet.c): one suite over many clusters ------------- */
+
+/* The run's own arguments for each cluster's child: argv without the fleet
+ * options, --out and --require (each child writes OUT/<cluster>/; the
+ * fleet verdict is what --require judges). */
+static const char **fleet_child_args(int argc, char **argv, size_t *n)
+{
+	static const char *const drop[] = {"--context", "--kubeconfig-dir", "--out", "--require",
+					   NULL};
+	const char **v = NULL;
+	*n = 0;
+	for (int i = 1; i < argc; i++) {
+		int dropped = 0;
+		for (size_t k = 0; drop[k] && !dropped; k++) {
+			size_t len = strlen(drop[k]);
+			if (strncmp(argv[i], drop[k], len) != 0)
+				continue;
+			if (argv[i][len] == 0) {
+				i++; /* and its value */
+				dropped = 1;
+			} else if (argv[i][len] == '=') {
+				dropped = 1;
+			}
+		}
+		if (!dropped)
+			push(&v, n, argv[i]);
+	}
+	return v;
+}
+
+static int kubeconfig_file(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && (d->d_type == DT_REG || d->d_type == DT_LNK ||
+				       d->d_type == DT_UNKNOWN);
+}
+
+/* One member per --context, or per file of --kubeconfig-dir (named after
+ * the file without its .yaml/.yml/.conf/.kubeconfig ending). The k8s
+ * module's settings say which cluster a child talks to. */
+static int fleet_members(const struct cli *c, struct fleet *f)
+{
+	if (c->ncontexts && c->kubeconfig_dir)
+		return usage_error("give either --context or --kubeconfig-dir, not both");
+	for (size_t i = 0; i < c->ncontexts; i++) {
+		char *set = xasprintf("k8s.context=%s", c->contexts[i]);
+		const char *extra[] = {"--set", set, NULL};
+		fleet_add(f, c->contexts[i], extra);
+		free(set);
+	}
+	if (c->kubeconfig_dir) {
+		struct dirent **list = NULL;
+		int n = scandir(c->kubeconfig_dir, &list, kubeconfig_file, alphasort);
+		if (n < 0)
+			return usage_error("cannot read --kubeconfig-dir '%s': %s", c->kubeconfig_dir,
+					   strerror(errno));
+		for (int i = 0; i < n; i++) {
+			char *label = xstrdup(list[i]->d_name);
+			static const char *const ends[] = {".yaml", ".yml", ".conf", ".kubeconfig"};
+			for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
+				size_t ll = strlen(label), el = strlen(ends[k]);
+				if (ll > el && strcmp(label + ll - el, ends[k]) == 0)
+					label[ll - el] = 0;
+			}
+			char *set = xasprintf("k8s.kubeconfig=%s/%s", c->kubeconfig_dir, list[i]->d_name);
+			const char *extra[] = {"--set", set, NULL};
+			if (f->n < 512)
+				fleet_add(f, label, extra);
+			free(set);
+			free(label);
+			free(list[i]);
+		}
+		free(list);
+		if (!f->n)
+			return usage_error("no kubeconfig files in '%s'", c->kubeconfig_dir);
+	}
+	return 0;
+}
+
+/* Prints one line per cluster and the fleet verdict; writes the fleet
+ * report; returns the exit code. */
+static int fleet_finish(const struct cli *c, const struct fleet *f)
+{
+	struct pg_err e;
+	int rc = fleet_exit_code(f);
+	if (fleet_write(f, c->out_dir, &e) != 0) {
+		fprintf(stderr, "phasegate: %s\n", e.msg);
+		rc = EXIT_INTERNAL;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fleet_member *m = &f->m[i];
+		char *label = mask_dup(m->cluster);
+		printf("%-24s %-8s %s\n", label, fleet_member_verdict(m),
+		       m->loaded ? (m->r.blocking_gate ? m->r.blocking_gate : "")
+				 : (m->error ? m->error : "no results"));
+		free(label);
+	}
+	const char *v = fleet_verdict(f);
+	printf("fleet verdict: %s (%zu clusters)\nfleet report: %s/fleet.md\n", v, f->n, c->out_dir);
+	if (c->require_go && rc < EXIT_INTERNAL && strcmp(v, "GO") != 0) {
+		fprintf(stderr, "phasegate: --require go: the fleet verdict is %s\n", v);
+		rc = EXIT_NOT_GO;
+	}
+	return rc;
+}
+
+static int fleet_needs_out(const struct cli *c, const char *what)
+{
+	if (!c->out_dir)
+		return usage_error("%s needs --out DIR (a directory per cluster and the fleet report)",
+				   what);
+	if (c->junit || c->markdown || c->json || c->html)
+		return usage_error("%s writes its reports under --out DIR/<cluster>/; "
+				   "--junit, --markdown, --json and --html are for one run",
+				   what);
+	return 0;
+}
+
+static int cmd_fleet_run(const struct cli *c, int argc, char **argv)
+{
+	int rc = fleet_needs_out(c, "a fleet run (--context, --kubeconfig-dir)");
+	if (rc)
+		return rc;
+	struct fleet f;
+	fleet_init(&f);
+	rc = fleet_members(c, &f);
+	if (rc == 0) {
+		char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			snprintf(self, sizeof(self), "%s", argv[0]);
+		else
+			self[n] = 0;
+		size_t nargs;
+		const char **args = fleet_child_args(argc, argv, &nargs);
+		struct pg_err e;
+		long long t = c->timeout_ms ? c->timeout_ms + 60000 : 0;
+		if (fleet_run(&f, self, args, nargs, c->out_dir, t, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			rc = EXIT_INTERNAL;
+		} else {
+			rc = fleet_finish(c, &f);
+		}
+		free(args);
+	}
+	fleet_release(&f);
+	return rc;
+}
+
+/* merge RESULTS.json… : NAME=PATH, or the cluster named after the results
+ * file's directory (out/prod/results.json is "prod") or file name. */
+static int cmd_merge(const struct cli *c)
+{
+	int rc = fleet_needs_out(c, "merge");
+	if (rc)
+		return rc;
+	if (!c->noperands)
+		return usage_error("'merge' needs results files (RESULTS.json or NAME=RESULTS.json)");
+	struct fleet f;
+	fleet_init(&f);
+	for (size_t i = 0; i < c->noperands && rc == 0; i++) {
+		const char *arg = c->operands[i], *eq = strchr(arg, '=');
+		char *label, *path;
+		if (eq && eq > arg && !memchr(arg, '/', (size_t)(eq - arg))) {
+			label = xstrndup(arg, (size_t)(eq - arg));
+			path = xstrdup(eq + 1);
+		} else {
+			path = xstrdup(arg);
+			char *d = xstrdup(arg), *slash = strrchr(d, '/');
+			const char *base = slash ? slash + 1 : d;
+			if (strcmp(base, "results.json") == 0 && slash) {
+				*slash = 0;
+				char *prev = strrchr(d, '/');
+				label = xstrdup(prev ? prev + 1 : d);
+			} else {
+				label = xstrdup(base);
+				char *dot = strrchr(label, '.');
+				if (dot && dot != label)
+					*dot = 0;
+			}
+			free(d);
+		}
+		struct fleet_member *m = fleet_add(&f, label, NULL);
+		m->results = path;
+		fleet_load(m);
+		if (!m->loaded) {
+			fprintf(stderr, "phasegate: %s\n", m->error);
+			rc = EXIT_USAGE;
+		}
+		free(label);
+	}
+	struct pg_err e;
+	for (size_t i = 0; i < f.n && rc == 0; i++)
+		if (fleet_member_store(&f.m[i], c->out_dir, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			rc = EXIT_INTERNAL;
+		}
+	if (rc == 0)
+		rc = fleet_finish(c, &f);
+	fleet_release(&f);
+	return rc;
+}
+
+/* collect: each cluster's published results, into OUT/<cluster>/ and the
+ * fleet report. */
+static int cmd_collect(const struct cli *c)
+{
+	int rc = fleet_needs_out(c, "collect");
+	if (rc)
+		return rc;
+	if (!c->ncontexts && !c->kubeconfig_dir)
+		return usage_error("'collect' needs the clusters: --context (repeatable) or "
+				   "--kubeconfig-dir");
+	char *ns, *name;
+	struct pg_err e;
+	if (k8s_publish_target(c->from ? c->from : "configmap/phasegate/phasegate-results", &ns,
+			       &name, &e) != 0)
+		return usage_error("--from: %s", e.msg);
+	struct fleet f;
+	fleet_init(&f);
+	rc = fleet_members(c, &f);
+	for (size_t i = 0; i < f.n && rc == 0; i++) {
+		struct fleet_member *m = &f.m[i];
+		struct k8s_publish_opts o = {.timeout_ms = c->timeout_ms ? c->timeout_ms : 30000};
+		k8s_opts_from_sets(c->sets, c->nsets, &o);
+		size_t nx = 0;
+		while (m->extra[nx])
+			nx++;
+		k8s_opts_from_sets((const char *const *)m->extra, nx, &o);
+		if (k8s_collect_results(&o, ns, name, &m->r, &e) != 0) {
+			m->error = xstrdup(e.msg);
+			continue;
+		}
+		m->loaded = 1;
+		if (fleet_member_store(m, c->out_dir, &e) != 0) {
+			fprintf(stderr, "phasegate: %s\n", e.msg);
+			rc = EXIT_INTERNAL;
+		}
+	}
+	if (rc == 0)
+		rc = fleet_finish(c, &f);
+	fleet_release(&f);
+	free(ns);
+	free(name);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	struct cli c;
+	memset(&c, 0, sizeof(c));
+	/* The command table (runner/cli_table.c) says which options exist and
+	 * where they apply; parse_cli() then reads their values. */
+	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
+		return cli_complete_main(argc - 1, argv + 1);
+	const struct cli_command *cmd;
+	int want_help;
+	char msg[512];
+	int rc = 0;
+	if (cli_check(argc, argv, &cmd, &want_help, msg, sizeof(msg)) != 0) {
+		rc = usage_error("%s", msg);
+		goto done;
+	}
+	if (want_help) {
+		cli_print_help(stdout, cmd);
+		goto done;
+	}
 	if (argc > 1 && strcmp(argv[1], "health") == 0)
 		return cmd_health(argc - 2, argv + 2);
-	struct cli c;
-	int rc = parse_cli(argc, argv, &c);
+	rc = parse_cli(argc, argv, &c);
 	if (rc)
 		goto done;
 	if (!c.command || strcmp(c.command, "help") == 0) {
-		fputs(usage_text, c.command ? stdout : stderr);
+		const struct cli_command *about = c.target ? cli_command_find(c.target) : NULL;
+		if (c.target && !about) {
+			rc = usage_error("no command '%s' to help with", c.target);
+			goto done;
+		}
+		cli_print_help(c.command ? stdout : stderr, about);
 		rc = c.command ? EXIT_PASS : EXIT_USAGE;
 		goto done;
+	}
+	if (c.publish) {
+		char *ns, *name;
+		struct pg_err e;
+		if (k8s_publish_target(c.publish, &ns, &name, &e) != 0) {
+			rc = usage_error("--publish: %s", e.msg);
+			goto done;
+		}
+		free(ns);
+		free(name);
 	}
 	if (strcmp(c.command, "version") == 0) {
 		printf("phasegate %s\n", PHASEGATE_VERSION);
@@ -965,10 +1339,27 @@ int main(int argc, char **argv)
 		rc = cmd_attest(&c);
 		goto done;
 	}
+	if (strcmp(c.command, "collect") == 0) {
+		http_global_init();
+		rc = cmd_collect(&c);
+		http_global_cleanup();
+		goto done;
+	}
+	if (strcmp(c.command, "merge") == 0) {
+		rc = cmd_merge(&c);
+		goto done;
+	}
+	if (strcmp(c.command, "schema") == 0) {
+		char *sch = schema_render();
+		fputs(sch, stdout);
+		free(sch);
+		goto done;
+	}
 	int is_run = strcmp(c.command, "run") == 0;
 	int is_validate = strcmp(c.command, "validate") == 0;
 	int is_list = strcmp(c.command, "list") == 0;
-	if (!is_run && !is_validate && !is_list) {
+	int is_rbac = strcmp(c.command, "rbac") == 0;
+	if (!is_run && !is_validate && !is_list && !is_rbac) {
 		rc = usage_error("unknown command '%s' (run, validate, list, report, attest, modules)",
 				 c.command);
 		goto done;
@@ -991,8 +1382,14 @@ int main(int argc, char **argv)
 			       c.target, p.name, p.nphases, steps, checks,
 			       c.attests.n ? "; its attestations are valid" : "");
 			list_destructive(&p, stdout);
+		} else if (is_rbac) {
+			rc = cmd_rbac(&c, &p);
+		} else if (is_list && c.ids) {
+			print_ids(&p);
 		} else if (is_list || c.dry_run) {
 			print_plan(&p, c.dry_run, c.dry_run);
+		} else if (c.ncontexts || c.kubeconfig_dir) {
+			rc = cmd_fleet_run(&c, argc, argv);
 		} else {
 			rc = cmd_run(&c, &p);
 		}
@@ -1010,5 +1407,7 @@ done:
 	free(c.attests.v);
 	free(c.vars);
 	free(c.sets);
+	free(c.contexts);
+	free(c.operands);
 	return rc;
 }

@@ -20,7 +20,8 @@
 #include "node.h"
 #include "util.h"
 
-#define CHECK_API_VERSION 1
+/* 2: struct key_spec gained sub and choices (the suite schema). */
+#define CHECK_API_VERSION 2
 
 enum check_flags {
 	CHECK_F_ACTION = 1u << 0,  /* changes the world: only in actions:, not run under --dry-run */
@@ -85,6 +86,19 @@ struct check_ctx *ctx_new_for_test(const char *suite_dir, long long timeout_ms,
 				   const char *const *options, void *state);
 void ctx_free_for_test(struct check_ctx *c);
 
+/* One Kubernetes API permission a parsed entry needs ("phasegate rbac").
+ * Strings are borrowed for the duration of the emit call. */
+struct check_perm {
+	const char *group;    /* API group, "" for the core group */
+	const char *resource; /* plural, with a subresource: "pods/log" */
+	const char *verb;     /* get, list, watch, create, patch, delete... */
+	const char *nspace;   /* NULL: cluster scope or every namespace (a ClusterRole);
+	                         "" : the namespace the run uses by default */
+	const char *name;     /* resourceNames restriction, or NULL */
+	const char *note;     /* when set, not a rule but a remark printed as a comment
+	                         (a permission that depends on run-time data) */
+};
+
 struct check_module {
 	const char *name;        /* the key a check uses: "http", "k8s" */
 	const char *summary;     /* one line */
@@ -137,6 +151,11 @@ struct check_module {
 	char *(*summarize)(const json_t *facts);
 
 	void (*free)(void *priv);
+
+	/* The Kubernetes permissions this parsed config needs, each passed to
+	 * emit (for "phasegate rbac"). NULL hook = none. */
+	void (*permissions)(const void *priv, void (*emit)(void *arg, const struct check_perm *p),
+			    void *arg);
 };
 
 /* Registry (checks/registry.c). */

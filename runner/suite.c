@@ -26,45 +26,13 @@ extern char **environ;
 #define DEFAULT_EVERY_MS 2000LL
 #define SECRET_FILE_MAX (1024 * 1024)
 
-/* ---- key tables ---------------------------------------------------------- */
+/* ---- key tables ----------------------------------------------------------
+ * The one description of the suite format: the loader validates with these
+ * tables, and "phasegate schema" turns them (with every module's keys) into
+ * a JSON Schema. Inner tables come first so outer ones can point at them. */
 
-static const struct key_spec suite_keys[] = {
-	{"name", KT_STR, KEY_REQUIRED, "suite name ([a-z0-9._-])"},
-	{"title", KT_STR, 0, "title for reports"},
-	{"description", KT_STR, 0, "what the suite verifies"},
-	{"version", KT_STR, 0, "version of the protocol"},
-	{"environment", KT_STR, 0, "environment name (test, production)"},
-	{"vars", KT_STRMAP, 0, "variables: {name: value}"},
-	{"secrets", KT_MAP, 0, "secrets: {name: {env: VAR} | {file: path}}"},
-	{"defaults", KT_MAP, 0, "defaults for checks: timeout, gate, severity, eventually"},
-	{"modules", KT_MAP, 0, "per-module settings"},
-	{"approvals", KT_SEQ, 0, "required sign-offs: [{id, role}]"},
-	{"attestations", KT_MAP, 0, "rules for --attest files: {max_age, allowed_signers}"},
-	{"phases", KT_SEQ, KEY_REQUIRED, "phase files or inline phases, in order"},
-	{"include", KT_STR_OR_SEQ, 0, "files whose vars and defaults merge in"},
-	{NULL, KT_ANY, 0, NULL},
-};
-
-static const struct key_spec attestations_keys[] = {
-	{"max_age", KT_DURATION, 0, "older sign-offs do not count (exit 2)"},
-	{"allowed_signers", KT_STR, 0, "ssh allowed_signers file that verifies signed sign-offs"},
-	{NULL, KT_ANY, 0, NULL},
-};
-
-static const struct key_spec include_keys[] = {
-	{"vars", KT_STRMAP, 0, "variables: {name: value}"},
-	{"defaults", KT_MAP, 0, "defaults for checks"},
-	{"include", KT_STR_OR_SEQ, 0, "further files to include"},
-	{NULL, KT_ANY, 0, NULL},
-};
-
-static const struct key_spec defaults_keys[] = {
-	{"timeout", KT_DURATION, 0, "per-attempt timeout"},
-	{"gate", KT_BOOL, 0, "failing stops the run"},
-	{"severity", KT_STR, 0, "critical, high, medium, low or info"},
-	{"eventually", KT_ANY, 0, "poll until pass: {within, every, backoff, max_every}"},
-	{NULL, KT_ANY, 0, NULL},
-};
+static const char *const severities[] = {"critical", "high", "medium", "low", "info", NULL};
+#define NSEVERITIES (sizeof(severities) / sizeof(severities[0]) - 1)
 
 static const struct key_spec eventually_keys[] = {
 	{"within", KT_DURATION, KEY_REQUIRED, "deadline for the check to pass"},
@@ -81,23 +49,46 @@ static const struct key_spec retry_keys[] = {
 	{NULL, KT_ANY, 0, NULL},
 };
 
-static const struct key_spec phase_keys[] = {
-	{"id", KT_STR, 0, "phase id"},
-	{"name", KT_STR, 0, "phase name"},
-	{"description", KT_STR, 0, "what the phase does"},
-	{"steps", KT_SEQ, KEY_REQUIRED, "the steps, in order"},
+static const struct key_spec metric_keys[] = {
+	{"name", KT_STR, KEY_REQUIRED, "success metric name"},
+	{"target", KT_STR, 0, "target, as text"},
 	{NULL, KT_ANY, 0, NULL},
 };
 
-static const struct key_spec step_keys[] = {
-	{"id", KT_STR, 0, "step id"},
-	{"name", KT_STR, 0, "step name"},
-	{"description", KT_STR, 0, "what the step does"},
-	{"actions", KT_SEQ, 0, "entries that change the world, run in order"},
-	{"checkpoint", KT_MAP, 0, "the gate: {id, name, checks}"},
-	{"checks", KT_SEQ, 0, "the gate's checks (without a checkpoint: map)"},
-	{"on_failure", KT_SEQ, 0, "evidence collectors run when the gate fails"},
-	{"rollback", KT_SEQ, 0, "actions run when the gate fails, after the collectors"},
+/* Keys every check, action and collector may have besides its module key. */
+static const struct key_spec entry_keys[] = {
+	{"id", KT_STR, 0, "entry id (default: STEP.cN, STEP.aN, STEP.fN)"},
+	{"name", KT_STR, 0, "what the entry verifies or does"},
+	{"description", KT_STR, 0, "longer explanation"},
+	{"expect", KT_ANY, 0, "expectations on the facts: a list of items, or a map of shorthands"},
+	{"gate", KT_BOOL, 0, "failing stops the run (default true)"},
+	{"severity", KT_STR, 0, "critical, high, medium, low or info", NULL, severities},
+	{"tags", KT_STR_OR_SEQ, 0, "words to select with --tag"},
+	{"timeout", KT_DURATION, 0, "per-attempt timeout"},
+	{"eventually", KT_ANY, KEY_OR_TEXT,
+	 "poll until pass: a duration, false, or {within, every, backoff, max_every}", eventually_keys},
+	{"remedy", KT_STR, 0, "what to do when it fails"},
+	{"save", KT_STRMAP, 0, "values for later entries: {name: jq program over the facts}"},
+	{"metric", KT_MAP, 0, "a success metric this check measures: {name, target}", metric_keys},
+	{"retry", KT_ANY, KEY_OR_TEXT, "more attempts: N or {attempts, every, backoff}", retry_keys},
+	{"destructive", KT_BOOL, 0, "the action deletes or replaces something: runs only with --allow-destructive"},
+	{NULL, KT_ANY, 0, NULL},
+};
+#define NCOMMON (sizeof(entry_keys) / sizeof(entry_keys[0]) - 1)
+
+static const struct key_spec defaults_keys[] = {
+	{"timeout", KT_DURATION, 0, "per-attempt timeout"},
+	{"gate", KT_BOOL, 0, "failing stops the run"},
+	{"severity", KT_STR, 0, "critical, high, medium, low or info", NULL, severities},
+	{"eventually", KT_ANY, KEY_OR_TEXT, "poll until pass: {within, every, backoff, max_every}",
+	 eventually_keys},
+	{NULL, KT_ANY, 0, NULL},
+};
+
+static const struct key_spec include_keys[] = {
+	{"vars", KT_STRMAP, 0, "variables: {name: value}"},
+	{"defaults", KT_MAP, 0, "defaults for checks", defaults_keys},
+	{"include", KT_STR_OR_SEQ, 0, "further files to include"},
 	{NULL, KT_ANY, 0, NULL},
 };
 
@@ -105,7 +96,29 @@ static const struct key_spec checkpoint_keys[] = {
 	{"id", KT_STR, 0, "checkpoint id"},
 	{"name", KT_STR, 0, "checkpoint name"},
 	{"description", KT_STR, 0, "what the checkpoint verifies"},
-	{"checks", KT_SEQ, 0, "the checks"},
+	{"checks", KT_SEQ, KEY_ENTRIES, "the checks", entry_keys},
+	{NULL, KT_ANY, 0, NULL},
+};
+
+static const struct key_spec step_keys[] = {
+	{"id", KT_STR, 0, "step id"},
+	{"name", KT_STR, 0, "step name"},
+	{"description", KT_STR, 0, "what the step does"},
+	{"actions", KT_SEQ, KEY_ENTRIES, "entries that change the world, run in order", entry_keys},
+	{"checkpoint", KT_MAP, 0, "the gate: {id, name, checks}", checkpoint_keys},
+	{"checks", KT_SEQ, KEY_ENTRIES, "the gate's checks (without a checkpoint: map)", entry_keys},
+	{"on_failure", KT_SEQ, KEY_ENTRIES, "evidence collectors run when the gate fails",
+	 entry_keys},
+	{"rollback", KT_SEQ, KEY_ENTRIES, "actions run when the gate fails, after the collectors",
+	 entry_keys},
+	{NULL, KT_ANY, 0, NULL},
+};
+
+static const struct key_spec phase_keys[] = {
+	{"id", KT_STR, 0, "phase id"},
+	{"name", KT_STR, 0, "phase name"},
+	{"description", KT_STR, 0, "what the phase does"},
+	{"steps", KT_SEQ, KEY_REQUIRED, "the steps, in order", step_keys},
 	{NULL, KT_ANY, 0, NULL},
 };
 
@@ -122,22 +135,39 @@ static const struct key_spec secret_keys[] = {
 	{NULL, KT_ANY, 0, NULL},
 };
 
-static const struct key_spec metric_keys[] = {
-	{"name", KT_STR, KEY_REQUIRED, "success metric name"},
-	{"target", KT_STR, 0, "target, as text"},
+static const struct key_spec attestations_keys[] = {
+	{"max_age", KT_DURATION, 0, "older sign-offs do not count (exit 2)"},
+	{"allowed_signers", KT_STR, 0, "ssh allowed_signers file that verifies signed sign-offs"},
 	{NULL, KT_ANY, 0, NULL},
 };
 
-/* Keys every check, action and collector may have besides its module key. */
-static const char *const common_keys[] = {
-	"id",	  "name",     "description", "expect", "gate",	 "severity",
-	"tags",	  "timeout",  "eventually",  "remedy", "save",	 "metric",
-	"retry",  "destructive",
+static const struct key_spec suite_keys[] = {
+	{"name", KT_STR, KEY_REQUIRED, "suite name ([a-z0-9._-])"},
+	{"title", KT_STR, 0, "title for reports"},
+	{"description", KT_STR, 0, "what the suite verifies"},
+	{"version", KT_STR, 0, "version of the protocol"},
+	{"environment", KT_STR, 0, "environment name (test, production)"},
+	{"vars", KT_STRMAP, 0, "variables: {name: value}"},
+	{"secrets", KT_MAP, KEY_EACH, "secrets: {name: {env: VAR} | {file: path}}", secret_keys},
+	{"defaults", KT_MAP, 0, "defaults for checks: timeout, gate, severity, eventually",
+	 defaults_keys},
+	{"modules", KT_MAP, 0, "per-module settings"},
+	{"approvals", KT_SEQ, 0, "required sign-offs: [{id, role}]", approval_keys},
+	{"attestations", KT_MAP, 0, "rules for --attest files: {max_age, allowed_signers}",
+	 attestations_keys},
+	{"phases", KT_SEQ, KEY_REQUIRED | KEY_OR_TEXT, "phase files or inline phases, in order",
+	 phase_keys},
+	{"include", KT_STR_OR_SEQ, 0, "files whose vars and defaults merge in"},
+	{NULL, KT_ANY, 0, NULL},
 };
-#define NCOMMON (sizeof(common_keys) / sizeof(common_keys[0]))
 
-static const char *const severities[] = {"critical", "high", "medium", "low", "info"};
-#define NSEVERITIES (sizeof(severities) / sizeof(severities[0]))
+void suite_key_tables(struct suite_key_tables *t)
+{
+	t->suite = suite_keys;
+	t->phase = phase_keys;
+	t->include = include_keys;
+	t->entry = entry_keys;
+}
 
 /* ---- loader state -------------------------------------------------------- */
 
@@ -344,10 +374,10 @@ static const char *suggest_entry_key(const char *word)
 		}
 	}
 	for (i = 0; i < NCOMMON; i++) {
-		dist = edit_distance(word, common_keys[i]);
+		dist = edit_distance(word, entry_keys[i].name);
 		if (dist < bestd && dist < strlen(word)) {
 			bestd = dist;
-			best = common_keys[i];
+			best = entry_keys[i].name;
 		}
 	}
 	return best;
@@ -384,7 +414,7 @@ static char *module_names(void)
 static int is_common_key(const char *k)
 {
 	for (size_t i = 0; i < NCOMMON; i++)
-		if (strcmp(k, common_keys[i]) == 0)
+		if (strcmp(k, entry_keys[i].name) == 0)
 			return 1;
 	return 0;
 }

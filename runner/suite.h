@@ -137,6 +137,14 @@ struct load_opts {
 };
 void load_opts_init(struct load_opts *o);
 
+/* The loader's key tables, for "phasegate schema": the suite file, a phase
+ * file, an include file, and the keys every check/action/collector has
+ * besides its module key. Static data; nothing to free. */
+struct suite_key_tables {
+	const struct key_spec *suite, *phase, *include, *entry;
+};
+void suite_key_tables(struct suite_key_tables *t);
+
 /* Loads, expands and validates the whole suite; every problem goes to d.
  * Returns 0 with a ready plan, or -1 (plan released). */
 int suite_load(struct plan *p, const char *path, const struct load_opts *o, struct diags *d);

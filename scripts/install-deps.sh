@@ -8,7 +8,7 @@ pkgs=(
   libjq-dev libonig-dev libc-ares-dev libcmocka-dev liblua5.1-0-dev
   python3 python3-yaml python3-junitparser python3-jsonschema openssl jq time curl procps bsdutils
   nginx-light dnsmasq bind9-dnsutils prometheus nftables iproute2
-  openssh-client cmark-gfm
+  openssh-client cmark-gfm chromium scdoc lintian dpkg-dev fakeroot man-db bash-completion zsh fish
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -10,3 +10,10 @@ set_property(TEST unit.reports APPEND PROPERTY ENVIRONMENT
   "PG_PYTHON3=${PG_PYTHON3}"
   "PG_XMLLINT=${PG_XMLLINT}"
   "PG_REPORTS_TMP=${CMAKE_CURRENT_BINARY_DIR}/reports-work")
+
+# The HTML go-live report rendered in headless Chromium: verdict on the
+# first screen, no script runs, sections in the Markdown report's order.
+add_test(NAME reports.html-chromium
+  COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/reports/html/check_html.py)
+set_tests_properties(reports.html-chromium PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
+  TIMEOUT 180 SKIP_RETURN_CODE 77)
