@@ -49,7 +49,7 @@ expect "a value is missing" 2 "option '--junit' needs a value" -- run $suite --j
 expect "an option value may start with -" 0 "" -- run $suite --phase pass --run-id -x- --quiet
 expect "--require takes go" 2 "option '--require' takes 'go'" -- run $suite --require maybe
 expect "--require go, verdict GO" 0 "" -- run $suite --var result=true --require go --quiet
-expect "--require go, verdict NO-GO" 4 "--require go: the verdict is NO-GO" -- run $suite --require go --quiet
+expect "--require go, verdict NO-GO: the gate failure (1) wins" 1 "" -- run $suite --require go --quiet
 expect "without --require a failed gate is 1" 1 "" -- run $suite --quiet
 same "list --ids" "$("$bin" list --ids $suite)" "$(printf 'phase pass\nstep ok\nphase fail\nstep bad\ntag smoke\ntag slow')"
 
