@@ -171,6 +171,29 @@ out:
 	return rc;
 }
 
+/* Where the argocd CLI keeps its config: ARGOCD_CONFIG_DIR, else
+ * $XDG_CONFIG_HOME/argocd, else ~/.config/argocd, else the legacy ~/.argocd
+ * when only that exists; the file is "config" in it. NULL without HOME. */
+static char *default_config_path(void)
+{
+	const char *dir = getenv("ARGOCD_CONFIG_DIR"), *xdg = getenv("XDG_CONFIG_HOME"),
+	           *home = getenv("HOME");
+	if (dir && *dir)
+		return xasprintf("%s/config", dir);
+	if (xdg && *xdg)
+		return xasprintf("%s/argocd/config", xdg);
+	if (!home || !*home)
+		return NULL;
+	char *path = xasprintf("%s/.config/argocd/config", home);
+	char *legacy = xasprintf("%s/.argocd/config", home);
+	if (access(path, F_OK) != 0 && access(legacy, F_OK) == 0) {
+		free(path);
+		return legacy;
+	}
+	free(legacy);
+	return path;
+}
+
 int argocd_conn_init(const struct node *settings, struct argocd_conn *cn, struct diags *d)
 {
 	memset(cn, 0, sizeof(*cn));
@@ -206,8 +229,8 @@ int argocd_conn_init(const struct node *settings, struct argocd_conn *cn, struct
 		cfgpath = xstrdup(getenv("ARGOCD_CONFIG"));
 		named = 1;
 	}
-	if (!cfgpath && getenv("HOME"))
-		cfgpath = xasprintf("%s/.config/argocd/config", getenv("HOME"));
+	if (!cfgpath)
+		cfgpath = default_config_path();
 	if (cfgpath && !cn->error && (!cn->server || (!cn->token && !cn->username) || cn->context))
 		read_config(cn, cfgpath, named, &root, &plaintext);
 

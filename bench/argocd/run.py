@@ -20,7 +20,7 @@ Usage: bench/argocd/run.py [N] [--only stream,poll,kubectl]
 Rows are printed as each way finishes. The kubectl loop may take minutes
 (one kubectl process per app per round); it is given 30 minutes.
 Environment: PG_BINARY (default: build/phasegate), BENCH_PORT (default
-16660; the Argo CD API listens on BENCH_PORT+1), BENCH_JOBS (poll's --jobs,
+16680; the Argo CD API listens on BENCH_PORT+1), BENCH_JOBS (poll's --jobs,
 default 16)."""
 import json
 import os
@@ -139,7 +139,7 @@ def main():
         del argv[i:i + 2]
     n = int(argv[0]) if argv else 1000
     pg = os.environ.get("PG_BINARY", os.path.join(ROOT, "build", "phasegate"))
-    port = int(os.environ.get("BENCH_PORT", "16660"))
+    port = int(os.environ.get("BENCH_PORT", "16680"))
     jobs = os.environ.get("BENCH_JOBS", "16")
     work = tempfile.mkdtemp(prefix="pg-bench-argocd.")
     sim = None

@@ -14,6 +14,7 @@ real CLI on a suite, and judges the result with tests/lib/casecheck.py:
    "config": {...},                  an argocd CLI config file written for the
                                      case (@SERVER@ and @TOKEN:name@ replaced),
                                      named by ARGOCD_CONFIG
+   "config_dir": {...},              the same as ARGOCD_CONFIG_DIR/config
    "env": {"NAME": "value"},
    "suite": "read.yaml", "args": [...],
    then casecheck's keys: exit, every, checks, output, report, never.
@@ -97,6 +98,14 @@ def main():
         with open(path, "w") as f:
             json.dump(case["config"], f)  # JSON is YAML
         env["ARGOCD_CONFIG"] = path
+    if "config_dir" in case:
+        if "server" not in case:
+            del env["ARGOCD_SERVER"]
+        cdir = out + ".argocd"
+        os.makedirs(cdir, exist_ok=True)
+        with open(os.path.join(cdir, "config"), "w") as f:
+            json.dump(case["config_dir"], f)
+        env["ARGOCD_CONFIG_DIR"] = cdir
     env.update(case.get("env", {}))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=env)
