@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "module.h"
 
@@ -482,6 +485,54 @@ struct dns_query {
 	unsigned char *abuf; /* owned copy of the reply, or NULL */
 	int alen;
 	double end_s;
+	long received; /* datagrams or reads that brought bytes (any bytes) */
+};
+
+/* c-ares' socket calls, as the system makes them, counting what arrives:
+ * a server that answers only with bytes c-ares cannot take as the reply
+ * (garbage, a reply to another question) is told from a silent one. */
+static ares_socket_t dns_socket(int domain, int type, int protocol, void *user)
+{
+	(void)user;
+	/* non-blocking, as c-ares makes its own sockets: it does not configure
+	 * one it is handed */
+	return socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
+}
+
+static int dns_close(ares_socket_t fd, void *user)
+{
+	(void)user;
+	return close(fd);
+}
+
+static int dns_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen_t len, void *user)
+{
+	(void)user;
+	return connect(fd, sa, len);
+}
+
+static ares_ssize_t dns_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
+                                 struct sockaddr *from, ares_socklen_t *fromlen, void *user)
+{
+	struct dns_query *q = user;
+	ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
+	if (n > 0)
+		q->received++;
+	return n;
+}
+
+static ares_ssize_t dns_sendv(ares_socket_t fd, const struct iovec *iov, int n, void *user)
+{
+	(void)user;
+	return writev(fd, iov, n);
+}
+
+static const struct ares_socket_functions dns_socket_calls = {
+    .asocket = dns_socket,
+    .aclose = dns_close,
+    .aconnect = dns_connect,
+    .arecvfrom = dns_recvfrom,
+    .asendv = dns_sendv,
 };
 
 static void dns_callback(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
@@ -590,6 +641,7 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		              ares_strerror(st));
 		goto out;
 	}
+	ares_set_socket_functions(ch, &dns_socket_calls, &q);
 	if (c->server_csv && (st = ares_set_servers_ports_csv(ch, c->server_csv)) != ARES_SUCCESS) {
 		out->forced = CHECK_ERROR;
 		out->error =
@@ -611,10 +663,18 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 			 * how long we really waited. */
 			timeout_text = format_duration(
 			    ((long long)((q.end_s - start) * 1000) + 50) / 100 * 100);
-			out->error = xasprintf(
-			    "no answer from %s within %s (%d %s): is a DNS server "
-			    "listening there?",
-			    where, timeout_text, c->tries, c->tries == 1 ? "try" : "tries");
+			if (q.received)
+				out->error = xasprintf(
+				    "%s sent %ld %s within %s, but no DNS reply to this query "
+				    "(malformed data, or replies to other questions): is it a DNS "
+				    "server?",
+				    where, q.received, q.received == 1 ? "answer" : "answers",
+				    timeout_text);
+			else
+				out->error = xasprintf(
+				    "no answer from %s within %s (%d %s): is a DNS server "
+				    "listening there?",
+				    where, timeout_text, c->tries, c->tries == 1 ? "try" : "tries");
 			break;
 		case ARES_ECONNREFUSED:
 			out->error =

@@ -241,21 +241,26 @@ static int file_str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Lists regular files under dir (relative names, "sub/x") into v. */
-static void file_walk(const char *dir, const char *rel, char ***v, size_t *n, size_t *alloc)
+/* Lists regular files under dir (relative names, "sub/x") into v, looking
+ * at no more than FILE_EXTRA_MAX * 10 entries in all (*visits counts them). */
+static void file_walk(const char *dir, const char *rel, char ***v, size_t *n, size_t *alloc,
+                      size_t *visits)
 {
 	DIR *dh = opendir(dir);
 	struct dirent *de;
 	if (!dh)
 		return;
-	while ((de = readdir(dh)) != NULL && *n < FILE_EXTRA_MAX) {
+	/* *visits bounds the walk in entries of any kind (a tree of empty
+	 * directories too), not only in files found */
+	while ((de = readdir(dh)) != NULL && *n < FILE_EXTRA_MAX &&
+	       (*visits)++ < FILE_EXTRA_MAX * 10) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		char *full = xasprintf("%s/%s", dir, de->d_name);
 		char *name = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
 		struct stat st;
 		if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
-			file_walk(full, name, v, n, alloc);
+			file_walk(full, name, v, n, alloc, visits);
 			free(name);
 		} else if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) {
 			if (*n == *alloc) {
@@ -306,6 +311,11 @@ static int file_manifest(const struct file_cfg *c, const char *path, struct chec
 		char *end = nl ? nl : data + len;
 		char *next = nl ? nl + 1 : data + len;
 		lineno++;
+		/* a manifest may list hundreds of thousands of files */
+		if (ctx_keep_going(ctx, e) < 0) {
+			rc = -1;
+			goto done;
+		}
 		if (end > p && end[-1] == '\r')
 			end--;
 		*end = 0;
@@ -366,7 +376,8 @@ static int file_manifest(const struct file_cfg *c, const char *path, struct chec
 		size_t nfound = 0, alloc = 0;
 		json_t *extra = json_array();
 		const char *base = slash ? slash + 1 : path;
-		file_walk(dir, "", &found, &nfound, &alloc);
+		size_t visits = 0;
+		file_walk(dir, "", &found, &nfound, &alloc, &visits);
 		qsort(found, nfound, sizeof(*found), file_str_cmp);
 		qsort(listed, nlisted, sizeof(*listed), file_str_cmp);
 		for (size_t i = 0; i < nfound; i++) {

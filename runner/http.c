@@ -336,6 +336,8 @@ struct hop {
 	size_t max_body;
 	int capped; /* the body reached max_body: the rest was refused */
 	int cancelled;
+	long long deadline_ms; /* monotonic: the write callback stops here too */
+	int late;              /* stopped by the write callback at the deadline */
 	long long connect_ms; /* the connect timeout used */
 	CURL *easy;           /* for the status, when streaming */
 	int (*on_body)(void *arg, const char *data, size_t len);
@@ -358,6 +360,16 @@ static size_t hop_write(char *data, size_t size, size_t n, void *user)
 		}
 	}
 	size_t room = h->max_body - h->rs->body.len;
+	/* One compressed read can inflate to megabytes handed over here in
+	 * pieces, between which libcurl checks no timeout: check it here. */
+	if (h->ctx && ctx_cancelled(h->ctx)) {
+		h->cancelled = 1;
+		return 0;
+	}
+	if (now_mono_ms() > h->deadline_ms) {
+		h->late = 1;
+		return 0;
+	}
 	if (len > room) {
 		buf_add(&h->rs->body, data, room);
 		h->capped = 1;
@@ -779,6 +791,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	    .rs = rs,
 	    .ctx = ctx,
 	    .max_body = rq->max_body ? rq->max_body : HTTP_DEFAULT_MAX_BODY,
+	    .deadline_ms = in->deadline_ms,
 	};
 	buf_release(&rs->body);
 	buf_init(&rs->body, 0);
@@ -933,6 +946,10 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
 	info->total_s += (double)total / 1e6;
 
+	if (code == CURLE_WRITE_ERROR && h.late)
+		code = CURLE_OPERATION_TIMEDOUT;
+	else if (code == CURLE_WRITE_ERROR && h.cancelled)
+		code = CURLE_ABORTED_BY_CALLBACK;
 	if (code == CURLE_WRITE_ERROR && h.capped) {
 		code = CURLE_OK;
 		rs->body_truncated = 1;

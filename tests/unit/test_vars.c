@@ -124,6 +124,81 @@ static struct node *at(unsigned line, unsigned col)
 	return node_new_scalar("", 0, p);
 }
 
+/* A scalar node holding text, at line:col of s.yaml. */
+static struct node *text_at(const char *text, unsigned line, unsigned col)
+{
+	struct node_pos p = {"s.yaml", line, col};
+	return node_new_scalar(text, strlen(text), p);
+}
+
+/* Suite variables referring to others: final values whatever the order,
+ * cycles named from where they start, growth refused. */
+static void test_resolve(void **state)
+{
+	struct vars vs;
+	struct diags d;
+	struct node *n[4] = {text_at("${b}-x", 1, 4), text_at("${c}", 2, 4), text_at("z", 3, 4),
+	                     text_at("$${a} ${a}", 4, 4)};
+	struct var_def defs[4] = {{"a", n[0]}, {"b", n[1]}, {"c", n[2]}, {"lit", n[3]}};
+
+	vars_init(&vs);
+	diags_init(&d);
+	for (int i = 0; i < 4; i++)
+		vars_set(&vs, defs[i].name, n[i]->str, "suite", 0);
+	assert_int_equal(vars_resolve(&vs, defs, 4, &d), 0);
+	assert_string_equal(vars_find(&vs, "a")->value, "z-x"); /* b resolved first */
+	assert_string_equal(vars_find(&vs, "lit")->value, "${a} z-x");
+	vars_release(&vs);
+
+	/* a -> b -> a */
+	vars_init(&vs);
+	struct node *c1 = text_at("${b}", 7, 6), *c2 = text_at("x${a}", 8, 6);
+	struct var_def cyc[2] = {{"a", c1}, {"b", c2}};
+	vars_set(&vs, "a", c1->str, "suite", 0);
+	vars_set(&vs, "b", c2->str, "suite", 0);
+	assert_int_equal(vars_resolve(&vs, cyc, 2, &d), 1);
+	assert_int_equal(d.v[0].line, 7);
+	assert_non_null(strstr(d.v[0].msg, "a -> b -> a"));
+	vars_release(&vs);
+	diags_release(&d);
+
+	/* ten times ten times ...: refused at the first value past 1 MiB */
+	struct node *b[8];
+	struct var_def bomb[8];
+	char *names[8];
+	vars_init(&vs);
+	diags_init(&d);
+	b[0] = text_at("abcdefgh", 10, 1);
+	for (int i = 1; i < 8; i++) {
+		struct buf t;
+		buf_init(&t, 0);
+		for (int k = 0; k < 10; k++)
+			buf_addf(&t, "${v%d}", i - 1);
+		b[i] = text_at(buf_str(&t), 10 + (unsigned)i, 1);
+		buf_release(&t);
+	}
+	for (int i = 0; i < 8; i++) {
+		names[i] = xasprintf("v%d", i);
+		bomb[i].name = names[i];
+		bomb[i].value = b[i];
+		vars_set(&vs, names[i], b[i]->str, "suite", 0);
+	}
+	assert_true(vars_resolve(&vs, bomb, 8, &d) >= 1);
+	assert_int_equal(d.v[0].line, 16); /* v6: 8 * 10^6 bytes */
+	assert_non_null(strstr(d.v[0].msg, "more than 1 MiB"));
+	assert_true(strlen(vars_find(&vs, "v5")->value) == 800000);
+	for (int i = 0; i < 8; i++) {
+		free(names[i]);
+		node_free(b[i]);
+	}
+	vars_release(&vs);
+	diags_release(&d);
+	for (int i = 0; i < 4; i++)
+		node_free(n[i]);
+	node_free(c1);
+	node_free(c2);
+}
+
 static void test_expand(void **state)
 {
 	struct vars vs;
@@ -396,19 +471,13 @@ static void test_masked_in_messages(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_set_find),
-	    cmocka_unit_test(test_precedence),
-	    cmocka_unit_test(test_env_file),
-	    cmocka_unit_test(test_env_file_errors),
-	    cmocka_unit_test(test_expand),
-	    cmocka_unit_test(test_deferred),
-	    cmocka_unit_test(test_has_ref),
-	    cmocka_unit_test(test_expand_tree),
-	    cmocka_unit_test(test_expand_twice),
-	    cmocka_unit_test(test_mask),
-	    cmocka_unit_test(test_secret_var_masked),
-	    cmocka_unit_test(test_mask_threads),
-	    cmocka_unit_test(test_masked_in_messages),
+	    cmocka_unit_test(test_set_find),     cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_env_file),     cmocka_unit_test(test_env_file_errors),
+	    cmocka_unit_test(test_resolve),      cmocka_unit_test(test_expand),
+	    cmocka_unit_test(test_deferred),     cmocka_unit_test(test_has_ref),
+	    cmocka_unit_test(test_expand_tree),  cmocka_unit_test(test_expand_twice),
+	    cmocka_unit_test(test_mask),         cmocka_unit_test(test_secret_var_masked),
+	    cmocka_unit_test(test_mask_threads), cmocka_unit_test(test_masked_in_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
