@@ -590,8 +590,12 @@ static void worker_main(int fd)
 		json_t *r = NULL, *ans;
 		const char *rtype = "nil";
 		struct pg_err e;
-		if (run_here(script, slen, name, obj, (enum luasb_libs)libs, &lim, &r, &rtype,
-		             &e) != 0)
+		/* should phasegate be gone, a script stuck in C still ends */
+		alarm((unsigned)(lim.max_ms / 1000) + 3);
+		int ran =
+		    run_here(script, slen, name, obj, (enum luasb_libs)libs, &lim, &r, &rtype, &e);
+		alarm(0);
+		if (ran != 0)
 			ans = json_pack("{s:o}", "error", json_from_bytes(e.msg, strlen(e.msg)));
 		else
 			ans =
@@ -639,6 +643,7 @@ static int worker_start(struct pg_err *e)
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		signal(SIGALRM, SIG_DFL);
 		worker_main(sv[1]);
 		_exit(0);
 	}
@@ -654,6 +659,12 @@ static int worker_call(const char *script, size_t len, const char *name, json_t 
                        struct pg_err *e)
 {
 	*ans = NULL;
+	if (worker.pid > 0) {
+		/* an idle worker never writes: input or a hang-up means it is gone */
+		struct pollfd pf = {.fd = worker.fd, .events = POLLIN};
+		if (poll(&pf, 1, 0) > 0)
+			worker_stop(NULL);
+	}
 	if (worker.pid <= 0 && worker_start(e) != 0)
 		return -1;
 	long long deadline = now_mono_ms() + l->max_ms + KILL_GRACE_MS;

@@ -87,7 +87,10 @@ static void test_limits(void **state)
 	expect_error_has("local s = string.rep('a', 5000) return {n = string.find(s, "
 	                 "'.-.-.-.-.-.-b')}",
 	                 LUASB_LIBS_OPEN, "the script ran longer than 300 ms");
-	/* a limit reached in a run does not carry over to the next one */
+	/* a limit reached in a run does not carry over to the next one (the
+	 * killed worker is replaced), nor does a stopped worker */
+	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
+	luasb_shutdown();
 	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
 }
 
