@@ -4,8 +4,9 @@
  * time() and date(); built-in scripts also get the rest of the standard
  * library. Here nothing that reaches files, processes or the loading of
  * code exists at all, and three limits hold every script: a memory cap in
- * the allocator, an instruction count and a deadline in a count hook, all
- * inside a child process that is killed if the deadline passes anyway. */
+ * the allocator, an instruction count and a CPU time limit in a count
+ * hook, all inside a worker process that is killed if a script has used a
+ * second more CPU time than that (stuck inside a C function). */
 #include "luasandbox.h"
 
 #include "luagoto.h"
@@ -23,11 +24,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOOK_EVERY 1000    /* instructions between two limit checks */
 #define JSON_MAX_DEPTH 200 /* nesting of values converted either way */
-#define KILL_GRACE_MS 500  /* past the time limit before the child is killed */
+#define KILL_GRACE_MS 1000 /* worker CPU time past the limit before it is killed */
+#define WALL_MAX_MS 60000  /* wall time a run may take however busy the machine */
 
 struct luasb_limits luasb_limits_default(void)
 {
@@ -44,7 +47,8 @@ struct sb {
 	struct luasb_limits lim;
 	size_t used;                 /* bytes the interpreter holds */
 	unsigned long long executed; /* instructions, counted per hook call */
-	long long deadline;          /* monotonic ms */
+	long long deadline;          /* CPU time of the process, ms: a busy machine
+	                                does not turn a quick script into a slow one */
 	const char *tripped;         /* the limit that stopped the script, or NULL */
 	/* inputs of the protected part */
 	const char *script;
@@ -79,6 +83,14 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return p;
 }
 
+/* CPU time this process has used (the worker runs one script at a time). */
+static long long cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static struct sb *sb_of(lua_State *L)
 {
 	void *ud = NULL;
@@ -96,7 +108,7 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
 		s->executed += HOOK_EVERY;
 		if (s->executed > s->lim.max_instructions)
 			s->tripped = "instructions";
-		else if (now_mono_ms() > s->deadline)
+		else if (cpu_ms() > s->deadline)
 			s->tripped = "time";
 	}
 	if (s->tripped) {
@@ -429,7 +441,7 @@ static int run_here(const char *script, size_t len, const char *name, json_t *ob
 	struct sb s;
 	memset(&s, 0, sizeof(s));
 	s.lim = *lim;
-	s.deadline = now_mono_ms() + s.lim.max_ms;
+	s.deadline = cpu_ms() + s.lim.max_ms;
 	s.script = script;
 	s.len = len;
 	s.name = name;
@@ -455,7 +467,7 @@ static int run_here(const char *script, size_t len, const char *name, json_t *ob
 			pg_error(e, "the script used more than %zu MiB of memory",
 			         s.lim.max_bytes >> 20);
 		else if (strcmp(s.tripped, "time") == 0)
-			pg_error(e, "the script ran longer than %lld ms", s.lim.max_ms);
+			pg_error(e, "the script ran longer than %lld ms (CPU time)", s.lim.max_ms);
 		else
 			pg_error(e, "the script ran more than %llu instructions",
 			         s.lim.max_instructions);
@@ -591,7 +603,7 @@ static void worker_main(int fd)
 		const char *rtype = "nil";
 		struct pg_err e;
 		/* should phasegate be gone, a script stuck in C still ends */
-		alarm((unsigned)(lim.max_ms / 1000) + 3);
+		alarm(WALL_MAX_MS / 1000 + 5);
 		int ran =
 		    run_here(script, slen, name, obj, (enum luasb_libs)libs, &lim, &r, &rtype, &e);
 		alarm(0);
@@ -653,6 +665,34 @@ static int worker_start(struct pg_err *e)
 	return 0;
 }
 
+/* CPU time the worker has used, ms (-1 when it cannot be read). */
+static long long worker_cpu_ms(void)
+{
+	clockid_t cid;
+	struct timespec ts;
+	if (clock_getcpuclockid(worker.pid, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+		return -1;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the worker's answer to start. A script stuck in a C function
+ * keeps the worker busy: past cpu_limit of its CPU time (or the wall
+ * deadline) this gives up with -2; -1 when the worker is gone. */
+static int await_answer(long long cpu_limit, long long deadline)
+{
+	for (;;) {
+		struct pollfd pf = {.fd = worker.fd, .events = POLLIN};
+		int pr = poll(&pf, 1, 100);
+		if (pr < 0 && errno != EINTR)
+			return -1;
+		if (pr > 0)
+			return 0;
+		long long cpu = worker_cpu_ms();
+		if ((cpu >= 0 && cpu > cpu_limit) || now_mono_ms() > deadline)
+			return -2;
+	}
+}
+
 /* Sends one request and reads its answer; -1 with e filled otherwise. */
 static int worker_call(const char *script, size_t len, const char *name, json_t *obj,
                        enum luasb_libs libs, const struct luasb_limits *l, json_t **ans,
@@ -667,7 +707,8 @@ static int worker_call(const char *script, size_t len, const char *name, json_t 
 	}
 	if (worker.pid <= 0 && worker_start(e) != 0)
 		return -1;
-	long long deadline = now_mono_ms() + l->max_ms + KILL_GRACE_MS;
+	long long deadline = now_mono_ms() + WALL_MAX_MS;
+	long long cpu0 = worker_cpu_ms();
 	char *objtext = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	uint32_t lb = (uint32_t)libs;
 	int sent = send_blob(worker.fd, script, len, deadline) == 0 &&
@@ -679,13 +720,18 @@ static int worker_call(const char *script, size_t len, const char *name, json_t 
 	free(objtext);
 	char *text = NULL;
 	uint64_t n = 0;
-	int rc = sent ? recv_blob(worker.fd, &text, &n, l->max_bytes, deadline) : -1;
+	int rc = sent ? await_answer(cpu0 + l->max_ms + KILL_GRACE_MS, deadline) : -1;
+	if (rc == 0)
+		rc = recv_blob(worker.fd, &text, &n, l->max_bytes, deadline);
 	if (rc != 0) {
 		int status = 0;
 		worker_stop(&status);
 		free(text);
-		if (rc == -2 || now_mono_ms() >= deadline)
-			return pg_error(e, "the script ran longer than %lld ms", l->max_ms);
+		if (rc == -2)
+			return pg_error(e,
+			                "the script was still running after %lld ms of CPU time "
+			                "(stuck inside a library function)",
+			                l->max_ms + KILL_GRACE_MS);
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			return pg_error(e, "the Lua interpreter died (signal %d)",
 			                WTERMSIG(status));
