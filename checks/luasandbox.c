@@ -12,6 +12,7 @@
 #include "luagoto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -654,9 +655,21 @@ static int worker_start(struct pg_err *e)
 		return pg_error(e, "cannot run Lua scripts: fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		close(sv[0]);
+		/* The worker keeps nothing of phasegate's open files: a copy of
+		 * the write end of a command's output pipe would keep that
+		 * command's reader from ever seeing the end. Standard error
+		 * stays for the sanitizers. */
+		int keep = sv[1];
+		int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 1);
+		}
+		if (keep > 3)
+			close_range(3, (unsigned)keep - 1, 0);
+		close_range((unsigned)keep + 1, ~0u, 0);
 		signal(SIGALRM, SIG_DFL);
-		worker_main(sv[1]);
+		worker_main(keep);
 		_exit(0);
 	}
 	close(sv[1]);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +92,17 @@ static void test_limits(void **state)
 	 * killed worker is replaced), nor does a stopped worker */
 	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
 	luasb_shutdown();
+	/* the worker started now keeps no copy of a pipe open in phasegate:
+	 * once phasegate closes the write end, the reader sees the end */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
 	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
+	close(p[1]);
+	struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, 5000), 1);
+	char c;
+	assert_int_equal(read(p[0], &c, 1), 0);
+	close(p[0]);
 }
 
 static void test_nothing_outside(void **state)
