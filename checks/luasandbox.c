@@ -20,10 +20,12 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -643,36 +645,64 @@ static void worker_stop(int *status)
 		*status = st;
 }
 
+/* The worker is a fresh image of this program (fork + exec: nothing
+ * half-locked by another thread is inherited), told by this variable to
+ * serve requests on fd 3 before main() runs. */
+#define WORKER_ENV "PHASEGATE_LUA_WORKER_FD"
+
+__attribute__((constructor)) static void worker_entry(void)
+{
+	const char *v = getenv(WORKER_ENV);
+	struct stat st;
+	if (!v || strcmp(v, "3") != 0 || fstat(3, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return;
+	unsetenv(WORKER_ENV);
+	signal(SIGALRM, SIG_DFL);
+	worker_main(3);
+	_exit(0);
+}
+
 static int worker_start(struct pg_err *e)
 {
+	extern char **environ;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return pg_error(e, "cannot run Lua scripts: socketpair: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return pg_error(e, "cannot run Lua scripts: fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		/* The worker keeps nothing of phasegate's open files: a copy of
-		 * the write end of a command's output pipe would keep that
-		 * command's reader from ever seeing the end. Standard error
-		 * stays for the sanitizers. */
-		int keep = sv[1];
-		int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (dn >= 0) {
-			dup2(dn, 0);
-			dup2(dn, 1);
-		}
-		if (keep > 3)
-			close_range(3, (unsigned)keep - 1, 0);
-		close_range((unsigned)keep + 1, ~0u, 0);
-		signal(SIGALRM, SIG_DFL);
-		worker_main(keep);
-		_exit(0);
-	}
+	/* fd 3 in the worker; the copy keeps dup2 from being a no-op */
+	int wfd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
 	close(sv[1]);
+	if (wfd < 0) {
+		close(sv[0]);
+		return pg_error(e, "cannot run Lua scripts: %s", strerror(errno));
+	}
+	/* The worker keeps nothing of phasegate's open files (a copy of a
+	 * command's output pipe would keep its reader from seeing the end);
+	 * standard error stays for the sanitizers. */
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, wfd, 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **env = xcalloc(n + 2, sizeof(*env));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], WORKER_ENV "=", sizeof(WORKER_ENV)) != 0)
+			env[k++] = environ[i];
+	env[k] = WORKER_ENV "=3";
+	char *argv[] = {"phasegate-lua-worker", NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	close(wfd);
+	if (rc != 0) {
+		close(sv[0]);
+		return pg_error(e, "cannot start the Lua worker: %s", strerror(rc));
+	}
 	worker.pid = pid;
 	worker.fd = sv[0];
 	return 0;
