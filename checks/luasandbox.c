@@ -4,13 +4,15 @@
  * time() and date(); built-in scripts also get the rest of the standard
  * library. Here nothing that reaches files, processes or the loading of
  * code exists at all, and three limits hold every script: a memory cap in
- * the allocator, an instruction count and a deadline in a count hook, all
- * inside a child process that is killed if the deadline passes anyway. */
+ * the allocator, an instruction count and a CPU time limit in a count
+ * hook, all inside a worker process that is killed if a script has used a
+ * second more CPU time than that (stuck inside a C function). */
 #include "luasandbox.h"
 
 #include "luagoto.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -18,16 +20,20 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HOOK_EVERY 1000    /* instructions between two limit checks */
 #define JSON_MAX_DEPTH 200 /* nesting of values converted either way */
-#define KILL_GRACE_MS 500  /* past the time limit before the child is killed */
+#define KILL_GRACE_MS 1000 /* worker CPU time past the limit before it is killed */
+#define WALL_MAX_MS 60000  /* wall time a run may take however busy the machine */
 
 struct luasb_limits luasb_limits_default(void)
 {
@@ -44,7 +50,8 @@ struct sb {
 	struct luasb_limits lim;
 	size_t used;                 /* bytes the interpreter holds */
 	unsigned long long executed; /* instructions, counted per hook call */
-	long long deadline;          /* monotonic ms */
+	long long deadline;          /* CPU time of the process, ms: a busy machine
+	                                does not turn a quick script into a slow one */
 	const char *tripped;         /* the limit that stopped the script, or NULL */
 	/* inputs of the protected part */
 	const char *script;
@@ -79,6 +86,14 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	return p;
 }
 
+/* CPU time this process has used (the worker runs one script at a time). */
+static long long cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static struct sb *sb_of(lua_State *L)
 {
 	void *ud = NULL;
@@ -96,7 +111,7 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
 		s->executed += HOOK_EVERY;
 		if (s->executed > s->lim.max_instructions)
 			s->tripped = "instructions";
-		else if (now_mono_ms() > s->deadline)
+		else if (cpu_ms() > s->deadline)
 			s->tripped = "time";
 	}
 	if (s->tripped) {
@@ -429,7 +444,7 @@ static int run_here(const char *script, size_t len, const char *name, json_t *ob
 	struct sb s;
 	memset(&s, 0, sizeof(s));
 	s.lim = *lim;
-	s.deadline = now_mono_ms() + s.lim.max_ms;
+	s.deadline = cpu_ms() + s.lim.max_ms;
 	s.script = script;
 	s.len = len;
 	s.name = name;
@@ -455,7 +470,7 @@ static int run_here(const char *script, size_t len, const char *name, json_t *ob
 			pg_error(e, "the script used more than %zu MiB of memory",
 			         s.lim.max_bytes >> 20);
 		else if (strcmp(s.tripped, "time") == 0)
-			pg_error(e, "the script ran longer than %lld ms", s.lim.max_ms);
+			pg_error(e, "the script ran longer than %lld ms (CPU time)", s.lim.max_ms);
 		else
 			pg_error(e, "the script ran more than %llu instructions",
 			         s.lim.max_instructions);
@@ -590,8 +605,12 @@ static void worker_main(int fd)
 		json_t *r = NULL, *ans;
 		const char *rtype = "nil";
 		struct pg_err e;
-		if (run_here(script, slen, name, obj, (enum luasb_libs)libs, &lim, &r, &rtype,
-		             &e) != 0)
+		/* should phasegate be gone, a script stuck in C still ends */
+		alarm(WALL_MAX_MS / 1000 + 5);
+		int ran =
+		    run_here(script, slen, name, obj, (enum luasb_libs)libs, &lim, &r, &rtype, &e);
+		alarm(0);
+		if (ran != 0)
 			ans = json_pack("{s:o}", "error", json_from_bytes(e.msg, strlen(e.msg)));
 		else
 			ans =
@@ -626,26 +645,95 @@ static void worker_stop(int *status)
 		*status = st;
 }
 
+/* The worker is a fresh image of this program (fork + exec: nothing
+ * half-locked by another thread is inherited), told by this variable to
+ * serve requests on fd 3 before main() runs. */
+#define WORKER_ENV "PHASEGATE_LUA_WORKER_FD"
+
+__attribute__((constructor)) static void worker_entry(void)
+{
+	const char *v = getenv(WORKER_ENV);
+	struct stat st;
+	if (!v || strcmp(v, "3") != 0 || fstat(3, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return;
+	unsetenv(WORKER_ENV);
+	signal(SIGALRM, SIG_DFL);
+	worker_main(3);
+	_exit(0);
+}
+
 static int worker_start(struct pg_err *e)
 {
+	extern char **environ;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return pg_error(e, "cannot run Lua scripts: socketpair: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(sv[0]);
-		close(sv[1]);
-		return pg_error(e, "cannot run Lua scripts: fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		worker_main(sv[1]);
-		_exit(0);
-	}
+	/* fd 3 in the worker; the copy keeps dup2 from being a no-op */
+	int wfd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
 	close(sv[1]);
+	if (wfd < 0) {
+		close(sv[0]);
+		return pg_error(e, "cannot run Lua scripts: %s", strerror(errno));
+	}
+	/* The worker keeps nothing of phasegate's open files (a copy of a
+	 * command's output pipe would keep its reader from seeing the end);
+	 * standard error stays for the sanitizers. */
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, wfd, 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **env = xcalloc(n + 2, sizeof(*env));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], WORKER_ENV "=", sizeof(WORKER_ENV)) != 0)
+			env[k++] = environ[i];
+	env[k] = WORKER_ENV "=3";
+	char *argv[] = {"phasegate-lua-worker", NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	close(wfd);
+	if (rc != 0) {
+		close(sv[0]);
+		return pg_error(e, "cannot start the Lua worker: %s", strerror(rc));
+	}
 	worker.pid = pid;
 	worker.fd = sv[0];
 	return 0;
+}
+
+/* CPU time the worker has used, ms (-1 when it cannot be read). */
+static long long worker_cpu_ms(void)
+{
+	clockid_t cid;
+	struct timespec ts;
+	if (clock_getcpuclockid(worker.pid, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+		return -1;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for the worker's answer to start. A script stuck in a C function
+ * keeps the worker busy: past cpu_limit of its CPU time (or the wall
+ * deadline) this gives up with -2; -1 when the worker is gone. */
+static int await_answer(long long cpu_limit, long long deadline)
+{
+	for (;;) {
+		struct pollfd pf = {.fd = worker.fd, .events = POLLIN};
+		int pr = poll(&pf, 1, 100);
+		if (pr < 0 && errno != EINTR)
+			return -1;
+		if (pr > 0)
+			return 0;
+		long long cpu = worker_cpu_ms();
+		if ((cpu >= 0 && cpu > cpu_limit) || now_mono_ms() > deadline)
+			return -2;
+	}
 }
 
 /* Sends one request and reads its answer; -1 with e filled otherwise. */
@@ -654,9 +742,16 @@ static int worker_call(const char *script, size_t len, const char *name, json_t 
                        struct pg_err *e)
 {
 	*ans = NULL;
+	if (worker.pid > 0) {
+		/* an idle worker never writes: input or a hang-up means it is gone */
+		struct pollfd pf = {.fd = worker.fd, .events = POLLIN};
+		if (poll(&pf, 1, 0) > 0)
+			worker_stop(NULL);
+	}
 	if (worker.pid <= 0 && worker_start(e) != 0)
 		return -1;
-	long long deadline = now_mono_ms() + l->max_ms + KILL_GRACE_MS;
+	long long deadline = now_mono_ms() + WALL_MAX_MS;
+	long long cpu0 = worker_cpu_ms();
 	char *objtext = obj ? json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	uint32_t lb = (uint32_t)libs;
 	int sent = send_blob(worker.fd, script, len, deadline) == 0 &&
@@ -668,13 +763,18 @@ static int worker_call(const char *script, size_t len, const char *name, json_t 
 	free(objtext);
 	char *text = NULL;
 	uint64_t n = 0;
-	int rc = sent ? recv_blob(worker.fd, &text, &n, l->max_bytes, deadline) : -1;
+	int rc = sent ? await_answer(cpu0 + l->max_ms + KILL_GRACE_MS, deadline) : -1;
+	if (rc == 0)
+		rc = recv_blob(worker.fd, &text, &n, l->max_bytes, deadline);
 	if (rc != 0) {
 		int status = 0;
 		worker_stop(&status);
 		free(text);
-		if (rc == -2 || now_mono_ms() >= deadline)
-			return pg_error(e, "the script ran longer than %lld ms", l->max_ms);
+		if (rc == -2)
+			return pg_error(e,
+			                "the script was still running after %lld ms of CPU time "
+			                "(stuck inside a library function)",
+			                l->max_ms + KILL_GRACE_MS);
 		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 			return pg_error(e, "the Lua interpreter died (signal %d)",
 			                WTERMSIG(status));

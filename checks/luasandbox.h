@@ -21,9 +21,9 @@
 struct luasb_limits {
 	size_t max_bytes;                    /* memory the interpreter may hold */
 	unsigned long long max_instructions; /* VM instructions, all coroutines */
-	long long max_ms;                    /* wall time */
+	long long max_ms;                    /* CPU time */
 };
-/* 64 MiB, 100 million instructions, 1 second (Argo CD's own timeout). */
+/* 64 MiB, 100 million instructions, 1 s of CPU time (Argo CD allows 1 s). */
 struct luasb_limits luasb_limits_default(void);
 
 enum luasb_libs {

@@ -8,12 +8,12 @@ add_test(NAME lua.cli COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/lua/cli.
 set_tests_properties(lua.cli PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120)
 
 # The k8s module's health: with Lua scripts, against a simulator of its own
-# (tests/lua/world on 127.0.0.1:16477), through the k8s case runner.
+# (tests/lua/world on 127.0.0.1:16457), through the k8s case runner.
 find_program(PG_LUA_CURL curl)
 find_program(PG_LUA_BASH bash)
 if(PG_LUA_CURL AND PG_LUA_BASH)
   add_test(NAME lua.sim.start COMMAND ${PG_LUA_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_ctl.sh
-    start k8s-lua ${CMAKE_CURRENT_SOURCE_DIR}/lua/world 16477)
+    start k8s-lua ${CMAKE_CURRENT_SOURCE_DIR}/lua/world 16457)
   set_tests_properties(lua.sim.start PROPERTIES FIXTURES_SETUP lua_sim
     ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60)
   add_test(NAME lua.sim.stop COMMAND ${PG_LUA_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_ctl.sh

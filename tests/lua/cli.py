@@ -64,6 +64,42 @@ with tempfile.TemporaryDirectory() as tmp:
         check("endless script is Unknown", lines[3]["status"] == "Unknown" and
               "the script ran" in lines[3]["message"], lines[3])
 
+    # scripts that fail: Unknown with the reason, never a crash or a hang
+    bad_scripts = {
+        "Loop": ("while true do end", "the script ran"),
+        "Bomb": ("local t = {} for i = 1, 1000 do t[i] = string.rep('x', 2^20 * i) end",
+                 "MiB of memory"),
+        "Exec": ("os.execute('touch /tmp/pg-lua-escaped') return {status = 'Healthy'}",
+                 "attempt to call field 'execute'"),
+        "Io": ("local f = io.open('/etc/passwd') return {status = 'Healthy'}",
+               "attempt to index global 'io'"),
+        "Require": ("local io = require('io') return {status = 'Healthy'}",
+                    "module 'io' not found"),
+        "Dofile": ("dofile('/etc/passwd') return {status = 'Healthy'}",
+                   "attempt to call global 'dofile'"),
+        "Loadstring": ("loadstring('return 1')() return {status = 'Healthy'}",
+                       "attempt to call global 'loadstring'"),
+        "Boom": ("local hs = {}\nhs.status = obj.status.phase\nreturn hs",
+                 "health.lua:2: attempt to index field 'status'"),
+    }
+    docs = []
+    for kind, (script, _) in bad_scripts.items():
+        os.makedirs(os.path.join(custom, "bad.example.com", kind))
+        with open(os.path.join(custom, "bad.example.com", kind, "health.lua"), "w") as f:
+            f.write(script + "\n")
+        docs.append(f"apiVersion: bad.example.com/v1\nkind: {kind}\nmetadata: {{name: x}}\n")
+    badobjs = os.path.join(tmp, "badobjs.yaml")
+    with open(badobjs, "w") as f:
+        f.write("---\n".join(docs))
+    p = run("--customizations", custom, badobjs)
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    check("failing scripts: exit 0", p.returncode == 0, f"{p.returncode} {p.stderr}")
+    check("failing scripts: one line each", len(lines) == len(bad_scripts), p.stdout)
+    for line, (kind, (_, part)) in zip(lines, bad_scripts.items()):
+        check(f"{kind} is Unknown", line["kind"] == kind and line["status"] == "Unknown" and
+              part in line["message"], line)
+    check("os.execute ran nothing", not os.path.exists("/tmp/pg-lua-escaped"))
+
     # without a customizations directory only the built-in rules apply
     p = run(objs)
     lines = [json.loads(l) for l in p.stdout.splitlines()]

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,22 @@ static void test_limits(void **state)
 	 * stopped by killing the interpreter's process */
 	expect_error_has("local s = string.rep('a', 5000) return {n = string.find(s, "
 	                 "'.-.-.-.-.-.-b')}",
-	                 LUASB_LIBS_OPEN, "the script ran longer than 300 ms");
-	/* a limit reached in a run does not carry over to the next one */
+	                 LUASB_LIBS_OPEN, "the script was still running after 1300 ms of CPU time");
+	/* a limit reached in a run does not carry over to the next one (the
+	 * killed worker is replaced), nor does a stopped worker */
 	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
+	luasb_shutdown();
+	/* the worker started now keeps no copy of a pipe open in phasegate:
+	 * once phasegate closes the write end, the reader sees the end */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	expect_run("return {status = 'Healthy'}", NULL, "table|{\"status\":\"Healthy\"}");
+	close(p[1]);
+	struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	assert_int_equal(poll(&pf, 1, 5000), 1);
+	char c;
+	assert_int_equal(read(p[0], &c, 1), 0);
+	close(p[0]);
 }
 
 static void test_nothing_outside(void **state)
