@@ -131,20 +131,49 @@ json_t *k8s_publish_data(const struct run_result *r, size_t max, int *summarised
 	return data;
 }
 
-static int client_open(const struct k8s_publish_opts *o, struct k8s_client *cl,
-                       struct check_ctx **ctx)
+/* One request on configmap NS/NAME (query appended, body sent as server-side
+ * apply when set). Returns 0 when the server answered 2xx, with *answer
+ * (may be NULL) the object it returned, a new reference; else -1 with e
+ * saying what the API server said (403 with the RBAC reason...). */
+static int cm_call(const struct k8s_publish_opts *o, const char *method, const char *ns,
+                   const char *name, const char *query, const char *body, json_t **answer,
+                   struct pg_err *e)
 {
 	struct kube_config_opts ko = {
 	    .kubeconfig = o->kubeconfig, .context = o->context, .sa_dir = o->sa_dir};
-	k8s_client_init(cl, &ko);
-	*ctx = ctx_new_for_test(NULL, o->timeout_ms > 0 ? o->timeout_ms : 30000, NULL, NULL);
-	return 0;
-}
-
-static void client_close(struct k8s_client *cl, struct check_ctx *ctx)
-{
+	struct k8s_client cl;
+	k8s_client_init(&cl, &ko);
+	struct check_ctx *ctx =
+	    ctx_new_for_test(NULL, o->timeout_ms > 0 ? o->timeout_ms : 30000, NULL, NULL);
+	char *qns = k8s_qesc(ns), *qname = k8s_qesc(name);
+	char *path = xasprintf("/api/v1/namespaces/%s/configmaps/%s%s", qns, qname, query);
+	char *what = xasprintf("%s configmap %s/%s", body ? "apply" : "get", ns, name);
+	struct http_response rs;
+	char *err = NULL;
+	int rc = 0;
+	if (answer)
+		*answer = NULL;
+	if (k8s_call(&cl, ctx, method, path, body ? "application/apply-patch+yaml" : NULL, body,
+	             &rs, &err) != 0) {
+		rc = pg_error(e, "%s: %s", what, err);
+	} else {
+		if (rs.status < 200 || rs.status > 299) {
+			char *msg = k8s_status_error(&cl, &rs, what);
+			rc = pg_error(e, "%s", msg);
+			free(msg);
+		} else if (answer) {
+			*answer = http_body_json(&rs);
+		}
+		http_response_release(&rs);
+	}
+	free(err);
+	free(what);
+	free(path);
+	free(qns);
+	free(qname);
 	ctx_free_for_test(ctx);
-	k8s_client_release(cl);
+	k8s_client_release(&cl);
+	return rc;
 }
 
 int k8s_publish_results(const struct k8s_publish_opts *o, const char *ns, const char *name,
@@ -169,35 +198,10 @@ int k8s_publish_results(const struct k8s_publish_opts *o, const char *ns, const 
 	    "phasegate", "app.kubernetes.io/name", "phasegate", "annotations", ann, "data", data);
 	char *body = json_dumps(cm, JSON_COMPACT);
 	json_decref(cm);
-	char *qns = k8s_qesc(ns), *qname = k8s_qesc(name);
-	char *path = xasprintf("/api/v1/namespaces/%s/configmaps/%s?fieldManager=%s&force=true",
-	                       qns, qname, FIELD_MANAGER);
-	struct k8s_client cl;
-	struct check_ctx *ctx;
-	client_open(o, &cl, &ctx);
-	struct http_response rs;
-	char *err = NULL;
-	int rc = 0;
 	/* server-side apply: creates the ConfigMap or updates the fields this
 	 * manager owns; the same request twice is the same object */
-	if (k8s_call(&cl, ctx, "PATCH", path, "application/apply-patch+yaml", body, &rs, &err) !=
-	    0) {
-		rc = pg_error(e, "publishing to configmap/%s/%s: %s", ns, name, err);
-	} else {
-		if (rs.status != 200 && rs.status != 201) {
-			char *what = xasprintf("apply configmap %s/%s", ns, name);
-			char *msg = k8s_status_error(&cl, &rs, what);
-			rc = pg_error(e, "publishing the results: %s", msg);
-			free(msg);
-			free(what);
-		}
-		http_response_release(&rs);
-	}
-	free(err);
-	client_close(&cl, ctx);
-	free(path);
-	free(qns);
-	free(qname);
+	int rc = cm_call(o, "PATCH", ns, name, "?fieldManager=" FIELD_MANAGER "&force=true", body,
+	                 NULL, e);
 	free(body);
 	return rc;
 }
@@ -205,47 +209,24 @@ int k8s_publish_results(const struct k8s_publish_opts *o, const char *ns, const 
 int k8s_collect_results(const struct k8s_publish_opts *o, const char *ns, const char *name,
                         struct run_result *r, struct pg_err *e)
 {
-	char *qns = k8s_qesc(ns), *qname = k8s_qesc(name);
-	char *path = xasprintf("/api/v1/namespaces/%s/configmaps/%s", qns, qname);
-	struct k8s_client cl;
-	struct check_ctx *ctx;
-	client_open(o, &cl, &ctx);
-	struct http_response rs;
-	char *err = NULL;
-	int rc = 0;
+	json_t *cm;
 	memset(r, 0, sizeof(*r));
-	if (k8s_call(&cl, ctx, "GET", path, NULL, NULL, &rs, &err) != 0) {
-		rc = pg_error(e, "reading configmap/%s/%s: %s", ns, name, err);
-	} else {
-		json_t *cm = rs.status == 200 ? http_body_json(&rs) : NULL;
-		const char *text =
-		    json_string_value(json_object_get(json_object_get(cm, "data"), "results.json"));
-		if (rs.status != 200) {
-			char *what = xasprintf("get configmap %s/%s", ns, name);
-			char *msg = k8s_status_error(&cl, &rs, what);
-			rc = pg_error(e, "%s", msg);
-			free(msg);
-			free(what);
-		} else if (!text) {
-			rc = pg_error(e, "configmap/%s/%s holds no results.json", ns, name);
-		} else {
-			json_error_t je;
-			json_t *j = json_loads(text, 0, &je);
-			struct pg_err le;
-			if (!j)
-				rc = pg_error(e, "configmap/%s/%s: results.json is not JSON: %s",
-				              ns, name, je.text);
-			else if (result_from_json(r, j, &le) != 0)
-				rc = pg_error(e, "configmap/%s/%s: %s", ns, name, le.msg);
-			json_decref(j);
-		}
-		json_decref(cm);
-		http_response_release(&rs);
-	}
-	free(err);
-	client_close(&cl, ctx);
-	free(path);
-	free(qns);
-	free(qname);
+	if (cm_call(o, "GET", ns, name, "", NULL, &cm, e) != 0)
+		return -1;
+	const char *text =
+	    json_string_value(json_object_get(json_object_get(cm, "data"), "results.json"));
+	int rc = 0;
+	json_error_t je;
+	json_t *j = text ? json_loads(text, 0, &je) : NULL;
+	struct pg_err le;
+	if (!text)
+		rc = pg_error(e, "configmap/%s/%s holds no results.json", ns, name);
+	else if (!j)
+		rc =
+		    pg_error(e, "configmap/%s/%s: results.json is not JSON: %s", ns, name, je.text);
+	else if (result_from_json(r, j, &le) != 0)
+		rc = pg_error(e, "configmap/%s/%s: %s", ns, name, le.msg);
+	json_decref(j);
+	json_decref(cm);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "report.h"
 
 #define FLEET_DEFAULT_TIMEOUT_MS (24LL * 3600 * 1000)
+#define FLEET_MAX_PARALLEL 16 /* child runs at once; the rest wait for a free slot */
 
 void fleet_init(struct fleet *f)
 {
@@ -168,44 +169,72 @@ static void *fleet_job_run(void *arg)
 	return NULL;
 }
 
+/* The workers share the job list and take the next job under a lock. */
+struct fleet_pool {
+	struct fleet_job *jobs;
+	size_t n, next;
+	pthread_mutex_t lock;
+};
+
+static void *fleet_worker(void *arg)
+{
+	struct fleet_pool *pool = arg;
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		size_t i = pool->next < pool->n ? pool->next++ : pool->n;
+		pthread_mutex_unlock(&pool->lock);
+		if (i >= pool->n)
+			return NULL;
+		fleet_job_run(&pool->jobs[i]);
+	}
+}
+
 int fleet_run(struct fleet *f, const char *self, const char *const *args, size_t nargs,
               const char *out_dir, long long timeout_ms, struct pg_err *e)
 {
-	struct fleet_job *jobs = xcalloc(f->n ? f->n : 1, sizeof(*jobs));
-	pthread_t *th = xcalloc(f->n ? f->n : 1, sizeof(*th));
+	struct fleet_pool pool = {.jobs = xcalloc(f->n ? f->n : 1, sizeof(*pool.jobs)), .n = 0};
+	pthread_mutex_init(&pool.lock, NULL);
+	size_t nth = f->n < FLEET_MAX_PARALLEL ? f->n : FLEET_MAX_PARALLEL;
+	pthread_t *th = xcalloc(nth ? nth : 1, sizeof(*th));
 	char **dirs = xcalloc(f->n ? f->n : 1, sizeof(*dirs));
 	int rc = 0;
 	for (size_t i = 0; i < f->n && rc == 0; i++) {
 		dirs[i] = xasprintf("%s/%s", out_dir, f->m[i].cluster);
 		rc = fleet_mkdirs(dirs[i], e);
-	}
-	size_t started = 0;
-	for (size_t i = 0; i < f->n && rc == 0; i++) {
-		jobs[i] = (struct fleet_job){
+		pool.jobs[i] = (struct fleet_job){
 		    &f->m[i], self,    args,
 		    nargs,    dirs[i], timeout_ms > 0 ? timeout_ms : FLEET_DEFAULT_TIMEOUT_MS};
-		if (pthread_create(&th[i], NULL, fleet_job_run, &jobs[i]) != 0) {
-			rc = pg_error(e, "cannot start a thread for cluster %s", f->m[i].cluster);
+	}
+	if (rc == 0)
+		pool.n = f->n;
+	size_t started = 0;
+	for (size_t i = 0; i < nth && rc == 0; i++) {
+		if (pthread_create(&th[i], NULL, fleet_worker, &pool) != 0) {
+			rc = pg_error(e, "cannot start a thread for the fleet's runs");
 			break;
 		}
 		started++;
 	}
+	if (rc != 0 && started) { /* let the started workers finish what they took */
+		pthread_mutex_lock(&pool.lock);
+		pool.n = pool.next;
+		pthread_mutex_unlock(&pool.lock);
+	}
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
-	for (size_t i = 0; i < started; i++) {
+	for (size_t i = 0; i < pool.next && i < f->n; i++) {
 		struct fleet_member *m = &f->m[i];
 		m->results = xasprintf("%s/results.json", dirs[i]);
 		m->report = xasprintf("%s/report.md", m->cluster);
-		if (!m->error)
-			fleet_load(m);
-		else if (access(m->results, R_OK) == 0)
-			fleet_load(m); /* interrupted runs still write their results */
+		if (!m->error || access(m->results, R_OK) == 0)
+			fleet_load(m); /* an interrupted run still writes its results */
 	}
 	for (size_t i = 0; i < f->n; i++)
 		free(dirs[i]);
 	free(dirs);
 	free(th);
-	free(jobs);
+	free(pool.jobs);
+	pthread_mutex_destroy(&pool.lock);
 	return rc;
 }
 

@@ -1,5 +1,5 @@
 /* fleet.h - one suite over many clusters: a run per cluster as a child
- * phasegate process (concurrently), each writing its reports under
+ * phasegate process (up to 16 at once), each writing its reports under
  * OUT/<cluster>/, and the fleet report that puts one row per cluster (its
  * verdict, the gate that failed, a link to its report) under the fleet
  * verdict, the worst of them. "phasegate merge" builds the same report from
@@ -41,9 +41,9 @@ void fleet_release(struct fleet *f);
  * is a NULL-terminated list copied as this member's run arguments. */
 struct fleet_member *fleet_add(struct fleet *f, const char *label, const char *const *extra);
 
-/* Runs "self ARGS... EXTRA... --out OUT/<cluster> --quiet" for every member
- * at once, each with its console output in OUT/<cluster>/console.log, waits
- * for all, and loads their results. timeout_ms bounds each child (0 = one
+/* Runs "self ARGS... EXTRA... --out OUT/<cluster> --no-color" for every
+ * member, up to 16 at a time, each with its console output in
+ * OUT/<cluster>/console.log, waits for all, and loads their results. timeout_ms bounds each child (0 = one
  * day). Returns 0, or -1 with e when OUT cannot be made. A member whose run
  * failed keeps an error. */
 int fleet_run(struct fleet *f, const char *self, const char *const *args, size_t nargs,

@@ -982,11 +982,13 @@ static int publish_results(const struct cli *c, const struct run_result *r, stru
 {
 	struct k8s_publish_opts o = {.timeout_ms = 30000};
 	k8s_opts_from_sets(c->sets, c->nsets, &o);
-	char *ns, *name;
+	char *ns = NULL, *name = NULL;
 	struct pg_err e;
 	if (k8s_publish_target(c->publish, &ns, &name, &e) != 0 ||
 	    k8s_publish_results(&o, ns, name, r, &e) != 0) {
 		fprintf(stderr, "phasegate: %s\n", e.msg);
+		free(ns);
+		free(name);
 		return -1;
 	}
 	if (con) {

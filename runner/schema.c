@@ -63,11 +63,13 @@ static json_t *value_schema(const struct key_spec *k, const struct suite_key_tab
 		                 "^\\s*([0-9]+(\\.[0-9]+)?(ms|s|m|h|d)?)+\\s*$");
 		break;
 	case KT_SEQ: {
-		json_t *item = json_object();
+		json_t *item;
 		if (k->flags & KEY_ENTRIES)
 			item = json_pack("{s:s}", "$ref", "#/definitions/entry");
 		else if (k->sub)
 			item = object_of(k->sub, t);
+		else
+			item = json_object();
 		if ((k->flags & KEY_OR_TEXT) && k->sub)
 			item = json_pack("{s:[o,o]}", "anyOf", scalar_any(), item);
 		j = json_pack("{s:s,s:o}", "type", "array", "items", item);

@@ -18,7 +18,7 @@ set_tests_properties(ship.schema PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT
 # The command line: help per command, did-you-mean, options that do not
 # apply, --require go, list --ids, and bash/zsh/fish completion.
 add_test(NAME ship.cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/check_cli.sh)
-set_tests_properties(ship.cli PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120)
+set_tests_properties(ship.cli PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 300)
 
 # The Debian package: cpack, lintian, dpkg -i, then the installed binary,
 # man pages, completion and plugin SDK (the package is removed afterwards).

@@ -121,7 +121,7 @@ grep -q '^| in-cluster | NO-GO | gate checkpoint-noisy failed' "$tmp/bigfleet/fl
 sed -i "s/$token/kubesim-readonly-token-0002/" "$tmp/pod/sa/token"
 in_pod "${args[@]}" >"$tmp/denied.log" 2>&1
 rc=$?
-[[ $rc == 3 ]] || fail "publishing without the right to: exit $rc, want 3"
+[[ $rc == 3 ]] || { fail "publishing without the right to: exit $rc, want 3"; tail -20 "$tmp/denied.log"; }
 grep -qi 'forbidden\|403' "$tmp/denied.log" || fail "no RBAC message: $(tail -3 "$tmp/denied.log")"
 
 if [[ $fails != 0 ]]; then
