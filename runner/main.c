@@ -566,9 +566,13 @@ static size_t list_destructive(const struct plan *p, FILE *f)
 					char *d = pc->priv && pc->mod->describe ? pc->mod->describe(pc->priv)
 									       : NULL;
 					char *dm = mask_dup(d ? d : pc->mod->name);
-					fprintf(f, "  step %s %s %s (%s:%u:%u): %s\n", s->id, lists[l].kind,
-						pc->id, pc->pos.file ? pc->pos.file : "?", pc->pos.line,
-						pc->pos.col, dm);
+					size_t cut = strlen(dm) > 100 ? 100 : strlen(dm);
+					while (cut && ((unsigned char)dm[cut] & 0xC0) == 0x80)
+						cut--; /* one line each, cut between characters */
+					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s\n", s->id,
+						lists[l].kind, pc->id, pc->pos.file ? pc->pos.file : "?",
+						pc->pos.line, pc->pos.col, (int)cut, dm,
+						dm[cut] ? " …" : "");
 					free(d);
 					free(dm);
 				}
