@@ -611,14 +611,15 @@ static int load(const struct cli *c, struct plan *p)
 	struct diags d;
 	diags_init(&d);
 	memset(p, 0, sizeof(*p));
-	int rc = suite_load(p, c->target, &lo, &d);
-	if (rc == 0) { /* with no selector, everything is selected */
+	int loaded = suite_load(p, c->target, &lo, &d) == 0; /* else p is released */
+	int rc = loaded ? 0 : -1;
+	if (loaded) { /* with no selector, everything is selected */
 		struct plan_selector sel;
 		selector_of(c, &sel);
 		rc = plan_select(p, &sel, &d);
 	}
 	if (rc != 0 || d.n) {
-		if (rc == 0)
+		if (loaded)
 			plan_release(p);
 		return report_diags(c->target, &d);
 	}

