@@ -157,9 +157,9 @@ static void collectors_of(struct buf *b, const struct res_step *st)
 }
 
 static void write_outcome(xmlTextWriterPtr w, const struct run_result *r,
-			  const struct res_check *k)
+			  const struct res_check *k, const struct res_check *blocker)
 {
-	int blocking = report_blocking_check(r) == k;
+	int blocking = blocker == k;
 	const char *elem = NULL, *type = NULL;
 	char *message = NULL;
 	struct buf body;
@@ -254,7 +254,8 @@ static char *junit_classname(const struct run_result *r, const struct res_phase 
 }
 
 static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
-                           const struct res_phase *ph, const struct res_step *st, size_t idx)
+                           const struct res_phase *ph, const struct res_step *st, size_t idx,
+                           const struct res_check *blocker)
 {
 	const struct res_check *k = &st->checks[idx];
 	char *classname = junit_classname(r, ph);
@@ -267,7 +268,7 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
 	attr(w, "name", name);
 	attr(w, "classname", classname);
 	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
-	write_outcome(w, r, k);
+	write_outcome(w, r, k, blocker);
 
 	if (k->kind == RK_ACTION)
 		buf_adds(&out, "action (changes the world)\n");
@@ -305,7 +306,9 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
 	free(classname);
 }
 
-static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t idx)
+/* blocker: the check that stopped the run (found once per document). */
+static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t idx,
+			const struct res_check *blocker)
 {
 	const struct res_phase *ph = &r->phases[idx];
 	struct jcount c = {0};
@@ -358,7 +361,7 @@ static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t i
 		const struct res_step *st = &ph->steps[s];
 		for (size_t i = 0; i < st->nchecks; i++)
 			if (st->checks[i].kind != RK_COLLECTOR)
-				write_testcase(w, r, ph, st, i);
+				write_testcase(w, r, ph, st, i, blocker);
 		/* collectors of a step where nothing failed have no check
 		 * to hang on: keep them at the phase level */
 		if (!report_documented_check(st))
@@ -401,8 +404,9 @@ char *report_junit_render(const struct run_result *r)
 	attr_size(w, "errors", total.errors);
 	/* no "skipped" here: junit-10.xsd does not allow it on <testsuites> */
 	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
+	const struct res_check *blocker = report_blocking_check(r);
 	for (size_t p = 0; p < r->nphases; p++)
-		write_phase(w, r, p);
+		write_phase(w, r, p, blocker);
 	xmlTextWriterEndElement(w);
 	xmlTextWriterEndDocument(w);
 	xmlFreeTextWriter(w);

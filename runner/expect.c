@@ -1798,8 +1798,10 @@ static int judge_item(const struct expect *x, const struct item *it, json_t *fac
 	for (size_t i = 0; i < it->nops && rc == 0; i++)
 		rc = judge_op(x, it, &it->ops[i], name, val, v);
 	if (!v->observed && val) {
-		/* what was measured, kept for reports also when it passed */
-		char *t = json_text(val);
+		/* what was measured, kept for reports also when it passed; a real
+		 * as its shortest exact text */
+		struct num n = {.is_int = 0, .d = json_is_real(val) ? json_real_value(val) : 0};
+		char *t = json_is_real(val) ? num_text(&n) : json_text(val);
 		v->observed = masked_trimmed(t, EXPECT_SEEN_MAX);
 		free(t);
 	}

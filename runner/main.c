@@ -594,9 +594,13 @@ static size_t list_destructive(const struct plan *p, FILE *f)
 					char *d = pc->priv && pc->mod->describe ? pc->mod->describe(pc->priv)
 									       : NULL;
 					char *dm = mask_dup(d ? d : pc->mod->name);
-					fprintf(f, "  step %s %s %s (%s:%u:%u): %s\n", s->id, lists[l].kind,
-						pc->id, pc->pos.file ? pc->pos.file : "?", pc->pos.line,
-						pc->pos.col, dm);
+					size_t cut = strlen(dm) > 100 ? 100 : strlen(dm);
+					while (cut && ((unsigned char)dm[cut] & 0xC0) == 0x80)
+						cut--; /* one line each, cut between characters */
+					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s\n", s->id,
+						lists[l].kind, pc->id, pc->pos.file ? pc->pos.file : "?",
+						pc->pos.line, pc->pos.col, (int)cut, dm,
+						dm[cut] ? " …" : "");
 					free(d);
 					free(dm);
 				}
@@ -635,14 +639,15 @@ static int load(const struct cli *c, struct plan *p)
 	struct diags d;
 	diags_init(&d);
 	memset(p, 0, sizeof(*p));
-	int rc = suite_load(p, c->target, &lo, &d);
-	if (rc == 0) { /* with no selector, everything is selected */
+	int loaded = suite_load(p, c->target, &lo, &d) == 0; /* else p is released */
+	int rc = loaded ? 0 : -1;
+	if (loaded) { /* with no selector, everything is selected */
 		struct plan_selector sel;
 		selector_of(c, &sel);
 		rc = plan_select(p, &sel, &d);
 	}
 	if (rc != 0 || d.n) {
-		if (rc == 0)
+		if (loaded)
 			plan_release(p);
 		return report_diags(c->target, &d);
 	}

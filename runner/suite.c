@@ -1535,7 +1535,7 @@ static void entry_module(struct loader *L, const struct ld_entry *e, const struc
 		world = (mod->flags & CHECK_F_ACTION) != 0;
 	if (pc->priv && mod->destructive && mod->destructive(pc->priv))
 		pc->destructive = 1;
-	if (pc->destructive && !pc->is_action && !pc->is_rollback)
+	if (!world && pc->destructive && !pc->is_action && !pc->is_rollback)
 		lerr(L, e->modkey, "%s '%s' is destructive; put it under actions: or rollback:",
 		     e->kind, pc->id);
 	else if (world && !pc->is_action && !pc->is_rollback)
