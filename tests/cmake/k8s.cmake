@@ -116,6 +116,11 @@ if(PG_CURL AND PG_BASH)
   set_tests_properties(k8s.ca-only PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
     SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
 
+  # The module over HTTP/2: a real nginx in front of the simulator.
+  add_test(NAME k8s.http2 COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_http2.sh)
+  set_tests_properties(k8s.http2 PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
+
   # kubectl and phasegate must see the same objects and rollout verdicts.
   if(PG_KUBECTL)
     foreach(inst healthy:argocd-healthy broken:argocd-broken)
