@@ -36,7 +36,7 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
     add_test(NAME sim.${name} COMMAND ${PG_BASH} ${PG_SIM_TESTS}/${script})
     set_tests_properties(sim.${name} PROPERTIES
       FIXTURES_REQUIRED sim_${inst} RESOURCE_LOCK sim_${inst}
-      ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
+      ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 400)
   endforeach()
 
   # Argo CD's health test objects (../shared/reference/k8s-health) served by
