@@ -477,13 +477,15 @@ static void read_gv(struct k8s_client *c, struct check_ctx *ctx, const char *gro
 		free(err);
 		goto out;
 	}
+	if (rs.status / 100 == 2)
+		j = http_body_json(&rs); /* not inside json_is_object: a macro */
 	if (rs.status == 404) {
 		json_object_set_new(c->gv_seen, gv, json_false());
 	} else if (rs.status / 100 != 2) {
 		err = k8s_status_error(c, &rs, what);
 		json_object_set_new(c->gv_failed, gv, json_string(err));
 		free(err);
-	} else if (!json_is_object(j = http_body_json(&rs))) {
+	} else if (!json_is_object(j)) {
 		err = k8s_not_json(&rs, what, "an APIResourceList");
 		json_object_set_new(c->gv_failed, gv, json_string(err));
 		free(err);
