@@ -8,7 +8,6 @@
  * Every operation's facts carry "ok" (the default expectation) and
  * "summary" (what the default expectation shows when ok is false). */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +21,7 @@
 #include "k8s_logs.h"
 #include "k8s_health.h"
 #include "k8s_rbac.h"
+#include "k8s_yaml.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -736,7 +736,9 @@ static json_t *send_json(struct k8s_run *r, const char *method, const char *path
 		set_error(r, k8s_status_error(r->cl, &rs, what));
 	} else {
 		ans = http_body_json(&rs);
-		if (!ans)
+		if (!ans && rs.body.len) /* a body that is not JSON: say what came */
+			set_error(r, k8s_not_json(&rs, what, "JSON"));
+		else if (!ans)
 			ans = json_object();
 	}
 	http_response_release(&rs);
@@ -1476,145 +1478,6 @@ static void op_nodes(struct k8s_run *r)
 
 /* Splits a multi-document YAML text at "---" lines into JSON objects
  * (List kinds are expanded). Returns 0 or -1 with *err. */
-/* A plain scalar as kubectl's YAML reader (sigs.k8s.io/yaml, YAML 1.1
- * integers parsed like Go's strconv.ParseInt with base 0) reads an
- * integer the YAML 1.2 core schema reads otherwise: 0644 is octal 420,
- * 0b101 binary, 1_000 a thousand. Returns 1 and *v when s is one of those
- * forms, else 0. */
-static int yaml11_int(const char *s, long long *v)
-{
-	const char *p = s + (*s == '+' || *s == '-');
-	int base = 10;
-	if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B')) {
-		base = 2;
-		p += 2;
-	} else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O')) {
-		base = 8;
-		p += 2;
-	} else if (p[0] == '0' && p[1] >= '0' && p[1] <= '9') {
-		base = 8;
-		p += 1;
-	} else if (!strchr(p, '_')) {
-		return 0; /* decimal and hex: the core schema agrees */
-	}
-	unsigned long long acc = 0;
-	int digits = 0;
-	for (; *p; p++) {
-		if (*p == '_')
-			continue;
-		int d = *p - '0';
-		if (d < 0 || d >= base || acc > (unsigned long long)LLONG_MAX / 16)
-			return 0;
-		acc = acc * (unsigned)base + (unsigned)d;
-		digits++;
-	}
-	if (!digits)
-		return 0;
-	*v = *s == '-' ? -(long long)acc : (long long)acc;
-	return 1;
-}
-
-/* Rewrites the integers of j (made from n by node_to_json) that kubectl
- * reads as YAML 1.1 forms; returns a replacement for j or NULL. */
-static json_t *yaml11_fix(const struct node *n, json_t *j)
-{
-	long long v;
-	if (n->kind == NODE_SCALAR)
-		return n->plain && yaml11_int(n->str, &v) ? json_integer(v) : NULL;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct node *child = n->kind == NODE_SEQ ? n->items[i] : n->pairs[i].value;
-		const struct node *key = n->kind == NODE_MAP ? n->pairs[i].key : NULL;
-		if (!child || (key && key->kind != NODE_SCALAR))
-			continue;
-		json_t *cj = key ? json_object_get(j, key->str) : json_array_get(j, i);
-		json_t *rep = cj ? yaml11_fix(child, cj) : NULL;
-		if (rep && key)
-			json_object_set_new(j, key->str, rep);
-		else if (rep)
-			json_array_set_new(j, i, rep);
-	}
-	return NULL;
-}
-
-static int load_manifests(const char *path, json_t *out, char **err)
-{
-	char *data = NULL;
-	size_t len = 0;
-	struct pg_err e;
-	if (read_file_capped(path, 16 * 1024 * 1024, &data, &len, &e) != 0) {
-		*err = xstrdup(e.msg);
-		return -1;
-	}
-	int rc = 0;
-	size_t start = 0;
-	unsigned doc = 0;
-	for (size_t pos = 0; pos <= len && rc == 0;) {
-		size_t eol = pos;
-		while (eol < len && data[eol] != '\n')
-			eol++;
-		int sep = eol - pos >= 3 && strncmp(data + pos, "---", 3) == 0 &&
-		          (eol - pos == 3 || data[pos + 3] == ' ' || data[pos + 3] == '\r');
-		if (sep || pos >= len) {
-			size_t end = sep ? pos : len;
-			/* a document holding only blanks and comments is skipped */
-			int blank = 1;
-			for (size_t i = start; i < end && blank;) {
-				size_t le = i;
-				while (le < end && data[le] != '\n')
-					le++;
-				size_t j = i;
-				while (j < le &&
-				       (data[j] == ' ' || data[j] == '\t' || data[j] == '\r'))
-					j++;
-				if (j < le && data[j] != '#')
-					blank = 0;
-				i = le + 1;
-			}
-			if (!blank) {
-				doc++;
-				struct diags d;
-				diags_init(&d);
-				struct node_limits lim = node_limits_default();
-				struct node *n = NULL;
-				char *name = xasprintf("%s (document %u)", path, doc);
-				if (node_load_string(name, data + start, end - start, &lim, &n,
-				                     &d) != 0) {
-					*err = xasprintf("%s: %s", name,
-					                 d.n ? d.v[0].msg : "bad YAML");
-					rc = -1;
-				} else {
-					json_t *j = node_to_json(n);
-					json_t *fixed = yaml11_fix(n, j);
-					if (fixed) {
-						json_decref(j);
-						j = fixed;
-					}
-					const char *kind =
-					    json_string_value(json_object_get(j, "kind"));
-					if (!json_is_object(j)) {
-						*err = xasprintf("%s is not a Kubernetes object",
-						                 name);
-						rc = -1;
-					} else if (kind && strcmp(kind, "List") == 0) {
-						json_array_extend(out, json_object_get(j, "items"));
-					} else {
-						json_array_append(out, j);
-					}
-					json_decref(j);
-					node_free(n);
-				}
-				free(name);
-				diags_release(&d);
-			}
-			start = eol + 1;
-		}
-		if (pos >= len)
-			break;
-		pos = eol + 1;
-	}
-	free(data);
-	return rc;
-}
 
 static void op_apply(struct k8s_run *r)
 {
@@ -1624,7 +1487,7 @@ static void op_apply(struct k8s_run *r)
 	char *err = NULL;
 	for (size_t i = 0; c->files[i]; i++) {
 		char *p = ctx_path(r->ctx, c->files[i]);
-		int rc = load_manifests(p, objs, &err);
+		int rc = k8s_load_manifests(p, objs, &err);
 		free(p);
 		if (rc != 0) {
 			set_error(r, err);

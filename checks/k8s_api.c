@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <yaml.h>
 
 #include "module.h"
 
@@ -478,13 +477,15 @@ static void read_gv(struct k8s_client *c, struct check_ctx *ctx, const char *gro
 		free(err);
 		goto out;
 	}
+	if (rs.status / 100 == 2)
+		j = http_body_json(&rs); /* not inside json_is_object: a macro */
 	if (rs.status == 404) {
 		json_object_set_new(c->gv_seen, gv, json_false());
 	} else if (rs.status / 100 != 2) {
 		err = k8s_status_error(c, &rs, what);
 		json_object_set_new(c->gv_failed, gv, json_string(err));
 		free(err);
-	} else if (!json_is_object(j = http_body_json(&rs))) {
+	} else if (!json_is_object(j)) {
 		err = k8s_not_json(&rs, what, "an APIResourceList");
 		json_object_set_new(c->gv_failed, gv, json_string(err));
 		free(err);
@@ -946,101 +947,6 @@ out:
 		*items = NULL;
 	}
 	return rc;
-}
-
-/* ---- YAML output ----------------------------------------------------- */
-
-/* A string that a YAML 1.1 or 1.2 reader would take for something else
- * when written plain: booleans of both versions (True, NO, Off, y),
- * nulls, anything that starts like a number, a time or a special float,
- * and YAML 1.1's merge and value keys. Such strings are double-quoted. */
-static int yaml_ambiguous(const char *s)
-{
-	static const char *const words[] = {
-	    "y",    "Y",    "yes",  "Yes",   "YES",   "n",     "N",  "no", "No", "NO",
-	    "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off",
-	    "Off",  "OFF",  "~",    "null",  "Null",  "NULL",  "<<", "=",  NULL};
-	if (!*s)
-		return 1;
-	for (size_t i = 0; words[i]; i++)
-		if (strcmp(s, words[i]) == 0)
-			return 1;
-	return strchr("0123456789+-.", *s) != NULL;
-}
-
-static int yaml_out(void *data, unsigned char *text, size_t size)
-{
-	buf_add(data, text, size);
-	return 1;
-}
-
-static int yaml_scalar(yaml_emitter_t *em, const char *text, size_t len, int is_string)
-{
-	yaml_event_t ev;
-	yaml_scalar_style_t style = is_string && yaml_ambiguous(text)
-	                                ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
-	                                : YAML_ANY_SCALAR_STYLE;
-	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)len, 1, 1,
-	                                  style))
-		return 0;
-	return yaml_emitter_emit(em, &ev);
-}
-
-static int yaml_value(yaml_emitter_t *em, json_t *v, unsigned depth)
-{
-	yaml_event_t ev;
-	if (depth > 200) /* jansson's own parser stops far earlier */
-		return 0;
-	if (json_is_object(v)) {
-		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-		                                         YAML_BLOCK_MAPPING_STYLE) ||
-		    !yaml_emitter_emit(em, &ev))
-			return 0;
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x)
-		{
-			if (!yaml_scalar(em, k, strlen(k), 1) || !yaml_value(em, x, depth + 1))
-				return 0;
-		}
-		return yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
-	}
-	if (json_is_array(v)) {
-		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-		                                          YAML_BLOCK_SEQUENCE_STYLE) ||
-		    !yaml_emitter_emit(em, &ev))
-			return 0;
-		size_t i;
-		json_t *x;
-		json_array_foreach(v, i, x) if (!yaml_value(em, x, depth + 1)) return 0;
-		return yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
-	}
-	if (json_is_string(v))
-		return yaml_scalar(em, json_string_value(v), json_string_length(v), 1);
-	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT); /* numbers, true, null */
-	int ok = yaml_scalar(em, t ? t : "null", t ? strlen(t) : 4, 0);
-	free(t);
-	return ok;
-}
-
-void k8s_yaml(struct buf *b, json_t *obj)
-{
-	yaml_emitter_t em;
-	yaml_event_t ev;
-	yaml_emitter_initialize(&em);
-	yaml_emitter_set_output(&em, yaml_out, b);
-	yaml_emitter_set_unicode(&em, 1);
-	yaml_emitter_set_width(&em, -1);
-	yaml_emitter_set_indent(&em, 2);
-	int ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
-	         yaml_emitter_emit(&em, &ev) &&
-	         yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
-	         yaml_emitter_emit(&em, &ev) && yaml_value(&em, obj, 0) &&
-	         yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&em, &ev) &&
-	         yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev);
-	if (!ok) /* only a value nested past any real object's depth gets here */
-		buf_addf(b, "# not written: %s\n", em.problem ? em.problem : "nesting too deep");
-	yaml_emitter_delete(&em);
 }
 
 /* ---- SHA-256 (FIPS 180-4) -------------------------------------------- */

@@ -116,12 +116,6 @@ char *k8s_selector_string(json_t *selector);
 int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, const char *path,
                  long long limit, json_t **items, char **err);
 
-/* Appends obj as block-style YAML through libyaml's emitter, ending in a
- * newline. Strings a YAML 1.1 or 1.2 reader could take for a boolean,
- * null or number (True, NO, Off, 0644, 1e3, "") are double-quoted, so a
- * restore by any reader gives back the same object. */
-void k8s_yaml(struct buf *b, json_t *obj);
-
 /* SHA-256 of data, as 64 hex digits into hex[65]. */
 void k8s_sha256_hex(const void *data, size_t len, char hex[65]);
 

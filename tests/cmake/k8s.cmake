@@ -36,7 +36,7 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
     add_test(NAME sim.${name} COMMAND ${PG_BASH} ${PG_SIM_TESTS}/${script})
     set_tests_properties(sim.${name} PROPERTIES
       FIXTURES_REQUIRED sim_${inst} RESOURCE_LOCK sim_${inst}
-      ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
+      ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 400)
   endforeach()
 
   # Argo CD's health test objects (../shared/reference/k8s-health) served by
@@ -114,6 +114,11 @@ if(PG_CURL AND PG_BASH)
   # simulator's CA in a private /etc/ssl/certs must not verify it.
   add_test(NAME k8s.ca-only COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_ca_only.sh)
   set_tests_properties(k8s.ca-only PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
+
+  # The module over HTTP/2: a real nginx in front of the simulator.
+  add_test(NAME k8s.http2 COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_http2.sh)
+  set_tests_properties(k8s.http2 PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
     SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
 
   # kubectl and phasegate must see the same objects and rollout verdicts.

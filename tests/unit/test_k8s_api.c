@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "k8s_api.h"
+#include "k8s_yaml.h"
 #include "node.h"
 
 static void add(struct k8s_client *c, const char *group, const char *version, const char *plural,
@@ -330,6 +332,40 @@ static void test_yaml_11_quoting(void **state)
 	json_decref(in);
 }
 
+/* Issue 13 item 6: manifests are read with kubectl's YAML 1.1 integers. */
+static void test_manifest_yaml11_ints(void **state)
+{
+	char path[] = "/tmp/pg-manifest-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *doc = "apiVersion: v1\nkind: ConfigMap\nspec:\n"
+	                  "  a: 0644\n  b: 0o17\n  c: 0b101\n  d: 1_000\n  e: '0644'\n"
+	                  "  f: 0x1F\n  g: 12\n  h: 0\n  i: -010\n  j: [0400, \"0400\"]\n"
+	                  "---\n# comments only\n---\nkind: List\nitems: [{kind: A, m: 0755}]\n";
+	assert_int_equal(write(fd, doc, strlen(doc)), (int)strlen(doc));
+	close(fd);
+	json_t *out = json_array();
+	char *err = NULL;
+	assert_int_equal(k8s_load_manifests(path, out, &err), 0);
+	unlink(path);
+	assert_int_equal(json_array_size(out), 2);
+	json_t *spec = json_object_get(json_array_get(out, 0), "spec");
+	assert_int_equal(json_integer_value(json_object_get(spec, "a")), 420);
+	assert_int_equal(json_integer_value(json_object_get(spec, "b")), 15);
+	assert_int_equal(json_integer_value(json_object_get(spec, "c")), 5);
+	assert_int_equal(json_integer_value(json_object_get(spec, "d")), 1000);
+	assert_string_equal(json_string_value(json_object_get(spec, "e")), "0644");
+	assert_int_equal(json_integer_value(json_object_get(spec, "f")), 31);
+	assert_int_equal(json_integer_value(json_object_get(spec, "g")), 12);
+	assert_int_equal(json_integer_value(json_object_get(spec, "h")), 0);
+	assert_int_equal(json_integer_value(json_object_get(spec, "i")), -8);
+	assert_int_equal(json_integer_value(json_array_get(json_object_get(spec, "j"), 0)), 256);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(spec, "j"), 1)),
+	                    "0400");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 1), "m")), 493);
+	json_decref(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_sha256),
 	    cmocka_unit_test(test_yaml_roundtrip),
 	    cmocka_unit_test(test_yaml_11_quoting),
+	    cmocka_unit_test(test_manifest_yaml11_ints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
