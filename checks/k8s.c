@@ -1800,7 +1800,7 @@ static void op_export(struct k8s_run *r)
 				}
 				if (rc == 0) {
 					char hex[65];
-					k8s_sha256_hex(buf_str(&y), y.len, hex);
+					sha256_hex(buf_str(&y), y.len, hex);
 					buf_addf(&sums, "%s  %s\n", hex, rel);
 					json_array_append_new(files, json_string(rel));
 					kcount++;

@@ -117,6 +117,5 @@ int k8s_list_all(struct k8s_client *c, struct check_ctx *ctx, const char *what, 
                  long long limit, json_t **items, char **err);
 
 /* SHA-256 of data, as 64 hex digits into hex[65]. */
-void k8s_sha256_hex(const void *data, size_t len, char hex[65]);
 
 #endif

@@ -110,33 +110,6 @@ static json_t *find_named(struct kfile *files, size_t n, const char *list, const
 	return NULL;
 }
 
-/* Go's base64.StdEncoding as client-go decodes the -data fields: the
- * standard alphabet, padding required, line breaks ignored; anything else
- * (a URL-safe character, a stray space, a cut-off group) is an error. */
-static char *b64_strict(const char *in, size_t *outlen)
-{
-	struct buf b;
-	buf_init(&b, 0);
-	for (const char *p = in; *p; p++)
-		if (*p != '\n' && *p != '\r')
-			buf_addc(&b, *p);
-	const char *t = buf_str(&b);
-	size_t n = b.len, pad = 0;
-	int ok = n % 4 == 0;
-	for (size_t i = 0; ok && i < n; i++) {
-		char c = t[i];
-		if (c == '=') {
-			pad++;
-			ok = i >= n - 2;
-		} else {
-			ok = pad == 0 && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			                  (c >= '0' && c <= '9') || c == '+' || c == '/');
-		}
-	}
-	char *out = ok ? base64_decode(t, outlen) : NULL;
-	buf_release(&b);
-	return out;
-}
 
 /* Registers every line of a multi-line secret (a PEM key) with the masker
  * besides the whole text, so no line printed alone shows. */
@@ -167,7 +140,7 @@ static int set_pem(char **file_out, char **pem_out, json_t *obj, const char *fil
 		if (secret)
 			mask_lines(data);
 		size_t len;
-		char *pem = b64_strict(data, &len);
+		char *pem = base64_decode(data, &len); /* strict, as client-go */
 		if (!pem)
 			return pg_error(e,
 			                "%s: %s is not valid base64 (standard alphabet with "
@@ -277,9 +250,17 @@ static double jwt_exp(const char *jwt)
 	const char *b = a ? strchr(a + 1, '.') : NULL;
 	if (!b)
 		return 0;
-	char *part = xstrndup(a + 1, (size_t)(b - a - 1));
+	/* base64url without padding, as JWTs carry it: turned into the
+	 * standard alphabet with its padding for the one decoder */
+	size_t plen = (size_t)(b - a - 1);
+	char *part = xmalloc(plen + 4);
+	for (size_t i = 0; i < plen; i++)
+		part[i] = a[1 + i] == '-' ? '+' : a[1 + i] == '_' ? '/' : a[1 + i];
+	while (plen % 4)
+		part[plen++] = '=';
+	part[plen] = 0;
 	size_t len;
-	char *claims = base64_decode(part, &len); /* base64url without padding */
+	char *claims = base64_decode(part, &len);
 	free(part);
 	if (!claims)
 		return 0;

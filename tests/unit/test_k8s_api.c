@@ -230,31 +230,31 @@ static void test_times(void **state)
 static void test_sha256(void **state)
 {
 	char hex[65];
-	k8s_sha256_hex("", 0, hex);
+	sha256_hex("", 0, hex);
 	assert_string_equal(hex,
 	                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	k8s_sha256_hex("abc", 3, hex);
+	sha256_hex("abc", 3, hex);
 	assert_string_equal(hex,
 	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56 bytes */
-	k8s_sha256_hex(two, strlen(two), hex);
+	sha256_hex(two, strlen(two), hex);
 	assert_string_equal(hex,
 	                    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 	size_t n = 1000000;
 	char *a = xmalloc(n);
 	memset(a, 'a', n);
-	k8s_sha256_hex(a, n, hex);
+	sha256_hex(a, n, hex);
 	assert_string_equal(hex,
 	                    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 	free(a);
 	/* the 55/56/64-byte padding edges */
 	char b[64];
 	memset(b, 'x', sizeof(b));
-	k8s_sha256_hex(b, 55, hex);
+	sha256_hex(b, 55, hex);
 	assert_int_equal(strlen(hex), 64);
 	char h56[65], h64[65];
-	k8s_sha256_hex(b, 56, h56);
-	k8s_sha256_hex(b, 64, h64);
+	sha256_hex(b, 56, h56);
+	sha256_hex(b, 64, h64);
 	assert_string_not_equal(h56, h64);
 	assert_string_not_equal(hex, h56);
 }
