@@ -4,33 +4,17 @@
  * hang or a leak. Signed entries are read without running ssh-keygen. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fuzz_file.h"
 #include "attest.h"
 #include "node.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[64];
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!path[0]) {
-		snprintf(path, sizeof(path), "/tmp/pg-fuzz-attest-XXXXXX");
-		int fd = mkstemp(path);
-		if (fd < 0)
-			abort();
-		close(fd);
-	}
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		abort();
-	if (size && fwrite(data, 1, size, f) != size)
-		abort();
-	fclose(f);
+	const char *path = fuzz_input_file(data, size);
 	static const char *const ids[] = {"trained", "approve-devops", "backup-verified"};
 	struct attest_rules rules = {.ids = ids,
 				     .nids = 3,

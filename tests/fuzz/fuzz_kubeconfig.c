@@ -5,32 +5,16 @@
  * this harness never does. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "fuzz_file.h"
 #include "kubeconfig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[64];
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!path[0]) {
-		snprintf(path, sizeof(path), "/tmp/pg-fuzz-kubeconfig-XXXXXX");
-		int fd = mkstemp(path);
-		if (fd < 0)
-			abort();
-		close(fd);
-	}
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		abort();
-	if (size && fwrite(data, 1, size, f) != size)
-		abort();
-	fclose(f);
+	const char *path = fuzz_input_file(data, size);
 	struct kube_config kc;
 	struct kube_config_opts o = {.kubeconfig = path, .sa_dir = "/nonexistent"};
 	struct pg_err e;
