@@ -33,10 +33,8 @@ Usage: run_case.py CASE.json"""
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import casecheck  # noqa: E402
@@ -50,12 +48,7 @@ def sim_paths(name):
 
 
 def ctl(base, port, method, path, body=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(base, "tls", "ca.crt"))
-    data = body.encode() if body is not None else None
-    req = urllib.request.Request("https://127.0.0.1:%d%s" % (port, path), data=data,
-                                 method=method, headers={"Content-Type": "application/yaml"})
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
-        return r.read()
+    return casecheck.sim_call(os.path.join(base, "tls", "ca.crt"), port, method, path, body)
 
 
 def main():
