@@ -414,6 +414,22 @@ static int argocd_changes_world(const void *priv)
 	return c->op >= OP_SYNC;
 }
 
+/* A sync or rollback that deletes (prune) or replaces (force, the
+ * Replace=true sync option) what lives in the cluster, unless it is a dry
+ * run: such an action runs only with --allow-destructive. */
+static int argocd_destructive(const void *priv)
+{
+	const struct argocd_cfg *c = priv;
+	if (c->op < OP_SYNC || c->dry_run)
+		return 0;
+	if (c->prune || c->force)
+		return 1;
+	for (size_t i = 0; c->sync_options && c->sync_options[i]; i++)
+		if (strcmp(c->sync_options[i], "Replace=true") == 0)
+			return 1;
+	return 0;
+}
+
 static char *argocd_describe(void *priv)
 {
 	struct argocd_cfg *c = priv;
@@ -1106,5 +1122,6 @@ const struct check_module check_argocd = {
     .run = argocd_run,
     .describe = argocd_describe,
     .changes_world = argocd_changes_world,
+    .destructive = argocd_destructive,
     .free = argocd_free,
 };
