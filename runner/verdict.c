@@ -21,7 +21,7 @@ int verdict_partial(const struct run_result *r)
 }
 
 /* The first mandatory check or action that failed, in suite order. */
-static const struct res_check *first_failure(const struct run_result *r)
+const struct res_check *verdict_first_failure(const struct run_result *r)
 {
 	for (size_t p = 0; p < r->nphases; p++)
 		for (size_t s = 0; s < r->phases[p].nsteps; s++) {
@@ -46,7 +46,7 @@ void verdict_judge(struct run_result *r)
 	result_count(r);
 	free(r->verdict);
 	free(r->reason);
-	const struct res_check *bad = first_failure(r);
+	const struct res_check *bad = verdict_first_failure(r);
 	size_t open = verdict_open_signoffs(r);
 	size_t not_run = r->skipped + r->interrupted_n;
 	if (r->interrupted) {

@@ -31,6 +31,9 @@ int verdict_exit_code(const struct run_result *r, int require_go);
 /* Open sign-offs: pending checks plus approvals without an attestation. */
 size_t verdict_open_signoffs(const struct run_result *r);
 
+/* The first mandatory check or action that failed, in suite order (NULL). */
+const struct res_check *verdict_first_failure(const struct run_result *r);
+
 /* 1 when the run left part of the suite out. */
 int verdict_partial(const struct run_result *r);
 
