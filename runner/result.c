@@ -170,6 +170,29 @@ void res_escalation_free(struct res_escalation *x)
 	free(x);
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void result_trust_header(struct run_result *r, const char *digest, long long attest_max_age_s,
+                         const char *allowed_signers, const struct res_prior *prior)
+{
+	r->suite_digest = digest && *digest ? xstrdup(digest) : NULL;
+	r->has_attest_rules = 1;
+	r->attest_max_age_s = attest_max_age_s;
+	r->allowed_signers = dup_or_null(allowed_signers);
+	if (prior) {
+		struct res_prior *x = r->prior = xcalloc(1, sizeof(*x));
+		x->path = dup_or_null(prior->path);
+		x->run_id = dup_or_null(prior->run_id);
+		x->environment = dup_or_null(prior->environment);
+		x->finished_at = dup_or_null(prior->finished_at);
+		x->suite_digest = dup_or_null(prior->suite_digest);
+		x->verdict = dup_or_null(prior->verdict);
+	}
+}
+
 void res_prior_free(struct res_prior *x)
 {
 	if (!x)

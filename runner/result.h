@@ -159,6 +159,10 @@ struct run_result {
 };
 
 void result_release(struct run_result *r);
+/* Sets the trust fields of a new result: the suite digest (may be ""), the
+ * suite's attestation rules, and a copy of prior (may be NULL). */
+void result_trust_header(struct run_result *r, const char *digest, long long attest_max_age_s,
+                         const char *allowed_signers, const struct res_prior *prior);
 void result_count(struct run_result *r);        /* recomputes totals and step/phase status */
 json_t *result_to_json(const struct run_result *r);
 int result_from_json(struct run_result *r, json_t *j, struct pg_err *e);

@@ -690,6 +690,7 @@ void sched_result_header(const struct plan *p, const struct sched_opts *o, struc
 	r->keep_going = o->keep_going;
 	r->allow_destructive = o->allow_destructive;
 	r->selection = xstrdup(o->selection);
+	result_trust_header(r, p->digest, p->attest_max_age_ms / 1000, p->allowed_signers, o->prior);
 	r->vars = xcalloc(p->vars.n ? p->vars.n : 1, sizeof(*r->vars));
 	for (size_t i = 0; i < p->vars.n; i++) {
 		const struct var *v = &p->vars.v[i];
