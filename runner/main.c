@@ -635,18 +635,24 @@ static int guard_destructive(const struct cli *c, const struct plan *p)
 	return EXIT_USAGE;
 }
 
+/* The loader's options from the command line (--var, --env-file, --set). */
+static void load_opts_of(const struct cli *c, struct load_opts *lo)
+{
+	load_opts_init(lo);
+	lo->vars = c->vars;
+	lo->nvars = c->nvars;
+	lo->env_file = c->env_file;
+	lo->sets = c->sets;
+	lo->nsets = c->nsets;
+}
+
 static int load(const struct cli *c, struct plan *p)
 {
 	if (!c->target)
 		return usage_error("'%s' needs a suite (a directory with suite.yaml, or a YAML file)",
 				   c->command);
 	struct load_opts lo;
-	load_opts_init(&lo);
-	lo.vars = c->vars;
-	lo.nvars = c->nvars;
-	lo.env_file = c->env_file;
-	lo.sets = c->sets;
-	lo.nsets = c->nsets;
+	load_opts_of(c, &lo);
 	struct diags d;
 	diags_init(&d);
 	memset(p, 0, sizeof(*p));
@@ -865,12 +871,7 @@ static int attest_suite_digest(const struct cli *c, char hex[65])
 	if (!c->for_suite)
 		return 0;
 	struct load_opts lo;
-	load_opts_init(&lo);
-	lo.vars = c->vars;
-	lo.nvars = c->nvars;
-	lo.env_file = c->env_file;
-	lo.sets = c->sets;
-	lo.nsets = c->nsets;
+	load_opts_of(c, &lo);
 	struct diags d;
 	struct plan p;
 	diags_init(&d);
