@@ -20,7 +20,7 @@
 
 struct attest_entry {
 	char *id, *by, *at, *note, *run, *suite; /* owned */
-	char *signed_by;                 /* owned: verified principal, or NULL */
+	char *signed_by;                         /* owned: verified principal, or NULL */
 };
 
 struct attest_set {
@@ -111,9 +111,8 @@ char *attest_signed_text(const char *id, const char *by, const char *at, const c
 {
 	return xasprintf("phasegate attestation v1\nid: %s\nby: %s\nat: %s\nnote: %s\nrun: "
 	                 "%s\n%s%s%s",
-	                 id ? id : "", by ? by : "", at ? at : "", note ? note : "",
-	                 run ? run : "", suite ? "suite: " : "", suite ? suite : "",
-	                 suite ? "\n" : "");
+	                 id ? id : "", by ? by : "", at ? at : "", note ? note : "", run ? run : "",
+	                 suite ? "suite: " : "", suite ? suite : "", suite ? "\n" : "");
 }
 
 /* A temporary file holding text, for ssh-keygen's -s; malloc'd path. */
@@ -379,7 +378,7 @@ static void load_one(struct attest_set *s, const char *path, const struct attest
 		if (sig && !r->keep_signatures_unverified) {
 			struct pg_err e;
 			char *text = attest_signed_text(en->id, en->by, en->at, en->note, en->run,
-			                                 en->suite);
+			                                en->suite);
 			if (!r->allowed_signers)
 				diag_at(
 				    d, node_get(v, "signature"),

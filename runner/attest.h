@@ -34,10 +34,10 @@ struct attestation {
 struct attest_rules {
 	const char *const *ids; /* every id a suite entry or approval has (did-you-mean) */
 	size_t nids;
-	long long max_age_s;         /* 0 = no limit */
-	time_t now;                  /* 0 = the current time */
-	const char *allowed_signers; /* ssh allowed_signers file, or NULL */
-	const char *suite_digest;    /* the suite checked against; NULL = unknown */
+	long long max_age_s;            /* 0 = no limit */
+	time_t now;                     /* 0 = the current time */
+	const char *allowed_signers;    /* ssh allowed_signers file, or NULL */
+	const char *suite_digest;       /* the suite checked against; NULL = unknown */
 	int keep_signatures_unverified; /* read signed entries without verifying (for
 	                                   "phasegate attest", which only appends) */
 };

@@ -7,15 +7,15 @@
 #include "verdict.h"
 
 const struct key_spec escalation_entry_keys[] = {
-	{"level", KT_STR, KEY_REQUIRED, "escalation level (\"Level 3 - emergency\")"},
-	{"respond_within", KT_DURATION, 0, "how soon someone must respond (15m)"},
-	{"contacts", KT_STR_OR_SEQ, 0, "who to call: text or a list (suite vars expand)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"level", KT_STR, KEY_REQUIRED, "escalation level (\"Level 3 - emergency\")"},
+    {"respond_within", KT_DURATION, 0, "how soon someone must respond (15m)"},
+    {"contacts", KT_STR_OR_SEQ, 0, "who to call: text or a list (suite vars expand)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 const struct key_spec require_keys[] = {
-	{"remedy", KT_BOOL, 0, "every automated check needs a remedy: (else exit 2)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"remedy", KT_BOOL, 0, "every automated check needs a remedy: (else exit 2)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static char *expand(const struct plan *p, const struct node *n, int *problems, struct diags *d)
@@ -52,8 +52,10 @@ int escalation_load(struct plan *p, const struct node *map, struct diags *d)
 	if (!map || node_is_null(map))
 		return 0;
 	if (map->kind != NODE_MAP) {
-		diag_at(d, map, "escalation is a map from severity to {level, respond_within, "
-		                "contacts}, not a %s", node_kind_name(map));
+		diag_at(d, map,
+		        "escalation is a map from severity to {level, respond_within, "
+		        "contacts}, not a %s",
+		        node_kind_name(map));
 		return 1;
 	}
 	p->escalation = xcalloc(map->n + 1, sizeof(*p->escalation));
@@ -90,13 +92,14 @@ int escalation_load(struct plan *p, const struct node *map, struct diags *d)
 			if (edit_distance(k->str, plan_severities[s]) <= 2)
 				hint = plan_severities[s];
 		if (hint)
-			diag_at(d, k, "escalation: unknown severity '%s' (did you mean '%s'?)", k->str,
-			        hint);
+			diag_at(d, k, "escalation: unknown severity '%s' (did you mean '%s'?)",
+			        k->str, hint);
 		else
-			diag_at(d, k,
-			        "escalation: unknown severity '%s' (expected critical, high, medium, "
-			        "low or info)",
-			        k->str);
+			diag_at(
+			    d, k,
+			    "escalation: unknown severity '%s' (expected critical, high, medium, "
+			    "low or info)",
+			    k->str);
 		problems++;
 	}
 	return problems;

@@ -6,11 +6,10 @@
 #include "prior.h"
 
 const struct key_spec prior_keys[] = {
-	{"environment", KT_STR, KEY_REQUIRED, "where the earlier GO run must have been (test)"},
-	{"max_age", KT_DURATION, KEY_REQUIRED, "how long ago it may have finished (7d)"},
-	{"required_for", KT_STR_OR_SEQ, KEY_REQUIRED,
-	 "environments whose runs need it (production)"},
-	{NULL, KT_ANY, 0, NULL},
+    {"environment", KT_STR, KEY_REQUIRED, "where the earlier GO run must have been (test)"},
+    {"max_age", KT_DURATION, KEY_REQUIRED, "how long ago it may have finished (7d)"},
+    {"required_for", KT_STR_OR_SEQ, KEY_REQUIRED, "environments whose runs need it (production)"},
+    {NULL, KT_ANY, 0, NULL},
 };
 
 static char *expand(const struct plan *p, const struct node *n, int *problems, struct diags *d)
@@ -121,14 +120,16 @@ int prior_check(const struct plan *p, const char *path, time_t now, struct res_p
 		if (!now)
 			now = time(NULL);
 		if (fin > now + 300)
-			diag_pos(d, path, 0, 0, "--prior finished in the future (%s)", r.finished_at);
+			diag_pos(d, path, 0, 0, "--prior finished in the future (%s)",
+			         r.finished_at);
 		else if (pr->set && (long long)(now - fin) * 1000 > pr->max_age_ms) {
 			char *age = format_duration(pr->max_age_ms);
 			char *was = format_duration((long long)(now - fin) * 1000);
-			diag_pos(d, path, 0, 0,
-			         "--prior is too old: it finished at %s (%s ago); the suite accepts "
-			         "at most %s (prior: {max_age})",
-			         r.finished_at, was, age);
+			diag_pos(
+			    d, path, 0, 0,
+			    "--prior is too old: it finished at %s (%s ago); the suite accepts "
+			    "at most %s (prior: {max_age})",
+			    r.finished_at, was, age);
 			free(age);
 			free(was);
 		}

@@ -1175,8 +1175,15 @@ static void attestations_shape(struct loader *L, const struct node *n)
 	L->nerr += keys_validate(n, attestations_keys, "attestations", L->d);
 	if ((v = node_get(n, "max_age")))
 		parse_positive_duration(L, v, "attestations.max_age", &L->p->attest_max_age_ms);
-	if ((v = node_get(n, "allowed_signers")) && ld_scalar(L, v))
-		L->p->allowed_signers = path_join(L->p->dir, v->str);
+	if ((v = node_get(n, "allowed_signers")) && ld_scalar(L, v)) {
+		/* absolute: results.json keeps it for "report --attest" run elsewhere */
+		char *rel = path_join(L->p->dir, v->str), *abs = realpath(rel, NULL);
+		char cwd[PATH_MAX];
+		if (!abs && rel[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			abs = path_join(cwd, rel);
+		L->p->allowed_signers = abs ? abs : xstrdup(rel);
+		free(rel);
+	}
 }
 
 /* The failure protocol's keys: escalation:, require:, prior:. */

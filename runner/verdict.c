@@ -44,7 +44,8 @@ static const struct res_step *failed_rollback(const struct run_result *r)
 			const struct res_step *st = &r->phases[p].steps[s];
 			for (size_t c = 0; c < st->nchecks; c++)
 				if (st->checks[c].kind == RK_ROLLBACK &&
-				    (st->checks[c].status == RS_FAIL || st->checks[c].status == RS_ERROR))
+				    (st->checks[c].status == RS_FAIL ||
+				     st->checks[c].status == RS_ERROR))
 					return st;
 		}
 	return NULL;
