@@ -334,7 +334,8 @@ void cli_print_help(FILE *f, const struct cli_command *c)
 	        "options.\n\n"
 	        "verdicts:   GO, NO-GO, PENDING (a sign-off is open), PARTIAL (part of the suite ran)\n"
 	        "exit codes: 0 GO, PENDING or PARTIAL; 1 NO-GO (a gate failed or --timeout passed);\n"
-	        "            2 the suite, an attestation or the command line is wrong (nothing ran);\n"
+	        "            2 the suite, an attestation, a --prior run or the command line is wrong\n"
+	        "              (nothing ran);\n"
 	        "            3 internal or environment error (e.g. a report could not be written);\n"
 	        "            4 --require go and the verdict is not GO; 130/143 interrupted\n");
 }

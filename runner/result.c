@@ -398,6 +398,9 @@ static void trust_to_json(json_t *o, const struct run_result *r)
 {
 	set(o, "suite_digest", jtext(r->suite_digest));
 	set(o, "rollback_failed", jtext(r->rollback_failed));
+	set(o, "attestation_rules", json_null());
+	set(o, "escalation", json_null());
+	set(o, "prior", json_null());
 	if (r->has_attest_rules) {
 		json_t *x = json_object();
 		set(x, "max_age_s", json_integer((json_int_t)r->attest_max_age_s));
