@@ -228,12 +228,12 @@ void model_trust(struct run_result *r, const char *level, const char *contact,
 	e->contacts[e->ncontacts++] = xstrdup(contact);
 	e->contacts[e->ncontacts++] = xstrdup("ops lead");
 	r->escalation = e;
+	static char digest[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 	struct res_prior pr = {.path = "test/results.json",
 	                       .run_id = (char *)prior_run,
 	                       .environment = "test",
 	                       .finished_at = "2026-11-30T10:00:00Z",
-	                       .suite_digest = "0123456789abcdef0123456789abcdef0123456789abcdef01234567"
-	                                       "89abcdef",
+	                       .suite_digest = digest,
 	                       .verdict = "GO"};
 	result_trust_header(r, pr.suite_digest, 7 * 86400, "/etc/phasegate/signers", &pr);
 }

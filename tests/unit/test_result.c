@@ -152,13 +152,12 @@ static void test_json_every_field(void **state)
 	json_t *j = result_to_json(&r);
 	/* 24 scalars, totals, 4 arrays, attestation rules, escalation, prior */
 	assert_int_equal(json_object_size(j), 32);
-	assert_int_equal(json_integer_value(json_object_get(
-	                     json_object_get(j, "attestation_rules"), "max_age_s")),
+	assert_int_equal(json_integer_value(
+	                     json_object_get(json_object_get(j, "attestation_rules"), "max_age_s")),
 	                 7 * 86400);
-	assert_string_equal(
-	    json_string_value(json_array_get(
-	        json_object_get(json_object_get(j, "escalation"), "contacts"), 1)),
-	    "ops lead");
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(json_object_get(j, "escalation"), "contacts"), 1)),
+	                    "ops lead");
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(j, "prior"), "run_id")),
 	    "20261130T100000Z-abcdef");
