@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "escalation.h"
+#include "mask.h"
 #include "verdict.h"
 
 const struct key_spec escalation_entry_keys[] = {
@@ -139,13 +140,29 @@ void escalation_apply(const struct plan *p, struct run_result *r)
 	struct res_escalation *x = xcalloc(1, sizeof(*x));
 	x->severity = xstrdup(e->severity);
 	x->check = xstrdup(bad->id ? bad->id : "");
-	x->level = e->level ? xstrdup(e->level) : NULL;
+	x->level = e->level ? mask_dup(e->level) : NULL; /* outside text: masked */
 	x->respond_within = e->respond_within ? xstrdup(e->respond_within) : NULL;
 	x->contacts = xcalloc(e->ncontacts + 1, sizeof(*x->contacts));
 	for (size_t i = 0; i < e->ncontacts; i++)
-		x->contacts[i] = xstrdup(e->contacts[i]);
+		x->contacts[i] = mask_dup(e->contacts[i]);
 	x->ncontacts = e->ncontacts;
 	r->escalation = x;
+}
+
+char *escalation_text(const struct res_escalation *e)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_addf(&b, "escalate (severity %s of check %s): %s", e->severity ? e->severity : "?",
+	         e->check ? e->check : "?", e->level ? e->level : "-");
+	if (e->respond_within)
+		buf_addf(&b, " — respond within %s", e->respond_within);
+	buf_adds(&b, " — contacts: ");
+	for (size_t i = 0; i < e->ncontacts; i++)
+		buf_addf(&b, "%s%s", i ? ", " : "", e->contacts[i]);
+	if (!e->ncontacts)
+		buf_adds(&b, "none named");
+	return buf_detach(&b);
 }
 
 static size_t missing_in(const struct plan_check *v, size_t n, struct diags *d)

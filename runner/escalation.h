@@ -35,6 +35,10 @@ const struct plan_escalation *escalation_for(const struct plan *p, const char *s
  * run did not fail or the suite names no escalation for that severity. */
 void escalation_apply(const struct plan *p, struct run_result *r);
 
+/* "escalate (severity critical of check X): LEVEL — respond within 15m —
+ * contacts: a, b" (malloc'd), for the console. */
+char *escalation_text(const struct res_escalation *e);
+
 /* Adds one diagnostic (file:line:column) for every selected-or-not
  * automated check without a remedy: and returns how many. */
 size_t remedies_missing(const struct plan *p, struct diags *d);

@@ -1009,6 +1009,11 @@ static int cmd_run(const struct cli *c, struct plan *p, const struct res_prior *
 		rc = EXIT_INTERNAL;
 	} else {
 		escalation_apply(p, &r);
+		if (con && r.escalation) {
+			char *note = escalation_text(r.escalation);
+			console_note(con, note);
+			free(note);
+		}
 		rc = verdict_exit_code(&r, c->require_go);
 		if (rc == EXIT_NOT_GO && con) {
 			char *note = xasprintf("--require go: the verdict is %s, not GO (exit 4)",

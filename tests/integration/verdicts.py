@@ -821,6 +821,9 @@ def test_escalation():
               esc.get("respond_within") == "15m" and
               esc.get("contacts") == ["pager <oncall@example.org>", "Ops lead <b>now</b>"],
               "results.json: who to call for the failed gate, vars expanded (%s)" % esc)
+        check("escalate (severity critical of check healthy): Level 3 - emergency — respond "
+              "within 15m — contacts: pager <oncall@example.org>, Ops lead" in r.stdout,
+              "the console says who to call (%s)" % r.stdout[-300:])
         md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
         first = md.split("## Open")[0]
         check("**Escalate** (severity critical of check healthy): Level 3 - emergency — "
@@ -837,6 +840,21 @@ def test_escalation():
         r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "ok"))
         check(r.returncode == 0 and results(os.path.join(tmp, "ok"))["escalation"] is None,
               "a GO run names no escalation")
+        # a secret in the contacts is masked in every output
+        sec = os.path.join(tmp, "sec.yaml")
+        with open(sec, "w") as f:
+            f.write("name: sec\nsecrets: {pager: {env: PG_PAGER_TOKEN}}\nescalation:\n"
+                    "  high: {level: L2, contacts: \"https://pager/${secrets.pager}\"}\n"
+                    "phases:\n  - steps:\n      - checks:\n          - remedy: x\n"
+                    "            exec: {argv: [\"false\"]}\n")
+        so = os.path.join(tmp, "so")
+        r = pg("run", sec, "--out", so, env={"PG_PAGER_TOKEN": "supersecret123"})
+        leaked = [n for n in os.listdir(so)
+                  if "supersecret123" in open(os.path.join(so, n), encoding="utf-8").read()]
+        check(r.returncode == 1 and results(so)["escalation"]["contacts"] ==
+              ["https://pager/••••••"] and not leaked and "supersecret123" not in r.stdout,
+              "a secret in the contacts is masked everywhere (%s %s)" %
+              (results(so)["escalation"], leaked))
         # unknown severities and bad entries: exit 2 with their place
         for text, msg, pos in (
                 ("  critcal: {level: L}\n", "unknown severity 'critcal' (did you mean "
