@@ -633,7 +633,23 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	/* NOCHECKRESP: hand SERVFAIL/REFUSED replies to us as they are
 	 * instead of treating the server as broken and timing out. */
 	o.flags = ARES_FLAG_NOCHECKRESP | (c->tcp ? ARES_FLAG_USEVC : 0);
-	int st = ares_init_options(&ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS);
+	int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
+	char lookups[] = "b";
+	if (c->server_csv) {
+		/* With its server named, a query needs nothing of resolv.conf,
+		 * nsswitch.conf or host.conf: a channel whose configuration is
+		 * complete (servers, search domains, sort list, lookups, ndots)
+		 * is made without reading them, which was most of a check's
+		 * own cost. The servers are set below. */
+		o.nservers = 0;
+		o.ndomains = 0;
+		o.nsort = 0;
+		o.ndots = 1;
+		o.lookups = lookups;
+		mask |= ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST | ARES_OPT_NDOTS |
+		        ARES_OPT_LOOKUPS;
+	}
+	int st = ares_init_options(&ch, &o, mask);
 	if (st != ARES_SUCCESS) {
 		out->forced = CHECK_ERROR;
 		out->error =

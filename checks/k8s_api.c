@@ -150,7 +150,7 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 	    .body = body,
 	    .body_len = body ? strlen(body) : 0,
 	    .max_body = K8S_MAX_BODY,
-	    .proxy = kc->proxy_url,
+	    .proxy = kc->proxy,
 	};
 	rq.tls.ca_file = kc->ca_file;
 	rq.tls.ca_pem = kc->ca_pem;
@@ -174,8 +174,10 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 		                 kc->server, kc->cluster_name ? kc->cluster_name : "in-cluster",
 		                 kc->origin, ca, rs->error ? rs->error : "no response");
 		int code = rs->curl_code;
+		long proxy_status = rs->proxy_status;
 		http_response_release(rs); /* callers release only answers */
-		rs->curl_code = code;      /* but k8s_call decides on retries by it */
+		rs->curl_code = code;      /* but k8s_call decides on retries by them */
+		rs->proxy_status = proxy_status;
 		goto out;
 	}
 	rc = 0;
@@ -224,12 +226,14 @@ static int wait_ms(struct check_ctx *ctx, long long ms)
 	}
 }
 
-/* client-go retries a GET whose connection was reset or closed early. */
+/* client-go retries a GET whose connection was reset or closed early; a
+ * proxy that refused the tunnel will refuse it again. */
 static int transport_retryable(const struct http_response *rs)
 {
-	return rs->curl_code == CURLE_RECV_ERROR || rs->curl_code == CURLE_SEND_ERROR ||
-	       rs->curl_code == CURLE_GOT_NOTHING || rs->curl_code == CURLE_PARTIAL_FILE ||
-	       rs->curl_code == CURLE_HTTP2 || rs->curl_code == CURLE_HTTP2_STREAM;
+	return rs->proxy_status == 0 &&
+	       (rs->curl_code == CURLE_RECV_ERROR || rs->curl_code == CURLE_SEND_ERROR ||
+	        rs->curl_code == CURLE_GOT_NOTHING || rs->curl_code == CURLE_PARTIAL_FILE ||
+	        rs->curl_code == CURLE_HTTP2 || rs->curl_code == CURLE_HTTP2_STREAM);
 }
 
 int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
@@ -285,15 +289,12 @@ int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, co
 	return rc;
 }
 
-/* An excerpt of a body for a message: at most 120 bytes, one line,
- * control bytes shown as '.', so a binary or HTML answer can be told
- * apart. */
-static char *excerpt(const struct http_response *rs)
+char *k8s_body_excerpt(const struct http_response *rs, size_t max)
 {
 	struct buf b;
 	buf_init(&b, 0);
 	const unsigned char *p = (const unsigned char *)buf_str(&rs->body);
-	size_t n = rs->body.len < 120 ? rs->body.len : 120;
+	size_t n = rs->body.len < max ? rs->body.len : max;
 	for (size_t i = 0; i < n; i++)
 		buf_addc(&b, p[i] < 0x20 || p[i] == 0x7f ? '.' : (char)p[i]);
 	if (rs->body.len > n)
@@ -304,7 +305,7 @@ static char *excerpt(const struct http_response *rs)
 char *k8s_not_json(const struct http_response *rs, const char *what, const char *expected)
 {
 	const char *ct = json_string_value(json_object_get(rs->headers, "content-type"));
-	char *ex = excerpt(rs);
+	char *ex = k8s_body_excerpt(rs, 120);
 	char *out = xasprintf("%s: the API server's answer is not %s (HTTP %ld, Content-Type %s, "
 	                      "%zu bytes%s: '%s')",
 	                      what, expected, rs->status, ct && *ct ? ct : "(none)", rs->body.len,

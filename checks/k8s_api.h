@@ -67,6 +67,11 @@ int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, co
  * reason), 404, 409 (with the force hint), 5xx each say what to do. */
 char *k8s_status_error(struct k8s_client *c, const struct http_response *rs, const char *what);
 
+/* An excerpt of a body for a message: at most max bytes, one line,
+ * control bytes shown as '.', "..." when cut, so a binary or HTML answer
+ * can be told apart. */
+char *k8s_body_excerpt(const struct http_response *rs, size_t max);
+
 /* A message for an answer that is not the JSON expected ("a JSON list"):
  * names the status, the Content-Type, the size and a printable excerpt, so
  * an HTML error page, a protobuf body or a cut-off answer can be told

@@ -11,6 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
+#include "kube_proxy.h"
+#include "mask.h"
 #include "module.h"
 #include "node.h"
 #include "proc.h"
@@ -243,41 +246,11 @@ static int read_impersonation(struct kube_config *kc, json_t *u, const char *whe
 	return 0;
 }
 
-/* The seconds-since-epoch exp claim of a JWT, 0 when it has none. */
-static double jwt_exp(const char *jwt)
-{
-	const char *a = strchr(jwt, '.');
-	const char *b = a ? strchr(a + 1, '.') : NULL;
-	if (!b)
-		return 0;
-	/* base64url without padding, as JWTs carry it: turned into the
-	 * standard alphabet with its padding for the one decoder */
-	size_t plen = (size_t)(b - a - 1);
-	char *part = xmalloc(plen + 4);
-	for (size_t i = 0; i < plen; i++)
-		part[i] = a[1 + i] == '-' ? '+' : a[1 + i] == '_' ? '/' : a[1 + i];
-	while (plen % 4)
-		part[plen++] = '=';
-	part[plen] = 0;
-	size_t len;
-	char *claims = base64_decode(part, &len);
-	free(part);
-	if (!claims)
-		return 0;
-	json_t *j = json_loadb(claims, len, 0, NULL);
-	free(claims);
-	double exp = json_number_value(json_object_get(j, "exp"));
-	if (j)
-		json_decref(j);
-	return exp;
-}
-
-/* The oidc auth-provider kubectl still supports: its id-token is the
- * bearer token until it expires. Refreshing through the identity
- * provider is not done here: an expired token is an error that says
- * how to get a new one. Other auth-providers (gcp, azure) were removed
- * from kubectl and are refused with the exec plugin hint. */
-static int read_oidc(struct kube_config *kc, json_t *ap, const char *where, struct pg_err *e)
+/* The auth-provider of a user: oidc (kube_oidc.h), the one kubectl still
+ * supports; the others (gcp, azure) were removed from kubectl and are
+ * refused with the exec plugin hint. */
+static int read_auth_provider(struct kube_config *kc, json_t *ap, const char *where,
+                              struct pg_err *e)
 {
 	if (!json_is_object(ap))
 		return 0;
@@ -287,19 +260,9 @@ static int read_oidc(struct kube_config *kc, json_t *ap, const char *where, stru
 		                "%s: the auth-provider '%s' is not supported (kubectl removed it); "
 		                "use an exec credential plugin",
 		                where, name ? name : "");
-	json_t *cfg = json_object_get(ap, "config");
-	const char *secrets[] = {"id-token", "refresh-token", "client-secret"};
-	for (size_t i = 0; i < 3; i++)
-		mask_add(jstr(cfg, secrets[i]));
-	const char *tok = jstr(cfg, "id-token");
-	if (!tok || !*tok)
-		return pg_error(e,
-		                "%s: the oidc auth-provider has no id-token (log in with kubectl "
-		                "or kubelogin first, or use an exec credential plugin)",
-		                where);
-	free(kc->token);
-	kc->token = xstrdup(tok);
-	kc->token_expires = jwt_exp(tok);
+	if (kube_oidc_read(&kc->oidc, json_object_get(ap, "config"), kc->user_name, where, e) != 0)
+		return -1;
+	kc->oidc.proxy = kube_proxy_for(kc->oidc.issuer, NULL, NULL);
 	return 0;
 }
 
@@ -342,6 +305,8 @@ static int load_in_cluster(struct kube_config *kc, const struct kube_config_opts
 	if (!kc->nspace)
 		kc->nspace = xstrdup("default");
 	kc->origin = xstrdup("in-cluster service account");
+	kc->proxy = kube_proxy_for(kc->server, NULL, NULL);
+	(void)http_url_secret(kc->proxy);
 	return 0;
 }
 
@@ -438,6 +403,13 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 	kc->insecure = json_is_true(json_object_get(cl, "insecure-skip-tls-verify"));
 	kc->proxy_url = xstrdup(jstr(cl, "proxy-url"));
 	char *where = xasprintf("kubeconfig %s: cluster '%s'", clf->path, cluster);
+	if (kc->proxy_url && kube_proxy_url_check(kc->proxy_url, e) != 0) {
+		char *why = xstrdup(e->msg);
+		pg_error(e, "%s: %s", where, why);
+		free(why);
+		free(where);
+		goto out;
+	}
 	if (jstr(cl, "certificate-authority") && jstr(cl, "certificate-authority-data")) {
 		pg_error(e, "%s: certificate-authority and certificate-authority-data are both set; keep one",
 			 where);
@@ -500,7 +472,7 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 			free(pair);
 		}
 		if (read_impersonation(kc, u, where, e) != 0 ||
-		    read_oidc(kc, json_object_get(u, "auth-provider"), where, e) != 0) {
+		    read_auth_provider(kc, json_object_get(u, "auth-provider"), where, e) != 0) {
 			free(where);
 			goto out;
 		}
@@ -578,6 +550,12 @@ int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, s
 	kc->origin = xasprintf("kubeconfig %s (context %s)", cf->path, ctxname);
 	rc = 0;
 out:
+	if (rc == 0) {
+		/* user:password of a proxy never shows, in any output */
+		(void)http_url_secret(kc->proxy_url);
+		kc->proxy = kube_proxy_for(kc->server, kc->proxy_url, NULL);
+		(void)http_url_secret(kc->proxy);
+	}
 	for (size_t i = 0; i < nfiles; i++)
 		kfile_release(&files[i]);
 	if (rc != 0)
@@ -615,6 +593,8 @@ void kube_config_release(struct kube_config *kc)
 	if (kc->as_extra)
 		json_decref(kc->as_extra);
 	free(kc->proxy_url);
+	free(kc->proxy);
+	kube_oidc_release(&kc->oidc);
 	free(kc->nspace);
 	free(kc->context_name);
 	free(kc->cluster_name);
@@ -632,7 +612,7 @@ void kube_config_release(struct kube_config *kc)
 
 int kube_config_can_refresh(const struct kube_config *kc)
 {
-	return kc->exec != NULL || kc->token_file != NULL;
+	return kc->exec != NULL || kc->token_file != NULL || kube_oidc_can_refresh(&kc->oidc);
 }
 
 /* RFC 3339 "2026-11-26T10:00:00Z" (fractions and offsets accepted). */
@@ -781,17 +761,14 @@ int kube_credentials_gen(struct kube_config *kc, struct check_ctx *ctx, unsigned
 	*bearer = NULL;
 	*cert_pem = *key_pem = NULL;
 	*gen = 0;
+	if (kc->oidc.issuer) {
+		/* single-flight: one refresh, the others then find its token */
+		pthread_mutex_lock(&kc->lock);
+		int rc = kube_oidc_token(&kc->oidc, ctx, rejected, bearer, gen, e);
+		pthread_mutex_unlock(&kc->lock);
+		return rc;
+	}
 	if (kc->token) {
-		if (kc->token_expires > 0 && (double)time(NULL) >= kc->token_expires) {
-			char *at = iso8601_at(kc->token_expires);
-			pg_error(e,
-			         "the oidc id-token of user '%s' expired at %s; refresh it with "
-			         "kubectl or kubelogin (phasegate does not call the identity "
-			         "provider)",
-			         kc->user_name ? kc->user_name : "", at);
-			free(at);
-			return -1;
-		}
 		*bearer = xstrdup(kc->token);
 		return 0;
 	}
@@ -831,7 +808,7 @@ int kube_credentials(struct kube_config *kc, struct check_ctx *ctx, int refresh,
 	unsigned gen, rejected = 0;
 	if (refresh) {
 		pthread_mutex_lock(&kc->lock);
-		rejected = kc->cred.valid ? kc->cred.gen : 0;
+		rejected = kc->oidc.issuer ? kc->oidc.gen : kc->cred.valid ? kc->cred.gen : 0;
 		pthread_mutex_unlock(&kc->lock);
 	}
 	return kube_credentials_gen(kc, ctx, rejected, bearer, cert_pem, key_pem, &gen, e);

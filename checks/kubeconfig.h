@@ -4,8 +4,10 @@
  * overrides, certificate authority and client certificates as files or
  * data, token and tokenFile, exec credential plugins
  * (client.authentication.k8s.io/v1 and v1beta1, cached until expiry, run
- * again once on 401), the oidc auth-provider's id-token, impersonation,
- * insecure-skip-tls-verify, proxy-url, and the in-cluster service account
+ * again once on 401), the oidc auth-provider's id-token
+ * and its refresh (kube_oidc.h), impersonation,
+ * insecure-skip-tls-verify, proxy-url or the proxy environment
+ * (kube_proxy.h), and the in-cluster service account
  * when no kubeconfig exists. Every credential read is registered with the
  * masker at once. */
 #ifndef PHASEGATE_KUBECONFIG_H
@@ -14,6 +16,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "kube_oidc.h"
 #include "util.h"
 
 struct check_ctx;
@@ -51,8 +54,9 @@ struct kube_config {
 	char *as_user, *as_uid;
 	char **as_groups;     /* NULL-terminated, NULL when none */
 	json_t *as_extra;     /* object: key -> array of strings, or NULL */
-	double token_expires; /* epoch seconds of an oidc id-token's exp, 0 = unknown */
-	char *proxy_url;
+	struct kube_oidc oidc;  /* the oidc auth-provider; oidc.issuer NULL when not used */
+	char *proxy_url;        /* the cluster's proxy-url as written, or NULL */
+	char *proxy;            /* the proxy for the server as kube_proxy_for chose ("" = none) */
 	char *nspace;           /* effective default namespace */
 	char *context_name, *cluster_name, *user_name;
 	char *origin;           /* "kubeconfig /path (context x)" or "in-cluster service account" */
@@ -61,7 +65,7 @@ struct kube_config {
 	char *exec_dir;         /* directory relative commands resolve against */
 	json_t *exec_cluster;   /* spec.cluster when provideClusterInfo */
 	struct kube_exec_cred cred;
-	pthread_mutex_t lock; /* guards cred and cred_runs */
+	pthread_mutex_t lock; /* guards cred, cred_runs and oidc */
 	unsigned cred_runs;   /* exec plugin runs that gave a credential */
 };
 

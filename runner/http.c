@@ -500,8 +500,10 @@ static json_t *tls_probe(const struct hop_in *in, const char *connect_to)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
 	if (ct)
 		curl_easy_setopt(c, CURLOPT_CONNECT_TO, ct);
-	if (in->rq->proxy)
+	if (in->rq->proxy) {
 		curl_easy_setopt(c, CURLOPT_PROXY, in->rq->proxy);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* the caller's choice is final */
+	}
 	if (curl_easy_perform(c) == CURLE_OK) {
 		struct curl_certinfo *ci = NULL;
 		if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
@@ -691,7 +693,15 @@ static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
 		break;
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
-		if (oserr == ECONNRESET && status == 0)
+		curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &h->rs->proxy_status);
+		if (h->rs->proxy_status >= 300)
+			msg = xasprintf("the proxy refused the tunnel to %s with HTTP %ld%s", ep,
+			                h->rs->proxy_status,
+			                h->rs->proxy_status == 407
+			                    ? " (Proxy Authentication Required: check the user and "
+			                      "password of the proxy URL)"
+			                    : "");
+		else if (oserr == ECONNRESET && status == 0)
 			msg = xasprintf("connection reset by %s before any response", ep);
 		else if (oserr == ECONNRESET)
 			msg = xasprintf(
@@ -842,8 +852,10 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
 	                 rq->http1_only ? (long)CURL_HTTP_VERSION_1_1
 	                                : (long)CURL_HTTP_VERSION_2TLS);
-	if (rq->proxy)
+	if (rq->proxy) {
 		curl_easy_setopt(c, CURLOPT_PROXY, rq->proxy);
+		curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* the caller's choice is final */
+	}
 
 	/* Method and body. */
 	const char *method = in->method;

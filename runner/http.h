@@ -36,7 +36,8 @@ struct http_request {
 	long long connect_timeout_ms; /* 0 = min(10s, remaining) */
 	long long timeout_ms;     /* 0 = what remains of the check deadline */
 	size_t max_body;          /* 0 = 8 MiB; more is cut and body_truncated set */
-	const char *proxy;        /* NULL = libcurl's environment handling */
+	const char *proxy;        /* NULL = libcurl's environment handling; else exactly
+	                             this proxy ("" = none), NO_PROXY not consulted */
 	int want_tls_info;        /* fill tls (certificate chain info) */
 	int want_timings;
 	int http1_only;           /* 1 = never HTTP/2 (default: HTTP/2 over TLS when offered) */
@@ -60,6 +61,7 @@ struct http_response {
 	json_t *timings;          /* {dns, connect, tls, first_byte, total} seconds, or NULL */
 	char *effective_url;
 	int curl_code;            /* CURLE_*; 0 on a completed exchange */
+	long proxy_status;        /* a proxy's refusal of CONNECT (407, 403...), else 0 */
 	char *error;              /* a message a person can act on, NULL on success */
 	int timed_out;
 	int stopped;              /* on_body asked to stop reading */

@@ -1,6 +1,9 @@
 """Fidelity of the k8s module against the real kubectl, on one running
 kubesim instance: for every kind in the world, `kubectl get -o json` lists
-the objects, and a generated suite asks phasegate for each object (by kind
+the objects (the world's, and manifests/versioned-objects.yaml put in place
+for the run: kinds served in several versions with differing shapes, and a
+CRD with two versions and conversion None), and a generated suite asks
+phasegate for each object (by kind
 and apiVersion, and again in every other served version of its group) and
 checks that its facts hold the very same object; for
 every Deployment, StatefulSet and DaemonSet, `kubectl rollout status
@@ -12,6 +15,7 @@ Usage: fidelity.py INSTANCE WORLD   (e.g. fidelity.py healthy argocd-healthy)
 Needs PG_BINARY, PG_BUILD_DIR, PG_SOURCE_DIR and kubectl on PATH."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -19,6 +23,15 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_case import ctl, sim_paths  # noqa: E402
+
+
+EXTRA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manifests",
+                     "versioned-objects.yaml")
+
+
+def extra_objects():
+    with open(EXTRA, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d]
 
 
 def world_kinds(world_dir):
@@ -69,8 +82,18 @@ def main():
     out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", "fidelity-" + inst)
     os.makedirs(out, exist_ok=True)
     cache = os.path.join(out, "kube-cache")
+    shutil.rmtree(cache, ignore_errors=True)  # discovery changes with the extra objects
     ctl(base, port, "POST", "/_sim/reset?paused=true")
     ctl(base, port, "DELETE", "/_sim/faults")
+    extra = extra_objects()
+    ctl(base, port, "POST", "/_sim/objects", json.dumps(extra))
+    try:
+        return compare(inst, world, base, port, kcfg, out, cache, extra)
+    finally:
+        ctl(base, port, "POST", "/_sim/reset")  # the extra objects go
+
+
+def compare(inst, world, base, port, kcfg, out, cache, extra):
 
     checks = []
     problems = []
@@ -78,14 +101,20 @@ def main():
     # every kind of the world in its own version, and again in each other
     # version its group serves (kubectl names those plural.version.group)
     targets = []
-    for api_version, kind in world_kinds(os.path.join(os.environ["PG_SOURCE_DIR"], "fixtures",
-                                                      "worlds", world)):
+    kinds = set(world_kinds(os.path.join(os.environ["PG_SOURCE_DIR"], "fixtures", "worlds",
+                                         world)))
+    kinds |= {(d["apiVersion"], d["kind"]) for d in extra}
+    for api_version, kind in sorted(kinds):
         group = api_version.rpartition("/")[0]
         targets.append((api_version, kind, kind.lower() + ("." + group if group else "")))
         for other, plural in other_versions(kcfg, cache, api_version, kind):
             targets.append((other, kind, "%s.%s.%s" % (plural, other.rpartition("/")[2],
                                                        group)))
+    seen_targets = set()
     for api_version, kind, arg in targets:
+        if (api_version, kind) in seen_targets:
+            continue  # listed in two versions: each reads the other too
+        seen_targets.add((api_version, kind))
         r = kubectl(kcfg, cache, "get", arg, "-A", "-o", "json")
         if r.returncode != 0:
             problems.append("kubectl get %s -A -o json failed: %s" % (arg, r.stderr.strip()))

@@ -25,19 +25,43 @@ code, each check's status and message, and the output with the case file:
    "checks": {"id": "pass", "id2": {"status": "error", "message": ["part"]},
               "id3": {"status": "pass", "attempts_ge": 2}},
    "output": ["part"],               parts of stdout+stderr
-   "never": ["secret"]}              text that must appear in no output or report
+   "never": ["secret"],              text that must appear in no output or report
+   "idp": {"refresh_token": "rt",    an OIDC provider (fixtures/oidc/idp.py) for the
+           "client_secret": "s",     run, trusted by the simulator (POST /_sim/oidc);
+           "delay": 0.3, ...},       other keys: rotate, no_id_token, form_auth, ttl
+   "idp_expect": {"refreshed": 1},   its counters after the run (key_ge: at least)
+   "proxy": {"user": u,              a CONNECT/SOCKS5 proxy (fixtures/proxy/proxy.py),
+             "password": p},         {} for one without authentication
+   "proxy_expect": {"connect": 1}}   its counters after the run (key_ge: at least)
+
+In every string of the case, @IDP@ is the provider's issuer URL, @IDP_CA@ the
+file and @IDP_CA_DATA@ the Base64 of its CA, @JWT_VALID@ and @JWT_EXPIRED@
+id-tokens it would have signed (an hour ahead, an hour ago), @PROXY@ the
+proxy's host:port and @SIM_PORT@ the simulator's port.
 
 The suite reads the instance's kubeconfig from ${env.K8S_KUBECONFIG}; the
 simulator's directory is in K8S_SIM_DIR. Needs PG_BINARY and PG_BUILD_DIR.
 Usage: run_case.py CASE.json"""
+import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
+import time
+import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "..", "fixtures")
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(FIXTURES, "oidc"))
 import casecheck  # noqa: E402
+from idp import jwt_hs256  # noqa: E402
+
+IDP_KEY = "kubesim-oidc-hmac-key"
+IDP_CLIENT = "kubernetes"
+IDP_USER = "oidc-admin@example.com"
 
 
 def sim_paths(name):
@@ -51,6 +75,63 @@ def ctl(base, port, method, path, body=None):
     return casecheck.sim_call(os.path.join(base, "tls", "ca.crt"), port, method, path, body)
 
 
+def start_helper(argv, work):
+    """Starts a helper server that writes its port to work/port."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    proc = subprocess.Popen([sys.executable] + argv + ["--dir", work])
+    for _ in range(200):
+        if os.path.exists(os.path.join(work, "port")):
+            with open(os.path.join(work, "port")) as f:
+                return proc, int(f.read())
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("helper %s did not start" % argv[0])
+
+
+def start_idp(spec, work):
+    argv = [os.path.join(FIXTURES, "oidc", "idp.py"), "--client-id", IDP_CLIENT,
+            "--refresh-token", spec["refresh_token"], "--key", IDP_KEY, "--user", IDP_USER,
+            "--groups", "system:masters", "--delay", str(spec.get("delay", 0)),
+            "--ttl", str(spec.get("ttl", 3600))]
+    if spec.get("client_secret"):
+        argv += ["--client-secret", spec["client_secret"]]
+    for flag in ("rotate", "no_id_token", "form_auth"):
+        if spec.get(flag):
+            argv.append("--" + flag.replace("_", "-"))
+    proc, port = start_helper(argv, work)
+    issuer = "https://127.0.0.1:%d" % port
+    ca = os.path.join(work, "ca.crt")
+    with open(ca, "rb") as f:
+        ca_data = base64.b64encode(f.read()).decode()
+    now = int(time.time())
+
+    def jwt(exp):
+        return jwt_hs256({"iss": issuer, "aud": IDP_CLIENT, "sub": IDP_USER, "email": IDP_USER,
+                          "groups": ["system:masters"], "iat": now, "exp": exp}, IDP_KEY)
+    subst = {"@IDP@": issuer, "@IDP_CA@": ca, "@IDP_CA_DATA@": ca_data,
+             "@JWT_VALID@": jwt(now + 3600), "@JWT_EXPIRED@": jwt(now - 3600)}
+    return proc, issuer, subst
+
+
+def idp_stats(issuer, ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    with urllib.request.urlopen(issuer + "/_idp/stats", context=ctx, timeout=10) as r:
+        return json.load(r)
+
+
+def expect_counts(what, stats, want, problems):
+    for key, n in want.items():
+        if key.endswith("_ge"):
+            got = stats.get(key[:-3], 0)
+            if got < n:
+                problems.append("%s %s: %d, expected at least %d" % (what, key[:-3], got, n))
+        elif stats.get(key, 0) != n:
+            problems.append("%s %s: %d, expected %d" % (what, key, stats.get(key, 0), n))
+
+
 def main():
     case_path = sys.argv[1]
     with open(case_path) as f:
@@ -58,6 +139,38 @@ def main():
     here = os.path.dirname(os.path.abspath(case_path))
     name = os.path.splitext(os.path.basename(case_path))[0]
     base, port = sim_paths(case["sim"])
+    helpers = []
+    try:
+        return run(case, here, name, base, port, helpers)
+    finally:
+        for proc in helpers:
+            proc.kill()
+            proc.wait()
+        if case.get("idp"):
+            ctl(base, port, "DELETE", "/_sim/oidc")
+
+
+def run(case, here, name, base, port, helpers):
+    out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", name)
+    subst = {"@SIM_PORT@": str(port)}
+    if case.get("idp"):
+        proc, issuer, more = start_idp(case["idp"], out + ".idp")
+        helpers.append(proc)
+        subst.update(more)
+        ctl(base, port, "POST", "/_sim/oidc", json.dumps({
+            "issuer": issuer, "client_id": IDP_CLIENT, "key": IDP_KEY,
+            "username_claim": "email", "groups_claim": "groups"}))
+    if case.get("proxy") is not None:
+        argv = [os.path.join(FIXTURES, "proxy", "proxy.py")]
+        if case["proxy"].get("user"):
+            argv += ["--user", case["proxy"]["user"], "--password", case["proxy"]["password"]]
+        proc, pport = start_helper(argv, out + ".proxy")
+        helpers.append(proc)
+        subst["@PROXY@"] = "127.0.0.1:%d" % pport
+    text = json.dumps(case)
+    for k, v in subst.items():
+        text = text.replace(k, v)
+    case = json.loads(text)
     if case.get("reset"):
         ctl(base, port, "POST", "/_sim/reset" + ("?paused=true" if case.get("paused") else ""))
         ctl(base, port, "DELETE", "/_sim/faults")
@@ -68,7 +181,6 @@ def main():
     if case.get("objects"):
         ctl(base, port, "POST", "/_sim/objects", json.dumps(case["objects"]))
 
-    out = os.path.join(os.environ["PG_BUILD_DIR"], "k8s-results", name)
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     json_path = os.path.join(out, "results.json")
@@ -122,6 +234,14 @@ def main():
             ctl(base, port, "DELETE", "/_sim/faults")
     output = proc.stdout + proc.stderr
     problems, seen = casecheck.judge(case, proc.returncode, output, out)
+    if case.get("idp_expect"):
+        expect_counts("identity provider", idp_stats(subst["@IDP@"], subst["@IDP_CA@"]),
+                      case["idp_expect"], problems)
+    if case.get("proxy_expect"):
+        with open(out + ".proxy/stats.json") as f:
+            stats = json.load(f)
+        expect_counts("proxy", stats, case["proxy_expect"], problems)
+        output += "\nproxy: %s" % json.dumps(stats)
     return casecheck.report(cmd, output, problems, name, seen)
 
 if __name__ == "__main__":

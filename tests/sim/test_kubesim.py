@@ -403,5 +403,52 @@ class Faults(unittest.TestCase):
         self.assertRaises(kubesim.ApiError, kubesim.FaultTable, {"path_regex": "x"})
 
 
+class Versions(unittest.TestCase):
+    """The per-version shape table (fixtures/kubesim/versions.py)."""
+
+    PLC = ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration")
+
+    def plc(self, version, shares, annotations=None):
+        obj = {"apiVersion": "flowcontrol.apiserver.k8s.io/" + version,
+               "kind": "PriorityLevelConfiguration", "metadata": {"name": "p"},
+               "spec": {"type": "Limited", "limited": {"nominalConcurrencyShares": shares}}}
+        if annotations is not None:
+            obj["metadata"]["annotations"] = annotations
+        return obj
+
+    def test_zero_shares_keep_their_meaning(self):
+        key = kubesim.version_shapes.PRESERVE_ZERO
+        down = kubesim.version_shapes.convert(self.plc("v1", 0), self.PLC[0], "v1beta3",
+                                              self.PLC[1])
+        self.assertEqual(down["metadata"]["annotations"], {key: ""})
+        self.assertEqual(down["spec"]["limited"]["nominalConcurrencyShares"], 0)
+        back = kubesim.version_shapes.convert(down, self.PLC[0], "v1", self.PLC[1])
+        self.assertEqual(back, self.plc("v1", 0))
+        # a v1beta3 zero without the annotation is the default
+        up = kubesim.version_shapes.convert(self.plc("v1beta3", 0), self.PLC[0], "v1",
+                                            self.PLC[1])
+        self.assertEqual(up["spec"]["limited"]["nominalConcurrencyShares"], 30)
+        self.assertNotIn("annotations", up["metadata"])
+        # other values and other annotations pass unchanged
+        down = kubesim.version_shapes.convert(self.plc("v1", 5, {"a": "b"}), self.PLC[0],
+                                              "v1beta3", self.PLC[1])
+        self.assertEqual(down["metadata"]["annotations"], {"a": "b"})
+
+    def test_hpa_through_the_hub_and_none_strategy(self):
+        hpa = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+               "spec": {"targetCPUUtilizationPercentage": 70}}
+        v2 = kubesim.version_shapes.convert(hpa, "autoscaling", "v2", "HorizontalPodAutoscaler")
+        self.assertEqual(v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+                         70)
+        self.assertEqual(kubesim.version_shapes.convert(v2, "autoscaling", "v1",
+                                                        "HorizontalPodAutoscaler"), hpa)
+        # a kind without an entry (a CRD, conversion None): apiVersion only
+        w = {"apiVersion": "example.phasegate.dev/v1alpha1", "kind": "Gadget",
+             "spec": {"size": 3}}
+        self.assertEqual(kubesim.version_shapes.convert(w, "example.phasegate.dev", "v1",
+                                                        "Gadget"),
+                         dict(w, apiVersion="example.phasegate.dev/v1"))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
