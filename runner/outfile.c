@@ -1,6 +1,7 @@
 /* outfile.c - safe output files (the rule is in outfile.h): mkstemp
  * temporaries in the target directory, pass-through for devices and FIFOs,
- * sets written all together, stale temporaries of dead processes removed. */
+ * sets written all together, stale temporaries of dead processes removed.
+ * Content is a buffer or streamed by an emitter straight into the file. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,39 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* Writes f's content to fd: its data, or what its emitter streams through
+ * a stdio stream on a duplicate of fd (fd itself stays open). */
+static int put(const struct outfile *f, int fd, struct pg_err *e)
+{
+	if (!f->emit) {
+		if (write_all(fd, f->data, f->len) != 0)
+			return pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
+		return 0;
+	}
+	int dfd = dup(fd);
+	FILE *out = dfd >= 0 ? fdopen(dfd, "w") : NULL;
+	if (!out) {
+		int err = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return pg_error(e, "cannot write '%s': %s", f->path, strerror(err));
+	}
+	struct pg_err ce = {{0}};
+	int made = f->emit(f->arg, out, &ce);
+	int io = fflush(out) != 0 || ferror(out);
+	int err = errno;
+	if (fclose(out) != 0 && !io) {
+		io = 1;
+		err = errno;
+	}
+	if (io)
+		return pg_error(e, "cannot write '%s': %s", f->path, strerror(err));
+	if (made != 0)
+		return pg_error(e, "cannot write '%s': %s", f->path,
+		                ce.msg[0] ? ce.msg : "its content could not be made");
+	return 0;
+}
+
 /* Decides how path is written and prepares it. */
 static int prepare(const struct outfile *f, struct pending *pd, struct pg_err *e)
 {
@@ -88,6 +122,11 @@ static int prepare(const struct outfile *f, struct pending *pd, struct pg_err *e
 				                errno == ENXIO ? "a FIFO with no reader"
 				                               : strerror(errno));
 			pd->own_fd = 1;
+			/* non-blocking only so that opening a FIFO without a
+			 * reader fails instead of hanging; writes may block */
+			int fl = fcntl(pd->fd, F_GETFL);
+			if (fl >= 0)
+				fcntl(pd->fd, F_SETFL, fl & ~O_NONBLOCK);
 			return 0;
 		}
 	} else if (errno != ENOENT) {
@@ -105,8 +144,11 @@ static int prepare(const struct outfile *f, struct pending *pd, struct pg_err *e
 		return -1;
 	}
 	int rc = 0;
-	if (fchmod(fd, 0644) != 0 || write_all(fd, f->data, f->len) != 0 ||
-	    (fsync(fd) != 0 && errno != EINVAL))
+	if (fchmod(fd, 0644) != 0)
+		rc = pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
+	if (rc == 0)
+		rc = put(f, fd, e);
+	if (rc == 0 && fsync(fd) != 0 && errno != EINVAL)
 		rc = pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
 	if (close(fd) != 0 && rc == 0)
 		rc = pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
@@ -196,11 +238,10 @@ int outfile_write_set(const struct outfile *files, size_t n, struct pg_err *e)
 	for (i = 0; i < n && rc == 0; i++)
 		rc = prepare(&files[i], &pd[i], e);
 	if (rc == 0) {
+		fflush(stdout); /* "-" comes after what was printed */
 		for (i = 0; i < n && rc == 0; i++)
-			if (pd[i].mode == OUT_THROUGH &&
-			    write_all(pd[i].fd, files[i].data, files[i].len) != 0)
-				rc = pg_error(e, "cannot write '%s': %s", files[i].path,
-				              strerror(errno));
+			if (pd[i].mode == OUT_THROUGH)
+				rc = put(&files[i], pd[i].fd, e);
 	}
 	if (rc == 0) {
 		for (i = 0; i < n && rc == 0; i++) {
