@@ -111,29 +111,44 @@ const char *report_verdict(const struct run_result *r)
 
 static void indent(FILE *out, size_t depth)
 {
-	fputc('\n', out);
-	for (size_t i = 0; i < depth; i++)
-		fputs("  ", out);
+	static const char spaces[] = "                                ";
+	fputc_unlocked('\n', out);
+	for (size_t n = 2 * depth; n;) {
+		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+		fwrite_unlocked(spaces, 1, k, out);
+		n -= k;
+	}
 }
 
 /* A value at depth: jansson's text with every line break indented further
- * (string values carry no raw line break, so every one is structure). */
-static int dump_value(FILE *out, json_t *v, size_t depth)
+ * (string values carry no raw line break, so every one is structure),
+ * passed on as jansson produces it. */
+struct nested {
+	FILE *out;
+	size_t depth;
+};
+
+static int put_nested(const char *text, size_t len, void *arg)
 {
-	char *text = json_dumps(v, JSON_FLAGS);
-	if (!text)
-		return -1;
-	for (const char *p = text; *p; p++) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		fwrite(p, 1, n, out);
-		p += n;
+	const struct nested *n = arg;
+	const char *end = text + len;
+	while (text < end) {
+		const char *nl = memchr(text, '\n', (size_t)(end - text));
+		size_t run = nl ? (size_t)(nl - text) : (size_t)(end - text);
+		if (run && fwrite_unlocked(text, 1, run, n->out) != run)
+			return -1;
 		if (!nl)
 			break;
-		indent(out, depth);
+		indent(n->out, n->depth);
+		text = nl + 1;
 	}
-	free(text);
 	return 0;
+}
+
+static int dump_value(FILE *out, json_t *v, size_t depth)
+{
+	struct nested n = {out, depth};
+	return json_dump_callback(v, put_nested, &n, JSON_FLAGS);
 }
 
 /* Streams the children of a part (fill): the phases of the run, the steps

@@ -4,7 +4,9 @@
  * the system-out of the check whose failure they document. All outside text
  * passes through report_clean_text() so that no control character or
  * invalid UTF-8 can make the file unreadable. */
+#include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,9 +439,14 @@ static int to_stream(void *ctx, const char *data, int len)
 	return fwrite(data, 1, (size_t)len, out) == (size_t)len ? len : -1;
 }
 
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
 int report_junit_emit(const void *arg, FILE *out, struct pg_err *e)
 {
 	const struct run_result *r = arg;
+	/* writers of a set run in threads (runner/outfile.h); libxml2 must be
+	 * set up once before two of them use it */
+	pthread_once(&xml_once, xmlInitParser);
 	xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(to_stream, NULL, out, NULL);
 	xmlTextWriterPtr w = ob ? xmlNewTextWriter(ob) : NULL;
 	if (!w) {

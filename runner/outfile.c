@@ -1,10 +1,12 @@
 /* outfile.c - safe output files (the rule is in outfile.h): mkstemp
  * temporaries in the target directory, pass-through for devices and FIFOs,
  * sets written all together, stale temporaries of dead processes removed.
- * Content is a buffer or streamed by an emitter straight into the file. */
+ * Content is a buffer or streamed by an emitter straight into the file;
+ * the temporaries of a set are written in parallel. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +230,50 @@ static void sweep(const char *path)
 	free(dir);
 }
 
+/* One file of a set being prepared, in a thread of its own. */
+struct job {
+	const struct outfile *f;
+	struct pending *pd;
+	struct pg_err err;
+	int rc;
+	pthread_t tid;
+	int started;
+};
+
+static void *prepare_job(void *arg)
+{
+	struct job *j = arg;
+	j->rc = prepare(j->f, j->pd, &j->err);
+	return NULL;
+}
+
+/* Prepares every file of the set at the same time (writers only read
+ * what they write out, and each file takes as long as its writer, so a set
+ * costs its slowest member, not the sum); a thread that cannot start runs
+ * its file here. The first failure in set order is reported. */
+static int prepare_all(const struct outfile *files, struct pending *pd, size_t n, struct pg_err *e)
+{
+	struct job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = (struct job){.f = &files[i], .pd = &pd[i]};
+		jobs[i].started =
+		    n > 1 && pthread_create(&jobs[i].tid, NULL, prepare_job, &jobs[i]) == 0;
+		if (!jobs[i].started)
+			prepare_job(&jobs[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].tid, NULL);
+		if (jobs[i].rc != 0 && rc == 0) {
+			*e = jobs[i].err;
+			rc = -1;
+		}
+	}
+	free(jobs);
+	return rc;
+}
+
 int outfile_write_set(const struct outfile *files, size_t n, struct pg_err *e)
 {
 	struct pending *pd = xcalloc(n ? n : 1, sizeof(*pd));
@@ -235,8 +281,7 @@ int outfile_write_set(const struct outfile *files, size_t n, struct pg_err *e)
 	size_t i;
 	for (i = 0; i < n; i++)
 		pd[i].fd = -1;
-	for (i = 0; i < n && rc == 0; i++)
-		rc = prepare(&files[i], &pd[i], e);
+	rc = prepare_all(files, pd, n, e);
 	if (rc == 0) {
 		fflush(stdout); /* "-" comes after what was printed */
 		for (i = 0; i < n && rc == 0; i++)
