@@ -3,7 +3,8 @@
 phases x 10 steps, N/100 checks per step, each step a checkpoint (gate); one file
 per phase (OUTDIR/phases/pN.yaml), since a suite file is capped at 8 MiB.
 
-usage: gen.py KIND N OUTDIR [ARG]
+usage: gen.py KIND N OUTDIR [ARG] [--one-step]
+  --one-step puts all N checks in one checkpoint of one phase instead
   file  ARG = the file every check stats (size > 0)
   http  ARG = the test nginx's /bench URL; check i GETs ARG?n=i and expects
         200 and {"n": i}
@@ -30,17 +31,20 @@ def check(kind, i, arg, objs):
 
 
 def main():
-    kind, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    arg = sys.argv[4] if len(sys.argv) > 4 else ""
+    argv = [a for a in sys.argv[1:] if a != "--one-step"]
+    one = len(argv) < len(sys.argv) - 1
+    kind, n, out = argv[0], int(argv[1]), argv[2]
+    arg = argv[3] if len(argv) > 3 else ""
     objs = []
     if kind == "k8s":
         with open(os.path.join(out, "objects.txt")) as f:
             objs = [l.split() for l in f if l.strip()]
-    per = max(1, n // 100)
+    nphases, nsteps = (1, 1) if one else (10, 10)
+    per = n if one else max(1, n // 100)
     phases, i = [], 0
-    for p in range(1, 11):
+    for p in range(1, nphases + 1):
         steps = []
-        for s in range(1, 11):
+        for s in range(1, nsteps + 1):
             checks = [check(kind, i + j, arg, objs) for j in range(per)]
             i += per
             steps.append({"id": "%d.%d" % (p, s), "name": "step %d.%d" % (p, s),

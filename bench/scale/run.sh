@@ -107,7 +107,8 @@ row() { # label, name, command shown
 		"$(echo "$rss / 1024" | bc -l)" "$3"
 }
 
-echo "## bench/scale: $(nproc) cores, --jobs $jobs, $(date -u +%Y-%m-%d)"
+echo "## bench/scale: $(nproc) cores, --jobs $jobs, $(date -u +%Y-%m-%d)," \
+	"load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| what | wall | user+sys CPU | peak RSS | command |"
 echo "|---|---:|---:|---:|---|"

@@ -26,6 +26,7 @@ static void model_large(struct run_result *r)
 		enum res_status st = i % 10 == 5 ? RS_FAIL : i % 23 == 7 ? RS_ERROR : RS_PASS;
 		struct res_check *k =
 		    model_check(s, i % 50 == 1 ? RK_ACTION : RK_CHECK, id, name, st, 0.001 * i);
+		free(k->module);
 		k->module = xstrdup(i % 2 ? "http" : "file");
 		k->describe = xstrdup("GET http://127.0.0.1:8080/health");
 		k->seen = xstrdup(st == RS_PASS ? "200" : "503 <unavailable> & `down`");
