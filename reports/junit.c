@@ -4,7 +4,10 @@
  * the system-out of the check whose failure they document. All outside text
  * passes through report_clean_text() so that no control character or
  * invalid UTF-8 can make the file unreadable. */
+#include <libxml/parser.h>
 #include <libxml/xmlwriter.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,25 +142,65 @@ static char *testcase_name(const struct res_step *st, const struct res_check *k)
 }
 
 /* classname + name must be unique: a repeated name in one step (same id
- * written twice, or an action and a check sharing one) gets " (2)", ... */
-static char *unique_name(const struct res_step *st, size_t idx)
+ * written twice, or an action and a check sharing one) gets " (2)", ...
+ * The names of one step are counted in a hash table of their FNV-1a
+ * hashes (equal hashes are compared by name), so a step of n checks costs
+ * n names, not n * n. */
+struct name_slot {
+	uint64_t hash;
+	size_t idx;  /* the first check with this name; SIZE_MAX = empty */
+	size_t seen; /* how many so far */
+};
+
+struct names {
+	const struct res_step *st;
+	struct name_slot *slot;
+	size_t mask;
+};
+
+static uint64_t fnv1a(const char *s)
 {
-	char *name = testcase_name(st, &st->checks[idx]);
-	size_t same = 0;
-	for (size_t i = 0; i < idx; i++) {
-		if (st->checks[i].kind == RK_COLLECTOR)
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void names_init(struct names *nm, const struct res_step *st)
+{
+	size_t size = 16;
+	while (size < 2 * st->nchecks)
+		size *= 2;
+	nm->st = st;
+	nm->slot = xcalloc(size, sizeof(*nm->slot));
+	nm->mask = size - 1;
+	for (size_t i = 0; i < size; i++)
+		nm->slot[i].idx = SIZE_MAX;
+}
+
+/* The unique name of check idx; call in order of idx. */
+static char *unique_name(struct names *nm, size_t idx)
+{
+	char *name = testcase_name(nm->st, &nm->st->checks[idx]);
+	uint64_t h = fnv1a(name);
+	size_t i = (size_t)h & nm->mask;
+	for (;; i = (i + 1) & nm->mask) {
+		struct name_slot *sl = &nm->slot[i];
+		if (sl->idx == SIZE_MAX) {
+			*sl = (struct name_slot){h, idx, 1};
+			return name;
+		}
+		if (sl->hash != h)
 			continue;
-		char *other = testcase_name(st, &st->checks[i]);
-		if (!strcmp(other, name))
-			same++;
+		char *other = testcase_name(nm->st, &nm->st->checks[sl->idx]);
+		int same = !strcmp(other, name);
 		free(other);
+		if (same)
+			break;
 	}
-	if (same) {
-		char *n2 = xasprintf("%s (%zu)", name, same + 1);
-		free(name);
-		name = n2;
-	}
-	return name;
+	char *n2 = xasprintf("%s (%zu)", name, ++nm->slot[i].seen);
+	free(name);
+	return n2;
 }
 
 static void add_evidence(struct buf *b, const struct res_evidence *ev, size_t n)
@@ -287,13 +330,15 @@ static char *junit_classname(const struct run_result *r, const struct res_phase 
 	return buf_detach(&b);
 }
 
-static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
-                           const struct res_phase *ph, const struct res_step *st, size_t idx,
-                           const struct res_check *blocker)
+/* documented: the check the step's collectors document (found once per
+ * step); classname: the phase's. */
+static void write_testcase(xmlTextWriterPtr w, const struct run_result *r, const char *classname,
+                           struct names *nm, size_t idx, const struct res_check *blocker,
+                           const struct res_check *documented)
 {
+	const struct res_step *st = nm->st;
 	const struct res_check *k = &st->checks[idx];
-	char *classname = junit_classname(r, ph);
-	char *name = unique_name(st, idx);
+	char *name = unique_name(nm, idx);
 	char *time = fmt_time(k->duration_s);
 	struct buf out;
 	buf_init(&out, 0);
@@ -328,7 +373,7 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
 	if (k->file)
 		buf_addf(&out, "defined at %s:%u:%u\n", k->file, k->line, k->col);
 	add_evidence(&out, k->evidence, k->nevidence);
-	if (report_documented_check(st) == k)
+	if (documented == k)
 		collectors_of(&out, st);
 	if (out.len)
 		text_element(w, "system-out", out.data);
@@ -337,7 +382,6 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r,
 	buf_release(&out);
 	free(time);
 	free(name);
-	free(classname);
 }
 
 /* blocker: the check that stopped the run (found once per document). */
@@ -392,16 +436,22 @@ static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t i
 	protocol_properties(w, r);
 	xmlTextWriterEndElement(w);
 
+	char *classname = junit_classname(r, ph);
 	for (size_t s = 0; s < ph->nsteps; s++) {
 		const struct res_step *st = &ph->steps[s];
+		const struct res_check *documented = report_documented_check(st);
+		struct names nm;
+		names_init(&nm, st);
 		for (size_t i = 0; i < st->nchecks; i++)
 			if (st->checks[i].kind != RK_COLLECTOR)
-				write_testcase(w, r, ph, st, i, blocker);
+				write_testcase(w, r, classname, &nm, i, blocker, documented);
+		free(nm.slot);
 		/* collectors of a step where nothing failed have no check
 		 * to hang on: keep them at the phase level */
-		if (!report_documented_check(st))
+		if (!documented)
 			collectors_of(&out, st);
 	}
+	free(classname);
 	if (r->keep_going)
 		buf_adds(&out, "WARNING: --keep-going overrode the failure protocol: steps ran "
 		               "after a failed gate\n");
@@ -416,11 +466,25 @@ static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t i
 	free(name);
 }
 
-char *report_junit_render(const struct run_result *r)
+/* libxml2's output goes straight to the stream, through its own small
+ * buffer. */
+static int to_stream(void *ctx, const char *data, int len)
 {
-	xmlBufferPtr xb = xmlBufferCreate();
-	xmlTextWriterPtr w = xmlNewTextWriterMemory(xb, 0);
-	if (!xb || !w) {
+	FILE *out = ctx;
+	return fwrite(data, 1, (size_t)len, out) == (size_t)len ? len : -1;
+}
+
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+int report_junit_emit(const void *arg, FILE *out, struct pg_err *e)
+{
+	const struct run_result *r = arg;
+	/* writers of a set run in threads (runner/outfile.h); libxml2 must be
+	 * set up once before two of them use it */
+	pthread_once(&xml_once, xmlInitParser);
+	xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(to_stream, NULL, out, NULL);
+	xmlTextWriterPtr w = ob ? xmlNewTextWriter(ob) : NULL;
+	if (!w) {
 		/* libxml2 only fails here when out of memory */
 		abort();
 	}
@@ -440,22 +504,24 @@ char *report_junit_render(const struct run_result *r)
 	/* no "skipped" here: junit-10.xsd does not allow it on <testsuites> */
 	xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time);
 	const struct res_check *blocker = report_blocking_check(r);
-	for (size_t p = 0; p < r->nphases; p++)
+	for (size_t p = 0; p < r->nphases && !ferror(out); p++)
 		write_phase(w, r, p, blocker);
 	xmlTextWriterEndElement(w);
-	xmlTextWriterEndDocument(w);
+	/* ending the document flushes; freeing the writer closes ob */
+	int rc = xmlTextWriterEndDocument(w) < 0 ? -1 : 0;
 	xmlFreeTextWriter(w);
-
-	char *out = xstrdup((const char *)xmlBufferContent(xb));
-	xmlBufferFree(xb);
 	free(time);
-	return out;
+	if (rc != 0 && !ferror(out))
+		pg_error(e, "the JUnit report could not be written");
+	return rc;
+}
+
+char *report_junit_render(const struct run_result *r)
+{
+	return report_render(report_junit_emit, r);
 }
 
 int report_junit_write(const struct run_result *r, const char *path, struct pg_err *e)
 {
-	char *xml = report_junit_render(r);
-	int rc = write_file_atomic(path, xml, strlen(xml), e);
-	free(xml);
-	return rc;
+	return report_write(report_junit_emit, r, path, e);
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "../runner/outfile.h"
 #include "../runner/result.h"
 #include "../runner/scheduler.h"
 #include "../runner/util.h"
@@ -16,11 +17,25 @@ int report_markdown_write(const struct run_result *r, const char *path, struct p
 int report_json_write(const struct run_result *r, const char *path, struct pg_err *e);
 /* reports/html.c: one self-contained, printable page; no script, no external asset. */
 int report_html_write(const struct run_result *r, const char *path, struct pg_err *e);
-/* In-memory renderings (malloc'd), used by the writers and by tests. */
+/* In-memory renderings (malloc'd), for tests and for writers that embed a
+ * report. */
 char *report_junit_render(const struct run_result *r);
 char *report_markdown_render(const struct run_result *r);
 char *report_json_render(const struct run_result *r); /* NULL when not encodable */
 char *report_html_render(const struct run_result *r);
+/* The writers as streams (outfile_emit_fn; arg is the const struct
+ * run_result *): each writes its report to out in one pass, holding no more
+ * than one check's text at a time, so that its memory does not grow with
+ * the number of checks (for sets of reports, runner/outfile.h). */
+int report_junit_emit(const void *r, FILE *out, struct pg_err *e);
+int report_markdown_emit(const void *r, FILE *out, struct pg_err *e);
+int report_json_emit(const void *r, FILE *out, struct pg_err *e);
+int report_html_emit(const void *r, FILE *out, struct pg_err *e);
+/* What every writer's _render and _write do with its emitter: the report
+ * in memory (NULL when it cannot be made), or written to path atomically. */
+char *report_render(outfile_emit_fn emit, const struct run_result *r);
+int report_write(outfile_emit_fn emit, const struct run_result *r, const char *path,
+                 struct pg_err *e);
 /* Outside text as one line of inline Markdown that cannot add markup
  * (reports/markdown.c's escaping, for the fleet report). */
 void report_md_text(struct buf *b, const char *s);

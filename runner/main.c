@@ -333,38 +333,26 @@ static int write_reports(const struct cli *c, const char *out_dir, const struct 
 	}
 	struct {
 		const char *path;
-		char *(*render)(const struct run_result *);
+		outfile_emit_fn emit; /* streamed into the file (reports/report.h) */
 		const char *what;
 	} outs[] = {
-		{json, report_json_render, "results"},
-		{junit, report_junit_render, "JUnit"},
-		{md, report_markdown_render, "go-live report"},
-		{c->html, report_html_render, "HTML go-live report"},
+	    {json, report_json_emit, "results"},
+	    {junit, report_junit_emit, "JUnit"},
+	    {md, report_markdown_emit, "go-live report"},
+	    {c->html, report_html_emit, "HTML go-live report"},
 	};
 	struct outfile files[4];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
 		if (!outs[i].path)
 			continue;
-		char *text = outs[i].render(r);
-		if (!text) {
-			fprintf(stderr, "phasegate: cannot write '%s': the results could not be encoded\n",
-				outs[i].path);
-			rc = EXIT_INTERNAL;
-			continue;
-		}
-		files[n].path = outs[i].path;
-		files[n].data = text;
-		files[n].len = strlen(text);
-		n++;
+		files[n++] = (struct outfile){.path = outs[i].path, .emit = outs[i].emit, .arg = r};
 	}
 	struct pg_err e;
-	if (rc == 0 && n && outfile_write_set(files, n, &e) != 0) {
+	if (n && outfile_write_set(files, n, &e) != 0) {
 		fprintf(stderr, "phasegate: %s; no report was changed\n", e.msg);
 		rc = EXIT_INTERNAL;
 	}
-	for (size_t i = 0; i < n; i++)
-		free((char *)files[i].data);
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]) && rc == 0 && con; i++) {
 		if (!outs[i].path)
 			continue;

@@ -1,9 +1,12 @@
 /* outfile.c - safe output files (the rule is in outfile.h): mkstemp
  * temporaries in the target directory, pass-through for devices and FIFOs,
- * sets written all together, stale temporaries of dead processes removed. */
+ * sets written all together, stale temporaries of dead processes removed.
+ * Content is a buffer or streamed by an emitter straight into the file;
+ * the temporaries of a set are written in parallel. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +51,39 @@ static int write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* Writes f's content to fd: its data, or what its emitter streams through
+ * a stdio stream on a duplicate of fd (fd itself stays open). */
+static int put(const struct outfile *f, int fd, struct pg_err *e)
+{
+	if (!f->emit) {
+		if (write_all(fd, f->data, f->len) != 0)
+			return pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
+		return 0;
+	}
+	int dfd = dup(fd);
+	FILE *out = dfd >= 0 ? fdopen(dfd, "w") : NULL;
+	if (!out) {
+		int err = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return pg_error(e, "cannot write '%s': %s", f->path, strerror(err));
+	}
+	struct pg_err ce = {{0}};
+	int made = f->emit(f->arg, out, &ce);
+	int io = fflush(out) != 0 || ferror(out);
+	int err = errno;
+	if (fclose(out) != 0 && !io) {
+		io = 1;
+		err = errno;
+	}
+	if (io)
+		return pg_error(e, "cannot write '%s': %s", f->path, strerror(err));
+	if (made != 0)
+		return pg_error(e, "cannot write '%s': %s", f->path,
+		                ce.msg[0] ? ce.msg : "its content could not be made");
+	return 0;
+}
+
 /* Decides how path is written and prepares it. */
 static int prepare(const struct outfile *f, struct pending *pd, struct pg_err *e)
 {
@@ -88,6 +124,11 @@ static int prepare(const struct outfile *f, struct pending *pd, struct pg_err *e
 				                errno == ENXIO ? "a FIFO with no reader"
 				                               : strerror(errno));
 			pd->own_fd = 1;
+			/* non-blocking only so that opening a FIFO without a
+			 * reader fails instead of hanging; writes may block */
+			int fl = fcntl(pd->fd, F_GETFL);
+			if (fl >= 0)
+				fcntl(pd->fd, F_SETFL, fl & ~O_NONBLOCK);
 			return 0;
 		}
 	} else if (errno != ENOENT) {
@@ -105,8 +146,11 @@ static int prepare(const struct outfile *f, struct pending *pd, struct pg_err *e
 		return -1;
 	}
 	int rc = 0;
-	if (fchmod(fd, 0644) != 0 || write_all(fd, f->data, f->len) != 0 ||
-	    (fsync(fd) != 0 && errno != EINVAL))
+	if (fchmod(fd, 0644) != 0)
+		rc = pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
+	if (rc == 0)
+		rc = put(f, fd, e);
+	if (rc == 0 && fsync(fd) != 0 && errno != EINVAL)
 		rc = pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
 	if (close(fd) != 0 && rc == 0)
 		rc = pg_error(e, "cannot write '%s': %s", f->path, strerror(errno));
@@ -186,6 +230,50 @@ static void sweep(const char *path)
 	free(dir);
 }
 
+/* One file of a set being prepared, in a thread of its own. */
+struct job {
+	const struct outfile *f;
+	struct pending *pd;
+	struct pg_err err;
+	int rc;
+	pthread_t tid;
+	int started;
+};
+
+static void *prepare_job(void *arg)
+{
+	struct job *j = arg;
+	j->rc = prepare(j->f, j->pd, &j->err);
+	return NULL;
+}
+
+/* Prepares every file of the set at the same time (writers only read
+ * what they write out, and each file takes as long as its writer, so a set
+ * costs its slowest member, not the sum); a thread that cannot start runs
+ * its file here. The first failure in set order is reported. */
+static int prepare_all(const struct outfile *files, struct pending *pd, size_t n, struct pg_err *e)
+{
+	struct job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i] = (struct job){.f = &files[i], .pd = &pd[i]};
+		jobs[i].started =
+		    n > 1 && pthread_create(&jobs[i].tid, NULL, prepare_job, &jobs[i]) == 0;
+		if (!jobs[i].started)
+			prepare_job(&jobs[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (jobs[i].started)
+			pthread_join(jobs[i].tid, NULL);
+		if (jobs[i].rc != 0 && rc == 0) {
+			*e = jobs[i].err;
+			rc = -1;
+		}
+	}
+	free(jobs);
+	return rc;
+}
+
 int outfile_write_set(const struct outfile *files, size_t n, struct pg_err *e)
 {
 	struct pending *pd = xcalloc(n ? n : 1, sizeof(*pd));
@@ -193,14 +281,12 @@ int outfile_write_set(const struct outfile *files, size_t n, struct pg_err *e)
 	size_t i;
 	for (i = 0; i < n; i++)
 		pd[i].fd = -1;
-	for (i = 0; i < n && rc == 0; i++)
-		rc = prepare(&files[i], &pd[i], e);
+	rc = prepare_all(files, pd, n, e);
 	if (rc == 0) {
+		fflush(stdout); /* "-" comes after what was printed */
 		for (i = 0; i < n && rc == 0; i++)
-			if (pd[i].mode == OUT_THROUGH &&
-			    write_all(pd[i].fd, files[i].data, files[i].len) != 0)
-				rc = pg_error(e, "cannot write '%s': %s", files[i].path,
-				              strerror(errno));
+			if (pd[i].mode == OUT_THROUGH)
+				rc = put(&files[i], pd[i].fd, e);
 	}
 	if (rc == 0) {
 		for (i = 0; i < n && rc == 0; i++) {

@@ -20,13 +20,25 @@
 #define PHASEGATE_OUTFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util.h"
+
+/* The content is either data (len bytes) or, when emit is set, streamed:
+ * emit writes it to out and returns 0, or -1 when the content cannot be
+ * made (e then says why; a failed write shows in ferror(out) instead).
+ * emit may be called once per target, so it must write the same bytes each
+ * time; arg is passed through. The regular files of a set are written at
+ * the same time, each in a thread of its own: emit must only read what
+ * other members of the set may read too. */
+typedef int (*outfile_emit_fn)(const void *arg, FILE *out, struct pg_err *e);
 
 struct outfile {
 	const char *path; /* borrowed; "-" is standard output */
 	const char *data; /* borrowed */
 	size_t len;
+	outfile_emit_fn emit; /* NULL: data is the content */
+	const void *arg;      /* borrowed, for emit */
 };
 
 /* Writes every file of the set, or none of the regular ones. Returns 0, or

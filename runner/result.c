@@ -317,7 +317,7 @@ static void set(json_t *o, const char *key, json_t *v)
 	json_object_set_new(o, key, v);
 }
 
-static json_t *check_to_json(const struct res_check *k)
+json_t *result_check_to_json(const struct res_check *k)
 {
 	json_t *o = json_object();
 	set(o, "id", jtext(k->id));
@@ -362,7 +362,7 @@ static json_t *check_to_json(const struct res_check *k)
 	return o;
 }
 
-static json_t *step_to_json(const struct res_step *s)
+json_t *result_step_to_json(const struct res_step *s, int with_checks)
 {
 	json_t *o = json_object();
 	set(o, "id", jtext(s->id));
@@ -371,13 +371,13 @@ static json_t *step_to_json(const struct res_step *s)
 	set(o, "checkpoint_name", jtext(s->checkpoint_name));
 	set(o, "status", json_string(res_status_name(s->status)));
 	json_t *a = json_array();
-	for (size_t i = 0; i < s->nchecks; i++)
-		json_array_append_new(a, check_to_json(&s->checks[i]));
+	for (size_t i = 0; with_checks && i < s->nchecks; i++)
+		json_array_append_new(a, result_check_to_json(&s->checks[i]));
 	set(o, "checks", a);
 	return o;
 }
 
-static json_t *phase_to_json(const struct res_phase *p)
+json_t *result_phase_to_json(const struct res_phase *p, int with_steps)
 {
 	json_t *o = json_object();
 	set(o, "id", jtext(p->id));
@@ -386,8 +386,8 @@ static json_t *phase_to_json(const struct res_phase *p)
 	set(o, "duration_s", jnum(p->duration_s));
 	set(o, "started_at", jstr(p->started_at));
 	json_t *a = json_array();
-	for (size_t i = 0; i < p->nsteps; i++)
-		json_array_append_new(a, step_to_json(&p->steps[i]));
+	for (size_t i = 0; with_steps && i < p->nsteps; i++)
+		json_array_append_new(a, result_step_to_json(&p->steps[i], 1));
 	set(o, "steps", a);
 	return o;
 }
@@ -434,6 +434,11 @@ static void trust_to_json(json_t *o, const struct run_result *r)
 
 json_t *result_to_json(const struct run_result *r)
 {
+	return result_run_to_json(r, 1);
+}
+
+json_t *result_run_to_json(const struct run_result *r, int with_phases)
+{
 	json_t *o = json_object();
 	set(o, "schema_version", json_integer(RESULT_SCHEMA_VERSION));
 	set(o, "tool_version", jtext(r->tool_version));
@@ -474,8 +479,8 @@ json_t *result_to_json(const struct run_result *r)
 	set(t, "actions_not_selected", json_integer((json_int_t)r->actions_not_selected));
 	set(o, "totals", t);
 	json_t *a = json_array();
-	for (size_t i = 0; i < r->nphases; i++)
-		json_array_append_new(a, phase_to_json(&r->phases[i]));
+	for (size_t i = 0; with_phases && i < r->nphases; i++)
+		json_array_append_new(a, result_phase_to_json(&r->phases[i], 1));
 	set(o, "phases", a);
 	a = json_array();
 	for (size_t i = 0; i < r->napprovals; i++) {

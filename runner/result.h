@@ -165,6 +165,13 @@ void result_trust_header(struct run_result *r, const char *digest, long long att
                          const char *allowed_signers, const struct res_prior *prior);
 void result_count(struct run_result *r);        /* recomputes totals and step/phase status */
 json_t *result_to_json(const struct run_result *r);
+/* The same JSON a part at a time, for a writer that streams: with_* 0
+ * leaves the children array ("phases", "steps") empty in its place, for
+ * the writer to fill (reports/json.c). The caller owns the result. */
+json_t *result_run_to_json(const struct run_result *r, int with_phases);
+json_t *result_phase_to_json(const struct res_phase *p, int with_steps);
+json_t *result_step_to_json(const struct res_step *s, int with_checks);
+json_t *result_check_to_json(const struct res_check *k);
 int result_from_json(struct run_result *r, json_t *j, struct pg_err *e);
 int result_load_file(struct run_result *r, const char *path, struct pg_err *e);
 

@@ -113,6 +113,19 @@ int buf_add(struct buf *b, const void *data, size_t len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;
 	b->data[b->len] = 0;
+	if (b->sink && b->len >= 65536 && buf_flush(b) != 0)
+		rc = -1;
+	return rc;
+}
+
+int buf_flush(struct buf *b)
+{
+	if (!b->sink || !b->len)
+		return b->sink && ferror(b->sink) ? -1 : 0;
+	size_t n = fwrite(b->data, 1, b->len, b->sink);
+	int rc = n == b->len ? 0 : -1;
+	b->len = 0;
+	b->data[0] = 0;
 	return rc;
 }
 

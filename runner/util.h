@@ -34,6 +34,11 @@ struct buf {
 	size_t alloc;    /* bytes allocated */
 	size_t cap;      /* size limit, 0 = none */
 	int truncated;   /* an append was cut at cap */
+	/* Streaming: when sink is set, the buffer is write-only: whenever it
+	 * holds 64 KiB or more it is handed to sink and emptied (buf_flush
+	 * hands over the rest), so a writer's memory does not grow with what
+	 * it writes. Errors show in ferror(sink). Borrowed. */
+	FILE *sink;
 };
 void buf_init(struct buf *b, size_t cap);
 int buf_add(struct buf *b, const void *data, size_t len);
@@ -43,6 +48,7 @@ int buf_addc(struct buf *b, char c);
 char *buf_detach(struct buf *b);         /* returns data ("" if empty), buffer reset */
 void buf_release(struct buf *b);          /* frees data, buffer reset */
 const char *buf_str(const struct buf *b); /* data or "" */
+int buf_flush(struct buf *b);             /* data to sink, emptied; 0 or -1 */
 
 /* One error message for phasegate's own failures (not check results).
  * pg_error() fills it and returns -1, so "return pg_error(e, ...)" reads well. */

@@ -17,3 +17,14 @@ add_test(NAME reports.html-chromium
   COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/reports/html/check_html.py)
 set_tests_properties(reports.html-chromium PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
   TIMEOUT 180 SKIP_RETURN_CODE 77)
+
+# The writers produce byte-identical reports on the recorded cases: the test
+# models rendered straight from memory and demo runs through `phasegate
+# report` (tests/reports/golden.py; --record re-records).
+add_executable(golden_render reports/golden_render.c reports/model.c)
+target_link_libraries(golden_render PRIVATE phasegate_core pg_warnings pg_sanitize)
+add_test(NAME reports.golden
+  COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/reports/golden.py)
+set_tests_properties(reports.golden PROPERTIES
+  ENVIRONMENT "${PG_TEST_ENV};PG_GOLDEN_RENDER=$<TARGET_FILE:golden_render>"
+  TIMEOUT 300)

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../reports/model.h"
 #include "proc.h"
@@ -654,6 +655,48 @@ static void test_write_errors(void **state)
 	result_release(&r);
 }
 
+/* The writers stream into their files: a write that fails part-way (a full
+ * disk, here /dev/full, written straight through as a device) fails the
+ * report with the reason, and a set with such a member changes no file:
+ * the regular report beside it is neither created nor left as a temporary. */
+static void test_stream_write_failure(void **state)
+{
+	struct run_result r;
+	memset(&r, 0, sizeof(r));
+	model_four_phase(&r);
+	outfile_emit_fn emits[] = {report_junit_emit, report_markdown_emit, report_json_emit,
+	                           report_html_emit};
+	for (size_t i = 0; i < sizeof(emits) / sizeof(emits[0]); i++) {
+		struct pg_err e = {{0}};
+		struct outfile f = {.path = "/dev/full", .emit = emits[i], .arg = &r};
+		assert_int_equal(outfile_write_set(&f, 1, &e), -1);
+		assert_contains(e.msg, "cannot write '/dev/full'");
+		assert_contains(e.msg, "No space left on device");
+		char *good = work_path("stream-set.json");
+		unlink(good);
+		struct outfile set[] = {
+		    {.path = good, .emit = report_json_emit, .arg = &r},
+		    {.path = "/dev/full", .emit = emits[i], .arg = &r},
+		};
+		e.msg[0] = 0;
+		assert_int_equal(outfile_write_set(set, 2, &e), -1);
+		assert_contains(e.msg, "No space left on device");
+		assert_int_equal(access(good, F_OK), -1);
+		free(good);
+	}
+	/* what is streamed is what the in-memory rendering gives */
+	char *path = work_path("stream.json");
+	struct pg_err e;
+	assert_int_equal(report_json_write(&r, path, &e), 0);
+	char *text = read_all(path);
+	char *mem = report_json_render(&r);
+	assert_string_equal(text, mem);
+	free(text);
+	free(mem);
+	free(path);
+	result_release(&r);
+}
+
 /* ---- console ---- */
 
 static struct res_check *grow_check(struct res_step *s)
@@ -879,6 +922,7 @@ int main(void)
 	    cmocka_unit_test(test_markdown_hostile),
 	    cmocka_unit_test(test_json_report),
 	    cmocka_unit_test(test_write_errors),
+	    cmocka_unit_test(test_stream_write_failure),
 	    cmocka_unit_test(test_console_plain),
 	    cmocka_unit_test(test_console_tty_colour),
 	    cmocka_unit_test(test_console_hostile),
