@@ -166,23 +166,36 @@ scale_suite() { # scale_suite DIR N URL [CA]
 		printf 'url = "%s?n=%d"\noutput = "/dev/null"\n' "$3" "$i" >>"$1/parallel.cfg"
 	done
 }
+accepts() { # nginx's count of accepted connections so far
+	curl -fs --noproxy '*' http://127.0.0.1:18080/nginx_status | awk 'NR == 3 {print $1}'
+}
 echo
-echo "Scale: the same checks over plain HTTP and HTTPS (HTTP/2), --jobs $JOBS"
+echo "Scale: the same checks over plain HTTP and HTTPS (HTTP/2), --jobs $JOBS unless said"
 echo
-echo "| checks | scheme | phasegate run (s) | peak RSS (MB) | curl --parallel (s) | its RSS (MB) | time ÷ curl's | phasegate validate RSS (MB) |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| checks | scheme | phasegate run (s) | peak RSS (MB) | connections | curl --parallel (s) | its RSS (MB) | time ÷ curl's | phasegate validate RSS (MB) |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 for n in $sizes; do
-	for scheme in http https; do
-		d=$work/scale-$scheme-$n
-		if [ "$scheme" = https ]; then
+	for scheme in http https https-j64 https-j128; do
+		j=$JOBS
+		case $scheme in
+		https-j*)
+			# more concurrency: only at the first size
+			[ "$n" = "${sizes%% *}" ] || continue
+			j=${scheme#https-j}
+			;;
+		esac
+		d=$work/scale-${scheme%-j*}-$n
+		if [ "$scheme" != http ]; then
 			scale_suite "$d" "$n" https://localhost:18443/bench "$ca"
 			cacert=(--cacert "$ca")
 		else
 			scale_suite "$d" "$n" "$url"
 			cacert=()
 		fi
-		"$bin" run "$d" --jobs "$JOBS" --quiet >/dev/null 2>&1 || true
-		measure "pg_$scheme$n" "$bin" run "$d" --jobs "$JOBS" --quiet --junit "$d/junit.xml"
+		"$bin" run "$d" --jobs "$j" --quiet >/dev/null 2>&1 || true
+		a0=$(accepts)
+		measure "pg_$scheme$n" "$bin" run "$d" --jobs "$j" --quiet --junit "$d/junit.xml"
+		conns=$(($(accepts) - a0 - 1)) # less the status request itself
 		grep -q "tests=\"$n\"" "$d/junit.xml" || {
 			echo "phasegate did not report $n tests ($scheme)" >&2
 			exit 1
@@ -191,8 +204,9 @@ for n in $sizes; do
 		measure "curl_$scheme$n" curl --parallel --parallel-max 50 --no-progress-meter \
 			"${cacert[@]}" -K "$d/parallel.cfg"
 		pw=${wall[pg_$scheme$n]} cw=${wall[curl_$scheme$n]}
-		printf '| %d | %s | %.3f | %.1f | %.3f | %.1f | %.2f× | %.1f |\n' "$n" "$scheme" \
-			"$pw" "$(echo "${rss[pg_$scheme$n]} / 1024" | bc -l)" "$cw" \
+		printf '| %d | %s | %.3f | %.1f | %d | %.3f | %.1f | %.2f× | %.1f |\n' "$n" \
+			"${scheme%-j*}${j:+ --jobs $j}" \
+			"$pw" "$(echo "${rss[pg_$scheme$n]} / 1024" | bc -l)" "$conns" "$cw" \
 			"$(echo "${rss[curl_$scheme$n]} / 1024" | bc -l)" "$(echo "$pw / $cw" | bc -l)" \
 			"$(echo "${rss[validate_$scheme$n]} / 1024" | bc -l)"
 	done
