@@ -7,9 +7,10 @@
  * locks); connections are not in it, since libcurl cannot share a
  * connection cache between threads that run transfers at once. Each worker
  * thread keeps one easy handle that it prepares and submits (reset before
- * each exchange). Streams (on_body) run on their own thread's handle
- * instead: they last long and their callback must never hold up the other
- * transfers. Redirects are followed here, hop by hop, so each hop is
+ * each exchange). Streams (on_body) and exchanges whose body cap passes
+ * HTTP_SHARED_MAX_BODY run on their own thread's handle instead: they last
+ * long or may work long, and must never hold up the other transfers; so do
+ * HTTPS exchanges that refuse HTTP/2 (see hop_run). Redirects are followed here, hop by hop, so each hop is
  * recorded and credentials are not carried to another host. Failures are
  * turned into messages that say what happened and what to try. */
 #include <arpa/inet.h>
@@ -42,6 +43,11 @@
 #define HTTP_DEFAULT_TIMEOUT_MS 30000LL /* no context and no timeout given */
 #define HTTP_MAX_CONNECT_MS 10000LL
 #define HTTP_STREAM_CONNECTS 4L /* a thread's own connections, for streams */
+/* The largest body cap of an exchange on the transport thread: the work one
+ * transfer does there (inflating a compressed body, copying it) is bounded
+ * by its cap, and so is the delay it can cause the transfers beside it.
+ * Exchanges allowed more (bulk downloads) run on their own thread. */
+#define HTTP_SHARED_MAX_BODY (64u * 1024 * 1024)
 
 /* --- the shared state ---------------------------------------------------- */
 
@@ -980,10 +986,13 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		}
 	}
 
-	/* Streams keep to this thread; every other exchange shares the run's
-	 * pool on the transport thread. */
+	/* Streams and bulk downloads keep to this thread, and so does HTTPS
+	 * that refuses HTTP/2: its HTTP/1.1 connections stay out of the shared
+	 * pool, so a request that may use HTTP/2 never meets one (its
+	 * http_version fact says what the server offers). Every other exchange
+	 * shares the run's pool on the transport thread. */
 	CURLcode code;
-	if (rq->on_body) {
+	if (rq->on_body || h.max_body > HTTP_SHARED_MAX_BODY || (https && rq->http1_only)) {
 		code = curl_easy_perform(c);
 	} else {
 		if (!rq->http1_only) /* wait for a connection that can multiplex */

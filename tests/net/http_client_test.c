@@ -213,7 +213,8 @@ static void test_http1_pool_sized_to_concurrency(void **state)
 	run_probes(6, "http://127.0.0.1:18080/conn", NULL, 0, 5, ids + 30, NULL);
 	if (distinct(ids, 60) > 6)
 		fail_msg("6 concurrent HTTP/1.1 clients used %d connections", distinct(ids, 60));
-	/* the same over TLS when HTTP/2 is refused */
+	/* over TLS with HTTP/2 refused (these keep to their threads' own
+	 * connections, out of the shared pool: see the next test) */
 	char *ca = pki_file("ca.crt");
 	struct conn_probe p[6];
 	run_probes(6, "https://localhost:18443/conn", ca, 1, 5, ids, p);
@@ -221,6 +222,38 @@ static void test_http1_pool_sized_to_concurrency(void **state)
 	if (distinct(ids, 30) > 6)
 		fail_msg("6 concurrent HTTP/1.1 TLS clients used %d connections",
 		         distinct(ids, 30));
+	free(ca);
+}
+
+/* A request that may use HTTP/2 never gets a connection that was made for
+ * one that refused it, also when both start at once: it speaks HTTP/2, and
+ * says so. */
+static void test_h2_not_served_by_http1_connection(void **state)
+{
+	(void)state;
+	/* a CA path of its own (libcurl matches it as text): no connection
+	 * made by an earlier test qualifies */
+	char *ca = pki_file("./ca.crt");
+	for (int i = 0; i < 10; i++) {
+		pthread_barrier_t start;
+		pthread_barrier_init(&start, NULL, 2);
+		struct conn_probe one = {.start = &start,
+		                         .url = "https://localhost:18443/conn",
+		                         .ca = ca,
+		                         .http1_only = 1,
+		                         .rounds = 2};
+		struct conn_probe two = one;
+		two.http1_only = 0;
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, conn_probe_run, &one), 0);
+		conn_probe_run(&two);
+		pthread_join(t, NULL);
+		pthread_barrier_destroy(&start);
+		if (one.error[0] || two.error[0])
+			fail_msg("%s%s", one.error, two.error);
+		assert_string_equal(one.version, "1.1");
+		assert_string_equal(two.version, "2");
+	}
 	free(ca);
 }
 
@@ -625,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(test_h2_multiplexed_on_one_connection),
 	    cmocka_unit_test(test_http1_pool_sized_to_concurrency),
 	    cmocka_unit_test(test_h2_timeout_spares_siblings),
+	    cmocka_unit_test(test_h2_not_served_by_http1_connection),
 	    cmocka_unit_test(test_plain_get),
 	    cmocka_unit_test(test_connections_are_reused),
 	    cmocka_unit_test(test_repeated_headers_joined),
