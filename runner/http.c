@@ -1,13 +1,18 @@
 /* http.c - the HTTP client plumbing shared by every module that talks HTTP
- * (see http.h). One CURLSH holds the DNS cache and the TLS session cache
- * for the whole run, guarded by one mutex per kind of shared data (the
- * share interface's locks). Connections are not in the share: libcurl does
- * not support one connection cache used by concurrent threads. Each worker
- * thread keeps one easy handle instead (reset before each exchange, which
- * keeps its live connections), so checks on a thread reuse connections and
- * TLS sessions resume across threads. Redirects are followed here, hop by hop, so each hop is
- * recorded and credentials are not carried to another host. Failures are turned into messages that
- * say what happened and what to try. */
+ * (see http.h). Exchanges travel on the transport thread's one multi handle
+ * (transport.c): one connection pool for the run, sized to --jobs, and
+ * HTTP/2 multiplexing, so concurrent requests to one HTTP/2 origin share one
+ * connection. One CURLSH holds the DNS cache and the TLS session cache,
+ * guarded by one mutex per kind of shared data (the share interface's
+ * locks); connections are not in it, since libcurl cannot share a
+ * connection cache between threads that run transfers at once. Each worker
+ * thread keeps one easy handle that it prepares and submits (reset before
+ * each exchange). Streams (on_body) and exchanges whose body cap passes
+ * HTTP_SHARED_MAX_BODY run on their own thread's handle instead: they last
+ * long or may work long, and must never hold up the other transfers; so do
+ * HTTPS exchanges that refuse HTTP/2 (see hop_run). Redirects are followed here, hop by hop, so each hop is
+ * recorded and credentials are not carried to another host. Failures are
+ * turned into messages that say what happened and what to try. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -21,11 +26,13 @@
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "http.h"
 #include "keys.h"
+#include "transport.h"
 #include "vars.h"
 
 #ifndef PHASEGATE_VERSION
@@ -35,7 +42,12 @@
 #define HTTP_DEFAULT_MAX_BODY (8u * 1024 * 1024)
 #define HTTP_DEFAULT_TIMEOUT_MS 30000LL /* no context and no timeout given */
 #define HTTP_MAX_CONNECT_MS 10000LL
-#define HTTP_MAX_CONNECTS 64L /* connections kept open for reuse */
+#define HTTP_STREAM_CONNECTS 4L /* a thread's own connections, for streams */
+/* The largest body cap of an exchange on the transport thread: the work one
+ * transfer does there (inflating a compressed body, copying it) is bounded
+ * by its cap, and so is the delay it can cause the transfers beside it.
+ * Exchanges allowed more (bulk downloads) run on their own thread. */
+#define HTTP_SHARED_MAX_BODY (64u * 1024 * 1024)
 
 /* --- the shared state ---------------------------------------------------- */
 
@@ -116,6 +128,11 @@ void http_global_init(void)
 	pthread_once(&http_once, http_init_once);
 }
 
+void http_set_concurrency(int jobs)
+{
+	transport_set_concurrency(jobs);
+}
+
 void http_global_cleanup(void)
 {
 	if (!http_ready)
@@ -127,6 +144,7 @@ void http_global_cleanup(void)
 		pthread_setspecific(http_easy_key, NULL);
 		curl_easy_cleanup(c);
 	}
+	transport_shutdown(); /* before the share its transfers use */
 	curl_share_cleanup(http_share);
 	http_share = NULL;
 	pthread_mutex_lock(&tls_seen_lock);
@@ -287,20 +305,11 @@ static int cert_time(json_t *o, const char *key, const ASN1_TIME *at, time_t *t)
 	return 0;
 }
 
-/* The leaf certificate of a certinfo list as facts (new reference): read
- * from the PEM libcurl gives ("Cert:"), through libcrypto's X509 API rather
- * than from the TLS backend's printed text. */
-static json_t *cert_leaf_json(const struct curl_slist *s)
+/* A certificate as facts (new reference), through libcrypto's X509 API
+ * rather than from the TLS backend's printed text. x may be NULL. */
+static json_t *cert_x509_json(X509 *x)
 {
 	json_t *o = json_object();
-	X509 *x = NULL;
-	for (; s && !x; s = s->next) {
-		if (strncmp(s->data, "Cert:", 5) == 0) {
-			BIO *b = BIO_new_mem_buf(s->data + 5, -1);
-			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-			BIO_free(b);
-		}
-	}
 	if (!x) {
 		json_object_set_new(o, "sans", json_array());
 		return o;
@@ -323,6 +332,40 @@ static json_t *cert_leaf_json(const struct curl_slist *s)
 			days--; /* floor: an hour past expiry is day -1 */
 		json_object_set_new(o, "days_left", json_integer(days));
 	}
+	return o;
+}
+
+/* The leaf certificate of a certinfo list as facts (new reference): read
+ * from the PEM libcurl gives ("Cert:"). */
+static json_t *cert_leaf_json(const struct curl_slist *s)
+{
+	X509 *x = NULL;
+	for (; s && !x; s = s->next) {
+		if (strncmp(s->data, "Cert:", 5) == 0) {
+			BIO *b = BIO_new_mem_buf(s->data + 5, -1);
+			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+			BIO_free(b);
+		}
+	}
+	json_t *o = cert_x509_json(x);
+	X509_free(x);
+	return o;
+}
+
+/* The leaf certificate of the connection a transfer runs on, as facts (new
+ * reference), or NULL. Unlike certinfo this also answers on a reused or
+ * multiplexed connection: the peer certificate stays with the TLS session.
+ * Only while the transfer holds its connection (from a callback). */
+static json_t *cert_conn_json(CURL *c)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
+	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
+		return NULL;
+	X509 *x = SSL_get1_peer_certificate(ti->internals);
+	if (!x)
+		return NULL;
+	json_t *o = cert_x509_json(x);
 	X509_free(x);
 	return o;
 }
@@ -343,6 +386,8 @@ struct hop {
 	int (*on_body)(void *arg, const char *data, size_t len);
 	void *on_body_arg;
 	int stopped;          /* on_body asked to stop */
+	int want_leaf;        /* take the certificate from the connection */
+	json_t *leaf;         /* owned: ... taken at the first response head */
 };
 
 static size_t hop_write(char *data, size_t size, size_t n, void *user)
@@ -386,6 +431,8 @@ static size_t hop_header(char *data, size_t size, size_t n, void *user)
 	if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
 		/* A new response head (after a 100 Continue, say): start afresh. */
 		json_object_clear(h->rs->headers);
+		if (h->want_leaf && !h->leaf)
+			h->leaf = cert_conn_json(h->easy);
 		return len;
 	}
 	const char *colon = memchr(data, ':', len);
@@ -813,6 +860,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	h.easy = c;
 	h.on_body = rq->on_body;
 	h.on_body_arg = rq->on_body_arg;
+	h.want_leaf = rq->want_tls_info;
 	if (!c) {
 		rs->error = xstrdup("libcurl cannot create a transfer (out of memory?)");
 		goto out_url;
@@ -835,7 +883,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	curl_easy_setopt(c, CURLOPT_URL, in->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_SHARE, http_share);
-	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, HTTP_MAX_CONNECTS);
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, HTTP_STREAM_CONNECTS);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)conn_ms);
@@ -950,7 +998,19 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		}
 	}
 
-	CURLcode code = curl_easy_perform(c);
+	/* Streams and bulk downloads keep to this thread, and so does HTTPS
+	 * that refuses HTTP/2: its HTTP/1.1 connections stay out of the shared
+	 * pool, so a request that may use HTTP/2 never meets one (its
+	 * http_version fact says what the server offers). Every other exchange
+	 * shares the run's pool on the transport thread. */
+	CURLcode code;
+	if (rq->on_body || h.max_body > HTTP_SHARED_MAX_BODY || (https && rq->http1_only)) {
+		code = curl_easy_perform(c);
+	} else {
+		if (!rq->http1_only) /* wait for a connection that can multiplex */
+			curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+		code = transport_perform(c);
+	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
 	if (rq->want_timings)
 		set_timings(c, rs, info->total_s);
@@ -1009,15 +1069,18 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	if (https && rq->want_tls_info) {
 		tls_key = xasprintf("%s:%s %s", u.host ? u.host : "", u.port ? u.port : "",
 		                    rq->tls.server_name ? rq->tls.server_name : "");
-		json_t *leaf = NULL;
+		/* The connection's own certificate; else what its handshake
+		 * reported; else what an earlier handshake with the endpoint saw. */
+		json_t *leaf = h.leaf;
+		h.leaf = NULL;
 		struct curl_certinfo *ci = NULL;
-		if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
-		    ci->num_of_certs > 0) {
+		if (!leaf && curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
+		    ci->num_of_certs > 0)
 			leaf = cert_leaf_json(ci->certinfo[0]);
+		if (leaf)
 			tls_seen_put(tls_key, leaf);
-		} else {
+		else
 			leaf = tls_seen_get(tls_key);
-		}
 		if (!leaf)
 			leaf = json_object();
 		json_object_set_new(leaf, "verified", json_boolean(!rq->tls.insecure));
@@ -1046,6 +1109,7 @@ out_easy:
 	curl_easy_setopt(c, CURLOPT_CONNECT_TO, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 out_url:
+	json_decref(h.leaf);
 	curl_slist_free_all(headers);
 	curl_slist_free_all(connect_to);
 	free(connect_to_s);

@@ -1,7 +1,9 @@
 /* http.h - the HTTP client plumbing that every module talking HTTP shares
- * (http, prometheus, k8s, argocd): one libcurl connection cache, DNS cache
- * and TLS session cache for the whole run (a CURLSH with locks), so checks
- * reuse connections across the run; HTTP/2 when the server offers it over
+ * (http, prometheus, k8s, argocd): one connection pool for the whole run,
+ * sized to --jobs, on one transport thread (runner/transport.h), so checks
+ * reuse connections across the run and concurrent requests to an HTTP/2
+ * origin share one connection; a DNS cache and TLS session cache shared by
+ * every handle (a CURLSH with locks); HTTP/2 when the server offers it over
  * TLS; deadlines from the check context; cancellation on SIGINT/SIGTERM;
  * TLS verified unless the request says insecure.
  *
@@ -98,6 +100,11 @@ int http_url_secret(const char *url);
 /* Once per process (before threads start) and at exit. */
 void http_global_init(void);
 void http_global_cleanup(void);
+
+/* Sizes the run's connection pool to this many concurrent checks (--jobs):
+ * two connections kept per job, at least 16 (runner/transport.h). Before
+ * the first exchange. */
+void http_set_concurrency(int jobs);
 
 /* Performs one exchange. Returns 0 when a response was received (any
  * status), -1 with rs->error set when none was (refused, timeout, TLS, DNS,

@@ -214,9 +214,15 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 		if ((r = take_value(argc, argv, &i, "--jobs", &val)) != 0) {
 			long long n;
-			if (r < 0 || parse_ll(val, &n) != 0 || n < 1 || n > 256)
-				return usage_error("option '--jobs' needs a number from 1 to 256, got '%s'",
-						   val ? val : "");
+			if (r < 0 || parse_ll(val, &n) != 0 || n < 1)
+				return usage_error("option '--jobs' needs a number from 1 to %d, got '%s'",
+						   SCHED_JOBS_MAX, val ? val : "");
+			if (n > SCHED_JOBS_MAX)
+				return usage_error(
+				    "option '--jobs' is at most %d, got %lld: each concurrent check holds "
+				    "a thread and connections, and %d keeps a run within the usual "
+				    "1,024 open files (see docs/modules/http.md)",
+				    SCHED_JOBS_MAX, n, SCHED_JOBS_MAX);
 			c->jobs = (long)n;
 			continue;
 		}
@@ -1467,6 +1473,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	http_global_init();
+	http_set_concurrency((int)c.jobs);
 	install_signals();
 	struct plan p;
 	struct res_prior *prior = NULL;

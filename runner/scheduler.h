@@ -16,6 +16,12 @@
 #include "result.h"
 #include "suite.h"
 
+/* The ceiling of --jobs. Each concurrent check holds a thread and the run's
+ * connection pool keeps two connections per job (runner/transport.h), so
+ * 256 jobs stay within the usual 1,024 open files; more concurrency than
+ * that is better had from several runs (docs/modules/http.md). */
+#define SCHED_JOBS_MAX 256
+
 /* What the scheduler tells whoever watches a run (the console is one
  * implementation, reports/console.c). Every hook may be NULL; they are
  * called from the scheduling thread only, entries in suite order. */
@@ -31,7 +37,7 @@ struct sched_observer {
 };
 
 struct sched_opts {
-	int jobs;                    /* concurrent checks per checkpoint (>= 1) */
+	int jobs;                    /* concurrent checks per checkpoint (1..SCHED_JOBS_MAX) */
 	long long global_timeout_ms; /* 0 = none */
 	int keep_going;              /* run on past failed gates (reported loudly) */
 	const char *const *options;  /* "name=value" run options for modules (attest, out-dir) */

@@ -5,9 +5,15 @@
 #   curl loop   a bash loop of curl calls, the field checked in bash
 #   newman      a Postman collection of N requests with tests, JUnit reporter
 #   curl -Z     one `curl --parallel` over the N URLs (fetch only: the floor)
-# It prints wall time, peak RSS and ratios as a Markdown table.
+# It prints wall time, peak RSS and ratios as a Markdown table. A second
+# table scales it: plain HTTP and HTTPS (nginx's HTTP/2 with the test CA),
+# 1,000 and 10,000 checks, phasegate beside `curl --parallel` fetching the
+# same URLs (the floor) and `phasegate validate` of the same suite (the
+# memory of the loaded plan alone, without any exchange).
 #
 # Usage: bench/http/run.sh [N] [JOBS]       (defaults: 1000 checks, 8 jobs)
+#        BENCH_SCALE="1000 10000" picks the sizes of the second table
+#        (BENCH_SCALE= skips it).
 # Needs: a built phasegate ($PG_BINARY, or build/phasegate), nginx, curl,
 # /usr/bin/time, and npm (newman is installed into bench/_out/ on first use;
 # set BENCH_NO_NEWMAN=1 to skip it). Work files go to bench/_out/ (ignored by git).
@@ -128,3 +134,82 @@ row curl_loop "bash loop of curl calls"
 row curl_parallel "one curl --parallel (fetch only, no checks: the floor)"
 echo
 echo "Rerun: bench/http/run.sh $N $JOBS   (PG_BINARY=path/to/phasegate to pick a build)"
+
+# --- HTTP and HTTPS at scale --------------------------------------------------
+sizes=${BENCH_SCALE-1000 10000}
+[ -n "$sizes" ] || exit 0
+ca=$src/bench/_out/net/nginx/pki/ca.crt
+[ -f "$ca" ] || ca=$src/build/net/nginx/pki/ca.crt
+scale_suite() { # scale_suite DIR N URL [CA]
+	mkdir -p "$1"
+	{
+		echo "name: bench-http-scale"
+		echo "phases:"
+		echo "  - id: bench"
+		echo "    steps:"
+		echo "      - id: bench.1"
+		echo "        checkpoint:"
+		echo "          id: gate-bench"
+		echo "          checks:"
+		for i in $(seq 1 "$2"); do
+			echo "            - id: c$i"
+			if [ -n "${4:-}" ]; then
+				echo "              http: {url: \"$3?n=$i\", tls: {ca: \"$4\"}}"
+			else
+				echo "              http: {url: \"$3?n=$i\"}"
+			fi
+			echo "              expect: [{status: 200}, {path: json.n, equals: $i}]"
+		done
+	} >"$1/suite.yaml"
+	: >"$1/parallel.cfg"
+	for i in $(seq 1 "$2"); do
+		printf 'url = "%s?n=%d"\noutput = "/dev/null"\n' "$3" "$i" >>"$1/parallel.cfg"
+	done
+}
+accepts() { # nginx's count of accepted connections so far
+	curl -fs --noproxy '*' http://127.0.0.1:18080/nginx_status | awk 'NR == 3 {print $1}'
+}
+echo
+echo "Scale: the same checks over plain HTTP and HTTPS (HTTP/2), --jobs $JOBS unless said"
+echo
+echo "| checks | scheme | phasegate run (s) | peak RSS (MB) | connections | curl --parallel (s) | its RSS (MB) | time ÷ curl's | phasegate validate RSS (MB) |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+for n in $sizes; do
+	for scheme in http https https-j64 https-j128; do
+		j=$JOBS
+		case $scheme in
+		https-j*)
+			# more concurrency: only at the first size
+			[ "$n" = "${sizes%% *}" ] || continue
+			j=${scheme#https-j}
+			;;
+		esac
+		d=$work/scale-${scheme%-j*}-$n
+		if [ "$scheme" != http ]; then
+			scale_suite "$d" "$n" https://localhost:18443/bench "$ca"
+			cacert=(--cacert "$ca")
+		else
+			scale_suite "$d" "$n" "$url"
+			cacert=()
+		fi
+		"$bin" run "$d" --jobs "$j" --quiet >/dev/null 2>&1 || true
+		a0=$(accepts)
+		measure "pg_$scheme$n" "$bin" run "$d" --jobs "$j" --quiet --junit "$d/junit.xml"
+		conns=$(($(accepts) - a0 - 1)) # less the status request itself
+		grep -q "tests=\"$n\"" "$d/junit.xml" || {
+			echo "phasegate did not report $n tests ($scheme)" >&2
+			exit 1
+		}
+		measure "validate_$scheme$n" "$bin" validate "$d"
+		measure "curl_$scheme$n" curl --parallel --parallel-max 50 --no-progress-meter \
+			"${cacert[@]}" -K "$d/parallel.cfg"
+		pw=${wall[pg_$scheme$n]} cw=${wall[curl_$scheme$n]}
+		printf '| %d | %s | %.3f | %.1f | %d | %.3f | %.1f | %.2f× | %.1f |\n' "$n" \
+			"${scheme%-j*}${j:+ --jobs $j}" \
+			"$pw" "$(echo "${rss[pg_$scheme$n]} / 1024" | bc -l)" "$conns" "$cw" \
+			"$(echo "${rss[curl_$scheme$n]} / 1024" | bc -l)" "$(echo "$pw / $cw" | bc -l)" \
+			"$(echo "${rss[validate_$scheme$n]} / 1024" | bc -l)"
+	done
+done
+echo
+echo "Rerun: BENCH_NO_NEWMAN=1 bench/http/run.sh $N $JOBS   (sizes: BENCH_SCALE=\"$sizes\")"

@@ -47,6 +47,8 @@ expect "--ids only for list" 2 "option '--ids' does not apply to 'run'" -- run $
 expect "a flag takes no value" 2 "option '--dry-run' takes no value" -- run $suite --dry-run=yes
 expect "a value is missing" 2 "option '--junit' needs a value" -- run $suite --junit
 expect "an option value may start with -" 0 "" -- run $suite --phase pass --run-id -x- --quiet
+expect "--jobs past the ceiling is refused, saying why" 2 "option '--jobs' is at most 256, got 257: each concurrent check holds a thread" -- run $suite --jobs 257
+expect "--jobs at the ceiling runs" 0 "" -- run $suite --var result=true --jobs 256 --quiet
 expect "--require takes go" 2 "option '--require' takes 'go'" -- run $suite --require maybe
 expect "--require go, verdict GO" 0 "" -- run $suite --var result=true --require go --quiet
 expect "--require go, verdict NO-GO: the gate failure (1) wins" 1 "" -- run $suite --require go --quiet

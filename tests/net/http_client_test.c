@@ -1,7 +1,10 @@
 /* http_client_test.c - runner/http.c against the real nginx and the fault
  * server the net.http fixtures start (tests/net/nginx.sh, http_faults.sh):
  * responses, HTTP/2, TLS facts, client certificates, redirects, the body
- * cap, and the message of every fault a person may meet. */
+ * cap, the message of every fault a person may meet, and the run's
+ * connections: concurrent HTTP/2 requests multiplexed on one connection, an
+ * HTTP/1.1 pool no larger than the concurrency, a timeout that spares its
+ * siblings (nginx's /conn answers with the connection that carried it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,6 +98,200 @@ static void test_connections_are_reused(void **state)
 	}
 	/* 51 exchanges (with the status request) on the one connection. */
 	assert_int_equal(nginx_accepts(), before);
+}
+
+/* --- the run's connections ------------------------------------------ */
+
+/* One of many concurrent requests to nginx's /conn. */
+struct conn_probe {
+	pthread_barrier_t *start;
+	const char *url;
+	const char *ca;
+	int http1_only;
+	int rounds;         /* requests, one after the other */
+	long long conn[16]; /* the connection number of each (nginx's $connection) */
+	char version[8];    /* of the last */
+	int tls_subject;    /* the last response had certificate facts */
+	char error[256];    /* the first failure; empty when all passed */
+};
+
+static void *conn_probe_run(void *arg)
+{
+	struct conn_probe *p = arg;
+	pthread_barrier_wait(p->start);
+	for (int i = 0; i < p->rounds && i < 16; i++) {
+		struct http_request rq = {.url = p->url,
+		                          .http1_only = p->http1_only,
+		                          .want_tls_info = p->ca != NULL,
+		                          .tls.ca_file = p->ca};
+		struct http_response rs;
+		if (http_do(NULL, &rq, &rs) != 0 || rs.status != 200) {
+			snprintf(p->error, sizeof(p->error), "%s: status %ld, %s", p->url,
+			         rs.status, rs.error ? rs.error : "");
+			http_response_release(&rs);
+			return NULL;
+		}
+		json_t *j = http_body_json(&rs);
+		p->conn[i] = json_integer_value(json_object_get(j, "connection"));
+		json_decref(j);
+		snprintf(p->version, sizeof(p->version), "%s", rs.http_version);
+		p->tls_subject = rs.tls && json_string_value(json_object_get(rs.tls, "subject"));
+		http_response_release(&rs);
+	}
+	return NULL;
+}
+
+/* Runs n probes at once (n <= 32); their connection numbers go to ids
+ * (n * rounds of them). */
+static void run_probes(int n, const char *url, const char *ca, int http1_only, int rounds,
+                       long long *ids, struct conn_probe *out)
+{
+	pthread_barrier_t start;
+	pthread_t th[32];
+	struct conn_probe p[32];
+	assert_true(n <= 32 && rounds <= 16);
+	pthread_barrier_init(&start, NULL, (unsigned)n);
+	for (int i = 0; i < n; i++) {
+		p[i] = (struct conn_probe){.start = &start,
+		                           .url = url,
+		                           .ca = ca,
+		                           .http1_only = http1_only,
+		                           .rounds = rounds};
+		assert_int_equal(pthread_create(&th[i], NULL, conn_probe_run, &p[i]), 0);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < n; i++) {
+		if (p[i].error[0])
+			fail_msg("probe %d: %s", i, p[i].error);
+		for (int r = 0; r < rounds; r++)
+			ids[i * rounds + r] = p[i].conn[r];
+		if (out)
+			out[i] = p[i];
+	}
+}
+
+static int distinct(const long long *v, int n)
+{
+	int d = 0;
+	for (int i = 0; i < n; i++) {
+		int seen = 0;
+		for (int j = 0; j < i && !seen; j++)
+			seen = v[j] == v[i];
+		d += !seen;
+	}
+	return d;
+}
+
+/* 24 concurrent HTTP/2 requests to one origin travel on one connection,
+ * and each still gets the certificate facts of that connection. */
+static void test_h2_multiplexed_on_one_connection(void **state)
+{
+	(void)state;
+	char *ca = pki_file("ca.crt");
+	long long ids[24];
+	struct conn_probe p[24];
+	run_probes(24, "https://localhost:18443/conn", ca, 0, 1, ids, p);
+	for (int i = 0; i < 24; i++) {
+		assert_string_equal(p[i].version, "2");
+		assert_true(p[i].tls_subject);
+	}
+	if (distinct(ids, 24) != 1)
+		fail_msg("24 concurrent HTTP/2 requests used %d connections", distinct(ids, 24));
+	free(ca);
+}
+
+/* HTTP/1.1 carries one request at a time: 6 concurrent clients making 5
+ * requests each use at most 6 connections, and the next 6 clients (new
+ * threads) find them in the run's pool instead of opening new ones. */
+static void test_http1_pool_sized_to_concurrency(void **state)
+{
+	(void)state;
+	long long ids[60];
+	run_probes(6, "http://127.0.0.1:18080/conn", NULL, 0, 5, ids, NULL);
+	run_probes(6, "http://127.0.0.1:18080/conn", NULL, 0, 5, ids + 30, NULL);
+	if (distinct(ids, 60) > 6)
+		fail_msg("6 concurrent HTTP/1.1 clients used %d connections", distinct(ids, 60));
+	/* over TLS with HTTP/2 refused (these keep to their threads' own
+	 * connections, out of the shared pool: see the next test) */
+	char *ca = pki_file("ca.crt");
+	struct conn_probe p[6];
+	run_probes(6, "https://localhost:18443/conn", ca, 1, 5, ids, p);
+	assert_string_equal(p[0].version, "1.1");
+	if (distinct(ids, 30) > 6)
+		fail_msg("6 concurrent HTTP/1.1 TLS clients used %d connections",
+		         distinct(ids, 30));
+	free(ca);
+}
+
+/* A request that may use HTTP/2 never gets a connection that was made for
+ * one that refused it, also when both start at once: it speaks HTTP/2, and
+ * says so. */
+static void test_h2_not_served_by_http1_connection(void **state)
+{
+	(void)state;
+	/* a CA path of its own (libcurl matches it as text): no connection
+	 * made by an earlier test qualifies */
+	char *ca = pki_file("./ca.crt");
+	for (int i = 0; i < 10; i++) {
+		pthread_barrier_t start;
+		pthread_barrier_init(&start, NULL, 2);
+		struct conn_probe one = {.start = &start,
+		                         .url = "https://localhost:18443/conn",
+		                         .ca = ca,
+		                         .http1_only = 1,
+		                         .rounds = 2};
+		struct conn_probe two = one;
+		two.http1_only = 0;
+		pthread_t t;
+		assert_int_equal(pthread_create(&t, NULL, conn_probe_run, &one), 0);
+		conn_probe_run(&two);
+		pthread_join(t, NULL);
+		pthread_barrier_destroy(&start);
+		if (one.error[0] || two.error[0])
+			fail_msg("%s%s", one.error, two.error);
+		assert_string_equal(one.version, "1.1");
+		assert_string_equal(two.version, "2");
+	}
+	free(ca);
+}
+
+static void *slow_request(void *arg)
+{
+	struct http_response *rs = arg;
+	char *ca = pki_file("ca.crt");
+	/* 300 KiB at 20 KiB/s: cut by the timeout after 1.5s */
+	struct http_request rq = {
+	    .url = "https://localhost:18443/slow.bin", .timeout_ms = 1500, .tls.ca_file = ca};
+	(void)http_do(NULL, &rq, rs);
+	free(ca);
+	return NULL;
+}
+
+/* A request that times out on a multiplexed connection ends its own
+ * stream: the requests beside it complete, and the connection lives on. */
+static void test_h2_timeout_spares_siblings(void **state)
+{
+	(void)state;
+	char *ca = pki_file("ca.crt");
+	long long before[1], during[8], after[1];
+	run_probes(1, "https://localhost:18443/conn", ca, 0, 1, before, NULL);
+	struct http_response slow;
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, slow_request, &slow), 0);
+	usleep(300 * 1000);
+	run_probes(8, "https://localhost:18443/conn", ca, 0, 1, during, NULL);
+	pthread_join(t, NULL);
+	assert_true(slow.timed_out);
+	if (!strstr(slow.error, "was not complete within"))
+		fail_msg("slow request: %s", slow.error);
+	http_response_release(&slow);
+	run_probes(1, "https://localhost:18443/conn", ca, 0, 1, after, NULL);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(during[i], before[0]);
+	assert_int_equal(after[0], before[0]);
+	free(ca);
 }
 
 static void test_repeated_headers_joined(void **state)
@@ -457,6 +654,11 @@ int main(void)
 	pki = xasprintf("%s/net/nginx/pki", build);
 	http_global_init();
 	const struct CMUnitTest tests[] = {
+	    /* first, while the pool holds no connection to nginx yet */
+	    cmocka_unit_test(test_h2_multiplexed_on_one_connection),
+	    cmocka_unit_test(test_http1_pool_sized_to_concurrency),
+	    cmocka_unit_test(test_h2_timeout_spares_siblings),
+	    cmocka_unit_test(test_h2_not_served_by_http1_connection),
 	    cmocka_unit_test(test_plain_get),
 	    cmocka_unit_test(test_connections_are_reused),
 	    cmocka_unit_test(test_repeated_headers_joined),
