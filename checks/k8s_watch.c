@@ -1,7 +1,9 @@
 /* k8s_watch.c - the watches behind eventually: waits on Kubernetes objects
  * (see k8s_watch.h): the watched collections, the thread keeping each one
  * (list, watch, resume, relist on 410, give up on 403 or repeated
- * failures), the reader of the event stream, and the waits of the checks. */
+ * failures), the reader of the event stream, and the waits of the checks.
+ * The watcher threads' requests carry free-standing contexts (module.h):
+ * their deadlines are the requests' own, and they stop on SIGINT/SIGTERM. */
 #include "k8s_watch.h"
 
 #include <ctype.h>
@@ -13,7 +15,16 @@
 
 #define LIST_TIMEOUT_MS 60000
 #define BACKOFF_MAX_MS 5000
-#define WAIT_SLICE_MS 200 /* a waiter looks at cancellation this often */
+#define WAIT_SLICE_MS 500 /* a waiter looks at cancellation this often */
+
+/* A check waiting on a collection: woken only by a change of the object it
+ * reads (or, for a list, of any), a fresh list, or the watch failing, so a
+ * thousand waiters are not all woken by every event. */
+struct waiter {
+	char *key; /* "namespace/name", NULL for a list */
+	pthread_cond_t cv;
+	struct waiter *next;
+};
 
 /* One watched collection. The stream reader's fields belong to the
  * watcher thread; everything else is guarded by the hub's lock. */
@@ -32,7 +43,8 @@ struct k8s_wcoll {
 	long long idle_since; /* monotonic ms when the last waiter left */
 	int running, joinable;
 	pthread_t thread;
-	pthread_cond_t cv; /* objects, sync or failure changed; the thread ended */
+	pthread_cond_t cv; /* the watcher's pauses end early: the run ends, the thread ended */
+	struct waiter *waitlist; /* the checks waiting now */
 	/* the stream reader (watcher thread only) */
 	struct buf ev; /* the event being read */
 	int depth, in_str, esc;
@@ -43,7 +55,8 @@ struct k8s_wcoll {
 };
 
 struct k8s_watches {
-	struct k8s_client *cl; /* borrowed */
+	struct k8s_client *cl;    /* borrowed */
+	struct check_ctx *sigctx; /* owned: tells when the run is interrupted */
 	pthread_mutex_t lock;
 	struct k8s_wcoll *c[K8S_WATCH_MAX_COLLECTIONS];
 	size_t n;
@@ -165,14 +178,34 @@ struct k8s_watches *k8s_watches_new(struct k8s_client *cl)
 {
 	struct k8s_watches *w = xcalloc(1, sizeof(*w));
 	w->cl = cl;
+	w->sigctx = ctx_new_for_test(NULL, 1, NULL, NULL);
 	pthread_mutex_init(&w->lock, NULL);
 	return w;
 }
 
-static void cv_wait_until(struct k8s_wcoll *co, long long until_ms)
+static void cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* Under the hub's lock: waits on cv until until_ms (monotonic) at most. */
+static void cv_wait_until(struct k8s_watches *w, pthread_cond_t *cv, long long until_ms)
 {
 	struct timespec ts = {.tv_sec = until_ms / 1000, .tv_nsec = (until_ms % 1000) * 1000000L};
-	pthread_cond_timedwait(&co->cv, &co->hub->lock, &ts);
+	pthread_cond_timedwait(cv, &w->lock, &ts);
+}
+
+/* Under the lock: wakes the waiters on key (every one for NULL) and those
+ * waiting on the whole list. */
+static void wake(struct k8s_wcoll *co, const char *key)
+{
+	for (struct waiter *q = co->waitlist; q; q = q->next)
+		if (!key || !q->key || strcmp(q->key, key) == 0)
+			pthread_cond_signal(&q->cv);
 }
 
 /* The collection a sub reads, made on first use; NULL past the bound. */
@@ -198,11 +231,7 @@ static struct k8s_wcoll *coll_get(struct k8s_watches *w, const struct k8s_watch_
 	co->objects = json_object();
 	co->idle_since = now_mono_ms();
 	buf_init(&co->ev, 0);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&co->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	cond_init_mono(&co->cv);
 	w->c[w->n++] = co;
 	return co;
 }
@@ -211,7 +240,7 @@ static struct k8s_wcoll *coll_get(struct k8s_watches *w, const struct k8s_watch_
  * has waited on the collection for a while. */
 static int exit_due(const struct k8s_wcoll *co)
 {
-	return co->hub->stopping ||
+	return co->hub->stopping || ctx_cancelled(co->hub->sigctx) ||
 	       (co->waiters == 0 && now_mono_ms() - co->idle_since > K8S_WATCH_LINGER_MS);
 }
 
@@ -220,7 +249,7 @@ static void set_failed(struct k8s_wcoll *co, char *why)
 	co->failed = 1;
 	free(co->why);
 	co->why = why;
-	pthread_cond_broadcast(&co->cv);
+	wake(co, NULL);
 }
 
 /* ---- the stream ---------------------------------------------------------- */
@@ -270,6 +299,8 @@ static int apply(struct k8s_wcoll *co, const char *type, json_t *obj)
 		co->rv = xstrdup(rv);
 		co->events++;
 	}
+	if (!rc)
+		wake(co, key);
 	free(key);
 	return rc;
 }
@@ -298,7 +329,6 @@ static int on_event(struct k8s_wcoll *co, const char *text, size_t len)
 	} else {
 		pthread_mutex_lock(&co->hub->lock);
 		stop = apply(co, type, obj);
-		pthread_cond_broadcast(&co->cv);
 		pthread_mutex_unlock(&co->hub->lock);
 	}
 	if (ev)
@@ -419,7 +449,7 @@ static enum outcome list_once(struct k8s_wcoll *co, char **why)
 		free(co->rv);
 		co->rv = xstrdup(rv);
 		co->synced = 1;
-		pthread_cond_broadcast(&co->cv);
+		wake(co, NULL);
 		pthread_mutex_unlock(&co->hub->lock);
 		o = O_OK;
 	}
@@ -485,7 +515,7 @@ static void *watcher(void *arg)
 			long long until = now_mono_ms() + backoff;
 			backoff = 0;
 			while (!exit_due(co) && now_mono_ms() < until)
-				cv_wait_until(co, until);
+				cv_wait_until(w, &co->cv, until);
 			continue;
 		}
 		if (co->requests >= K8S_WATCH_MAX_STREAMS) {
@@ -535,7 +565,7 @@ static void *watcher(void *arg)
 	co->running = 0;
 	co->synced = 0;
 	json_object_clear(co->objects);
-	pthread_cond_broadcast(&co->cv);
+	wake(co, NULL);
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
@@ -573,6 +603,9 @@ int k8s_watch_wait(struct k8s_watches *w, struct check_ctx *ctx, struct k8s_watc
 		return -1;
 	}
 	co->waiters++;
+	struct waiter me = {.key = s->name ? sub_key(s) : NULL, .next = co->waitlist};
+	cond_init_mono(&me.cv);
+	co->waitlist = &me;
 	int rc;
 	for (;;) {
 		if (co->failed) {
@@ -593,9 +626,18 @@ int k8s_watch_wait(struct k8s_watches *w, struct check_ctx *ctx, struct k8s_watc
 			rc = 0;
 			break;
 		}
-		cv_wait_until(co, deadline_ms < now + WAIT_SLICE_MS ? deadline_ms
-		                                                    : now + WAIT_SLICE_MS);
+		cv_wait_until(w, &me.cv,
+		              deadline_ms < now + WAIT_SLICE_MS ? deadline_ms
+		                                                : now + WAIT_SLICE_MS);
 	}
+	for (struct waiter **q = &co->waitlist; *q; q = &(*q)->next) {
+		if (*q == &me) {
+			*q = me.next;
+			break;
+		}
+	}
+	pthread_cond_destroy(&me.cv);
+	free(me.key);
 	if (--co->waiters == 0)
 		co->idle_since = now_mono_ms();
 	s->coll = co;
@@ -648,8 +690,10 @@ void k8s_watches_free(struct k8s_watches *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
-	for (size_t i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++) {
 		pthread_cond_broadcast(&w->c[i]->cv);
+		wake(w->c[i], NULL);
+	}
 	pthread_mutex_unlock(&w->lock);
 	for (size_t i = 0; i < w->n; i++) {
 		struct k8s_wcoll *co = w->c[i];
@@ -667,5 +711,6 @@ void k8s_watches_free(struct k8s_watches *w)
 		free(co);
 	}
 	pthread_mutex_destroy(&w->lock);
+	ctx_free_for_test(w->sigctx);
 	free(w);
 }
