@@ -45,9 +45,8 @@ struct k8s_wcoll {
 	pthread_t thread;
 	pthread_cond_t cv; /* the watcher's pauses end early: the run ends, the thread ended */
 	struct waiter *waitlist; /* the checks waiting now */
-	/* the stream reader (watcher thread only) */
-	struct buf ev; /* the event being read */
-	int depth, in_str, esc;
+	/* the stream (watcher thread only) */
+	struct k8s_watch_reader rd;
 	int expired;        /* the server said the version is too old (410) */
 	int fatal;          /* the stream broke a bound: do not try again */
 	char *stream_error; /* why the stream was stopped */
@@ -230,7 +229,6 @@ static struct k8s_wcoll *coll_get(struct k8s_watches *w, const struct k8s_watch_
 	co->kind = xstrdup(s->res->kind);
 	co->objects = json_object();
 	co->idle_since = now_mono_ms();
-	buf_init(&co->ev, 0);
 	cond_init_mono(&co->cv);
 	w->c[w->n++] = co;
 	return co;
@@ -306,8 +304,9 @@ static int apply(struct k8s_wcoll *co, const char *type, json_t *obj)
 }
 
 /* One complete JSON value of the stream. 1 stops the stream. */
-static int on_event(struct k8s_wcoll *co, const char *text, size_t len)
+static int on_event(void *arg, const char *text, size_t len)
 {
+	struct k8s_wcoll *co = arg;
 	json_error_t je;
 	json_t *ev = json_loadb(text, len, 0, &je);
 	const char *type = json_string_value(json_object_get(ev, "type"));
@@ -336,50 +335,75 @@ static int on_event(struct k8s_wcoll *co, const char *text, size_t len)
 	return stop;
 }
 
-/* Splits the stream into JSON values by their brackets (outside strings),
- * whatever separates them: the API server writes one per line, a proxy
- * may join or split them. */
-static int on_body(void *arg, const char *data, size_t len)
+void k8s_watch_reader_init(struct k8s_watch_reader *r, size_t max,
+                           int (*on_value)(void *arg, const char *text, size_t len), void *arg)
 {
-	struct k8s_wcoll *co = arg;
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->value, 0);
+	r->max = max;
+	r->on_value = on_value;
+	r->arg = arg;
+}
+
+void k8s_watch_reader_release(struct k8s_watch_reader *r)
+{
+	buf_release(&r->value);
+	free(r->error);
+	memset(r, 0, sizeof(*r));
+}
+
+int k8s_watch_reader_feed(struct k8s_watch_reader *r, const char *data, size_t len)
+{
+	if (r->error)
+		return 1;
 	for (size_t i = 0; i < len; i++) {
 		char ch = data[i];
-		if (co->depth == 0) {
+		if (r->depth == 0) {
 			if (isspace((unsigned char)ch))
 				continue;
 			if (ch != '{') {
-				stream_stop(co, 0,
-				            xstrdup("the watch stream is not a sequence of "
-				                    "JSON objects"));
+				r->error =
+				    xstrdup("the watch stream is not a sequence of JSON objects");
 				return 1;
 			}
 		}
-		if (co->ev.len >= K8S_WATCH_MAX_EVENT) {
-			stream_stop(co, 1,
-			            xasprintf("a watch event is longer than %u MiB",
-			                      K8S_WATCH_MAX_EVENT >> 20));
+		if (r->value.len >= r->max) {
+			r->too_long = 1;
+			r->error = xasprintf("a watch event is longer than %zu bytes", r->max);
 			return 1;
 		}
-		buf_addc(&co->ev, ch);
-		if (co->in_str) {
-			if (co->esc)
-				co->esc = 0;
+		buf_addc(&r->value, ch);
+		if (r->in_str) {
+			if (r->esc)
+				r->esc = 0;
 			else if (ch == '\\')
-				co->esc = 1;
+				r->esc = 1;
 			else if (ch == '"')
-				co->in_str = 0;
+				r->in_str = 0;
 		} else if (ch == '"') {
-			co->in_str = 1;
+			r->in_str = 1;
 		} else if (ch == '{' || ch == '[') {
-			co->depth++;
-		} else if ((ch == '}' || ch == ']') && --co->depth == 0) {
-			int stop = on_event(co, co->ev.data, co->ev.len);
-			co->ev.len = 0;
+			r->depth++;
+		} else if ((ch == '}' || ch == ']') && --r->depth == 0) {
+			int stop = r->on_value(r->arg, r->value.data, r->value.len);
+			r->value.len = 0;
 			if (stop)
 				return 1;
 		}
 	}
 	return 0;
+}
+
+static int on_body(void *arg, const char *data, size_t len)
+{
+	struct k8s_wcoll *co = arg;
+	if (!k8s_watch_reader_feed(&co->rd, data, len))
+		return 0;
+	if (co->rd.error) {
+		stream_stop(co, co->rd.too_long, co->rd.error);
+		co->rd.error = NULL;
+	}
+	return 1;
 }
 
 static int on_idle(void *arg)
@@ -466,8 +490,8 @@ out:
  * version expires or nobody needs it any more. */
 static enum outcome watch_once(struct k8s_wcoll *co, const char *rv, char **why)
 {
-	co->ev.len = 0;
-	co->depth = co->in_str = co->esc = 0;
+	k8s_watch_reader_release(&co->rd);
+	k8s_watch_reader_init(&co->rd, K8S_WATCH_MAX_EVENT, on_event, co);
 	co->expired = co->fatal = 0;
 	co->events = 0;
 	char *erv = k8s_qesc(rv);
@@ -706,7 +730,7 @@ void k8s_watches_free(struct k8s_watches *w)
 		free(co->rv);
 		free(co->why);
 		free(co->stream_error);
-		buf_release(&co->ev);
+		k8s_watch_reader_release(&co->rd);
 		pthread_cond_destroy(&co->cv);
 		free(co);
 	}

@@ -81,4 +81,25 @@ int k8s_watch_wait(struct k8s_watches *w, struct check_ctx *ctx, struct k8s_watc
  * wait. */
 int k8s_watch_cached(struct k8s_watches *w, struct k8s_watch_sub *s, json_t **out);
 
+/* The stream reader under a watch: splits a byte stream into JSON values
+ * by their brackets (outside strings), whatever separates them (the API
+ * server writes one a line; a proxy may join or split them) and hands
+ * each complete value to on_value (1 from it stops the reader). Bounded:
+ * a value longer than max bytes, or bytes between values that do not open
+ * an object, stop it with error set. */
+struct k8s_watch_reader {
+	struct buf value; /* the value being read */
+	int depth, in_str, esc;
+	size_t max;
+	int (*on_value)(void *arg, const char *text, size_t len);
+	void *arg;
+	char *error;  /* owned: why the reader stopped by itself, or NULL */
+	int too_long; /* ... because a value was longer than max */
+};
+void k8s_watch_reader_init(struct k8s_watch_reader *r, size_t max,
+                           int (*on_value)(void *arg, const char *text, size_t len), void *arg);
+/* 0: read on; 1: stopped (by on_value, or with r->error). */
+int k8s_watch_reader_feed(struct k8s_watch_reader *r, const char *data, size_t len);
+void k8s_watch_reader_release(struct k8s_watch_reader *r);
+
 #endif
