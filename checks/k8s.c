@@ -22,6 +22,7 @@
 #include "k8s_health.h"
 #include "k8s_rbac.h"
 #include "k8s_yaml.h"
+#include "k8s_watch.h"
 #include "kube_rules.h"
 #include "module.h"
 #include "proc.h"
@@ -37,6 +38,7 @@ struct k8s_state {
 	char *context;    /* owned, may be NULL */
 	struct k8s_health_src health; /* Lua health scripts of the run */
 	char *nspace;     /* owned: modules.k8s.namespace, or NULL */
+	struct k8s_watches *watches; /* owned: what eventually: waits watch */
 };
 
 static const struct key_spec k8s_settings_keys[] = {
@@ -48,6 +50,9 @@ static const struct key_spec k8s_settings_keys[] = {
      "directory of Argo CD Lua health checks (<group>/<Kind>/health.lua)"},
     {"argocd_namespace", KT_STR, 0,
      "namespace of argocd-cm, whose health customizations apply (default argocd; \"\" = none)"},
+    {"watch", KT_BOOL, 0,
+     "eventually: waits on get, rollout, health and list watch the objects (default true; "
+     "false polls)"},
     {NULL, KT_ANY, 0, NULL},
 };
 
@@ -107,6 +112,8 @@ static int k8s_init(const struct node *settings, void **state, struct diags *d)
 		diags_release(&pd);
 	}
 	k8s_client_init(&st->client, &o);
+	if (cfg_bool(settings, "watch", 1))
+		st->watches = k8s_watches_new(&st->client);
 	const char *hdir = cfg_str(settings, "health_customizations", NULL);
 	const struct node *hn = cfg_node(settings, "health_customizations");
 	char *hbase = hdir && *hdir && hdir[0] != '/' && hn ? dir_of_file(hn->pos.file) : NULL;
@@ -124,6 +131,7 @@ static void k8s_fini(void *state)
 	struct k8s_state *st = state;
 	if (!st)
 		return;
+	k8s_watches_free(st->watches); /* its threads use the client */
 	k8s_client_release(&st->client);
 	k8s_health_src_release(&st->health);
 	free(st->kubeconfig);
@@ -183,6 +191,7 @@ struct k8s_cfg {
 	char **command;             /* owned, NULL-terminated (exec) */
 	char *kubectl;              /* owned: kubectl binary (exec) */
 	struct k8s_state *st;       /* borrowed */
+	struct k8s_watch_sub wsub;  /* what the last attempt read, for waits */
 };
 
 static const struct key_spec k8s_keys[] = {
@@ -281,6 +290,7 @@ static void k8s_free(void *priv)
 	free(c->dir);
 	strv_free(c->command);
 	free(c->kubectl);
+	k8s_watch_sub_release(&c->wsub);
 	free(c);
 }
 
@@ -846,8 +856,10 @@ static void op_get(struct k8s_run *r, int mode)
 	json_t *obj;
 	if (resolve_target(r, c->type, c->api_version) != 0)
 		return;
-	if (get_object(r, r->res, r->ns, c->name, &obj) != 0)
+	if (!k8s_watch_cached(c->st->watches, &c->wsub, &obj) &&
+	    get_object(r, r->res, r->ns, c->name, &obj) != 0)
 		return;
+	k8s_watch_note(&c->wsub, r->res, r->ns, c->name, NULL, obj);
 	json_t *f = json_object();
 	facts_ident(f, r->res, r->ns, c->name);
 	char *label = label_of(r->res, r->ns, c->name);
@@ -949,9 +961,14 @@ static void op_list(struct k8s_run *r)
 	struct k8s_cfg *c = r->c;
 	if (resolve_target(r, c->type, c->api_version) != 0)
 		return;
-	json_t *items = list_of(r, r->res, r->ns, c->selector, c->field_selector);
+	json_t *items = NULL;
+	if (!k8s_watch_cached(c->st->watches, &c->wsub, &items))
+		items = list_of(r, r->res, r->ns, c->selector, c->field_selector);
 	if (!items)
 		return;
+	char *q = selector_query(c->selector, c->field_selector);
+	k8s_watch_note(&c->wsub, r->res, r->ns, NULL, q, items);
+	free(q);
 	json_t *f = json_object();
 	facts_ident(f, r->res, r->ns, NULL);
 	json_t *names = json_array();
@@ -1984,11 +2001,21 @@ static void k8s_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		break;
 	}
 	if (out->forced == CHECK_ERROR) {
+		k8s_watch_forget(&c->wsub); /* the next wait polls */
 		if (out->facts) {
 			json_decref(out->facts);
 			out->facts = NULL;
 		}
 	}
+}
+
+/* Between the attempts of an eventually: wait: get, rollout, health and
+ * list wait on the run's watch of what they read (checks/k8s_watch.c);
+ * other operations note nothing and are polled. */
+static int k8s_wait_change(void *priv, struct check_ctx *ctx, long long deadline_ms)
+{
+	struct k8s_cfg *c = priv;
+	return c->st ? k8s_watch_wait(c->st->watches, ctx, &c->wsub, deadline_ms) : -1;
 }
 
 /* "phasegate rbac": the permissions this entry needs (checks/k8s_rbac.c). */
@@ -2033,4 +2060,5 @@ const struct check_module check_k8s = {
     .destructive = k8s_destructive,
     .free = k8s_free,
     .permissions = k8s_permissions,
+    .wait_change = k8s_wait_change,
 };

@@ -114,8 +114,9 @@ static void impersonation_headers(const struct kube_config *kc, struct strv *hv)
 
 /* One attempt with the given credentials. */
 static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *method,
-                     const char *url, const char *ctype, const char *body, unsigned rejected,
-                     unsigned *used, struct http_response *rs, char **err)
+                     const char *url, const char *ctype, const char *body,
+                     const struct k8s_stream *stream, unsigned rejected, unsigned *used,
+                     struct http_response *rs, char **err)
 {
 	struct kube_config *kc = &c->kc;
 	char *bearer = NULL, *cert = NULL, *key = NULL, *auth = NULL;
@@ -152,6 +153,11 @@ static int call_once(struct k8s_client *c, struct check_ctx *ctx, const char *me
 	    .max_body = K8S_MAX_BODY,
 	    .proxy = kc->proxy,
 	};
+	if (stream) {
+		rq.on_body = stream->on_body;
+		rq.on_idle = stream->on_idle;
+		rq.on_body_arg = stream->arg;
+	}
 	rq.tls.ca_file = kc->ca_file;
 	rq.tls.ca_pem = kc->ca_pem;
 	rq.tls.server_name = kc->tls_server_name;
@@ -236,8 +242,9 @@ static int transport_retryable(const struct http_response *rs)
 	        rs->curl_code == CURLE_HTTP2 || rs->curl_code == CURLE_HTTP2_STREAM);
 }
 
-int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
-             const char *ctype, const char *body, struct http_response *rs, char **err)
+static int call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
+                const char *ctype, const char *body, const struct k8s_stream *stream,
+                struct http_response *rs, char **err)
 {
 	*err = NULL;
 	if (c->kc_error) {
@@ -246,19 +253,20 @@ int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, co
 		return -1;
 	}
 	char *url = xasprintf("%s%s", c->kc.server, path);
-	int is_get = strcmp(method, "GET") == 0;
+	/* a stream resumes where it broke, which only its reader knows */
+	int is_get = strcmp(method, "GET") == 0 && !stream;
 	long long backoff = 200;
 	int rc = -1, refreshed = 0;
 	for (int attempt = 1;; attempt++) {
 		unsigned used = 0;
-		rc = call_once(c, ctx, method, url, ctype, body, 0, &used, rs, err);
+		rc = call_once(c, ctx, method, url, ctype, body, stream, 0, &used, rs, err);
 		if (rc == 0 && rs->status == 401 && !refreshed && kube_config_can_refresh(&c->kc)) {
 			/* the credential used was rejected: fetch a new one, unless
 			 * a concurrent request already has (single-flight) */
 			http_response_release(rs);
 			refreshed = 1;
-			rc = call_once(c, ctx, method, url, ctype, body, used ? used : 1, &used, rs,
-			               err);
+			rc = call_once(c, ctx, method, url, ctype, body, stream, used ? used : 1,
+			               &used, rs, err);
 		}
 		if (attempt >= K8S_MAX_TRIES)
 			break;
@@ -289,6 +297,21 @@ int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, co
 	return rc;
 }
 
+int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
+             const char *ctype, const char *body, struct http_response *rs, char **err)
+{
+	return call(c, ctx, method, path, ctype, body, NULL, rs, err);
+}
+
+int k8s_call_stream(struct k8s_client *c, struct check_ctx *ctx, const char *path,
+                    const struct k8s_stream *stream, struct http_response *rs, char **err)
+{
+	return call(c, ctx, "GET", path, NULL, NULL, stream, rs, err);
+}
+
+/* An excerpt of a body for a message: at most max bytes, one line,
+ * control bytes shown as '.', so a binary or HTML answer can be told
+ * apart. */
 char *k8s_body_excerpt(const struct http_response *rs, size_t max)
 {
 	struct buf b;

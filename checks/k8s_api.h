@@ -62,6 +62,19 @@ void k8s_client_release(struct k8s_client *c);
 int k8s_call(struct k8s_client *c, struct check_ctx *ctx, const char *method, const char *path,
              const char *ctype, const char *body, struct http_response *rs, char **err);
 
+/* A streamed GET (a watch): the pieces of a 2xx body go to on_body as they
+ * come, and on_idle is asked about once a second whether to stop (see
+ * struct http_request); another status is kept in rs for the message. As
+ * k8s_call, except that a broken stream is not sent again: its reader
+ * resumes it from the last resourceVersion it saw. */
+struct k8s_stream {
+	int (*on_body)(void *arg, const char *data, size_t len);
+	int (*on_idle)(void *arg);
+	void *arg;
+};
+int k8s_call_stream(struct k8s_client *c, struct check_ctx *ctx, const char *path,
+                    const struct k8s_stream *stream, struct http_response *rs, char **err);
+
 /* A message for a non-2xx answer: what names the request ("GET
  * deployments.apps argocd/argocd-server"); 401, 403 (with the RBAC
  * reason), 404, 409 (with the force hint), 5xx each say what to do. */

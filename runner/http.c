@@ -384,10 +384,11 @@ struct hop {
 	long long connect_ms; /* the connect timeout used */
 	CURL *easy;           /* for the status, when streaming */
 	int (*on_body)(void *arg, const char *data, size_t len);
+	int (*on_idle)(void *arg);
 	void *on_body_arg;
-	int stopped;          /* on_body asked to stop */
 	int want_leaf;        /* take the certificate from the connection */
 	json_t *leaf;         /* owned: ... taken at the first response head */
+	int stopped;          /* on_body or on_idle asked to stop */
 };
 
 static size_t hop_write(char *data, size_t size, size_t n, void *user)
@@ -476,6 +477,10 @@ static int hop_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_o
 	struct hop *h = user;
 	if (h->ctx && ctx_cancelled(h->ctx)) {
 		h->cancelled = 1;
+		return 1;
+	}
+	if (h->on_body && h->on_idle && h->on_idle(h->on_body_arg)) {
+		h->stopped = 1;
 		return 1;
 	}
 	return 0;
@@ -861,6 +866,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	h.on_body = rq->on_body;
 	h.on_body_arg = rq->on_body_arg;
 	h.want_leaf = rq->want_tls_info;
+	h.on_idle = rq->on_idle;
 	if (!c) {
 		rs->error = xstrdup("libcurl cannot create a transfer (out of memory?)");
 		goto out_url;
@@ -1028,7 +1034,8 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		rs->body.truncated = 1;
 		mask_cut_buf(&rs->body); /* the cut may fall inside a secret */
 	}
-	if (code == CURLE_WRITE_ERROR && h.stopped) {
+	if ((code == CURLE_WRITE_ERROR || code == CURLE_ABORTED_BY_CALLBACK) && h.stopped &&
+	    !h.cancelled) {
 		code = CURLE_OK;
 		rs->stopped = 1;
 	}

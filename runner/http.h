@@ -50,6 +50,10 @@ struct http_request {
 	 * error and rs->stopped is set. */
 	int (*on_body)(void *arg, const char *data, size_t len);
 	void *on_body_arg;
+	/* With on_body: called with on_body_arg about once a second while the
+	 * stream is quiet (libcurl's progress callback); 1 stops the exchange
+	 * as on_body's 1 does, so a watch nobody waits on can end. May be NULL. */
+	int (*on_idle)(void *arg);
 };
 
 struct http_response {

@@ -20,8 +20,9 @@
 #include "node.h"
 #include "util.h"
 
-/* 2: struct key_spec gained sub and choices (the suite schema). */
-#define CHECK_API_VERSION 2
+/* 2: struct key_spec gained sub and choices (the suite schema).
+ * 3: struct check_module gained wait_change. */
+#define CHECK_API_VERSION 3
 
 enum check_flags {
 	CHECK_F_ACTION = 1u << 0,  /* changes the world: only in actions:, not run under --dry-run */
@@ -157,6 +158,16 @@ struct check_module {
 	 * emit (for "phasegate rbac"). NULL hook = none. */
 	void (*permissions)(const void *priv, void (*emit)(void *arg, const struct check_perm *p),
 			    void *arg);
+
+	/* Between two attempts of an eventually: wait: blocks until what this
+	 * check reads may have changed since its last attempt, until
+	 * deadline_ms (monotonic), or until the run is interrupted; the core
+	 * then makes the next attempt (the one at the deadline too). ctx is the
+	 * last attempt's (module state, cancellation); deadline_ms, not its
+	 * deadline, bounds the wait. Returns 1 on a change, 0 at the deadline,
+	 * -1 at once when it cannot tell for this check (the core then sleeps
+	 * its every: interval). NULL hook = the core polls every: interval. */
+	int (*wait_change)(void *priv, struct check_ctx *ctx, long long deadline_ms);
 };
 
 /* Registry (checks/registry.c). */

@@ -445,6 +445,26 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 		long long end = pc->max_attempts ? now + every : within_end;
 		if (now >= end)
 			break;
+		if (!pc->max_attempts && mod->wait_change) {
+			/* the module knows when what the check reads changes: no
+			 * polling, an attempt per change (and at the deadline) */
+			long long until = end;
+			if (run->global_deadline_ms && until > run->global_deadline_ms)
+				until = run->global_deadline_ms;
+			if (mod->wait_change(priv, &ctx, until) >= 0) {
+				if (stop_signal)
+					break;
+				if (run->global_deadline_ms &&
+				    now_mono_ms() >= run->global_deadline_ms) {
+					run_deadline = 1;
+					break;
+				}
+				continue;
+			}
+			now = now_mono_ms();
+			if (now >= end)
+				continue; /* the attempt at the deadline */
+		}
 		long long nap = every < end - now ? every : end - now;
 		if (run->global_deadline_ms && now + nap > run->global_deadline_ms) {
 			sleep_ms_interruptible(run, run->global_deadline_ms - now);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser of outside data with libFuzzer (clang, ASan, UBSan):
 # the YAML loader, the expectation path parser, the Prometheus text parser,
-# the DNS reply parser, results.json, kubeconfig and attestation loading
-# (tests/fuzz/).
+# the DNS reply parser, results.json, kubeconfig and attestation loading,
+# the reader of Kubernetes watch streams (tests/fuzz/).
 #   scripts/fuzz.sh [SECONDS]   seconds for the loader (default 60); the
 #                               other harnesses get half of that each
 # Crashing inputs are written to build-fuzz/artifacts/ and make this fail.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 scripts/install-deps.sh
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPHASEGATE_FUZZ=ON -DPHASEGATE_TESTS=OFF >/dev/null
-names=(node expect_path promtext dns_reply results kubeconfig attest)
+names=(node expect_path promtext dns_reply results kubeconfig attest watch_stream)
 cmake --build build-fuzz -j "$(nproc)" --target "${names[@]/#/fuzz_}"
 mkdir -p build-fuzz/artifacts
 for name in "${names[@]}"; do

@@ -65,6 +65,7 @@ endif()
 pg_unit_test(k8s_kubeconfig unit/test_kubeconfig.c)
 pg_unit_test(k8s_api unit/test_k8s_api.c)
 pg_unit_test(k8s_proxy unit/test_kube_proxy.c)
+pg_unit_test(k8s_watch unit/test_k8s_watch.c)
 
 # The Kubernetes example suite validates without a cluster, and passes
 # against its own simulator (127.0.0.1:16471, started by the script).

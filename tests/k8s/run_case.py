@@ -7,9 +7,16 @@ code, each check's status and message, and the output with the case file:
    "reset": true,                    POST /_sim/reset first ("paused": clock stopped)
    "paused": true,
    "advance": "5s",                  then move the simulator clock forward
+   "resume_after": 1.0,              with "paused": start the clock this many seconds
+                                     into the run (changes come while checks wait)
    "faults": [{...}],                fault rules for this case (cleared after)
    "objects": [{...}],               objects put in place through POST /_sim/objects
                                      (use with "reset": the next reset removes them)
+   "watch": {"expireAfterEvents": 0, watch expiry (POST /_sim/watch; cleared after)
+             "times": 1},
+   "requests": [{"match": "re",      lines of the simulator's request log written during
+                 "count": 1,         the run matching the regular expression: exactly,
+                 "min": 1, "max": 3}],  at least, at most
    "kubeconfig": "bad.yaml",         use this file (relative to the case) instead
    "kubeconfig_set": {"server": x},  change every cluster of the instance's kubeconfig
    "kubeconfig_drop": ["key"],       remove keys from every cluster
@@ -45,10 +52,12 @@ Usage: run_case.py CASE.json"""
 import base64
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -180,6 +189,10 @@ def run(case, here, name, base, port, helpers):
         ctl(base, port, "POST", "/_sim/faults", json.dumps(case["faults"]))
     if case.get("objects"):
         ctl(base, port, "POST", "/_sim/objects", json.dumps(case["objects"]))
+    if case.get("watch"):
+        ctl(base, port, "POST", "/_sim/watch", json.dumps(case["watch"]))
+    log_path = os.path.join(base, "requests.log")
+    log_from = os.path.getsize(log_path) if os.path.exists(log_path) else 0
 
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
@@ -227,11 +240,20 @@ def run(case, here, name, base, port, helpers):
         env["KUBERNETES_SERVICE_PORT"] = str(port)
         env["HOME"] = out  # no ~/.kube/config: the service account is used
     env.update(case.get("env", {}))
+    resume = None
+    if case.get("resume_after") is not None:
+        resume = threading.Timer(float(case["resume_after"]), ctl,
+                                 (base, port, "POST", "/_sim/clock", "paused: false\n"))
+        resume.start()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=150, env=env)
     finally:
+        if resume:
+            resume.join()
         if case.get("faults"):
             ctl(base, port, "DELETE", "/_sim/faults")
+        if case.get("watch"):
+            ctl(base, port, "DELETE", "/_sim/watch")
     output = proc.stdout + proc.stderr
     problems, seen = casecheck.judge(case, proc.returncode, output, out)
     if case.get("idp_expect"):
@@ -242,7 +264,36 @@ def run(case, here, name, base, port, helpers):
             stats = json.load(f)
         expect_counts("proxy", stats, case["proxy_expect"], problems)
         output += "\nproxy: %s" % json.dumps(stats)
+    problems += judge_requests(case.get("requests", []), log_path, log_from)
     return casecheck.report(cmd, output, problems, name, seen)
+
+def judge_requests(wants, log_path, log_from):
+    """Counts the request log's lines of this run against "requests"."""
+    if not wants:
+        return []
+    # the simulator logs a request when it ends: a watch the run stopped
+    # at its exit is written a moment later
+    time.sleep(0.5)
+    with open(log_path, "rb") as f:
+        f.seek(log_from)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    problems = []
+    for want in wants:
+        rx = re.compile(want["match"])
+        n = sum(1 for line in lines if rx.search(line))
+        if "count" in want and n != want["count"]:
+            problems.append("%d requests match %r, expected %d" % (n, want["match"],
+                                                                   want["count"]))
+        if n < want.get("min", 0):
+            problems.append("%d requests match %r, expected at least %d" % (
+                n, want["match"], want["min"]))
+        if "max" in want and n > want["max"]:
+            problems.append("%d requests match %r, expected at most %d" % (
+                n, want["match"], want["max"]))
+    if problems:
+        problems.append("requests of the run:\n  " + "\n  ".join(lines))
+    return problems
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -388,6 +388,52 @@ class LiveServer(unittest.TestCase):
         self.assertEqual(code, 400)
 
 
+    def watch(self, path, token="root"):
+        """A whole watch stream (it must end): its events."""
+        self.conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+        resp = self.conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            return resp.status, json.loads(body)
+        return 200, [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def test_watch_expiry_forbidden_and_too_old_versions(self):
+        self.server.store.tokens["root"] = {"user": "root", "groups": ["system:masters"]}
+        code, body = self.call("GET", "/api/v1/namespaces/argocd/configmaps", token="root")
+        rv = body["metadata"]["resourceVersion"]
+        for name in ("w1", "w2"):
+            code, _ = self.call("POST", "/api/v1/namespaces/argocd/configmaps", json.dumps(
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}),
+                token="root")
+            self.assertEqual(code, 201)
+        code, body = self.call("POST", "/_sim/watch", json.dumps(
+            {"expireAfterEvents": 1, "times": 1}))
+        self.assertEqual(body["watchExpiry"]["expireAfterEvents"], 1)
+        path = "/api/v1/namespaces/argocd/configmaps?watch=1&timeoutSeconds=1&resourceVersion="
+        code, events = self.watch(path + rv)
+        self.assertEqual([e["type"] for e in events], ["ADDED", "ERROR"])
+        self.assertEqual((events[1]["object"]["code"], events[1]["object"]["reason"]),
+                         (410, "Expired"))
+        self.assertIn("too old resource version", events[1]["object"]["message"])
+        # the setting was for one watch: the next one sees both objects
+        code, events = self.watch(path + rv)
+        self.assertEqual([(e["type"], e["object"]["metadata"]["name"]) for e in events],
+                         [("ADDED", "w1"), ("ADDED", "w2")])
+        # a version from before the event log (a reset) has expired
+        self.server.store.reset()
+        self.server.store.tokens["root"] = {"user": "root", "groups": ["system:masters"]}
+        code, events = self.watch(path + rv)
+        self.assertEqual([(e["type"], e["object"]["code"]) for e in events], [("ERROR", 410)])
+        code, body = self.call("GET", path + "abc", token="root")
+        self.assertEqual((code, body["reason"]), (400, "BadRequest"))
+        # RBAC: bob may get and list deployments, not watch them
+        code, body = self.watch("/apis/apps/v1/namespaces/argocd/deployments?watch=1", "bob-token")
+        self.assertEqual(code, 403)
+        self.assertIn('cannot watch resource "deployments"', body["message"])
+        code, body = self.call("POST", "/_sim/watch", json.dumps({"expireAfterEvents": -1}))
+        self.assertEqual(code, 400)
+
+
 class Faults(unittest.TestCase):
     def test_match_method_and_times(self):
         t = kubesim.FaultTable([{"path_regex": "^/a$", "method": "GET", "status": 503,
