@@ -99,11 +99,13 @@ expect_has "outage: ComparisonError with the repo-server's error" \
 argo GET '/api/v1/repositories'
 expect_eq "outage: repository connection Failed" "Failed" \
   "$(jget "$OUT" 'd["items"][0]["connectionState"]["status"]')"
-unknown() {
-  kc get app helm-guestbook -n argocd -o jsonpath='{.status.sync.status}'
-  [ "$OUT" = Unknown ]
+# sync_status_is APP STATUS: the Application's sync status, through kubectl
+sync_status_is() {
+  kc get app "$1" -n argocd -o jsonpath='{.status.sync.status}'
+  [ "$OUT" = "$2" ]
 }
-wait_until "outage: the other apps turn Unknown on their own reconcile" 20 unknown
+wait_until "outage: the other apps turn Unknown on their own reconcile" 20 \
+  sync_status_is helm-guestbook Unknown
 kc delete networkpolicy deny-repo-server-egress "${N[@]}"
 expect_rc "remove the policy" 0
 argo GET '/api/v1/applications/guestbook?refresh=normal'
@@ -112,11 +114,7 @@ expect_eq "recovered: no conditions" "[]" "$(jget "$OUT" 'd["status"].get("condi
 argo GET '/api/v1/repositories'
 expect_eq "recovered: repository connection Successful" "Successful" \
   "$(jget "$OUT" 'd["items"][0]["connectionState"]["status"]')"
-synced() {
-  kc get app helm-guestbook -n argocd -o jsonpath='{.status.sync.status}'
-  [ "$OUT" = Synced ]
-}
-wait_until "recovered: the other apps follow" 20 synced
+wait_until "recovered: the other apps follow" 20 sync_status_is helm-guestbook Synced
 
 # --- a sync that fails: retries with backoff, then Failed ------------------------------------
 ctl POST /_sim/controller/faults "[{fault: SyncFails, app: '^helm-guestbook$'}]" >/dev/null
