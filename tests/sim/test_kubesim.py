@@ -494,6 +494,227 @@ class Versions(unittest.TestCase):
         self.assertEqual(kubesim.version_shapes.convert(w, "example.phasegate.dev", "v1",
                                                         "Gadget"),
                          dict(w, apiVersion="example.phasegate.dev/v1"))
+def write_tree(root, files):
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(text))
+
+
+BASE = {
+    "ns.yaml": """
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: argocd}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: a, namespace: argocd}
+        data: {k: base}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: b, namespace: argocd}
+        data: {k: base}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: argocd}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers:
+              - name: web
+                image: nginx:1.27
+                env: [{name: MODE, valueFrom: {configMapKeyRef: {name: argocd-cmd-params-cm, key: mode}}}]
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: argocd-cmd-params-cm, namespace: argocd}
+        data: {mode: one}
+        """,
+    "_sim/config.yaml": """
+        namespaceTerminationSeconds: 7
+        controller: {stepSeconds: 1, startSeconds: 1, crashBackoffSeconds: 10}
+        """,
+    "_sim/logs/argocd/web.log": "$now-1m base log line\n",
+}
+
+
+class Layers(unittest.TestCase):
+    """A world made of others: include, replace, exclude, patches, the
+    merged config and _sim files found in included worlds."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        write_tree(os.path.join(self.tmp.name, "base"), BASE)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def world(self, files):
+        write_tree(os.path.join(self.tmp.name, "top"), files)
+        return kubesim.Store(os.path.join(self.tmp.name, "top"))
+
+    def test_include_replace_exclude_patch(self):
+        store = self.world({
+            "_sim/config.yaml": """
+                include: [../base]
+                namespaceTerminationSeconds: 3
+                exclude: [ConfigMap/argocd/b]
+                patches:
+                - target: Deployment/argocd/web
+                  patch: {spec: {replicas: 3}}
+                - target: ConfigMap/argocd/a
+                  type: json
+                  patch: [{op: add, path: /data/extra, value: "x"}]
+                """,
+            "cm.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: a, namespace: argocd}
+                data: {k: top}
+                """})
+        objs = store.objects
+        self.assertEqual(objs[("", "configmaps", "argocd", "a")]["data"],
+                         {"k": "top", "extra": "x"})
+        self.assertNotIn(("", "configmaps", "argocd", "b"), objs)
+        self.assertEqual(objs[("apps", "deployments", "argocd", "web")]["spec"]["replicas"], 3)
+        self.assertEqual(store.ns_terminate, 3)  # the including world's key wins
+        self.assertIsNotNone(store.controller)   # the base's controller: section
+        pods = [k for k in objs if k[1] == "pods"]
+        self.assertEqual(3, len(pods))
+        lines = kubesim.pod_log_lines(store, "argocd", pods[0][3], "")
+        self.assertIn("base log line", [t for _, t in lines])
+        self.assertIn("mode=one", " ".join(t for _, t in lines))
+
+    def test_errors_name_the_file(self):
+        cases = [
+            ({"_sim/config.yaml": "include: [../nowhere]\n"}, "is not a directory"),
+            ({"_sim/config.yaml": "include: [../base]\nexclude: [ConfigMap/argocd/zz]\n"},
+             "exclude: ConfigMap/argocd/zz is not in the world"),
+            ({"_sim/config.yaml": "include: [../base]\nexclude: [ConfigMap/zz]\n"},
+             "is not Kind/namespace/name"),
+            ({"_sim/config.yaml": "include: [../base]\npatches: [{target: ConfigMap/argocd/a}]\n"},
+             "patches[0]: needs target and patch"),
+            ({"_sim/config.yaml": "include: [.]\n"}, "include cycle"),
+        ]
+        for files, want in cases:
+            with self.subTest(want=want):
+                with self.assertRaises(SystemExit) as cm:
+                    self.world(files)
+                self.assertIn(want, str(cm.exception))
+
+    def test_same_name_twice_in_one_world_is_still_an_error(self):
+        dup = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: argocd}\n"
+        with self.assertRaises(SystemExit) as cm:
+            self.world({"_sim/config.yaml": "include: [../base]\n", "x.yaml": dup,
+                        "y.yaml": dup})
+        self.assertIn("defined twice", str(cm.exception))
+
+
+class ControllerLoop(unittest.TestCase):
+    """The controller on a paused clock: each advance is one step."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        write_tree(self.tmp.name, BASE)
+        self.store = kubesim.Store(self.tmp.name)
+        self.store.set_clock(pause=True)
+        self.dep = kubesim.BY_PATH[("apps", "v1", "deployments")]
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def advance(self, seconds, steps=1):
+        for _ in range(steps):
+            self.store.set_clock(advance=seconds)
+            self.store.controller.last_tick = 0
+            self.store.tick()
+
+    def web(self):
+        return self.store.objects[("apps", "deployments", "argocd", "web")]
+
+    def pods(self):
+        return [o for k, o in sorted(self.store.objects.items()) if k[1] == "pods"]
+
+    def test_converged_at_load(self):
+        st = self.web()["status"]
+        self.assertEqual((st["replicas"], st["readyReplicas"], st["updatedReplicas"]), (2, 2, 2))
+        self.assertEqual(self.web()["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%")
+
+    def test_rolling_update_keeps_availability(self):
+        self.store.patch(self.dep, "argocd", "web", "application/strategic-merge-patch+json",
+                         {"spec": {"template": {"spec": {"containers": [
+                             {"name": "web", "image": "nginx:1.28"}]}}}}, "t", False)
+        seen_min_ready = 2
+        for _ in range(20):
+            self.advance(1)
+            ready = sum(1 for p in self.pods() if kubesim.pod_ready(p) == "1/1")
+            seen_min_ready = min(seen_min_ready, ready)
+        st = self.web()["status"]
+        self.assertEqual(["nginx:1.28"] * 2, [p["spec"]["containers"][0]["image"]
+                                              for p in self.pods()])
+        self.assertEqual((st["updatedReplicas"], st["availableReplicas"]), (2, 2))
+        # maxUnavailable 25% of 2 rounds down to 0: never fewer than 2 ready
+        self.assertEqual(2, seen_min_ready)
+
+    def test_image_that_never_pulls_and_the_deadline(self):
+        self.store.patch(self.dep, "argocd", "web", "application/merge-patch+json",
+                         {"spec": {"progressDeadlineSeconds": 5, "template": {"spec": {
+                             "containers": [{"name": "web", "image":
+                                             "registry.invalid/nginx:1.28"}]}}}}, "t", False)
+        self.advance(1, 3)
+        waiting = [p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason")
+                   for p in self.pods()]
+        self.assertEqual(1, waiting.count("ErrImagePull") + waiting.count("ImagePullBackOff"))
+        self.advance(2, 4)
+        prog = [c for c in self.web()["status"]["conditions"] if c["type"] == "Progressing"][0]
+        self.assertEqual(prog["reason"], "ProgressDeadlineExceeded")
+        self.assertEqual(2, self.web()["status"]["availableReplicas"])
+
+    def test_crash_loop_backoff_doubles(self):
+        self.store.controller.faults.set([{"fault": "CrashLoopBackOff",
+                                           "workload": "Deployment/argocd/web"}])
+        self.advance(1)
+        counts = []
+        for _ in range(4):
+            self.advance(10)
+            counts.append(self.pods()[0]["status"]["containerStatuses"][0]["restartCount"])
+        # crashes at 1s, +10s, +20s, +40s: the count climbs ever more slowly
+        self.assertEqual(counts, sorted(counts))
+        self.assertLess(counts[-1], 5)
+        self.assertGreater(counts[-1], counts[0])
+
+    def test_bad_controller_faults(self):
+        f = self.store.controller.faults
+        self.assertRaises(kubesim.ApiError, f.set, [{"fault": "Nope"}])
+        self.assertRaises(kubesim.ApiError, f.set, [{"fault": "ImagePullBackOff", "image": "("}])
+        self.assertRaises(kubesim.ApiError, f.set, {"fault": "SyncFails"})
+
+    def test_egress_policy_cuts_git(self):
+        ctl = self.store.controller
+        self.assertIsNone(ctl.repo_error("https://github.com/a/b.git"))
+        pol = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+               "metadata": {"name": "p", "namespace": "argocd"},
+               "spec": {"podSelector": {}, "policyTypes": ["Egress"],
+                        "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]}]}}
+        npres = kubesim.BY_PATH[("networking.k8s.io", "v1", "networkpolicies")]
+        self.store.create(npres, "argocd", pol)
+        self.assertIn("dial tcp 140.82.121.4:443: i/o timeout",
+                      ctl.repo_error("https://github.com/a/b.git"))
+        self.store.delete(npres, "argocd", "p")
+        pol["spec"]["egress"] = []
+        self.store.create(npres, "argocd", pol)
+        self.assertIn("lookup github.com", ctl.repo_error("https://github.com/a/b.git"))
+        pol["metadata"]["name"] = "allow"
+        pol["spec"]["egress"] = [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]}]
+        self.store.create(npres, "argocd", pol)
+        self.assertIsNone(ctl.repo_error("https://github.com/a/b.git"))  # additive
 
 
 if __name__ == "__main__":
