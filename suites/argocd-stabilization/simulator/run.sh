@@ -8,14 +8,17 @@
 #
 # It starts, all on 127.0.0.1 and stopped on exit:
 # - kubesim with the world and its Argo CD API (ports SIM_PORT, default
-#   16481, and SIM_PORT+10);
+#   16481, and SIM_PORT+1);
 # - the Argo CD metrics endpoints (16485 server, 16486 controller, 16487
 #   repo server);
 # - a real Prometheus on 16489 with simulator/prom_operator.py doing the
 #   Prometheus Operator's part (PrometheusRules and ServiceMonitors of the
 #   cluster become its rules and scrape jobs);
 # - nginx, dnsmasq and the test Prometheus of tests/net/*.sh (phases 6-9).
-# PG_BINARY picks the phasegate binary (default: build/phasegate).
+# PG_BINARY picks the phasegate binary (default: build/phasegate);
+# PG_NET_EXTERNAL=1 leaves nginx, dnsmasq and the test Prometheus to the
+# caller (the ctest fixtures); SIM_WORK=DIR keeps the run's files (the
+# kubeconfig, the Argo CD tokens, logs) in DIR instead of a temporary one.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SUITE=$(cd "$HERE/.." && pwd)
@@ -23,7 +26,7 @@ ROOT=$(cd "$SUITE/../.." && pwd)
 PY=${PG_PYTHON3:-python3}
 PG_BINARY=${PG_BINARY:-$ROOT/build/phasegate}
 PORT=${SIM_PORT:-16481}
-APORT=$((PORT + 10))
+APORT=$((PORT + 1))
 PROM_PORT=16489
 WORLD=${1:-healthy}
 [ $# -gt 0 ] && shift
@@ -33,16 +36,25 @@ broken) WDIR=argocd-broken-2 ;;
 broken-[1-5]) WDIR=argocd-$WORLD ;;
 *) echo "usage: $0 healthy|broken-1..5|broken [phasegate run options]" >&2; exit 2 ;;
 esac
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-argocd-suite.XXXXXX")
-export PG_SOURCE_DIR=$ROOT PG_BUILD_DIR=$WORK PG_PYTHON3=$PY
+if [ -n "${SIM_WORK:-}" ]; then
+	WORK=$SIM_WORK
+	rm -rf "$WORK" && mkdir -p "$WORK"
+else
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-argocd-suite.XXXXXX")
+fi
+NET=${PG_NET_EXTERNAL:-0}
+export PG_SOURCE_DIR=$ROOT PG_PYTHON3=$PY
+[ "$NET" = 1 ] || export PG_BUILD_DIR=$WORK
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sh "$ROOT/tests/net/prometheus.sh" stop >/dev/null 2>&1 || true
-	sh "$ROOT/tests/net/dns.sh" stop >/dev/null 2>&1 || true
-	sh "$ROOT/tests/net/nginx.sh" stop >/dev/null 2>&1 || true
+	if [ "$NET" != 1 ]; then
+		sh "$ROOT/tests/net/prometheus.sh" stop >/dev/null 2>&1 || true
+		sh "$ROOT/tests/net/dns.sh" stop >/dev/null 2>&1 || true
+		sh "$ROOT/tests/net/nginx.sh" stop >/dev/null 2>&1 || true
+	fi
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$WORK"
+	[ -n "${SIM_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -59,9 +71,11 @@ for c in server controller repo-server; do
 	PIDS+=($!)
 	port=$((port + 1))
 done
-sh "$ROOT/tests/net/nginx.sh" start >/dev/null
-sh "$ROOT/tests/net/dns.sh" start >/dev/null
-sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
+if [ "$NET" != 1 ]; then
+	sh "$ROOT/tests/net/nginx.sh" start >/dev/null
+	sh "$ROOT/tests/net/dns.sh" start >/dev/null
+	sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
+fi
 for _ in $(seq 1 100); do
 	[ -f "$WORK/pki/argocd-tokens.json" ] && break
 	sleep 0.1

@@ -13,11 +13,20 @@ for a in "$@"; do
 	*) usage_exit ;;
 	esac
 done
+# one read of the three workloads: NAME SPEC READY per line
+want="deployment/argocd-server"
+[ "$what" = all ] && want="$want deployment/argocd-repo-server statefulset/argocd-application-controller"
+# shellcheck disable=SC2086
+out=$("$KUBECTL" -n "$NS" get $want -o 'jsonpath={range .items[*]}{.kind}/{.metadata.name} {.spec.replicas} {.status.readyReplicas}{"\n"}{end}') || {
+	log "FAIL cannot read the cluster"; exit 1; }
 rc=0
-check() { if ready "$1" "$2"; then log "OK   $2/$1"; else log "FAIL $2/$1"; rc=1; fi; }
-check argocd-server deployment
-if [ "$what" = all ]; then
-	check argocd-repo-server deployment
-	check argocd-application-controller statefulset
-fi
+n=0
+while read -r name spec ready; do
+	n=$((n + 1))
+	if [ -n "$spec" ] && [ "$spec" = "${ready:-0}" ]; then log "OK   $name ($ready/$spec)"; else
+		log "FAIL $name (${ready:-0}/$spec ready)"; rc=1; fi
+done <<EOF
+$out
+EOF
+[ "$n" -gt 0 ] || rc=1
 exit $rc

@@ -5,9 +5,3 @@ NS=${ARGOCD_NAMESPACE:-argocd}
 KUBECTL=${KUBECTL:-kubectl}
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 usage_exit() { printf 'usage: %s\n' "$USAGE" >&2; exit 2; }
-# ready NAME KIND: 0 when the workload has all its replicas ready
-ready() {
-	r=$("$KUBECTL" -n "$NS" get "$2" "$1" -o 'jsonpath={.spec.replicas} {.status.readyReplicas}' 2>/dev/null) || return 1
-	set -- $r
-	[ -n "${1:-}" ] && [ "${1}" = "${2:-0}" ]
-}
