@@ -285,6 +285,12 @@ def run_broken(world):
     if entries.get(failing, {}).get("kind") == "check":
         check(remedy and ("**Remedy:** " + remedy) in shown,
               "%s: the remedy of %s is in the report (%s)" % (world, failing, remedy[:60]))
+    esc = res.get("escalation") or {}
+    want_level = "Level 1" if phase in "13" else "Level"
+    check(esc.get("level", "").startswith(want_level) and esc.get("respond_within")
+          and "**Escalate**" in texts["report.md"],
+          "%s: the NO-GO names the plan's escalation level for the failed check (%s)"
+          % (world, esc))
     coll = [c for c in step["checks"] if c["kind"] == "collector"]
     check(coll and all(c["status"] != "not_selected" for c in coll),
           "%s: the step's evidence was collected (%d collectors)" % (world, len(coll)))
@@ -294,7 +300,7 @@ def run_broken(world):
               "%s: the step's rollback ran (%s)" % (world, [(c["id"], c["status"]) for c in rb]))
     later = [c for ph, st, c in all_checks(res) if ph["id"] > phase and ph["id"] in "12345"
              and c["kind"] in ("check", "action")]
-    check(later and all(c["status"] == "skip" for c in later),
+    check(phase == "5" or (later and all(c["status"] == "skip" for c in later)),
           "%s: every check and action after phase %s is skipped" % (world, phase))
     common_asserts(world, texts, out, token)
     finish()

@@ -9,8 +9,8 @@
 # It starts, all on 127.0.0.1 and stopped on exit:
 # - kubesim with the world and its Argo CD API (ports SIM_PORT, default
 #   16481, and SIM_PORT+1);
-# - the Argo CD metrics endpoints (16485 server, 16486 controller, 16487
-#   repo server);
+# - the live Argo CD metrics the simulator derives from its world (16485
+#   API server, 16486 application controller, 16487 repo server);
 # - a real Prometheus on 16489 with simulator/prom_operator.py doing the
 #   Prometheus Operator's part (PrometheusRules and ServiceMonitors of the
 #   cluster become its rules and scrape jobs);
@@ -61,23 +61,17 @@ trap cleanup EXIT
 # the world and the worlds it includes, copied so the run cannot change them
 cp -r "$ROOT/fixtures/worlds" "$WORK/worlds"
 "$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$WORK/worlds/$WDIR" --port "$PORT" \
-	--argocd-port "$APORT" --tls-dir "$WORK/tls" --pki-out "$WORK/pki" \
+	--argocd-port "$APORT" --argocd-metrics-ports 16486,16487,16485 \
+	--tls-dir "$WORK/tls" --pki-out "$WORK/pki" \
 	</dev/null >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
-port=16485
-for c in server controller repo-server; do
-	"$PY" "$ROOT/fixtures/prometheus/fake_api.py" "$port" "$HERE/metrics/$c" "$WORK/metrics-$c.pid" \
-		</dev/null >"$WORK/metrics-$c.log" 2>&1 &
-	PIDS+=($!)
-	port=$((port + 1))
-done
 if [ "$NET" != 1 ]; then
 	sh "$ROOT/tests/net/nginx.sh" start >/dev/null
 	sh "$ROOT/tests/net/dns.sh" start >/dev/null
 	sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
 fi
 for _ in $(seq 1 100); do
-	[ -f "$WORK/pki/argocd-tokens.json" ] && break
+	[ -f "$WORK/pki/argocd-tokens.json" ] && [ -f "$WORK/pki/argocd-metrics-ports" ] && break
 	sleep 0.1
 done
 [ -f "$WORK/pki/argocd-tokens.json" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
