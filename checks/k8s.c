@@ -185,6 +185,7 @@ struct k8s_cfg {
 	char *dir;                  /* owned (export, restore, compare) */
 	char *target_ns;            /* owned (restore, compare): isolated namespace */
 	int scale_to_zero;          /* restore, compare */
+	int missing_only;           /* restore */
 	char **ignore;              /* owned, NULL-terminated (compare) */
 	char **command;             /* owned, NULL-terminated (exec) */
 	char *kubectl;              /* owned: kubectl binary (exec) */
@@ -240,6 +241,7 @@ static const struct key_spec k8s_keys[] = {
     {"target_namespace", KT_STR, 0, "restore/compare: the isolated namespace of a copy"},
     {"scale_to_zero", KT_BOOL, 0, "restore/compare into target_namespace: workloads at 0"},
     {"ignore", KT_STRSEQ, 0, "compare: dotted paths left out (spec.replicas)"},
+    {"missing_only", KT_BOOL, 0, "restore: only objects that are absent live"},
     {"command", KT_STRSEQ, 0, "exec: argv run in the container"},
     {"kubectl", KT_STR, 0, "exec: kubectl binary (default: kubectl on PATH)"},
     {NULL, KT_ANY, 0, NULL},
@@ -461,6 +463,7 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	c->command = strv_dup(cfg, "command");
 	c->target_ns = xstrdup(cfg_str(cfg, "target_namespace", NULL));
 	c->scale_to_zero = cfg_bool(cfg, "scale_to_zero", 0);
+	c->missing_only = cfg_bool(cfg, "missing_only", 0);
 	c->ignore = strv_dup(cfg, "ignore");
 	if ((c->op == OP_RESTORE || c->op == OP_COMPARE) && !c->dir && !node_is_deferred(opnode))
 		diag_at(d, opnode, "k8s %s needs the backup's directory: %s: DIR", op_names[c->op],
@@ -531,12 +534,13 @@ static int k8s_changes_world(const void *priv)
 /* Deletions (a namespace deletion takes everything in it), forced applies,
  * which take fields other managers own, and a restore over live objects
  * cannot be undone by the next step: they run only with
- * --allow-destructive. A restore into an isolated namespace is not. */
+ * --allow-destructive. A restore into an isolated namespace, or of only
+ * the objects that are absent, replaces nothing. */
 static int k8s_destructive(const void *priv)
 {
 	const struct k8s_cfg *c = priv;
 	return c->op == OP_DELETE || (c->op == OP_APPLY && c->force) ||
-	       (c->op == OP_RESTORE && !c->target_ns && !c->dry_run);
+	       (c->op == OP_RESTORE && !c->target_ns && !c->dry_run && !c->missing_only);
 }
 
 /* Well-known kinds that live outside namespaces, so that the one-line
@@ -631,7 +635,9 @@ static char *k8s_describe_with(const struct k8s_cfg *c, const char *t, const cha
 	}
 	case OP_RESTORE:
 		return xasprintf("restore the backup %s in its manifest's order%s%s%s", c->dir,
-		                 c->target_ns ? " into the isolated namespace " : " over live objects",
+		                 c->target_ns      ? " into the isolated namespace "
+		                 : c->missing_only ? ", only objects absent live"
+		                                   : " over live objects",
 		                 c->target_ns ? c->target_ns : "",
 		                 c->dry_run ? " (server dry run)" : "");
 	case OP_COMPARE:
@@ -1942,10 +1948,11 @@ static void op_backup(struct k8s_run *r)
 	struct k8s_cfg *c = r->c;
 	char *dir = ctx_path(r->ctx, c->dir), *err = NULL;
 	struct k8s_backup_opts o = {.dir = dir,
-	                            .target_ns = c->target_ns && *c->target_ns ? c->target_ns
-	                                                                       : NULL,
+	                            .target_ns =
+	                                c->target_ns && *c->target_ns ? c->target_ns : NULL,
 	                            .dry_run = c->dry_run,
 	                            .scale_to_zero = c->scale_to_zero,
+	                            .missing_only = c->missing_only,
 	                            .ignore = c->ignore};
 	json_t *f = c->op == OP_RESTORE ? k8s_backup_restore(r->cl, r->ctx, &o, &err)
 	                                : k8s_backup_compare(r->cl, r->ctx, &o, &err);

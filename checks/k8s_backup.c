@@ -379,6 +379,30 @@ static int select_objects(json_t *pairs, const char *target, json_t **sel, size_
 	return 0;
 }
 
+/* 1 when the object exists, 0 when it does not, -1 with *err. */
+static int exists(struct k8s_client *cl, struct check_ctx *ctx, const struct k8s_res *res,
+                  const char *ns, const char *name, char **err)
+{
+	char *path = k8s_path(res, ns, name, NULL);
+	struct http_response rs;
+	int rc = k8s_call(cl, ctx, "GET", path, NULL, NULL, &rs, err);
+	free(path);
+	if (rc != 0)
+		return -1;
+	if (rs.status == 404) {
+		rc = 0;
+	} else if (rs.status / 100 == 2) {
+		rc = 1;
+	} else {
+		char *w = xasprintf("GET %s/%s", res->plural, name);
+		*err = k8s_status_error(cl, &rs, w);
+		free(w);
+		rc = -1;
+	}
+	http_response_release(&rs);
+	return rc;
+}
+
 json_t *k8s_backup_restore(struct k8s_client *cl, struct check_ctx *ctx,
                            const struct k8s_backup_opts *o, char **err)
 {
@@ -386,7 +410,7 @@ json_t *k8s_backup_restore(struct k8s_client *cl, struct check_ctx *ctx,
 	if (!pairs)
 		return NULL;
 	json_t *sel = NULL, *done = json_array(), *facts = NULL;
-	size_t skipped = 0;
+	size_t skipped = 0, present = 0;
 	if (select_objects(pairs, o->target_ns, &sel, &skipped, err) != 0)
 		goto out;
 	if (o->target_ns) { /* the isolated namespace itself comes first */
@@ -423,6 +447,18 @@ json_t *k8s_backup_restore(struct k8s_client *cl, struct check_ctx *ctx,
 			json_decref(body);
 			goto out;
 		}
+		if (o->missing_only) {
+			int there = exists(cl, ctx, res, res->namespaced ? ns : NULL, name, err);
+			if (there < 0) {
+				json_decref(body);
+				goto out;
+			}
+			if (there) {
+				present++;
+				json_decref(body);
+				continue;
+			}
+		}
 		char *q = xasprintf("fieldManager=phasegate&force=true%s",
 		                    o->dry_run ? "&dryRun=All" : "");
 		char *path = k8s_path(res, res->namespaced ? ns : NULL, name, q);
@@ -455,7 +491,8 @@ json_t *k8s_backup_restore(struct k8s_client *cl, struct check_ctx *ctx,
 	facts = json_object();
 	json_object_set_new(facts, "ok", json_true());
 	char *sum =
-	    xasprintf("%zu objects restored from %s%s%s%s", n, o->dir,
+	    xasprintf("%zu objects restored from %s%s%s%s%s", n, o->dir,
+	              o->missing_only ? " (only those absent live)" : "",
 	              o->target_ns ? " into the isolated namespace " : "",
 	              o->target_ns ? o->target_ns : "", o->dry_run ? " (server dry run)" : "");
 	json_object_set_new(facts, "summary", json_string(sum));
@@ -464,6 +501,7 @@ json_t *k8s_backup_restore(struct k8s_client *cl, struct check_ctx *ctx,
 	json_object_set_new(facts, "applied", done);
 	done = NULL;
 	json_object_set_new(facts, "skipped", json_integer((json_int_t)skipped));
+	json_object_set_new(facts, "present", json_integer((json_int_t)present));
 	json_object_set_new(facts, "target_namespace",
 	                    o->target_ns ? json_string(o->target_ns) : json_null());
 	json_object_set_new(facts, "dry_run", json_boolean(o->dry_run));

@@ -50,6 +50,7 @@ struct k8s_backup_opts {
 	const char *target_ns; /* restore into / compare in this namespace; NULL = as saved */
 	int dry_run;           /* restore: dryRun=All */
 	int scale_to_zero;     /* isolated restore: workloads get replicas 0 */
+	int missing_only;      /* restore: only objects absent live (a rollback) */
 	char **ignore;         /* compare: extra dotted paths left out; may be NULL */
 };
 
