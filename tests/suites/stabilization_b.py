@@ -254,7 +254,8 @@ def run_broken(n):
             "broken-%s: blocked at %s (%s)" % (n, gate, res["blocking_gate"]))
     e = entries(res)
     bad = [c["id"] for _, st, c in A.all_checks(res)
-           if st["checkpoint_id"] == gate and c["status"] in ("fail", "error")]
+           if st["checkpoint_id"] == gate and c["kind"] in ("check", "action")
+           and c["status"] in ("fail", "error")]
     A.check(bad == [failing], "broken-%s: exactly %s fails (%s)" % (n, failing, bad))
     f = e.get(failing, {})
     A.check(words in json.dumps(f), "broken-%s: %s says why (%s)" %
