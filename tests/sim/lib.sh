@@ -135,3 +135,28 @@ check_world_counts() {
     expect_eq "get $arg -A: count" "$n" "$got"
   done < <("$PY" "$(dirname "${BASH_SOURCE[0]}")/world_counts.py" "$WORLDS/$1")
 }
+
+# argo METHOD PATH [BODY]: call the instance's Argo CD API (started with
+# --argocd-port) with the world's pre-issued admin token; sets OUT, RC.
+argo() {
+  local port tok
+  port=$(cat "$SIM/pki/argocd-port")
+  tok=$(jget "$(cat "$SIM/pki/argocd-tokens.json")" 'd["admin"]')
+  OUT=$(curl -sS --max-time 20 --cacert "$SIM/tls/ca.crt" -X "$1" \
+    -H "Authorization: Bearer $tok" -H 'Content-Type: application/json' \
+    ${3:+--data-binary "$3"} "https://127.0.0.1:$port$2")
+  RC=$?
+}
+
+# wait_until DESCRIPTION SECONDS COMMAND...: poll COMMAND every 0.2s until
+# it succeeds; a failure is recorded when it never does.
+wait_until() {
+  local what="$1" deadline=$(( $(date +%s) + $2 ))
+  shift 2
+  while [ "$(date +%s)" -le "$deadline" ]; do
+    if "$@"; then pass "$what"; return 0; fi
+    sleep 0.2
+  done
+  fail "$what: not within the time allowed"
+  return 1
+}
