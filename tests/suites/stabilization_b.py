@@ -14,9 +14,9 @@ domain routing, production readiness, go-live checklists).
                                       the backup's file (read here, not by
                                       phasegate); a backup changed after the
                                       export is refused before anything is sent
-    stabilization_b.py broken N       the suite from phase 6 on, against the
-                                      world argocd-healthy with the overlay
-                                      fixtures/worlds/argocd-broken-N: NO-GO at
+    stabilization_b.py broken N       the suite from phase N on (9: from 6), on the
+                                      world fixtures/worlds/argocd-broken-N
+                                      (argocd-healthy and one fault): NO-GO at
                                       phase N's gate, for the reason the overlay
                                       plants, with the failing check's remedy in
                                       the go-live report
@@ -29,7 +29,6 @@ Environment: PG_BINARY, PG_SOURCE_DIR, PG_SHARED_DIR, PG_BUILD_DIR, PG_PYTHON3."
 import base64
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
@@ -54,21 +53,8 @@ BROKEN = {
 }
 
 
-def world_with(name, overlay):
-    """argocd-healthy with the files of fixtures/worlds/OVERLAY laid over it."""
-    dst = A.overlay_world(name)
-    if overlay:
-        src = os.path.join(A.SRC, "fixtures", "worlds", overlay)
-        for root, _, files in os.walk(src):
-            rel = os.path.relpath(root, src)
-            os.makedirs(os.path.join(dst, rel), exist_ok=True)
-            for f in files:
-                shutil.copy(os.path.join(root, f), os.path.join(dst, rel, f))
-    return dst
-
-
-def servers(name, overlay, port, mport):
-    return A.Servers(name, world_with(name, overlay), port,
+def servers(name, world, port, mport):
+    return A.Servers(name, world, port,
                      {"server": mport, "controller": mport + 1, "repo-server": mport + 2})
 
 
@@ -163,7 +149,7 @@ def strip(o):
 
 
 def run_restore():
-    srv = servers("stab-restore", None, 16526, 16546)
+    srv = servers("stab-restore", "argocd-healthy", 16526, 16546)
     try:
         srv.start_metrics()
         kcfg = srv.start_sim()
@@ -262,6 +248,10 @@ def run_broken(n):
             (n, failing, (f.get("message") or "")[:300]))
     A.check(f.get("remedy") and f["remedy"].split(";")[0][:40] in texts["report.md"],
             "broken-%s: its remedy is in the go-live report" % n)
+    if n == "8":  # the DR step's rollback ran after its gate failed
+        rb = e.get("dr-rollback-restore", {})
+        A.check(rb.get("kind") == "rollback" and rb.get("status") == "pass",
+                "broken-8: the rollback dr-rollback-restore ran (%s)" % rb.get("status"))
     before = [ph["id"] for ph in res["phases"] if ph["id"] < n and ph["status"] not in
               ("pass", "not_selected")]
     A.check(not before, "broken-%s: the phases before %s pass (%s)" % (n, n, before))
