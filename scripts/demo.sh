@@ -112,6 +112,12 @@ argocd argocd-stabilization-attested 0 GO healthy --allow-destructive \
   --attest suites/argocd-stabilization/attest.example.yaml
 argocd argocd-stabilization-broken 1 NO-GO broken --allow-destructive
 argocd argocd-stabilization-step-8.1 0 PARTIAL healthy --step 8.1
+# A world per phase 6-9 with one fault each (fixtures/worlds/argocd-broken-N):
+# NO-GO at that phase's gate (from the phase on; 9 needs phase 6's backup).
+for n in 6 7 8; do
+  argocd argocd-stabilization-broken-$n 1 NO-GO broken-$n --allow-destructive --from $n.1
+done
+argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 6.1
 
 echo
 echo "================ summary (reports in out/<run>/: junit.xml, report.md, results.json)"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs the suite against the cluster simulator and the local test servers:
-#   suites/argocd-stabilization/simulator/run.sh [healthy|broken] [phasegate run options]
+#   suites/argocd-stabilization/simulator/run.sh [healthy|broken|broken-6..9] [phasegate run options]
 # e.g. `run.sh healthy --out out/argocd --attest suites/argocd-stabilization/attest.example.yaml`.
 # Starts kubesim (world argocd-healthy, or
 # argocd-broken) on 127.0.0.1:${SIM_PORT:-16481}, the Argo CD metrics
@@ -28,14 +28,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+WORLD_DIR=$WORK/world
 case "$WORLD" in
 healthy)
 	cp -r "$ROOT/fixtures/worlds/argocd-healthy" "$WORK/world" ;;
 broken) cp -r "$ROOT/fixtures/worlds/argocd-broken" "$WORK/world" ;;
-*) echo "usage: $0 [healthy|broken] [phasegate run options]" >&2; exit 2 ;;
+broken-[6-9]) # layers over argocd-healthy: served in place (they include it)
+	WORLD_DIR=$ROOT/fixtures/worlds/argocd-$WORLD ;;
+*) echo "usage: $0 [healthy|broken|broken-6..9] [phasegate run options]" >&2; exit 2 ;;
 esac
 
-"$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$WORK/world" --port "$PORT" \
+"$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$WORLD_DIR" --port "$PORT" \
 	--tls-dir "$WORK/tls" --pki-out "$WORK/pki" </dev/null >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
 port=16485
