@@ -28,3 +28,20 @@ endforeach()
 # the CLI prints it (tests/suites/leaky-argocd); no server needed
 add_test(NAME suites.argocd.secret COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} secret)
 set_tests_properties(suites.argocd.secret PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 120)
+
+# phases 6-9 (tests/suites/stabilization_b.py): the DR step refuses while an
+# Application holds the resources finalizer; a restore reproduces every
+# exported object; a broken world per phase (fixtures/worlds/argocd-broken-N
+# over argocd-healthy) stops at that phase's gate. Simulators on
+# 16521-16526, metrics stand-ins on 16531-16548.
+set(PG_STAB_B_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/stabilization_b.py)
+foreach(mode dr-finalizer restore)
+  add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
+  set_tests_properties(ship.stabilization.${mode} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
+    TIMEOUT 300)
+endforeach()
+foreach(n 6 7 8 9)
+  add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
+  set_tests_properties(ship.stabilization.broken_${n} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
+    TIMEOUT 600 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom")
+endforeach()

@@ -3,8 +3,10 @@
 #   suites/argocd-stabilization/simulator/run.sh WORLD [phasegate run options]
 # WORLD is `healthy` (fixtures/worlds/argocd-stabilization: upstream Argo CD
 # 3.6 with the team's applications), `broken-N` (argocd-broken-N, N = 1..5:
-# the same with one fault that must stop phase N's gate) or `broken` (the
-# same as broken-2). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
+# the same with one fault that must stop phase N's gate; N = 6..9: phases
+# 6-9's broken worlds, layers over argocd-healthy, run against the test
+# Prometheus of tests/net) or `broken` (the same as broken-2).
+# e.g. `run.sh healthy --allow-destructive --out out/argocd`.
 #
 # It starts, all on 127.0.0.1 and stopped on exit:
 # - kubesim with the world and its Argo CD API (ports SIM_PORT, default
@@ -33,8 +35,8 @@ WORLD=${1:-healthy}
 case "$WORLD" in
 healthy) WDIR=argocd-stabilization ;;
 broken) WDIR=argocd-broken-2 ;;
-broken-[1-5]) WDIR=argocd-$WORLD ;;
-*) echo "usage: $0 healthy|broken-1..5|broken [phasegate run options]" >&2; exit 2 ;;
+broken-[1-9]) WDIR=argocd-$WORLD ;;
+*) echo "usage: $0 healthy|broken-1..9|broken [phasegate run options]" >&2; exit 2 ;;
 esac
 if [ -n "${SIM_WORK:-}" ]; then
 	WORK=$SIM_WORK
@@ -71,10 +73,10 @@ if [ "$NET" != 1 ]; then
 	sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
 fi
 for _ in $(seq 1 100); do
-	[ -f "$WORK/pki/argocd-tokens.json" ] && [ -f "$WORK/pki/argocd-metrics-ports" ] && break
+	[ -f "$WORK/pki/argocd-metrics-ports" ] && break
 	sleep 0.1
 done
-[ -f "$WORK/pki/argocd-tokens.json" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
+[ -f "$WORK/pki/argocd-metrics-ports" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
 
 # the Prometheus Operator's part and the Prometheus it configures
 OP=("$PY" "$HERE/prom_operator.py" --api "https://127.0.0.1:$PORT" --ca "$WORK/pki/ca.crt"
@@ -95,13 +97,18 @@ for _ in $(seq 1 200); do
 done
 
 export KUBECONFIG=$WORK/pki/kubeconfig no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
-ARGOCD_AUTH_TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
-	"$WORK/pki/argocd-tokens.json")
+# the Argo CD token of the world's admin account (a world without Argo CD's
+# accounts gets a stand-in: it is only masked)
+ARGOCD_AUTH_TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin", "simulator-token"))' \
+	"$WORK/pki/argocd-tokens.json" 2>/dev/null || echo simulator-token)
 export ARGOCD_AUTH_TOKEN
+# phases 6-9's worlds (broken-6..9) read the test Prometheus's history
+PROM_VAR=(--var prometheus_url="http://127.0.0.1:$PROM_PORT")
+case "$WORLD" in broken-[6-9]) PROM_VAR=() ;; esac
 set +e
 "$PG_BINARY" run "$SUITE" --env-file "$SUITE/env/simulator.env" \
 	--var argocd_server="127.0.0.1:$APORT" --var argocd_ca_file="$WORK/pki/ca.crt" \
-	--var prometheus_url="http://127.0.0.1:$PROM_PORT" --var scripts_dir="$HERE/scripts" \
+	"${PROM_VAR[@]}" --var scripts_dir="$HERE/scripts" \
 	--var backup_dir="$WORK/backup" "$@"
 rc=$?
 set -e
