@@ -24,6 +24,8 @@ appear in no output.
 
 Environment: PG_BINARY, PG_SOURCE_DIR, PG_SHARED_DIR, PG_BUILD_DIR, PG_PYTHON3."""
 import glob
+import signal
+import time
 import html
 import json
 import os
@@ -41,6 +43,8 @@ SUITE = os.path.join(SRC, "suites", "argocd-stabilization")
 ENV_FILE = os.path.join(SUITE, "env", "simulator.env")
 ATTEST = os.path.join(SUITE, "attest.example.yaml")
 XSD = os.path.join(SHARED, "reference", "junit-10.xsd")
+SIM_CTL = os.path.join(SRC, "tests", "sim", "sim_ctl.sh")
+FAKE_API = os.path.join(SRC, "fixtures", "prometheus", "fake_api.py")
 TOKEN = "pg-suite-token-7c41e9d2"   # must never show up in any output
 
 FAILS = []
@@ -206,6 +210,89 @@ def common_asserts(label, texts, out, token=TOKEN):
     check(bool(token), "%s: the Argo CD token is known to the test" % label)
     for name, text in texts.items():
         check(token not in text, "%s: the Argo CD token is not in %s" % (label, name))
+
+
+# ---- shared with tests/suites/stabilization_b.py (phases 6-9) ----------
+
+class Servers:
+    """The simulator instance and the metrics stand-ins of one test."""
+
+    def __init__(self, name, world, port, metrics_ports):
+        self.name, self.world, self.port = name, world, port
+        self.metrics_ports = metrics_ports
+        self.work = os.path.join(BUILD, "tests", "suites", name)
+        self.pids = []
+
+    def start_sim(self):
+        subprocess.run(["bash", SIM_CTL, "stop", self.name], env=os.environ, timeout=60)
+        r = subprocess.run(["bash", SIM_CTL, "start", self.name, self.world, str(self.port)],
+                           env=os.environ, capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            print(r.stdout + r.stderr)
+            raise SystemExit("the simulator did not start")
+        return os.path.join(BUILD, "tests", "sim", self.name, "pki", "kubeconfig")
+
+    def start_metrics(self):
+        os.makedirs(self.work, exist_ok=True)
+        for comp, port in self.metrics_ports.items():
+            pidf = os.path.join(self.work, "metrics-%s.pid" % comp)
+            log = open(os.path.join(self.work, "metrics-%s.log" % comp), "w")
+            p = subprocess.Popen([PY, FAKE_API, str(port),
+                                  os.path.join(SUITE, "simulator", "metrics", comp), pidf],
+                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                 start_new_session=True)
+            self.pids.append(p)
+        deadline = time.time() + 20
+        for port in self.metrics_ports.values():
+            while True:
+                r = subprocess.run(["curl", "-fs", "--noproxy", "*", "-o", "/dev/null",
+                                    "--max-time", "1", "http://127.0.0.1:%d/metrics" % port])
+                if r.returncode == 0:
+                    break
+                if time.time() > deadline:
+                    raise SystemExit("metrics stand-in on %d did not answer" % port)
+                time.sleep(0.1)
+
+    def stop(self):
+        for p in self.pids:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        subprocess.run(["bash", SIM_CTL, "stop", self.name], env=os.environ, timeout=60)
+
+    def metric_vars(self):
+        p = self.metrics_ports
+        return ["--var", "server_metrics_url=http://127.0.0.1:%d/metrics" % p["server"],
+                "--var", "controller_metrics_url=http://127.0.0.1:%d/metrics" % p["controller"],
+                "--var", "repo_metrics_url=http://127.0.0.1:%d/metrics" % p["repo-server"]]
+
+
+def run_suite(srv, kubeconfig, label, extra, destructive=True):
+    out = os.path.join(srv.work, label)
+    shutil.rmtree(out, ignore_errors=True)
+    backup = os.path.join(srv.work, label + "-backup")
+    shutil.rmtree(backup, ignore_errors=True)
+    env = base_env()
+    env["KUBECONFIG"] = kubeconfig
+    args = [BIN, "run", SUITE, "--env-file", ENV_FILE, "--var", "backup_dir=" + backup,
+            "--out", out] + srv.metric_vars() + extra
+    if destructive:  # the whole plan deletes and restores the namespace (8.2)
+        args.append("--allow-destructive")
+    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600,
+                       cwd=srv.work)
+    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+        res = json.load(f)
+    texts = {"stdout": r.stdout, "stderr": r.stderr}
+    for name in ("results.json", "junit.xml", "report.md"):
+        with open(os.path.join(out, name), encoding="utf-8") as f:
+            texts[name] = f.read()
+    print(r.stdout[-1500:])
+    if r.returncode not in (0, 1) or "Sanitizer" in r.stderr:
+        print("stderr:\n" + r.stderr[-6000:])
+    return r.returncode, res, texts, out
 
 
 def run_healthy():
