@@ -18,6 +18,7 @@
 #include <pcre2.h>
 
 #include "k8s_api.h"
+#include "k8s_backup.h"
 #include "k8s_logs.h"
 #include "k8s_health.h"
 #include "k8s_rbac.h"
@@ -152,18 +153,20 @@ enum k8s_op {
 	OP_LOGS,
 	OP_RESTARTS,
 	OP_NODES,
+	OP_COMPARE,
 	OP_APPLY,
 	OP_PATCH,
 	OP_ANNOTATE,
 	OP_DELETE,
 	OP_EXPORT,
+	OP_RESTORE,
 	OP_EXEC,
 	OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-    "get",   "list",  "rollout", "health",   "can-i",  "events", "logs", "restarts",
-    "nodes", "apply", "patch",   "annotate", "delete", "export", "exec",
+    "get",   "list",   "rollout",  "health", "can-i",  "events",  "logs", "restarts",
+    "nodes", "compare", "apply", "patch", "annotate", "delete", "export", "restore", "exec",
 };
 
 struct k8s_cfg {
@@ -187,7 +190,11 @@ struct k8s_cfg {
 	json_t *body;               /* owned: patch body */
 	char *ptype;                /* owned: merge | json | strategic */
 	char **kinds, **namespaces; /* owned, NULL-terminated (export) */
-	char *dir;                  /* owned (export) */
+	char *dir;                  /* owned (export, restore, compare) */
+	char *target_ns;            /* owned (restore, compare): isolated namespace */
+	int scale_to_zero;          /* restore, compare */
+	int missing_only;           /* restore */
+	char **ignore;              /* owned, NULL-terminated (compare) */
 	char **command;             /* owned, NULL-terminated (exec) */
 	char *kubectl;              /* owned: kubectl binary (exec) */
 	struct k8s_state *st;       /* borrowed */
@@ -209,6 +216,8 @@ static const struct key_spec k8s_keys[] = {
     {"annotate", KT_STR, 0, "set annotations: on TYPE/NAME (action)"},
     {"delete", KT_STR, 0, "delete TYPE/NAME (action)"},
     {"export", KT_ANY, 0, "back up kinds of namespaces as YAML + SHA256SUMS (true or DIR; action)"},
+    {"restore", KT_STR, 0, "apply a backup in its manifest's order: DIR (action)"},
+    {"compare", KT_STR, 0, "compare every object of a backup with the live one: DIR"},
     {"exec", KT_STR, 0, "run command: in pod/NAME through kubectl (action)"},
     {"name", KT_STR, 0, "object name (when the operation names only the type)"},
     {"kind", KT_STR, 0, "object kind, with apiVersion"},
@@ -238,6 +247,10 @@ static const struct key_spec k8s_keys[] = {
     {"kinds", KT_STRSEQ, 0, "export: resource types"},
     {"namespaces", KT_STRSEQ, 0, "export: namespaces"},
     {"dir", KT_STR, 0, "export: output directory, relative to the suite"},
+    {"target_namespace", KT_STR, 0, "restore/compare: the isolated namespace of a copy"},
+    {"scale_to_zero", KT_BOOL, 0, "restore/compare into target_namespace: workloads at 0"},
+    {"ignore", KT_STRSEQ, 0, "compare: dotted paths left out (spec.replicas)"},
+    {"missing_only", KT_BOOL, 0, "restore: only objects that are absent live"},
     {"command", KT_STRSEQ, 0, "exec: argv run in the container"},
     {"kubectl", KT_STR, 0, "exec: kubectl binary (default: kubectl on PATH)"},
     {NULL, KT_ANY, 0, NULL},
@@ -286,6 +299,8 @@ static void k8s_free(void *priv)
 		json_decref(c->body);
 	free(c->ptype);
 	strv_free(c->kinds);
+	strv_free(c->ignore);
+	free(c->target_ns);
 	strv_free(c->namespaces);
 	free(c->dir);
 	strv_free(c->command);
@@ -336,7 +351,8 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 		diag_at(
 		    d, nops ? opnode : cfg,
 		    "a k8s check takes exactly one operation (get, list, rollout, health, can-i, "
-		    "events, logs, restarts, nodes, apply, patch, annotate, delete, export, exec); "
+		    "events, logs, restarts, nodes, compare, apply, patch, annotate, delete, "
+		    "export, restore, exec); "
 		    "found %d",
 		    nops);
 		goto out;
@@ -376,6 +392,8 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	case OP_EVENTS:
 	case OP_NODES:
 	case OP_EXPORT:
+	case OP_RESTORE:
+	case OP_COMPARE:
 		if (opnode->kind != NODE_SCALAR) {
 			diag_at(d, opnode, "k8s %s takes true or a text, not a %s", op_names[c->op],
 			        node_kind_name(opnode));
@@ -385,7 +403,8 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 			split_ref(c, opval);
 		if (c->op == OP_NODES && strcmp(opval, "true") != 0 && *opval)
 			c->selector = xstrdup(opval);
-		if (c->op == OP_EXPORT && strcmp(opval, "true") != 0 && *opval)
+		if ((c->op == OP_EXPORT || c->op == OP_RESTORE || c->op == OP_COMPARE) &&
+		    strcmp(opval, "true") != 0 && *opval)
 			c->dir = xstrdup(opval);
 		break;
 	default:
@@ -452,6 +471,13 @@ static int k8s_parse(const struct node *cfg, void *state, void **priv, struct di
 	if (!c->dir)
 		c->dir = xstrdup(cfg_str(cfg, "dir", NULL));
 	c->command = strv_dup(cfg, "command");
+	c->target_ns = xstrdup(cfg_str(cfg, "target_namespace", NULL));
+	c->scale_to_zero = cfg_bool(cfg, "scale_to_zero", 0);
+	c->missing_only = cfg_bool(cfg, "missing_only", 0);
+	c->ignore = strv_dup(cfg, "ignore");
+	if ((c->op == OP_RESTORE || c->op == OP_COMPARE) && !c->dir && !node_is_deferred(opnode))
+		diag_at(d, opnode, "k8s %s needs the backup's directory: %s: DIR", op_names[c->op],
+		        op_names[c->op]);
 	c->kubectl = xstrdup(cfg_str(cfg, "kubectl", "kubectl"));
 
 	const char *re = cfg_str(cfg, "regex", NULL);
@@ -515,13 +541,16 @@ static int k8s_changes_world(const void *priv)
 	return c->op >= OP_APPLY;
 }
 
-/* Deletions (a namespace deletion takes everything in it) and forced
- * applies, which take fields other managers own, cannot be undone by the
- * next step: they run only with --allow-destructive. */
+/* Deletions (a namespace deletion takes everything in it), forced applies,
+ * which take fields other managers own, and a restore over live objects
+ * cannot be undone by the next step: they run only with
+ * --allow-destructive. A restore into an isolated namespace, or of only
+ * the objects that are absent, replaces nothing. */
 static int k8s_destructive(const void *priv)
 {
 	const struct k8s_cfg *c = priv;
-	return c->op == OP_DELETE || (c->op == OP_APPLY && c->force);
+	return c->op == OP_DELETE || (c->op == OP_APPLY && c->force) ||
+	       (c->op == OP_RESTORE && !c->target_ns && !c->dry_run && !c->missing_only);
 }
 
 /* Well-known kinds that live outside namespaces, so that the one-line
@@ -614,6 +643,16 @@ static char *k8s_describe_with(const struct k8s_cfg *c, const char *t, const cha
 		buf_addf(&b, " to %s with SHA256SUMS", c->dir);
 		return buf_detach(&b);
 	}
+	case OP_RESTORE:
+		return xasprintf("restore the backup %s in its manifest's order%s%s%s", c->dir,
+		                 c->target_ns      ? " into the isolated namespace "
+		                 : c->missing_only ? ", only objects absent live"
+		                                   : " over live objects",
+		                 c->target_ns ? c->target_ns : "",
+		                 c->dry_run ? " (server dry run)" : "");
+	case OP_COMPARE:
+		return xasprintf("compare every object of the backup %s with the live one%s%s", c->dir,
+		                 c->target_ns ? " in " : "", c->target_ns ? c->target_ns : "");
 	case OP_EXEC: {
 		struct buf b;
 		buf_init(&b, 0);
@@ -1681,20 +1720,6 @@ out:
 
 /* ---- export ---------------------------------------------------------- */
 
-static void strip_for_backup(json_t *o)
-{
-	json_t *meta = json_object_get(o, "metadata");
-	const char *drop[] = {"managedFields",     "resourceVersion", "uid",
-	                      "creationTimestamp", "generation",      "selfLink"};
-	for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-		json_object_del(meta, drop[i]);
-	json_t *ann = json_object_get(meta, "annotations");
-	json_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
-	if (json_is_object(ann) && json_object_size(ann) == 0)
-		json_object_del(meta, "annotations");
-	json_object_del(o, "status");
-}
-
 /* Creates path and its parents, new ones with mode 0700: a backup holds
  * Secrets. */
 static int mkdirs(const char *path, char **err)
@@ -1720,6 +1745,14 @@ static int mkdirs(const char *path, char **err)
 	return rc;
 }
 
+static int str_in(const char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (s && strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
 static int safe_component(const char *s)
 {
 	return s && *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/');
@@ -1732,21 +1765,56 @@ static void op_export(struct k8s_run *r)
 	struct buf sums;
 	buf_init(&sums, 0);
 	json_t *files = json_array();
+	json_t *entries = json_array(); /* the manifest's lines */
+	size_t nk = 0, nall = 0;
+	const struct k8s_res **kinds = NULL, **all = NULL;
 	json_t *counts = json_object();
 	char *err = NULL;
 	const char *def_ns[2] = {NULL, NULL};
 	if (!c->namespaces)
 		def_ns[0] = default_ns(r);
+	const char *const *nsl_all =
+	    c->namespaces ? (const char *const *)c->namespaces : def_ns;
 	if (mkdirs(dir, &err) != 0) {
 		set_error(r, err);
 		goto out;
 	}
+	/* the kinds named, "*" standing for every kind discovery finds in a
+	 * namespace (and the namespaces themselves, so a restore makes them) */
 	for (size_t k = 0; c->kinds[k]; k++) {
 		const struct k8s_res *res;
+		if (strcmp(c->kinds[k], "*") == 0) {
+			if (!all && k8s_backup_kinds(r->cl, r->ctx, &all, &nall, &err) != 0) {
+				set_error(r, err);
+				goto out;
+			}
+			kinds = xrealloc(kinds, (nk + nall + 2) * sizeof(*kinds));
+			for (size_t i = 0; i < nall; i++)
+				kinds[nk++] = all[i];
+			if (k8s_resolve(r->cl, r->ctx, "namespaces", NULL, &res, &err) != 0) {
+				set_error(r, err);
+				goto out;
+			}
+			kinds[nk++] = res;
+			continue;
+		}
 		if (k8s_resolve(r->cl, r->ctx, c->kinds[k], NULL, &res, &err) != 0) {
 			set_error(r, err);
 			goto out;
 		}
+		kinds = xrealloc(kinds, (nk + 1) * sizeof(*kinds));
+		kinds[nk++] = res;
+	}
+	for (size_t k = 0; k < nk; k++) {
+		const struct k8s_res *res = kinds[k];
+		int discovered = 0;
+		for (size_t i = 0; i < nall && !discovered; i++)
+			discovered = all[i] == res;
+		int dup = 0; /* named twice, or named and discovered */
+		for (size_t i = 0; i < k && !dup; i++)
+			dup = kinds[i] == res;
+		if (dup)
+			continue;
 		char *kdir = xstrdup(res->kind);
 		for (char *p = kdir; *p; p++)
 			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
@@ -1769,6 +1837,11 @@ static void op_export(struct k8s_run *r)
 			{
 				const char *name = pod_name(o);
 				const char *dns = ns ? ns : "_cluster";
+				if (discovered && k8s_backup_derived(res, o))
+					continue; /* its controller makes it again */
+				if (!*res->group && strcmp(res->plural, "namespaces") == 0 &&
+				    !str_in(nsl, name))
+					continue; /* only the namespaces exported */
 				if (!safe_component(name) || !safe_component(dns)) {
 					set_error(
 					    r, xasprintf("refusing to export an object named '%s'",
@@ -1786,7 +1859,7 @@ static void op_export(struct k8s_run *r)
 				}
 				if (!json_object_get(o, "kind"))
 					json_object_set_new(o, "kind", json_string(res->kind));
-				strip_for_backup(o);
+				k8s_backup_strip(o);
 				struct buf y;
 				buf_init(&y, 0);
 				k8s_yaml(&y, o);
@@ -1820,6 +1893,12 @@ static void op_export(struct k8s_run *r)
 					sha256_hex(buf_str(&y), y.len, hex);
 					buf_addf(&sums, "%s  %s\n", hex, rel);
 					json_array_append_new(files, json_string(rel));
+					json_array_append_new(
+					    entries,
+					    json_pack("{s:s, s:O, s:s, s:s?, s:s, s:s}", "file", rel,
+					              "apiVersion", json_object_get(o, "apiVersion"),
+					              "kind", res->kind, "namespace", ns, "name", name,
+					              "sha256", hex));
 					kcount++;
 				}
 				free(full);
@@ -1837,6 +1916,15 @@ static void op_export(struct k8s_run *r)
 		}
 		json_object_set_new(counts, res->plural, json_integer(kcount));
 		free(kdir);
+	}
+	json_t *nsj = json_array();
+	for (size_t n = 0; nsl_all[n]; n++)
+		json_array_append_new(nsj, json_string(nsl_all[n]));
+	int mrc = k8s_backup_write_manifest(dir, entries, nsj, &sums, &err);
+	json_decref(nsj);
+	if (mrc != 0) {
+		set_error(r, err);
+		goto out;
 	}
 	char *mpath = xasprintf("%s/SHA256SUMS", dir);
 	struct pg_err pe;
@@ -1864,7 +1952,31 @@ out:
 		json_decref(files);
 	if (counts)
 		json_decref(counts);
+	json_decref(entries);
+	free(kinds);
+	free(all);
 	buf_release(&sums);
+	free(dir);
+}
+
+/* restore and compare (checks/k8s_backup.c) */
+static void op_backup(struct k8s_run *r)
+{
+	struct k8s_cfg *c = r->c;
+	char *dir = ctx_path(r->ctx, c->dir), *err = NULL;
+	struct k8s_backup_opts o = {.dir = dir,
+	                            .target_ns =
+	                                c->target_ns && *c->target_ns ? c->target_ns : NULL,
+	                            .dry_run = c->dry_run,
+	                            .scale_to_zero = c->scale_to_zero,
+	                            .missing_only = c->missing_only,
+	                            .ignore = c->ignore};
+	json_t *f = c->op == OP_RESTORE ? k8s_backup_restore(r->cl, r->ctx, &o, &err)
+	                                : k8s_backup_compare(r->cl, r->ctx, &o, &err);
+	if (f)
+		r->out->facts = f;
+	else
+		set_error(r, err);
 	free(dir);
 }
 
@@ -1992,6 +2104,10 @@ static void k8s_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		break;
 	case OP_EXPORT:
 		op_export(&r);
+		break;
+	case OP_RESTORE:
+	case OP_COMPARE:
+		op_backup(&r);
 		break;
 	case OP_EXEC:
 		op_exec(&r);

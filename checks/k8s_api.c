@@ -433,6 +433,16 @@ static void add_res(struct k8s_client *c, const char *group, const char *version
 	}
 	x->kind = xstrdup(kind);
 	x->namespaced = json_is_true(json_object_get(r, "namespaced"));
+	int can_get = 0, can_list = 0;
+	size_t vi;
+	json_t *vv;
+	json_array_foreach(json_object_get(r, "verbs"), vi, vv)
+	{
+		const char *verb = json_string_value(vv);
+		can_get |= verb && strcmp(verb, "get") == 0;
+		can_list |= verb && strcmp(verb, "list") == 0;
+	}
+	x->listable = can_get && can_list;
 	json_t *sn = json_object_get(r, "shortNames");
 	size_t n = json_array_size(sn);
 	x->short_names = xcalloc(n + 1, sizeof(char *));

@@ -28,6 +28,7 @@ struct k8s_res {
 	char **short_names; /* NULL-terminated, may be empty */
 	int namespaced;
 	int preferred; /* version is the group's preferred one */
+	int listable;  /* discovery's verbs include get and list */
 };
 
 struct k8s_client {

@@ -79,6 +79,14 @@ int k8s_load_manifests(const char *path, json_t *out, char **err)
 		*err = xstrdup(e.msg);
 		return -1;
 	}
+	int rc = k8s_load_manifests_text(path, data, len, out, err);
+	free(data);
+	return rc;
+}
+
+int k8s_load_manifests_text(const char *path, const char *data, size_t len, json_t *out,
+                            char **err)
+{
 	int rc = 0;
 	size_t start = 0;
 	unsigned doc = 0;
@@ -146,7 +154,6 @@ int k8s_load_manifests(const char *path, json_t *out, char **err)
 			break;
 		pos = eol + 1;
 	}
-	free(data);
 	return rc;
 }
 

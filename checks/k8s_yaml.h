@@ -16,6 +16,9 @@
  * one; plain integers in kubectl's YAML 1.1 forms (0644 octal, 0o, 0b,
  * 1_000). Returns 0, or -1 with *err naming the file and document. */
 int k8s_load_manifests(const char *path, json_t *out, char **err);
+/* The same for text already read (path names it in messages). */
+int k8s_load_manifests_text(const char *path, const char *data, size_t len, json_t *out,
+                            char **err);
 
 /* Appends obj as block-style YAML through libyaml's emitter, ending in a
  * newline. Strings a YAML 1.1 or 1.2 reader could take for a boolean,

@@ -1,9 +1,12 @@
 #!/bin/sh
 # prometheus.sh start|stop - the Prometheus world of the prometheus module's
 # tests: a real Prometheus on 127.0.0.1:19090 serving data backfilled with
-# promtool (fixtures/prometheus/backfill.om) and evaluating
+# promtool (fixtures/prometheus/backfill.om, and the history written by
+# fixtures/prometheus/history.py) and evaluating
 # fixtures/prometheus/rules.yml, plus fixtures/prometheus/fake_api.py on
-# 127.0.0.1:19100 (a /metrics target and a broken Prometheus API).
+# 127.0.0.1:19100 (a /metrics target and a broken Prometheus API) and
+# fixtures/prometheus/grafana_api.py on 127.0.0.1:19300 (Grafana's health
+# and dashboard search).
 # Everything lives in $PG_BUILD_DIR/net-prom; ctest runs "start" as a
 # FIXTURES_SETUP test and "stop" as its FIXTURES_CLEANUP.
 set -eu
@@ -14,6 +17,7 @@ FIX="$PG_SOURCE_DIR/fixtures/prometheus"
 D="$PG_BUILD_DIR/net-prom"
 PROM_PORT=19090
 FAKE_PORT=19100
+GRAFANA_PORT=19300
 
 . "$PG_SOURCE_DIR/tests/net/pidlib.sh"
 
@@ -35,10 +39,16 @@ case "${1:-}" in
 start)
 	stop_pid "$D/prometheus.pid" "$D/prometheus.yml"
 	stop_pid "$D/fake_api.pid" "$D/fake_api.pid"
+	stop_pid "$D/grafana.pid" "$D/grafana.pid"
 	rm -rf "$D"
 	mkdir -p "$D"
 	cp "$FIX/prometheus.yml" "$FIX/rules.yml" "$D/"
 	promtool tsdb create-blocks-from openmetrics "$FIX/backfill.om" "$D/data" >"$D/backfill.log" 2>&1
+	# three days of Argo CD history before the same end (syncs, application
+	# health, alert incidents, scrapes): the stabilisation suite's success
+	# metrics; its series carry project="cloudtolocalllm", apart from the above
+	"$PY" "$FIX/history.py" "$D/history.om"
+	promtool tsdb create-blocks-from openmetrics -q "$D/history.om" "$D/data" >>"$D/backfill.log" 2>&1
 	# The backfilled samples lie in the past: keep them (no retention).
 	prometheus --config.file="$D/prometheus.yml" --storage.tsdb.path="$D/data" \
 		--storage.tsdb.retention.time=100y --web.listen-address=127.0.0.1:$PROM_PORT \
@@ -47,11 +57,15 @@ start)
 	"$PY" "$FIX/fake_api.py" $FAKE_PORT "$FIX/www" "$D/fake_api.pid" </dev/null >"$D/fake_api.log" 2>&1 &
 	fake_pid=$!
 	wait_for prometheus "http://127.0.0.1:$PROM_PORT/-/ready" "$(cat "$D/prometheus.pid")"
+	"$PY" "$FIX/grafana_api.py" $GRAFANA_PORT "$D/grafana.pid" </dev/null >"$D/grafana.log" 2>&1 &
+	grafana_pid=$!
 	wait_for fake_api "http://127.0.0.1:$FAKE_PORT/metrics" $fake_pid
+	wait_for grafana "http://127.0.0.1:$GRAFANA_PORT/api/health" $grafana_pid
 	;;
 stop)
 	stop_pid "$D/prometheus.pid" "$D/prometheus.yml"
 	stop_pid "$D/fake_api.pid" "$D/fake_api.pid"
+	stop_pid "$D/grafana.pid" "$D/grafana.pid"
 	;;
 *)
 	echo "usage: prometheus.sh start|stop" >&2

@@ -1,0 +1,269 @@
+#!/usr/bin/env python3
+"""Tests of phases 6-9 of suites/argocd-stabilization (backup and restore,
+domain routing, production readiness, go-live checklists).
+
+    stabilization_b.py dr-finalizer   step 8.2 refuses to delete the namespace
+                                      while an Application holds Argo CD's
+                                      resources finalizer: NO-GO at the guard,
+                                      the deletion never ran, the namespace and
+                                      every Application are still there, the
+                                      rollback ran
+    stabilization_b.py restore        a restore reproduces every exported
+                                      object: each object the simulator holds
+                                      after phase 6's isolated restore equals
+                                      the backup's file (read here, not by
+                                      phasegate); a backup changed after the
+                                      export is refused before anything is sent
+    stabilization_b.py broken N       the suite from phase N on (9: from 6), on the
+                                      world fixtures/worlds/argocd-broken-N
+                                      (argocd-healthy and one fault): NO-GO at
+                                      phase N's gate, for the reason the overlay
+                                      plants, with the failing check's remedy in
+                                      the go-live report
+
+Servers: kubesim instances on 16521-16526 and the Argo CD metrics stand-ins on
+16531-16548 (this file's own), nginx, dnsmasq and Prometheus from the net
+fixtures. The helpers come from argocd_suite.py (same directory).
+
+Environment: PG_BINARY, PG_SOURCE_DIR, PG_SHARED_DIR, PG_BUILD_DIR, PG_PYTHON3."""
+import base64
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import argocd_suite as A  # noqa: E402  (shared runner of this suite's tests)
+
+import yaml  # noqa: E402  (Debian's python3-yaml, as kubesim)
+
+# world overlay -> (sim port, first metrics port, the selection, the blocking
+# gate, the failing entry, its words in the message)
+BROKEN = {
+    "6": (16521, 16531, ["--from", "6.1"], "checkpoint-6.1", "backup-components",
+          "Secret/argocd-secret"),
+    "7": (16522, 16534, ["--from", "7.1"], "checkpoint-7.1", "tunnel-running",
+          "available"),
+    "8": (16523, 16537, ["--from", "8.1"], "checkpoint-8.2", "dr-no-cascade",
+          "cloudtolocalllm-api-backend"),
+    "9": (16524, 16540, ["--from", "6.1"], "checklist-production", "prod-alerts",
+          "ArgoCDServerDown"),
+}
+
+
+def servers(name, world, port, mport):
+    return A.Servers(name, world, port,
+                     {"server": mport, "controller": mport + 1, "repo-server": mport + 2})
+
+
+def sim_state(srv):
+    """Every object the simulator holds (its control API)."""
+    d = os.path.join(A.BUILD, "tests", "sim", srv.name)
+    port = open(os.path.join(d, "pki", "port")).read().strip()
+    ctx = ssl.create_default_context(cafile=os.path.join(d, "tls", "ca.crt"))
+    with urllib.request.urlopen("https://127.0.0.1:%s/_sim/state" % port, context=ctx,
+                                timeout=30) as r:
+        state = json.load(r)
+    return state if isinstance(state, list) else state.get("objects", state)
+
+
+def objects_of(state):
+    objs = state if isinstance(state, list) else list(state.values())
+    return [o for o in objs if isinstance(o, dict) and "kind" in o]
+
+
+def entries(res):
+    return {c["id"]: c for _, _, c in A.all_checks(res)}
+
+
+# ---- disaster recovery refuses while an Application holds the finalizer ----
+
+def run_dr_finalizer():
+    srv = servers("stab-dr-finalizer", "argocd-broken-8", 16525, 16543)
+    try:
+        srv.start_metrics()
+        kcfg = srv.start_sim()
+        rc, res, texts, out = A.run_suite(srv, kcfg, "dr", ["--step", "8.2"])
+        state = objects_of(sim_state(srv))
+    finally:
+        srv.stop()
+    e = entries(res)
+    A.check(rc == 1 and res["verdict"] == "NO-GO",
+            "dr: exit 1, NO-GO (%d %s)" % (rc, res["verdict"]))
+    A.check(res["blocking_gate"] == "checkpoint-8.2", "dr: blocked at checkpoint-8.2 (%s)"
+            % res["blocking_gate"])
+    guard = e.get("dr-no-cascade", {})
+    A.check(guard.get("status") == "fail" and "cloudtolocalllm-api-backend" in
+            json.dumps(guard), "dr: the guard fails and names the Application (%s)" %
+            guard.get("message"))
+    for aid in ("dr-delete-namespace", "dr-restore"):
+        A.check(e.get(aid, {}).get("status") == "skip",
+                "dr: %s did not run (%s)" % (aid, e.get(aid, {}).get("status")))
+    ns = [o for o in state if o["kind"] == "Namespace" and o["metadata"]["name"] == "argocd"]
+    A.check(ns and not ns[0]["metadata"].get("deletionTimestamp"),
+            "dr: the argocd namespace was never deleted")
+    apps = [o for o in state if o["kind"] == "Application"]
+    A.check(len(apps) == 7, "dr: all 7 Applications are still there (%d)" % len(apps))
+    rb = e.get("dr-rollback-restore", {})
+    A.check(rb.get("kind") == "rollback" and rb.get("status") == "pass",
+            "dr: the rollback ran and put back nothing that was there (%s %s)" %
+            (rb.get("status"), rb.get("message") or rb.get("seen")))
+    A.check("kubectl patch application" in texts["report.md"],
+            "dr: the guard's remedy is in the go-live report")
+    A.common_asserts("dr", texts, out)
+
+    # and the destructive step itself is refused without --allow-destructive
+    env = A.base_env()
+    r = subprocess.run([A.BIN, "run", A.SUITE, "--env-file", A.ENV_FILE, "--step", "8.2",
+                        "--out", os.path.join(srv.work, "refused")], env=env,
+                       capture_output=True, text=True, timeout=120)
+    A.check(r.returncode == 2 and "dr-delete-namespace" in r.stderr,
+            "dr: --step 8.2 without --allow-destructive is exit 2 (%d)" % r.returncode)
+    A.finish()
+
+
+# ---- a restore reproduces every exported object ---------------------------
+
+def strip(o):
+    o = json.loads(json.dumps(o))
+    m = o.get("metadata", {})
+    for k in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation",
+              "selfLink", "namespace", "finalizers"):
+        m.pop(k, None)
+    ann = m.get("annotations") or {}
+    ann.pop("deployment.kubernetes.io/revision", None)
+    ann.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    if not ann:
+        m.pop("annotations", None)
+    o.pop("status", None)
+    if o.get("kind") == "Service":
+        for k in ("clusterIP", "clusterIPs", "healthCheckNodePort"):
+            o.get("spec", {}).pop(k, None)
+        for p in o.get("spec", {}).get("ports", []):
+            p.pop("nodePort", None)
+    if o.get("kind") in ("Deployment", "StatefulSet"):
+        o.get("spec", {}).pop("replicas", None)
+    return o
+
+
+def run_restore():
+    srv = servers("stab-restore", "argocd-healthy", 16526, 16546)
+    try:
+        srv.start_metrics()
+        kcfg = srv.start_sim()
+        rc, res, texts, out = A.run_suite(srv, kcfg, "restore", ["--phase", "6"],
+                                          destructive=False)
+        backup = os.path.join(srv.work, "restore-backup", "go-live")
+        state = objects_of(sim_state(srv))
+
+        # phasegate's verdict
+        A.check(rc == 0 and res["verdict"] == "PARTIAL",
+                "restore: phase 6 alone passes, PARTIAL (%d %s)" % (rc, res["verdict"]))
+        e = entries(res)
+        A.check(e.get("restore-no-data-loss", {}).get("status") == "pass",
+                "restore: 'No data loss' passes")
+
+        # read here: every file of the manifest against the simulator's object
+        man = json.load(open(os.path.join(backup, "manifest.json")))
+        live = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+                for o in state}
+        kinds = {x["kind"] for x in man["objects"]}
+        A.check({"ConfigMap", "Secret", "ServiceAccount", "Service", "Deployment",
+                 "Application", "AppProject", "NetworkPolicy"} <= kinds,
+                "restore: the discovered backup holds every kind of the namespace (%s)"
+                % sorted(kinds))
+        A.check(not any(k in kinds for k in ("Pod", "ReplicaSet", "Event", "Endpoints")),
+                "restore: nothing the cluster derives is in the backup")
+        bad = []
+        for x in man["objects"]:
+            if not x["namespace"]:
+                continue
+            saved = yaml.safe_load(open(os.path.join(backup, x["file"])))
+            got = live.get((x["kind"], "argocd-restore-test", x["name"]))
+            if got is None or strip(got) != strip(saved):
+                bad.append(x["file"])
+        A.check(man["count"] >= 30 and not bad,
+                "restore: all %d namespaced objects of the backup are reproduced in the "
+                "isolated namespace %s" % (man["count"], bad[:5]))
+        # Secrets kept their data (the restore sends what was exported)
+        sec = live.get(("Secret", "argocd-restore-test", "argocd-secret"), {})
+        A.check(base64.b64decode(sec.get("data", {}).get("server.secretkey", "")) != b"",
+                "restore: argocd-secret's server key is restored")
+        modes = {os.path.relpath(os.path.join(r, f), backup): os.stat(os.path.join(r, f)).st_mode & 0o777
+                 for r, _, fs in os.walk(backup) for f in fs}
+        A.check(all(m == 0o600 for p, m in modes.items() if "/secret/" in p),
+                "restore: Secrets are written 0600")
+        A.check(all(os.stat(r).st_mode & 0o777 == 0o700 for r, _, _ in os.walk(backup)),
+                "restore: the backup's directories are 0700")
+
+        # a backup changed after the export is refused before anything is sent
+        victim = [x for x in man["objects"] if x["kind"] == "ConfigMap"][0]
+        with open(os.path.join(backup, victim["file"]), "a") as f:
+            f.write("# changed\n")
+        suite = os.path.join(srv.work, "tampered.yaml")
+        with open(suite, "w") as f:
+            f.write("name: tampered\nphases:\n- id: '1'\n  steps:\n  - id: '1.1'\n"
+                    "    actions:\n    - id: restore\n      k8s: {restore: %s, "
+                    "target_namespace: tampered-copy}\n" % json.dumps(backup))
+        env = A.base_env()
+        env["KUBECONFIG"] = kcfg
+        r = subprocess.run([A.BIN, "run", suite, "--out", os.path.join(srv.work, "tampered")],
+                           env=env, capture_output=True, text=True, timeout=120)
+        after = objects_of(sim_state(srv))
+    finally:
+        srv.stop()
+    A.check(r.returncode == 1 and "changed after the export" in r.stdout,
+            "restore: a changed backup is refused (%d %s)" % (r.returncode, r.stdout[-300:]))
+    A.check(not [o for o in after if o["metadata"].get("namespace") == "tampered-copy" or
+                 (o["kind"] == "Namespace" and o["metadata"]["name"] == "tampered-copy")],
+            "restore: nothing was applied from the changed backup")
+    A.common_asserts("restore", texts, out)
+    A.finish()
+
+
+# ---- broken worlds -----------------------------------------------------------
+
+def run_broken(n):
+    port, mport, sel, gate, failing, words = BROKEN[n]
+    srv = servers("stab-broken-%s" % n, "argocd-broken-%s" % n, port, mport)
+    try:
+        srv.start_metrics()
+        kcfg = srv.start_sim()
+        rc, res, texts, out = A.run_suite(srv, kcfg, "broken-%s" % n, sel)
+    finally:
+        srv.stop()
+    A.check(rc == 1 and res["verdict"] == "NO-GO",
+            "broken-%s: exit 1, NO-GO (%d %s)" % (n, rc, res["verdict"]))
+    A.check(res["blocking_gate"] == gate,
+            "broken-%s: blocked at %s (%s)" % (n, gate, res["blocking_gate"]))
+    e = entries(res)
+    bad = [c["id"] for _, st, c in A.all_checks(res)
+           if st["checkpoint_id"] == gate and c["kind"] in ("check", "action")
+           and c["status"] in ("fail", "error")]
+    A.check(bad == [failing], "broken-%s: exactly %s fails (%s)" % (n, failing, bad))
+    f = e.get(failing, {})
+    A.check(words in json.dumps(f), "broken-%s: %s says why (%s)" %
+            (n, failing, (f.get("message") or "")[:300]))
+    A.check(f.get("remedy") and f["remedy"].split(";")[0][:40] in texts["report.md"],
+            "broken-%s: its remedy is in the go-live report" % n)
+    if n == "8":  # the DR step's rollback ran after its gate failed
+        rb = e.get("dr-rollback-restore", {})
+        A.check(rb.get("kind") == "rollback" and rb.get("status") == "pass",
+                "broken-8: the rollback dr-rollback-restore ran (%s)" % rb.get("status"))
+    before = [ph["id"] for ph in res["phases"] if ph["id"] < n and ph["status"] not in
+              ("pass", "not_selected")]
+    A.check(not before, "broken-%s: the phases before %s pass (%s)" % (n, n, before))
+    A.common_asserts("broken-%s" % n, texts, out)
+    A.finish()
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode == "broken" and len(sys.argv) > 2 and sys.argv[2] in BROKEN:
+        run_broken(sys.argv[2])
+    elif mode in ("dr-finalizer", "restore"):
+        {"dr-finalizer": run_dr_finalizer, "restore": run_restore}[mode]()
+    else:
+        sys.exit("usage: stabilization_b.py dr-finalizer|restore|broken 6|7|8|9")
