@@ -44,7 +44,7 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
   # to tests/sim/health/rollout-verdicts.tsv in the build tree.
   add_test(NAME sim.health_reference COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_health_reference.sh)
   set_tests_properties(sim.health_reference PROPERTIES
-    RESOURCE_LOCK sim_health ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 180)
+    RESOURCE_LOCK sim_health ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 400)
 
   # The harness never kills a process a stale pid file names.
   add_test(NAME sim.stale_pid COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_stale_pid.sh)

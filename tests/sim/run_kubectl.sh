@@ -128,6 +128,9 @@ kc --context argocd-viewer auth can-i list pods --all-namespaces
 expect_eq "namespaced rule does not grant all namespaces" "no" "$OUT"
 
 # --- logs ------------------------------------------------------------------
+# Log lines are stamped relative to the simulator's clock: a reset here keeps
+# the --since window below independent of how long the checks above took.
+ctl POST /_sim/reset >/dev/null
 kc logs -n argocd deployment/argocd-application-controller --tail=20
 expect_rc "logs deployment" 0
 expect_has "controller processors" "Processors: status=20 operation=10" "$OUT"
