@@ -106,7 +106,7 @@ const struct check_module check_manual = {
 	.name = "manual",
 	.summary = "a sign-off by a person, satisfied by the --attest file",
 	.api_version = CHECK_API_VERSION,
-	.flags = CHECK_F_READONLY,
+	.flags = CHECK_F_READONLY | CHECK_F_MANUAL,
 	.keys = manual_keys,
 	.default_expect = ".attested == true",
 	.parse = manual_parse,

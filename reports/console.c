@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runner/verdict.h"
 #include "report.h"
 
 #define C_RESET "\033[0m"
@@ -109,6 +110,27 @@ static void status_mark(struct console *c, enum res_status s)
 		fputs(plain[s], c->out);
 }
 
+/* The suite's identity and the earlier run this one relied on. */
+static void console_trust(struct console *c, const struct run_result *r)
+{
+	if (r->suite_digest) {
+		fputs("suite digest ", c->out);
+		put_text(c, r->suite_digest);
+		fputc('\n', c->out);
+	}
+	if (r->prior) {
+		fputs("prior run ", c->out);
+		put_text(c, r->prior->run_id ? r->prior->run_id : "?");
+		fputs(" — environment ", c->out);
+		put_text(c, r->prior->environment ? r->prior->environment : "?");
+		fputs(", ", c->out);
+		put_text(c, r->prior->verdict ? r->prior->verdict : "?");
+		fputs(", finished ", c->out);
+		put_text(c, r->prior->finished_at ? r->prior->finished_at : "?");
+		fputc('\n', c->out);
+	}
+}
+
 void console_run_start(struct console *c, const struct run_result *r)
 {
 	line_start(c);
@@ -123,6 +145,7 @@ void console_run_start(struct console *c, const struct run_result *r)
 		put_text(c, r->run_id);
 	}
 	fputc('\n', c->out);
+	console_trust(c, r);
 	if (r->dry_run)
 		fputs("dry run: no action will change anything\n", c->out);
 	if (r->keep_going)
@@ -291,7 +314,9 @@ void console_run_end(struct console *c, const struct run_result *r)
 		        r->actions_not_selected);
 	fputc('\n', c->out);
 	fprintf(c->out, "%s%s", col(c, C_BOLD), col(c, colour));
-	put_text(c, v);
+	char *headline = verdict_headline(r);
+	put_text(c, headline);
+	free(headline);
 	if (r->interrupted)
 		fputs(" (interrupted)", c->out);
 	fputs(" — ", c->out);

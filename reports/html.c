@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runner/verdict.h"
 #include "report.h"
 
 static const char html_style[] =
@@ -142,7 +143,9 @@ static void write_verdict(struct buf *b, const struct run_result *r)
 	                  : !strcmp(v, "PENDING") ? "v-pending"
 	                                          : "v-nogo";
 	buf_addf(b, "<section class=\"verdict %s\" id=\"verdict\">\n<h1>Go-live verdict: ", cls);
-	h_text(b, v);
+	char *headline = verdict_headline(r);
+	h_text(b, headline);
+	free(headline);
 	buf_adds(b, "</h1>\n<p>");
 	if (!strcmp(v, "GO")) {
 		buf_addf(b, "Every gate passed: %zu of %zu checks passed and no sign-off is open.",
@@ -223,6 +226,60 @@ static void write_warnings(struct buf *b, const struct run_result *r)
 	if (r->dry_run)
 		warn(b, "<strong>Dry run.</strong> No action changed anything; actions are "
 		        "reported as skipped.");
+}
+
+/* The failure protocol and the run's trust: a failed rollback, who to call
+ * for the failed gate, the suite digest and the earlier run relied on. */
+static void write_protocol(struct buf *b, const struct run_result *r)
+{
+	if (r->rollback_failed) {
+		buf_adds(b, "<p class=\"warn\"><strong>ROLLBACK FAILED — manual recovery "
+		            "needed.</strong> The rollback of step <strong>");
+		h_text(b, r->rollback_failed);
+		buf_adds(b, "</strong> did not complete: what its actions changed may be half "
+		            "undone. Recover by hand before anything else.</p>\n");
+	}
+	if (r->escalation) {
+		const struct res_escalation *e = r->escalation;
+		buf_adds(b, "<p class=\"escalation\"><strong>Escalate</strong> (severity ");
+		h_text_or(b, e->severity, "?");
+		buf_adds(b, " of check ");
+		h_text_or(b, e->check, "?");
+		buf_adds(b, "): <strong>");
+		h_text_or(b, e->level, "—");
+		buf_adds(b, "</strong>");
+		if (e->respond_within) {
+			buf_adds(b, " — respond within <strong>");
+			h_text(b, e->respond_within);
+			buf_adds(b, "</strong>");
+		}
+		buf_adds(b, " — contacts: ");
+		for (size_t i = 0; i < e->ncontacts; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			h_text(b, e->contacts[i]);
+		}
+		if (!e->ncontacts)
+			buf_adds(b, "none named");
+		buf_adds(b, "</p>\n");
+	}
+	buf_adds(b, "<p>Suite digest <code>");
+	h_text_or(b, r->suite_digest, "—");
+	buf_adds(b, "</code>");
+	if (r->prior) {
+		buf_adds(b, "; prior run <strong>");
+		h_text_or(b, r->prior->run_id, "?");
+		buf_adds(b, "</strong> in environment ");
+		h_text_or(b, r->prior->environment, "?");
+		buf_adds(b, ", ");
+		h_text_or(b, r->prior->verdict, "?");
+		buf_adds(b, ", finished ");
+		h_text_or(b, r->prior->finished_at, "?");
+		buf_adds(b, " (suite digest <code>");
+		h_text_or(b, r->prior->suite_digest, "?");
+		buf_adds(b, "</code>)");
+	}
+	buf_adds(b, "</p>\n");
 }
 
 static void write_evidence(struct buf *b, const struct res_evidence *ev, size_t n)
@@ -620,7 +677,9 @@ char *report_html_render(const struct run_result *r)
 	             "base-uri 'none'; style-src 'unsafe-inline'\">\n"
 	             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	             "<meta name=\"generator\" content=\"phasegate\">\n<title>Go-live verdict: ");
-	h_text(&b, report_verdict(r));
+	char *headline = verdict_headline(r);
+	h_text(&b, headline);
+	free(headline);
 	buf_adds(&b, " — ");
 	h_text_or(&b, r->suite_name, "phasegate");
 	buf_adds(&b, "</title>\n<style>");
@@ -628,6 +687,7 @@ char *report_html_render(const struct run_result *r)
 	buf_adds(&b, "</style>\n</head>\n<body>\n");
 	write_verdict(&b, r);
 	write_warnings(&b, r);
+	write_protocol(&b, r);
 	visit(&b, r, write_failure);
 	buf_adds(&b, "<h2 id=\"open\">Open attestations</h2>\n");
 	buf_adds(&b, visit(&b, r, write_open_item) ? "</ul>\n" : "<p>None.</p>\n");

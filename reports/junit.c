@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../runner/verdict.h"
 #include "report.h"
 
 static const char *or_default(const char *s, const char *dflt)
@@ -60,6 +61,39 @@ static void attr_size(xmlTextWriterPtr w, const char *name, size_t n)
 	char *v = xasprintf("%zu", n);
 	xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v);
 	free(v);
+}
+
+static void property(xmlTextWriterPtr w, const char *name, const char *value);
+
+/* The failure protocol and the run's trust as properties: the suite
+ * digest, a failed rollback (loud: it leads the headline), who to call
+ * for the failed gate, the earlier run this one relied on. */
+static void protocol_properties(xmlTextWriterPtr w, const struct run_result *r)
+{
+	property(w, "suite_digest", r->suite_digest);
+	if (r->rollback_failed) {
+		char *h = verdict_headline(r);
+		property(w, "rollback_failed", r->rollback_failed);
+		property(w, "headline", h);
+		free(h);
+	}
+	if (r->escalation) {
+		const struct res_escalation *e = r->escalation;
+		struct buf c;
+		buf_init(&c, 0);
+		for (size_t i = 0; i < e->ncontacts; i++)
+			buf_addf(&c, "%s%s", i ? ", " : "", e->contacts[i]);
+		property(w, "escalation_level", e->level);
+		property(w, "escalation_respond_within", e->respond_within);
+		property(w, "escalation_contacts", buf_str(&c));
+		buf_release(&c);
+	}
+	if (r->prior) {
+		property(w, "prior_run_id", r->prior->run_id);
+		property(w, "prior_environment", r->prior->environment);
+		property(w, "prior_finished_at", r->prior->finished_at);
+		property(w, "prior_suite_digest", r->prior->suite_digest);
+	}
 }
 
 static void property(xmlTextWriterPtr w, const char *name, const char *value)
@@ -355,6 +389,7 @@ static void write_phase(xmlTextWriterPtr w, const struct run_result *r, size_t i
 		property(w, "timed_out", "true");
 	if (r->selection)
 		property(w, "selection", r->selection);
+	protocol_properties(w, r);
 	xmlTextWriterEndElement(w);
 
 	for (size_t s = 0; s < ph->nsteps; s++) {

@@ -174,6 +174,11 @@ static void write_verdict(struct buf *b, const struct run_result *r)
 		buf_adds(b, v); /* kept greppable: "NO-GO", not "NO\\-GO" */
 	else
 		md_text(b, v);
+	if (r->rollback_failed) {
+		buf_adds(b, " — rollback of step ");
+		md_text(b, r->rollback_failed);
+		buf_adds(b, " FAILED: manual recovery needed");
+	}
 	if (r->interrupted)
 		buf_adds(b, " (interrupted)");
 	buf_adds(b, "\n\n**Why:** ");
@@ -211,6 +216,54 @@ static void write_warnings(struct buf *b, const struct run_result *r)
 		            "skipped.\n\n");
 }
 
+/* The failure protocol and the run's trust: a failed rollback, who to call
+ * for the failed gate, the earlier run this one relied on. */
+static void write_protocol(struct buf *b, const struct run_result *r)
+{
+	if (r->rollback_failed) {
+		buf_adds(b, "> **ROLLBACK FAILED — manual recovery needed.** The rollback of step ");
+		md_text(b, r->rollback_failed);
+		buf_adds(b, " did not complete: what its actions changed may be half undone. "
+		            "Recover by hand before anything else (see the failed rollback "
+		            "below).\n\n");
+	}
+	if (r->escalation) {
+		const struct res_escalation *e = r->escalation;
+		buf_adds(b, "**Escalate** (severity ");
+		md_text_or(b, e->severity, "?");
+		buf_adds(b, " of check ");
+		md_text_or(b, e->check, "?");
+		buf_adds(b, "): ");
+		md_text_or(b, e->level, "—");
+		if (e->respond_within) {
+			buf_adds(b, " — respond within ");
+			md_text(b, e->respond_within);
+		}
+		buf_adds(b, " — contacts: ");
+		for (size_t i = 0; i < e->ncontacts; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			md_text(b, e->contacts[i]);
+		}
+		if (!e->ncontacts)
+			buf_adds(b, "none named");
+		buf_adds(b, "\n\n");
+	}
+	if (r->prior) {
+		buf_adds(b, "**Prior run:** ");
+		md_text_or(b, r->prior->run_id, "?");
+		buf_adds(b, " in environment ");
+		md_text_or(b, r->prior->environment, "?");
+		buf_adds(b, ", ");
+		md_text_or(b, r->prior->verdict, "?");
+		buf_adds(b, ", finished ");
+		md_text_or(b, r->prior->finished_at, "?");
+		buf_adds(b, " (suite digest ");
+		md_text_or(b, r->prior->suite_digest, "?");
+		buf_adds(b, ")\n\n");
+	}
+}
+
 static void fact(struct buf *b, const char *name, const char *value, const char *none)
 {
 	buf_addf(b, "| %s | ", name);
@@ -235,6 +288,7 @@ static void write_facts(struct buf *b, const struct run_result *r)
 	md_titled(b, r->suite_name, r->suite_title, "—");
 	buf_adds(b, " |\n");
 	fact(b, "Suite version", r->suite_version, "—");
+	fact(b, "Suite digest", r->suite_digest, "—");
 	fact(b, "Environment", r->environment, "—");
 	fact(b, "Run ID", r->run_id, "—");
 	fact(b, "Host", r->hostname, "—");
@@ -805,6 +859,7 @@ char *report_markdown_render(const struct run_result *r)
 	buf_init(&b, 0);
 	write_verdict(&b, r);
 	write_warnings(&b, r);
+	write_protocol(&b, r);
 	write_failures(&b, r);
 	write_open(&b, r);
 	write_not_run(&b, r);

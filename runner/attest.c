@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "digest.h"
 #include "node.h"
 #include "proc.h"
 #include "vars.h"
@@ -18,8 +19,8 @@
 #define ATTEST_CLOCK_SKEW_S 300 /* an "at" this far ahead still counts as now */
 
 struct attest_entry {
-	char *id, *by, *at, *note, *run; /* owned */
-	char *signed_by;                 /* owned: verified principal, or NULL */
+	char *id, *by, *at, *note, *run, *suite; /* owned */
+	char *signed_by;                         /* owned: verified principal, or NULL */
 };
 
 struct attest_set {
@@ -45,6 +46,7 @@ static void set_free(struct attest_set *s)
 		free(e->at);
 		free(e->note);
 		free(e->run);
+		free(e->suite);
 		free(e->signed_by);
 	}
 	free(s->v);
@@ -105,11 +107,12 @@ int attest_parse_time(const char *s, time_t *out)
 }
 
 char *attest_signed_text(const char *id, const char *by, const char *at, const char *note,
-                         const char *run)
+                         const char *run, const char *suite)
 {
-	return xasprintf("phasegate attestation v1\nid: %s\nby: %s\nat: %s\nnote: %s\nrun: %s\n",
-	                 id ? id : "", by ? by : "", at ? at : "", note ? note : "",
-	                 run ? run : "");
+	return xasprintf("phasegate attestation v1\nid: %s\nby: %s\nat: %s\nnote: %s\nrun: "
+	                 "%s\n%s%s%s",
+	                 id ? id : "", by ? by : "", at ? at : "", note ? note : "", run ? run : "",
+	                 suite ? "suite: " : "", suite ? suite : "", suite ? "\n" : "");
 }
 
 /* A temporary file holding text, for ssh-keygen's -s; malloc'd path. */
@@ -196,7 +199,7 @@ out:
 	return rc;
 }
 
-static const char *const entry_keys[] = {"by", "at", "note", "run", "signature"};
+static const char *const entry_keys[] = {"by", "at", "note", "run", "suite", "signature"};
 
 /* The scalar text at key (NULL when absent); a diagnostic when not text. */
 static char *field(const struct node *entry, const char *key, struct diags *d)
@@ -268,6 +271,31 @@ static void check_time(const struct node *entry, const struct attest_entry *en,
 	}
 }
 
+/* suite: DIGEST names the suite a sign-off is for: the whole digest or a
+ * prefix of at least 12 hex digits; given to another suite it is an error. */
+static void check_suite(const struct node *entry, const struct attest_entry *en,
+                        const struct attest_rules *r, struct diags *d)
+{
+	const struct node *at = node_get(entry, "suite");
+	if (!en->suite)
+		return;
+	if (!digest_is_prefix(en->suite))
+		diag_at(d, at,
+		        "attestation '%s': 'suite' is \"%s\", not a suite digest (12 to 64 "
+		        "lowercase hex digits, as 'phasegate validate' shows)",
+		        en->id, en->suite);
+	else if (r->suite_digest && strncmp(r->suite_digest, en->suite, strlen(en->suite)) != 0)
+		diag_at(d, at,
+		        "attestation '%s' is for another suite: it names suite digest %s, this "
+		        "suite's digest is %s",
+		        en->id, en->suite, r->suite_digest);
+	else if (!r->suite_digest && !r->keep_signatures_unverified)
+		diag_at(d, at,
+		        "attestation '%s' names suite digest %s, but the run it is checked "
+		        "against does not record its suite digest",
+		        en->id, en->suite);
+}
+
 static void load_one(struct attest_set *s, const char *path, const struct attest_rules *r,
                      time_t now, struct diags *d)
 {
@@ -305,7 +333,7 @@ static void load_one(struct attest_set *s, const char *path, const struct attest
 				diag_at(
 				    d, v->pairs[j].key,
 				    "unknown attestation field '%s' (expected by, at, note, run, "
-				    "signature)",
+				    "suite, signature)",
 				    name);
 				bad_key = 1;
 			}
@@ -341,13 +369,16 @@ static void load_one(struct attest_set *s, const char *path, const struct attest
 		en->at = field(v, "at", d);
 		en->note = field(v, "note", d);
 		en->run = field(v, "run", d);
+		en->suite = field(v, "suite", d);
 		if (!en->by || !*en->by)
 			diag_at(d, v, "attestation '%s' has no 'by' (who signed off)", en->id);
 		check_time(v, en, r, now, d);
+		check_suite(v, en, r, d);
 		char *sig = field(v, "signature", d);
 		if (sig && !r->keep_signatures_unverified) {
 			struct pg_err e;
-			char *text = attest_signed_text(en->id, en->by, en->at, en->note, en->run);
+			char *text = attest_signed_text(en->id, en->by, en->at, en->note, en->run,
+			                                en->suite);
 			if (!r->allowed_signers)
 				diag_at(
 				    d, node_get(v, "signature"),

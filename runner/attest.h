@@ -10,6 +10,9 @@
  *                                    suite's attestations: {max_age: ...}
  *     note: "trained on 11-19"       optional
  *     run: 20261120T100000Z-1a2b3c   optional: counts only for that run id
+ *     suite: 3f2a9c0d81be            optional: the suite digest (or a prefix
+ *                                    of >= 12 hex digits) it is for; given
+ *                                    to another suite it is an error
  *     signature: |                   optional: ssh-keygen -Y sign -n phasegate
  *       -----BEGIN SSH SIGNATURE-----  of attest_signed_text() for the entry,
  *       ...                            verified against allowed_signers
@@ -31,9 +34,10 @@ struct attestation {
 struct attest_rules {
 	const char *const *ids; /* every id a suite entry or approval has (did-you-mean) */
 	size_t nids;
-	long long max_age_s;         /* 0 = no limit */
-	time_t now;                  /* 0 = the current time */
-	const char *allowed_signers; /* ssh allowed_signers file, or NULL */
+	long long max_age_s;            /* 0 = no limit */
+	time_t now;                     /* 0 = the current time */
+	const char *allowed_signers;    /* ssh allowed_signers file, or NULL */
+	const char *suite_digest;       /* the suite checked against; NULL = unknown */
 	int keep_signatures_unverified; /* read signed entries without verifying (for
 	                                   "phasegate attest", which only appends) */
 };
@@ -63,9 +67,10 @@ void attest_judge_approvals(struct run_result *r);
 size_t attest_rejudge(struct run_result *r);
 
 /* The text a signature covers: "phasegate attestation v1\nid: ...\nby:
- * ...\nat: ...\nnote: ...\nrun: ...\n" (malloc'd). */
+ * ...\nat: ...\nnote: ...\nrun: ...\n", then "suite: ...\n" when the entry
+ * names a suite (malloc'd). */
 char *attest_signed_text(const char *id, const char *by, const char *at, const char *note,
-                         const char *run);
+                         const char *run, const char *suite);
 
 /* RFC 3339 time ("2026-11-20T10:00:00Z", fractions and +hh:mm allowed) to
  * epoch seconds; 0 or -1. */

@@ -20,6 +20,13 @@ static const struct cli_option options[] = {
     {"--by", NULL, "NAME", "attest: who signs off", "none"},
     {"--note", NULL, "TEXT", "attest: a note kept with the sign-off", "none"},
     {"--sign", NULL, "KEY", "attest: sign the entry with this ssh key (ssh-keygen -Y)", "file"},
+    {"--suite-digest", NULL, "DIGEST", "attest: the sign-off is for this suite digest only",
+     "none"},
+    {"--for-suite", NULL, "SUITE", "attest: the sign-off is for this suite only (its digest)",
+     "file"},
+    {"--prior", NULL, "RESULTS.json",
+     "the earlier GO run a production run relies on (suite prior: rule)", "file"},
+    {"--strict", NULL, NULL, "validate: an automated check without a remedy is an error", NULL},
     {"--customizations", NULL, "DIR", "health: a resource_customizations/ directory", "dir"},
     {"--var", NULL, "NAME=VALUE", "set a variable (repeatable)", "none"},
     {"--env-file", NULL, "FILE", "read variables from a NAME=VALUE file", "file"},
@@ -60,7 +67,7 @@ static const char *const run_opts[] = {
     "--markdown",   "--json",    "--html",    "--out",     "--no-color",
     "--verbose",    "--quiet",   "--help",    "--context", "--kubeconfig-dir",
     "--publish",    "--skip-tag", "--from",  "--until",   "--allow-destructive",
-    "--allowed-signers", NULL,
+    "--allowed-signers", "--prior", NULL,
 };
 static const char *const rbac_opts[] = {
     "--var", "--env-file", "--set", "--plugins", "--service-account", "--publish", "--help", NULL};
@@ -69,7 +76,8 @@ static const char *const collect_opts[] = {"--context", "--kubeconfig-dir", "--f
                                            "--require", "--help",           NULL};
 static const char *const validate_opts[] = {
     "--phase", "--step",   "--tag",    "--skip-tag", "--from", "--until", "--var",
-    "--env-file", "--set", "--plugins", "--attest", "--allowed-signers", "--help", NULL,
+    "--env-file", "--set", "--plugins", "--attest", "--allowed-signers", "--prior", "--strict",
+    "--help", NULL,
 };
 static const char *const list_opts[] = {
     "--phase", "--step",    "--tag", "--skip-tag", "--from", "--until", "--var",
@@ -79,7 +87,9 @@ static const char *const report_opts[] = {
     "--junit", "--markdown", "--json", "--html", "--out", "--attest", "--allowed-signers",
     "--require", "--help", NULL,
 };
-static const char *const attest_opts[] = {"--by", "--note", "--run-id", "--sign", "--help", NULL};
+static const char *const attest_opts[] = {"--by",         "--note",      "--run-id", "--sign",
+                                          "--suite-digest", "--for-suite", "--var",
+                                          "--env-file",   "--set",       "--help",   NULL};
 static const char *const health_opts[] = {"--customizations", "--help", NULL};
 static const char *const plugin_opts[] = {"--plugins", "--help", NULL};
 static const char *const help_opts[] = {"--help", NULL};
@@ -95,7 +105,9 @@ static const struct cli_command commands[] = {
      "and report.md in that ConfigMap (for in-cluster runs).",
      run_opts},
     {"validate", "SUITE", "load and check the whole suite; run nothing",
-     "Reports every problem with file:line:column and exits 2, or says the suite is valid.",
+     "Reports every problem with file:line:column and exits 2, or says the suite is valid "
+     "and prints its digest. Automated checks without a remedy: are warnings (errors with "
+     "--strict or the suite's require: {remedy: true}).",
      validate_opts},
     {"list", "SUITE", "print phases, steps, gates and checks in order",
      "With --ids, prints one 'phase ID', 'step ID' or 'tag TAG' line per id (for shell "
@@ -106,8 +118,10 @@ static const struct cli_command commands[] = {
      "(nothing runs again) and rewrites the run's reports with the new verdict.",
      report_opts},
     {"attest", "FILE ID", "record a sign-off for ID in FILE (at = now)",
-     "Needs --by NAME; --note TEXT, --run-id RUN (the sign-off then counts only for that run) "
-     "and --sign KEY (an ssh-keygen -Y signature, namespace phasegate) are optional.",
+     "Needs --by NAME; --note TEXT, --run-id RUN (the sign-off then counts only for that run), "
+     "--suite-digest DIGEST or --for-suite SUITE (it then counts only for that suite; "
+     "elsewhere it is exit 2) and --sign KEY (an ssh-keygen -Y signature, namespace "
+     "phasegate) are optional.",
      attest_opts},
     {"health", "FILE...", "Argo CD's health of every object in YAML files (JSON lines)",
      "Uses Argo CD's Lua health checks from --customizations DIR (laid out like Argo CD's "
@@ -320,7 +334,8 @@ void cli_print_help(FILE *f, const struct cli_command *c)
 	        "options.\n\n"
 	        "verdicts:   GO, NO-GO, PENDING (a sign-off is open), PARTIAL (part of the suite ran)\n"
 	        "exit codes: 0 GO, PENDING or PARTIAL; 1 NO-GO (a gate failed or --timeout passed);\n"
-	        "            2 the suite, an attestation or the command line is wrong (nothing ran);\n"
+	        "            2 the suite, an attestation, a --prior run or the command line is wrong\n"
+	        "              (nothing ran);\n"
 	        "            3 internal or environment error (e.g. a report could not be written);\n"
 	        "            4 --require go and the verdict is not GO; 130/143 interrupted\n");
 }

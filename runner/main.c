@@ -15,6 +15,9 @@
 #include "health_cmd.h"
 #include "k8s_publish.h"
 #include "attest.h"
+#include "digest.h"
+#include "escalation.h"
+#include "prior.h"
 #include "cli_table.h"
 #include "fleet.h"
 #include "http.h"
@@ -58,6 +61,8 @@ struct cli {
 	const char *env_file;
 	const char *allowed_signers;
 	const char *by, *note, *sign_key;
+	const char *suite_digest, *for_suite; /* attest: the suite the sign-off is for */
+	const char *prior;          /* run: --prior RESULTS.json */
 	const char *junit, *markdown, *json, *out_dir;
 	const char *html;
 	const char *plugins;
@@ -71,6 +76,7 @@ struct cli {
 	size_t noperands;
 	int ids;
 	int dry_run, keep_going, no_color, verbose, quiet, allow_destructive, require_go;
+	int strict;                 /* validate --strict: remedy warnings are errors */
 	long jobs;
 	long long timeout_ms;
 };
@@ -160,6 +166,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			{"--sign", &c->sign_key},     {"--html", &c->html},
 			{"--kubeconfig-dir", &c->kubeconfig_dir}, {"--publish", &c->publish},
 			{"--service-account", &c->service_account},
+			{"--prior", &c->prior},       {"--suite-digest", &c->suite_digest},
+			{"--for-suite", &c->for_suite},
 		};
 		int matched = 0;
 		for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]) && !matched; k++) {
@@ -234,6 +242,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->keep_going = 1;
 		else if (strcmp(a, "--allow-destructive") == 0)
 			c->allow_destructive = 1;
+		else if (strcmp(a, "--strict") == 0)
+			c->strict = 1;
 		else if (strcmp(a, "--no-color") == 0)
 			c->no_color = 1;
 		else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0)
@@ -455,7 +465,7 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 	fprintf(f, "suite %s", p->name);
 	if (p->environment)
 		fprintf(f, " (environment %s)", p->environment);
-	fprintf(f, "\n");
+	fprintf(f, "\nsuite digest %s\n", p->digest);
 	if (with_vars && p->vars.n) {
 		fprintf(f, "variables:\n");
 		for (size_t i = 0; i < p->vars.n; i++) {
@@ -559,6 +569,7 @@ static int load_attestations(const struct cli *c, const struct plan *p)
 		.nids = nids,
 		.max_age_s = p->attest_max_age_ms / 1000,
 		.allowed_signers = c->allowed_signers ? c->allowed_signers : p->allowed_signers,
+		.suite_digest = p->digest,
 	};
 	struct diags d;
 	diags_init(&d);
@@ -624,18 +635,24 @@ static int guard_destructive(const struct cli *c, const struct plan *p)
 	return EXIT_USAGE;
 }
 
+/* The loader's options from the command line (--var, --env-file, --set). */
+static void load_opts_of(const struct cli *c, struct load_opts *lo)
+{
+	load_opts_init(lo);
+	lo->vars = c->vars;
+	lo->nvars = c->nvars;
+	lo->env_file = c->env_file;
+	lo->sets = c->sets;
+	lo->nsets = c->nsets;
+}
+
 static int load(const struct cli *c, struct plan *p)
 {
 	if (!c->target)
 		return usage_error("'%s' needs a suite (a directory with suite.yaml, or a YAML file)",
 				   c->command);
 	struct load_opts lo;
-	load_opts_init(&lo);
-	lo.vars = c->vars;
-	lo.nvars = c->nvars;
-	lo.env_file = c->env_file;
-	lo.sets = c->sets;
-	lo.nsets = c->nsets;
+	load_opts_of(c, &lo);
 	struct diags d;
 	diags_init(&d);
 	memset(p, 0, sizeof(*p));
@@ -656,6 +673,42 @@ static int load(const struct cli *c, struct plan *p)
 	if (rc != 0)
 		plan_release(p);
 	return rc;
+}
+
+/* --prior: the earlier run a run in a required_for environment relies on.
+ * Returns 0 (*out set when one was given) or EXIT_USAGE, nothing run. */
+static int check_prior(const struct cli *c, const struct plan *p, struct res_prior **out)
+{
+	struct diags d;
+	diags_init(&d);
+	if (prior_check(p, c->prior, 0, out, &d) != 0)
+		return report_diags("--prior", &d);
+	diags_release(&d);
+	return 0;
+}
+
+/* validate: every automated check without a remedy: is a warning, or an
+ * error with --strict (require: {remedy: true} made it one at load time).
+ * Returns 0 or EXIT_USAGE. */
+static int check_remedies(const struct cli *c, const struct plan *p)
+{
+	struct diags d;
+	diags_init(&d);
+	size_t n = remedies_missing(p, &d);
+	if (n && c->strict)
+		return report_diags(c->target, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		const struct diag *g = &d.v[i];
+		fprintf(stderr, "%s:%u:%u: warning: %s\n", g->file ? g->file : "?", g->line, g->col,
+			g->msg);
+	}
+	if (n)
+		fprintf(stderr,
+			"phasegate: %zu automated check%s no remedy: (an error with --strict or "
+			"require: {remedy: true})\n",
+			n, n == 1 ? " has" : "s have");
+	diags_release(&d);
+	return 0;
 }
 
 static int cmd_modules(void)
@@ -684,7 +737,14 @@ static int rejudge(const struct cli *c, struct run_result *r)
 				add_id(&ids, &nids, r->phases[i].steps[j].checks[k].id);
 	for (size_t i = 0; i < r->napprovals; i++)
 		add_id(&ids, &nids, r->approvals[i].id);
-	struct attest_rules rules = {.ids = ids, .nids = nids, .allowed_signers = c->allowed_signers};
+	/* the suite's own rules, stored at run time (older files: none) */
+	struct attest_rules rules = {
+		.ids = ids,
+		.nids = nids,
+		.max_age_s = r->attest_max_age_s,
+		.allowed_signers = c->allowed_signers ? c->allowed_signers : r->allowed_signers,
+		.suite_digest = r->suite_digest,
+	};
 	struct diags d;
 	diags_init(&d);
 	attest_set_run(r->run_id);
@@ -758,10 +818,10 @@ static void add_quoted(struct buf *b, const char *s)
 
 /* Appends the ssh-keygen -Y signature of the entry as a block scalar.
  * Returns 0 or EXIT_USAGE. */
-static int add_signature(struct buf *b, const struct cli *c, const char *at)
+static int add_signature(struct buf *b, const struct cli *c, const char *at, const char *suite)
 {
 	struct pg_err e = {{0}};
-	char *text = attest_signed_text(c->extra, c->by, at, c->note, c->run_id);
+	char *text = attest_signed_text(c->extra, c->by, at, c->note, c->run_id, suite);
 	const char *argv[] = {"ssh-keygen", "-q", "-Y",	       "sign",
 			      "-f",	    c->sign_key, "-n", "phasegate", NULL};
 	struct proc_spec ps = {.argv = argv,
@@ -792,15 +852,51 @@ static int add_signature(struct buf *b, const struct cli *c, const char *at)
 	return rc;
 }
 
-/* attest FILE ID --by NAME [--note TEXT] [--run-id RUN] [--sign KEY]:
- * adds one sign-off (at = now) to FILE, which is created when absent. */
+/* The digest a sign-off names: --suite-digest as given, or that of the suite
+ * --for-suite loads (with --var, --env-file, --set). Returns 0 (hex empty
+ * when neither was given) or EXIT_USAGE. */
+static int attest_suite_digest(const struct cli *c, char hex[65])
+{
+	hex[0] = 0;
+	if (c->suite_digest && c->for_suite)
+		return usage_error("give --suite-digest or --for-suite, not both");
+	if (c->suite_digest) {
+		if (!digest_is_prefix(c->suite_digest))
+			return usage_error("--suite-digest needs 12 to 64 lowercase hex digits (as "
+					   "'phasegate validate' shows), got '%s'",
+					   c->suite_digest);
+		snprintf(hex, 65, "%s", c->suite_digest);
+		return 0;
+	}
+	if (!c->for_suite)
+		return 0;
+	struct load_opts lo;
+	load_opts_of(c, &lo);
+	struct diags d;
+	struct plan p;
+	diags_init(&d);
+	if (suite_load(&p, c->for_suite, &lo, &d) != 0)
+		return report_diags(c->for_suite, &d);
+	diags_release(&d);
+	memcpy(hex, p.digest, 65);
+	plan_release(&p);
+	return 0;
+}
+
+/* attest FILE ID --by NAME [--note TEXT] [--run-id RUN] [--sign KEY]
+ * [--suite-digest DIGEST | --for-suite SUITE]: adds one sign-off (at = now)
+ * to FILE, which is created when absent. */
 static int cmd_attest(const struct cli *c)
 {
+	char suite[65];
 	if (!c->target || !c->extra)
 		return usage_error("'attest' needs a file and an id: phasegate attest FILE ID --by "
 				   "NAME [--note TEXT]");
 	if (!c->by || !*c->by)
 		return usage_error("'attest' needs --by NAME (who signs off)");
+	int src = attest_suite_digest(c, suite);
+	if (src)
+		return src;
 	char *old = NULL;
 	size_t oldlen = 0;
 	struct pg_err e;
@@ -844,8 +940,12 @@ static int cmd_attest(const struct cli *c)
 		buf_adds(&b, "\n  run: ");
 		add_quoted(&b, c->run_id);
 	}
+	if (suite[0]) {
+		buf_adds(&b, "\n  suite: ");
+		add_quoted(&b, suite);
+	}
 	buf_addc(&b, '\n');
-	int rc = c->sign_key ? add_signature(&b, c, at) : 0;
+	int rc = c->sign_key ? add_signature(&b, c, at, suite[0] ? suite : NULL) : 0;
 	if (rc == 0 && write_file_atomic(c->target, buf_str(&b), b.len, &e) != 0) {
 		fprintf(stderr, "phasegate: %s\n", e.msg);
 		rc = EXIT_INTERNAL;
@@ -861,7 +961,7 @@ static int cmd_attest(const struct cli *c)
 
 static int publish_results(const struct cli *c, const struct run_result *r, struct console *con);
 
-static int cmd_run(const struct cli *c, struct plan *p)
+static int cmd_run(const struct cli *c, struct plan *p, const struct res_prior *prior)
 {
 	int rc = guard_destructive(c, p);
 	if (rc)
@@ -899,6 +999,7 @@ static int cmd_run(const struct cli *c, struct plan *p)
 		.run_id = c->run_id,
 		.allow_destructive = c->allow_destructive,
 		.observer = con ? &obs : NULL,
+		.prior = prior,
 	};
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
@@ -907,6 +1008,7 @@ static int cmd_run(const struct cli *c, struct plan *p)
 		fprintf(stderr, "phasegate: %s\n", e.msg);
 		rc = EXIT_INTERNAL;
 	} else {
+		escalation_apply(p, &r);
 		rc = verdict_exit_code(&r, c->require_go);
 		if (rc == EXIT_NOT_GO && con) {
 			char *note = xasprintf("--require go: the verdict is %s, not GO (exit 4)",
@@ -1374,9 +1476,14 @@ int main(int argc, char **argv)
 	http_global_init();
 	install_signals();
 	struct plan p;
+	struct res_prior *prior = NULL;
 	rc = load(&c, &p);
+	if (rc == 0 && (is_run || c.prior) && (rc = check_prior(&c, &p, &prior)) != 0)
+		plan_release(&p);
 	if (rc == 0) {
-		if (is_validate) {
+		if (is_validate && (rc = check_remedies(&c, &p)) != 0) {
+			/* printed */
+		} else if (is_validate) {
 			size_t checks = 0, steps = 0;
 			for (size_t i = 0; i < p.nphases; i++) {
 				steps += p.phases[i].nsteps;
@@ -1388,6 +1495,11 @@ int main(int argc, char **argv)
 			       "actions%s\n",
 			       c.target, p.name, p.nphases, steps, checks,
 			       c.attests.n ? "; its attestations are valid" : "");
+			printf("suite digest %s\n", p.digest);
+			if (prior)
+				printf("prior run %s (environment %s, finished %s) is valid\n",
+				       prior->run_id ? prior->run_id : "?",
+				       prior->environment ? prior->environment : "?", prior->finished_at);
 			list_destructive(&p, stdout);
 		} else if (is_rbac) {
 			rc = cmd_rbac(&c, &p);
@@ -1398,8 +1510,9 @@ int main(int argc, char **argv)
 		} else if (c.ncontexts || c.kubeconfig_dir) {
 			rc = cmd_fleet_run(&c, argc, argv);
 		} else {
-			rc = cmd_run(&c, &p);
+			rc = cmd_run(&c, &p, prior);
 		}
+		res_prior_free(prior);
 		plan_release(&p);
 	}
 	http_global_cleanup();

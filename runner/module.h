@@ -26,6 +26,7 @@
 enum check_flags {
 	CHECK_F_ACTION = 1u << 0,  /* changes the world: only in actions:, not run under --dry-run */
 	CHECK_F_READONLY = 1u << 1,/* a read-only check; may be used in checkpoints and on_failure */
+	CHECK_F_MANUAL = 1u << 2,  /* a person decides (a sign-off): not an automated check */
 };
 
 /* What run() reports besides facts. */

@@ -148,7 +148,62 @@ void result_release(struct run_result *r)
 		free(r->vars[i].origin);
 	}
 	free(r->vars);
+	free(r->suite_digest);
+	free(r->allowed_signers);
+	res_escalation_free(r->escalation);
+	res_prior_free(r->prior);
+	free(r->rollback_failed);
 	memset(r, 0, sizeof(*r));
+}
+
+void res_escalation_free(struct res_escalation *x)
+{
+	if (!x)
+		return;
+	free(x->check);
+	free(x->severity);
+	free(x->level);
+	free(x->respond_within);
+	for (size_t i = 0; i < x->ncontacts; i++)
+		free(x->contacts[i]);
+	free(x->contacts);
+	free(x);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void result_trust_header(struct run_result *r, const char *digest, long long attest_max_age_s,
+                         const char *allowed_signers, const struct res_prior *prior)
+{
+	r->suite_digest = digest && *digest ? xstrdup(digest) : NULL;
+	r->has_attest_rules = 1;
+	r->attest_max_age_s = attest_max_age_s;
+	r->allowed_signers = dup_or_null(allowed_signers);
+	if (prior) {
+		struct res_prior *x = r->prior = xcalloc(1, sizeof(*x));
+		x->path = dup_or_null(prior->path);
+		x->run_id = dup_or_null(prior->run_id);
+		x->environment = dup_or_null(prior->environment);
+		x->finished_at = dup_or_null(prior->finished_at);
+		x->suite_digest = dup_or_null(prior->suite_digest);
+		x->verdict = dup_or_null(prior->verdict);
+	}
+}
+
+void res_prior_free(struct res_prior *x)
+{
+	if (!x)
+		return;
+	free(x->path);
+	free(x->run_id);
+	free(x->environment);
+	free(x->finished_at);
+	free(x->suite_digest);
+	free(x->verdict);
+	free(x);
 }
 
 /* ---- totals ---- */
@@ -337,6 +392,46 @@ static json_t *phase_to_json(const struct res_phase *p)
 	return o;
 }
 
+/* The trust fields: the suite's identity and attestation rules (so that
+ * "report --attest" judges with them), who to call, the prior run. */
+static void trust_to_json(json_t *o, const struct run_result *r)
+{
+	set(o, "suite_digest", jtext(r->suite_digest));
+	set(o, "rollback_failed", jtext(r->rollback_failed));
+	set(o, "attestation_rules", json_null());
+	set(o, "escalation", json_null());
+	set(o, "prior", json_null());
+	if (r->has_attest_rules) {
+		json_t *x = json_object();
+		set(x, "max_age_s", json_integer((json_int_t)r->attest_max_age_s));
+		set(x, "allowed_signers", jtext(r->allowed_signers));
+		set(o, "attestation_rules", x);
+	}
+	if (r->escalation) {
+		const struct res_escalation *e = r->escalation;
+		json_t *x = json_object(), *c = json_array();
+		set(x, "check", jtext(e->check));
+		set(x, "severity", jtext(e->severity));
+		set(x, "level", jtext(e->level));
+		set(x, "respond_within", jtext(e->respond_within));
+		for (size_t i = 0; i < e->ncontacts; i++)
+			json_array_append_new(c, jtext(e->contacts[i]));
+		set(x, "contacts", c);
+		set(o, "escalation", x);
+	}
+	if (r->prior) {
+		const struct res_prior *p = r->prior;
+		json_t *x = json_object();
+		set(x, "path", jtext(p->path));
+		set(x, "run_id", jtext(p->run_id));
+		set(x, "environment", jtext(p->environment));
+		set(x, "finished_at", jtext(p->finished_at));
+		set(x, "suite_digest", jtext(p->suite_digest));
+		set(x, "verdict", jtext(p->verdict));
+		set(o, "prior", x);
+	}
+}
+
 json_t *result_to_json(const struct run_result *r)
 {
 	json_t *o = json_object();
@@ -405,6 +500,7 @@ json_t *result_to_json(const struct run_result *r)
 		json_array_append_new(a, x);
 	}
 	set(o, "vars", a);
+	trust_to_json(o, r);
 	return o;
 }
 
@@ -656,6 +752,49 @@ static void totals_from_json(struct jrd *rd, json_t *o, struct run_result *r)
 	}
 }
 
+static void trust_from_json(struct jrd *rd, json_t *j, struct run_result *r)
+{
+	json_t *x;
+	size_t n;
+	rd_str(rd, j, "", "suite_digest", 0, &r->suite_digest);
+	rd_str(rd, j, "", "rollback_failed", 0, &r->rollback_failed);
+	if ((x = json_object_get(j, "attestation_rules")) && !json_is_null(x) &&
+	    want_object(rd, x, "attestation_rules") == 0) {
+		r->has_attest_rules = 1;
+		rd_int(rd, x, "attestation_rules", "max_age_s", 0, (long long)1 << 40,
+		       &r->attest_max_age_s);
+		rd_str(rd, x, "attestation_rules", "allowed_signers", 0, &r->allowed_signers);
+	}
+	if ((x = json_object_get(j, "escalation")) && !json_is_null(x) &&
+	    want_object(rd, x, "escalation") == 0) {
+		struct res_escalation *e = r->escalation = xcalloc(1, sizeof(*e));
+		rd_str(rd, x, "escalation", "check", 0, &e->check);
+		rd_str(rd, x, "escalation", "severity", 0, &e->severity);
+		rd_str(rd, x, "escalation", "level", 0, &e->level);
+		rd_str(rd, x, "escalation", "respond_within", 0, &e->respond_within);
+		json_t *a = rd_array(rd, x, "escalation", "contacts", 0, &n);
+		e->contacts = xcalloc(n + 1, sizeof(*e->contacts));
+		for (size_t i = 0; a && i < n; i++) {
+			json_t *c = json_array_get(a, i);
+			if (!json_is_string(c)) {
+				jrd_fail(rd, "escalation", "contacts", "must be an array of strings");
+				break;
+			}
+			e->contacts[e->ncontacts++] = xstrdup(json_string_value(c));
+		}
+	}
+	if ((x = json_object_get(j, "prior")) && !json_is_null(x) &&
+	    want_object(rd, x, "prior") == 0) {
+		struct res_prior *p = r->prior = xcalloc(1, sizeof(*p));
+		rd_str(rd, x, "prior", "path", 0, &p->path);
+		rd_str(rd, x, "prior", "run_id", 0, &p->run_id);
+		rd_str(rd, x, "prior", "environment", 0, &p->environment);
+		rd_str(rd, x, "prior", "finished_at", 0, &p->finished_at);
+		rd_str(rd, x, "prior", "suite_digest", 0, &p->suite_digest);
+		rd_str(rd, x, "prior", "verdict", 0, &p->verdict);
+	}
+}
+
 int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
 {
 	struct jrd rd = {.e = e};
@@ -757,6 +896,8 @@ int result_from_json(struct run_result *r, json_t *j, struct pg_err *e)
 	}
 	if (!rd.failed)
 		totals_from_json(&rd, j, r);
+	if (!rd.failed)
+		trust_from_json(&rd, j, r);
 	if (rd.failed) {
 		result_release(r);
 		return -1;

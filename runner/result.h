@@ -95,6 +95,23 @@ struct res_approval {
 	char *signed_by;   /* principal whose ssh signature verified; NULL = unsigned */
 };
 
+/* Who to call for the failed gate (the suite's escalation: entry for its
+ * severity). */
+struct res_escalation {
+	char *check;            /* the failed check's id */
+	char *severity, *level, *respond_within; /* respond_within as written ("15m") */
+	char **contacts;        /* NULL-terminated */
+	size_t ncontacts;
+};
+void res_escalation_free(struct res_escalation *x);
+
+/* The earlier run this one relied on (--prior RESULTS.json). */
+struct res_prior {
+	char *path;             /* the --prior value */
+	char *run_id, *environment, *finished_at, *suite_digest, *verdict;
+};
+void res_prior_free(struct res_prior *x);
+
 struct res_var {
 	char *name;
 	char *value;      /* masked for secrets */
@@ -122,6 +139,13 @@ struct run_result {
 	char **attest_files;   /* the --attest files that judged it */
 	size_t nattest_files;
 	int allow_destructive; /* --allow-destructive was given */
+	char *suite_digest;    /* sha256 of the suite's files (runner/digest.c); NULL in old files */
+	long long attest_max_age_s; /* the suite's attestations: {max_age}; 0 = none/unknown */
+	char *allowed_signers; /* the suite's attestations: {allowed_signers}, resolved */
+	int has_attest_rules;  /* the file carried the suite's attestation rules */
+	struct res_escalation *escalation; /* for the failed gate; NULL = none */
+	struct res_prior *prior;           /* --prior's identity; NULL = none */
+	char *rollback_failed; /* id of the step whose rollback failed (verdict.c); NULL */
 	struct res_phase *phases;
 	size_t nphases;
 	struct res_approval *approvals;
@@ -135,6 +159,10 @@ struct run_result {
 };
 
 void result_release(struct run_result *r);
+/* Sets the trust fields of a new result: the suite digest (may be ""), the
+ * suite's attestation rules, and a copy of prior (may be NULL). */
+void result_trust_header(struct run_result *r, const char *digest, long long attest_max_age_s,
+                         const char *allowed_signers, const struct res_prior *prior);
 void result_count(struct run_result *r);        /* recomputes totals and step/phase status */
 json_t *result_to_json(const struct run_result *r);
 int result_from_json(struct run_result *r, json_t *j, struct pg_err *e);

@@ -612,8 +612,8 @@ static size_t count_selected(const struct plan_check *v, size_t n)
 
 /* Builds the result tree for the whole suite, every selected entry "skip"
  * until it runs and every other one "not selected", so nothing is ever
- * dropped from a report. Collectors and rollbacks are added only when
- * they run. */
+ * dropped from a report. Selected collectors and rollbacks are added only
+ * when they run; those not selected are listed as "not selected". */
 static void build_skeleton(struct plan *p, struct run_result *r)
 {
 	r->phases = xcalloc(p->nphases ? p->nphases : 1, sizeof(*r->phases));
@@ -640,6 +640,15 @@ static void build_skeleton(struct plan *p, struct run_result *r)
 				res_check_init(&rs->checks[rs->nchecks++], &ps->actions[k], RK_ACTION);
 			for (size_t k = 0; k < ps->nchecks; k++)
 				res_check_init(&rs->checks[rs->nchecks++], &ps->checks[k], RK_CHECK);
+			/* those outside the selection are listed now: they never run */
+			for (size_t k = 0; k < ps->ncollectors; k++)
+				if (!ps->collectors[k].selected)
+					res_check_init(&rs->checks[rs->nchecks++], &ps->collectors[k],
+						       RK_COLLECTOR);
+			for (size_t k = 0; k < ps->nrollbacks; k++)
+				if (!ps->rollbacks[k].selected)
+					res_check_init(&rs->checks[rs->nchecks++], &ps->rollbacks[k],
+						       RK_ROLLBACK);
 		}
 	}
 }
@@ -690,6 +699,7 @@ void sched_result_header(const struct plan *p, const struct sched_opts *o, struc
 	r->keep_going = o->keep_going;
 	r->allow_destructive = o->allow_destructive;
 	r->selection = xstrdup(o->selection);
+	result_trust_header(r, p->digest, p->attest_max_age_ms / 1000, p->allowed_signers, o->prior);
 	r->vars = xcalloc(p->vars.n ? p->vars.n : 1, sizeof(*r->vars));
 	for (size_t i = 0; i < p->vars.n; i++) {
 		const struct var *v = &p->vars.v[i];

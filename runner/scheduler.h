@@ -42,6 +42,7 @@ struct sched_opts {
 	const char *run_id;          /* NULL = generated */
 	int allow_destructive;       /* --allow-destructive was given */
 	const struct sched_observer *observer; /* live output, may be NULL */
+	const struct res_prior *prior; /* the checked --prior run, copied into the result; NULL */
 };
 
 /* The signal that asked the run to stop (0 = none). Set by the signal

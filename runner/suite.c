@@ -18,6 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
+#include "escalation.h"
+#include "prior.h"
 #include "suite.h"
 
 extern char **environ;
@@ -31,8 +34,9 @@ extern char **environ;
  * tables, and "phasegate schema" turns them (with every module's keys) into
  * a JSON Schema. Inner tables come first so outer ones can point at them. */
 
-static const char *const severities[] = {"critical", "high", "medium", "low", "info", NULL};
-#define NSEVERITIES (sizeof(severities) / sizeof(severities[0]) - 1)
+const char *const plan_severities[] = {"critical", "high", "medium", "low", "info", NULL};
+#define severities plan_severities
+#define NSEVERITIES 5
 
 static const struct key_spec eventually_keys[] = {
 	{"within", KT_DURATION, KEY_REQUIRED, "deadline for the check to pass"},
@@ -155,6 +159,13 @@ static const struct key_spec suite_keys[] = {
 	{"approvals", KT_SEQ, 0, "required sign-offs: [{id, role}]", approval_keys},
 	{"attestations", KT_MAP, 0, "rules for --attest files: {max_age, allowed_signers}",
 	 attestations_keys},
+	{"escalation", KT_MAP, KEY_EACH,
+	 "who to call when a gate fails, per severity: {critical: {level, respond_within, "
+	 "contacts}}",
+	 escalation_entry_keys},
+	{"require", KT_MAP, 0, "rules the suite holds itself to: {remedy: true}", require_keys},
+	{"prior", KT_MAP, 0,
+	 "a GO run elsewhere first: {environment, max_age, required_for} (--prior)", prior_keys},
 	{"phases", KT_SEQ, KEY_REQUIRED | KEY_OR_TEXT, "phase files or inline phases, in order",
 	 phase_keys},
 	{"include", KT_STR_OR_SEQ, 0, "files whose vars and defaults merge in"},
@@ -254,6 +265,7 @@ struct loader {
 	const struct check_module **used; /* modules in use, first use first */
 	int *init_failed;
 	size_t nused, aused;
+	struct digest_files files; /* read so far, in load order (the suite digest) */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -701,6 +713,7 @@ static void include_one(struct loader *L, const struct node *ref, const char *di
 		L->nerr++;
 		goto out_real;
 	}
+	digest_note(&L->files, path);
 	if (t->kind != NODE_MAP) {
 		lerr(L, t, "an include file holds a map (vars, defaults, include), not a %s",
 		     node_kind_name(t));
@@ -1113,6 +1126,7 @@ static const struct node *phase_node(struct loader *L, const struct node *item)
 		free(path);
 		return NULL;
 	}
+	digest_note(&L->files, path);
 	free(path);
 	L->trees = grow(L->trees, &L->atrees, L->ntrees + 1, sizeof(*L->trees));
 	L->trees[L->ntrees++] = t;
@@ -1161,8 +1175,27 @@ static void attestations_shape(struct loader *L, const struct node *n)
 	L->nerr += keys_validate(n, attestations_keys, "attestations", L->d);
 	if ((v = node_get(n, "max_age")))
 		parse_positive_duration(L, v, "attestations.max_age", &L->p->attest_max_age_ms);
-	if ((v = node_get(n, "allowed_signers")) && ld_scalar(L, v))
-		L->p->allowed_signers = path_join(L->p->dir, v->str);
+	if ((v = node_get(n, "allowed_signers")) && ld_scalar(L, v)) {
+		/* absolute: results.json keeps it for "report --attest" run elsewhere */
+		char *rel = path_join(L->p->dir, v->str), *abs = realpath(rel, NULL);
+		char cwd[PATH_MAX];
+		if (!abs && rel[0] != '/' && getcwd(cwd, sizeof(cwd)))
+			abs = path_join(cwd, rel);
+		L->p->allowed_signers = abs ? abs : xstrdup(rel);
+		free(rel);
+	}
+}
+
+/* The failure protocol's keys: escalation:, require:, prior:. */
+static void protocol_shape(struct loader *L, const struct node *root)
+{
+	const struct node *req = node_get(root, "require"), *v;
+	L->nerr += escalation_load(L->p, node_get(root, "escalation"), L->d);
+	L->nerr += prior_load(L->p, node_get(root, "prior"), L->d);
+	int bad = req && req->kind == NODE_MAP ? keys_validate(req, require_keys, "require", L->d) : 0;
+	L->nerr += bad;
+	if (!bad && (v = node_get(req, "remedy")) && node_as_bool(v, &L->p->require_remedy, L->d) < 0)
+		L->nerr++;
 }
 
 static void approvals_shape(struct loader *L, const struct node *seq)
@@ -1711,6 +1744,7 @@ static void loader_release(struct loader *L)
 	free(L->vars);
 	free(L->used);
 	free(L->init_failed);
+	digest_release(&L->files);
 }
 
 int suite_load(struct plan *p, const char *path, const struct load_opts *o, struct diags *d)
@@ -1742,6 +1776,7 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 		L.nerr++;
 		goto out;
 	}
+	digest_note(&L.files, file);
 	if (p->root->kind != NODE_MAP) {
 		lerr(&L, p->root, "a suite file holds a map (name, phases, ...), not a %s",
 		     node_kind_name(p->root));
@@ -1776,12 +1811,20 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	}
 	approvals_shape(&L, node_get(p->root, "approvals"));
 	attestations_shape(&L, node_get(p->root, "attestations"));
+	protocol_shape(&L, p->root);
 
 	init_modules(&L, node_get(p->root, "modules"));
 
 	/* walk 3 */
 	for (i = 0; i < L.nentries; i++)
 		entry_build(&L, &L.entries[i]);
+	if (p->require_remedy)
+		L.nerr += (int)remedies_missing(p, d);
+	{
+		struct pg_err e;
+		if (!L.nerr && digest_compute(&L.files, p->digest, &e) < 0)
+			lerr(&L, p->root, "the suite digest: %s", e.msg);
+	}
 
 out:
 	L.nerr += expect_defer_end(d);
@@ -1865,6 +1908,8 @@ void plan_release(struct plan *p)
 	}
 	free(p->approvals);
 	free(p->allowed_signers);
+	escalation_release(p);
+	prior_release(p);
 	/* Module states outlive the checks parsed against them. */
 	for (i = 0; i < p->nstates; i++)
 		if (p->states[i].mod->fini)

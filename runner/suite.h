@@ -11,6 +11,11 @@
  *   modules: {k8s: {...settings...}}    per-module settings (init hook)
  *   approvals: [{id: approve-dev, role: "Development Team Lead"}]
  *   attestations: {max_age: 7d, allowed_signers: signers}  rules for --attest
+ *   escalation: {critical: {level, respond_within, contacts}, ...}  who to call
+ *                                       when a gate of that severity fails
+ *   require: {remedy: true}             every automated check needs a remedy
+ *   prior: {environment: test, max_age: 7d, required_for: [production]}
+ *                                       a GO run in that environment first
  *   phases: [phase-1.yaml, ...]         phase files, relative to the suite
  *                                       (or the phases themselves, inline)
  *   include: [common.yaml]              files whose vars/defaults merge in
@@ -105,6 +110,29 @@ struct plan_approval {
 	char *role;
 };
 
+/* escalation: one entry per severity named (runner/escalation.c). */
+struct plan_escalation {
+	const char *severity;   /* static: critical, high, medium, low, info */
+	char *level;            /* "Level 3 - emergency" (vars expanded) */
+	char *respond_within;   /* as written ("15m"), NULL when absent */
+	char **contacts;        /* vars expanded; NULL-terminated */
+	size_t ncontacts;
+	struct node_pos pos;
+};
+
+/* prior: {environment, max_age, required_for} (runner/prior.c). */
+struct plan_prior {
+	int set;                /* the suite has a prior: rule */
+	char *environment;      /* where the earlier GO run must have been */
+	long long max_age_ms;   /* how old it may be */
+	char **required_for;    /* environments that need it; NULL-terminated */
+	size_t nrequired_for;
+	struct node_pos pos;
+};
+
+/* critical, high, medium, low, info, NULL: the severities, most urgent first. */
+extern const char *const plan_severities[];
+
 struct module_state {
 	const struct check_module *mod;
 	void *state;
@@ -120,6 +148,11 @@ struct plan {
 	size_t napprovals;
 	long long attest_max_age_ms; /* attestations: {max_age}; 0 = no limit */
 	char *allowed_signers;  /* attestations: {allowed_signers}, resolved; NULL = none */
+	char digest[65];        /* the suite digest: sha256 of its files (runner/digest.c) */
+	struct plan_escalation *escalation; /* escalation:, in severity order */
+	size_t nescalation;
+	int require_remedy;     /* require: {remedy: true} */
+	struct plan_prior prior;
 	struct vars vars;       /* resolved variables and secrets */
 	struct deferred_names saved; /* names set by save: */
 	struct module_state *states; /* init()ed modules */

@@ -21,7 +21,7 @@ int verdict_partial(const struct run_result *r)
 }
 
 /* The first mandatory check or action that failed, in suite order. */
-static const struct res_check *first_failure(const struct run_result *r)
+const struct res_check *verdict_first_failure(const struct run_result *r)
 {
 	for (size_t p = 0; p < r->nphases; p++)
 		for (size_t s = 0; s < r->phases[p].nsteps; s++) {
@@ -36,6 +36,30 @@ static const struct res_check *first_failure(const struct run_result *r)
 	return NULL;
 }
 
+/* The step whose rollback failed (the first in suite order), or NULL. */
+static const struct res_step *failed_rollback(const struct run_result *r)
+{
+	for (size_t p = 0; p < r->nphases; p++)
+		for (size_t s = 0; s < r->phases[p].nsteps; s++) {
+			const struct res_step *st = &r->phases[p].steps[s];
+			for (size_t c = 0; c < st->nchecks; c++)
+				if (st->checks[c].kind == RK_ROLLBACK &&
+				    (st->checks[c].status == RS_FAIL ||
+				     st->checks[c].status == RS_ERROR))
+					return st;
+		}
+	return NULL;
+}
+
+char *verdict_headline(const struct run_result *r)
+{
+	const char *v = r->verdict && *r->verdict ? r->verdict : "NO-GO";
+	if (r->rollback_failed)
+		return xasprintf("%s — rollback of step %s FAILED: manual recovery needed", v,
+		                 r->rollback_failed);
+	return xstrdup(v);
+}
+
 static const char *signal_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
@@ -46,7 +70,10 @@ void verdict_judge(struct run_result *r)
 	result_count(r);
 	free(r->verdict);
 	free(r->reason);
-	const struct res_check *bad = first_failure(r);
+	free(r->rollback_failed);
+	const struct res_step *rb = failed_rollback(r);
+	r->rollback_failed = rb ? xstrdup(rb->id ? rb->id : "?") : NULL;
+	const struct res_check *bad = verdict_first_failure(r);
 	size_t open = verdict_open_signoffs(r);
 	size_t not_run = r->skipped + r->interrupted_n;
 	if (r->interrupted) {

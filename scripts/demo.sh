@@ -91,8 +91,10 @@ rc=$?
 set -e
 record argocd-example "$rc" 0 GO
 
-# The full Argo CD stabilisation plan. Its runner starts its own simulator,
-# metrics stand-ins, nginx, dnsmasq and Prometheus for each run.
+# The Argo CD stabilisation plan against upstream Argo CD 3.6 in the
+# simulator. Its runner starts its own simulator (with the Argo CD API),
+# metrics, Prometheus with a Prometheus Operator stand-in, nginx, dnsmasq and
+# the test Prometheus for each run.
 argocd() { # NAME EXPECTED_EXIT EXPECTED_VERDICT WORLD options...
   local name=$1 want_rc=$2 want_verdict=$3 world=$4
   shift 4
@@ -104,18 +106,25 @@ argocd() { # NAME EXPECTED_EXIT EXPECTED_VERDICT WORLD options...
   set -e
   record "$name" "$rc" "$want_rc" "$want_verdict"
 }
-# The whole plan deletes and restores the Argo CD namespace (phase 8.2): it
-# runs only with --allow-destructive. Step 8.1 alone is read-only, runs
-# without it, and is PARTIAL: a partial run is never GO.
+# Phases 1-5 (step 4.2 provokes failures and deletes what it made: it runs
+# only with --allow-destructive); not the whole suite, so PARTIAL.
+argocd argocd-stabilization-1-5 0 PARTIAL healthy --until 5.2 --allow-destructive
+# One broken world per phase: NO-GO at that phase's gate, with the failing
+# check's evidence and remedy; worlds 2 and 4 show the step's rollback.
+for n in 1 2 3 4 5; do
+  argocd "argocd-stabilization-broken-$n" 1 NO-GO "broken-$n" --until 5.2 --allow-destructive
+done
+# Step 4.1 alone reads only: no --allow-destructive needed, no action runs.
+argocd argocd-stabilization-step-4.1 0 PARTIAL healthy --step 4.1
+# The whole plan (phase 8.2 deletes and restores the Argo CD namespace: only
+# with --allow-destructive): PENDING without the sign-offs, GO with them.
 argocd argocd-stabilization 0 PENDING healthy --allow-destructive
 argocd argocd-stabilization-attested 0 GO healthy --allow-destructive \
   --attest suites/argocd-stabilization/attest.example.yaml
-argocd argocd-stabilization-broken 1 NO-GO broken --allow-destructive
-argocd argocd-stabilization-step-8.1 0 PARTIAL healthy --step 8.1
-# A world per phase 6-9 with one fault each (fixtures/worlds/argocd-broken-N):
-# NO-GO at that phase's gate (from the phase on; 9 needs phase 6's backup).
+# A world per phase 6-9 with one fault each: NO-GO at that phase's gate
+# (from the phase on; 9 from 6, whose backup it reads); 8 shows the rollback.
 for n in 6 7 8; do
-  argocd argocd-stabilization-broken-$n 1 NO-GO broken-$n --allow-destructive --from $n.1
+  argocd "argocd-stabilization-broken-$n" 1 NO-GO "broken-$n" --allow-destructive --from "$n.1"
 done
 argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 6.1
 

@@ -1,9 +1,10 @@
 # Tests of the shipped suite suites/argocd-stabilization (tests/suites/):
-# checklist coverage against the seed plan, a run against the healthy
-# simulator world (PENDING, then GO with the example attestations) and one
-# against the broken world (NO-GO at phase 2). Simulator instances on
-# 127.0.0.1:16481 (healthy) and 16482 (broken), Argo CD metrics stand-ins on
-# 16484-16489; nginx, dnsmasq and Prometheus come from the net fixtures.
+# checklist coverage against the seed plan, phases 1-5 against the healthy
+# world (fixtures/worlds/argocd-stabilization) and against each broken world
+# argocd-broken-1..5 (NO-GO at that phase's gate). Each run goes through
+# suites/argocd-stabilization/simulator/run.sh, whose servers use fixed
+# ports (16481-16482, 16485-16487, 16489): one RESOURCE_LOCK for all of them;
+# nginx, dnsmasq and the test Prometheus come from the net fixtures.
 set(PG_SUITES_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/argocd_suite.py)
 set(PG_SUITES_ENV ${PG_TEST_ENV} "no_proxy=127.0.0.1,localhost" "NO_PROXY=127.0.0.1,localhost")
 
@@ -17,10 +18,10 @@ set_tests_properties(suites.argocd.validate PROPERTIES
 add_test(NAME suites.argocd.coverage COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} coverage)
 set_tests_properties(suites.argocd.coverage PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 60)
 
-foreach(world healthy broken)
+foreach(world healthy broken-1 broken-2 broken-3 broken-4 broken-5)
   add_test(NAME suites.argocd.${world} COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} ${world})
   set_tests_properties(suites.argocd.${world} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-    TIMEOUT 600 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_${world})
+    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
 endforeach()
 
 # the Argo CD token reaches the CLI check and is masked everywhere, even when
@@ -29,10 +30,10 @@ add_test(NAME suites.argocd.secret COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} secre
 set_tests_properties(suites.argocd.secret PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 120)
 
 # phases 6-9 (tests/suites/stabilization_b.py): the DR step refuses while an
-# Application holds the resources finalizer; a restore reproduces every
-# exported object; a broken world per phase (fixtures/worlds/argocd-broken-N
-# over argocd-healthy) stops at that phase's gate. Simulators on
-# 16521-16526, metrics stand-ins on 16531-16548.
+# Application holds the resources finalizer, and a restore reproduces every
+# exported object (each on a kubesim of its own, ports 16525 and 16526); a
+# broken world per phase (fixtures/worlds/argocd-broken-6..9 over the suite's
+# world) stops at that phase's gate, through simulator/run.sh like the others.
 set(PG_STAB_B_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/stabilization_b.py)
 foreach(mode dr-finalizer restore)
   add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
@@ -42,5 +43,5 @@ endforeach()
 foreach(n 6 7 8 9)
   add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
   set_tests_properties(ship.stabilization.broken_${n} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-    TIMEOUT 600 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom")
+    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
 endforeach()

@@ -17,6 +17,14 @@
                             a wait with "run deadline reached"
   verdicts.py files         report files: planted links, devices, '-', a
                             failure in the middle of a set, stale temporaries
+  verdicts.py digest        the suite digest: shown everywhere, stable across
+                            copies, changed by an edit; sign-offs scoped to it
+  verdicts.py report-rules  report --attest judges with the suite's stored
+                            attestation rules (max_age, allowed_signers)
+  verdicts.py escalation    who to call for the failed gate, in every report
+  verdicts.py remedies      validate warns, --strict and require: refuse
+  verdicts.py prior         --prior: missing, wrong suite, wrong environment,
+                            NO-GO, stale, good
 Timing checks use generous bounds and never assert speed."""
 import json
 import os
@@ -105,12 +113,13 @@ def run_selection(label, args, want):
               (label, r.returncode, r.stderr[-300:]))
         res = results(os.path.join(tmp, "out"))
         nsel = {c["id"] for _, c in entries(res) if c["status"] == "not_selected"}
-        allk = {c["id"] for _, c in entries(res) if c["kind"] in ("action", "check")}
+        allk = {p + "-" + st for p in "acfr" for st in STEPS}
         ran = {c["id"] for _, c in entries(res) if c["status"] != "not_selected"}
         check(ran == want, "%s: results.json has the selected entries as run (%s)" %
               (label, sorted(ran ^ want)))
         want_nsel = {i for i in allk if i not in want}
-        check(nsel == want_nsel, "%s: every other check and action is 'not selected' (%s)" %
+        check(nsel == want_nsel, "%s: every other check, action, collector and rollback is "
+              "'not selected' (%s)" %
               (label, sorted(nsel ^ want_nsel)))
         if len(want) < 24:
             check(res["verdict"] == "NO-GO" and "selection" in json.dumps(res),
@@ -581,6 +590,396 @@ def test_rollback():
         md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
         check("rollback: Restore the config — ROLLBACK FAILED" in md, "the report says so")
         check("exited with code 1" in md.split("## Open")[0], "the report's first part names the cause")
+        # a failed rollback is loud in every report and leads the headline
+        head = "NO-GO — rollback of step 1.1 FAILED: manual recovery needed"
+        check(res["rollback_failed"] == "1.1", "results.json names the step whose rollback failed")
+        check(head in r.stdout, "the console headline says so (%s)" % r.stdout[-300:])
+        check(md.startswith("# Go-live verdict: " + head + "\n") and
+              "**ROLLBACK FAILED — manual recovery needed.**" in md.split("## Failures")[0],
+              "the Markdown headline and first screen say so")
+        xml = open(os.path.join(out, "junit.xml"), encoding="utf-8").read()
+        check(('name="headline" value="%s"' % head) in xml and
+              'name="rollback_failed" value="1.1"' in xml and "ROLLBACK FAILED" in xml,
+              "JUnit says so")
+        html_path = os.path.join(tmp, "r.html")
+        pg("report", os.path.join(out, "results.json"), "--html", html_path)
+        html = open(html_path, encoding="utf-8").read()
+        check(("<h1>Go-live verdict: %s</h1>" % head) in html and
+              "<title>Go-live verdict: " + head in html and "ROLLBACK FAILED" in html,
+              "the HTML report (rendered again from results.json) says so")
+        # rollbacks of a step that is not selected are "not selected", never run
+        for f in ("undone-1", "undone-3", "collected", "deployed"):
+            if os.path.exists(os.path.join(tmp, f)):
+                os.unlink(os.path.join(tmp, f))
+        ns = os.path.join(tmp, "ns")
+        r = pg("run", os.path.join(HERE, "rollback.yaml"), "--var", "dir=" + tmp, "--out", ns,
+               "--step", "2.1")
+        c = {k["id"]: k for _, k in entries(results(ns))}
+        check(r.returncode == 0 and all(c[i]["status"] == "not_selected" for i in
+                                        ("undo-1", "undo-2", "undo-3", "collect", "deploy")) and
+              not os.path.exists(os.path.join(tmp, "undone-1")) and
+              results(ns).get("rollback_failed") is None,
+              "the rollbacks of an unselected step are 'not selected' and never run")
+        d = pg("run", os.path.join(HERE, "rollback.yaml"), "--var", "dir=" + tmp, "--dry-run")
+        check("rollbk undo-1" in d.stdout, "--dry-run lists the rollbacks that could run")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- the suite digest ---------------------------------------------------------
+
+def make_dir_suite(root, phase_text="    - id: ok\n        exec: {argv: [\"true\"]}\n"):
+    os.makedirs(os.path.join(root, "phases"))
+    with open(os.path.join(root, "suite.yaml"), "w") as f:
+        f.write("name: dsuite\nvars: {dir: /nonexistent}\napprovals:\n"
+                "  - {id: approve, role: Lead}\ninclude: common.yaml\n"
+                "phases: [phases/one.yaml]\n")
+    with open(os.path.join(root, "common.yaml"), "w") as f:
+        f.write("defaults: {timeout: 10s}\n")
+    with open(os.path.join(root, "phases", "one.yaml"), "w") as f:
+        f.write("id: \"1\"\nsteps:\n  - id: \"1.1\"\n    checks:\n  " + phase_text)
+
+
+def digest_of_files(root, names):
+    """The documented rule, computed independently: sha256 over each file in
+    load order as '<length>\n<bytes>'."""
+    import hashlib
+    h = hashlib.sha256()
+    for n in names:
+        data = open(os.path.join(root, n), "rb").read()
+        h.update(b"%d\n" % len(data))
+        h.update(data)
+    return h.hexdigest()
+
+
+def test_digest():
+    tmp = tempfile.mkdtemp(prefix="pg-dig-")
+    try:
+        a = os.path.join(tmp, "a")
+        make_dir_suite(a)
+        want = digest_of_files(a, ["suite.yaml", "common.yaml", "phases/one.yaml"])
+        v = pg("validate", a)
+        check(v.returncode == 0 and ("suite digest " + want) in v.stdout,
+              "validate prints the digest of the files in load order (%s)" % v.stdout.strip())
+        l = pg("list", a)
+        check(("suite digest " + want) in l.stdout, "list prints it")
+        out = os.path.join(tmp, "out")
+        r = pg("run", a, "--out", out)
+        check(("suite digest " + want) in r.stdout, "the console header prints it")
+        check(results(out)["suite_digest"] == want, "results.json records it")
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        xml = open(os.path.join(out, "junit.xml"), encoding="utf-8").read()
+        check(want in md and ('name="suite_digest" value="%s"' % want) in xml,
+              "report.md and junit.xml carry it")
+        # the same suite elsewhere, run with other values: the same digest
+        b = os.path.join(tmp, "b")
+        shutil.copytree(a, b)
+        v = pg("validate", b, "--var", "dir=/elsewhere")
+        check(("suite digest " + want) in v.stdout, "a copy with other --var values: same digest")
+        # an edit to a phase file changes it
+        with open(os.path.join(b, "phases", "one.yaml"), "a") as f:
+            f.write("# reviewed\n")
+        v = pg("validate", b)
+        other = digest_of_files(b, ["suite.yaml", "common.yaml", "phases/one.yaml"])
+        check(other != want and ("suite digest " + other) in v.stdout,
+              "an edited phase file changes the digest")
+        # sign-offs scoped to a suite
+        att = os.path.join(tmp, "for-a.yaml")
+        w = pg("attest", att, "approve", "--by", "Jane", "--for-suite", a)
+        check(w.returncode == 0 and ('suite: "%s"' % want) in open(att).read(),
+              "attest --for-suite writes the suite's digest (%s)" % w.stderr)
+        r = pg("run", a, "--out", os.path.join(tmp, "o1"), "--attest", att)
+        check(r.returncode == 0 and results(os.path.join(tmp, "o1"))["verdict"] == "GO",
+              "a sign-off for this suite counts (%d %s)" % (r.returncode, r.stderr[-200:]))
+        r = pg("run", b, "--out", os.path.join(tmp, "o2"), "--attest", att)
+        check(r.returncode == 2 and "for-a.yaml:4:10" in r.stderr and want in r.stderr and
+              other in r.stderr and not os.path.exists(os.path.join(tmp, "o2")),
+              "a sign-off for another suite: exit 2 at file:line:column naming both digests, "
+              "nothing run (%d %s)" % (r.returncode, r.stderr.strip()))
+        pre = os.path.join(tmp, "prefix.yaml")
+        pg("attest", pre, "approve", "--by", "Jane", "--suite-digest", want[:12])
+        r = pg("run", a, "--out", os.path.join(tmp, "o3"), "--attest", pre)
+        check(r.returncode == 0 and results(os.path.join(tmp, "o3"))["verdict"] == "GO",
+              "a 12-digit prefix of the digest counts (%d %s)" % (r.returncode, r.stderr))
+        r = pg("validate", b, "--attest", pre)
+        check(r.returncode == 2 and "another suite" in r.stderr,
+              "... and is refused by another suite, in validate too")
+        w = pg("attest", os.path.join(tmp, "x.yaml"), "approve", "--by", "J",
+               "--suite-digest", want[:11])
+        check(w.returncode == 2 and "12 to 64" in w.stderr, "a digest shorter than 12: exit 2")
+        w = pg("attest", os.path.join(tmp, "x.yaml"), "approve", "--by", "J",
+               "--suite-digest", want, "--for-suite", a)
+        check(w.returncode == 2 and "not both" in w.stderr, "--suite-digest with --for-suite")
+        bad = os.path.join(tmp, "bad.yaml")
+        with open(bad, "w") as f:
+            f.write('approve: {by: J, at: "%s", suite: "XYZ"}\n' % now_iso(-60))
+        r = pg("validate", a, "--attest", bad)
+        check(r.returncode == 2 and "bad.yaml:1:" in r.stderr and "not a suite digest" in r.stderr,
+              "a malformed suite: value is exit 2 with its position (%s)" % r.stderr.strip())
+        # report --attest: the stored digest judges the sign-off
+        out4 = os.path.join(tmp, "o4")
+        pg("run", b, "--out", out4)
+        r = pg("report", os.path.join(out4, "results.json"), "--attest", att)
+        check(r.returncode == 2 and "another suite" in r.stderr,
+              "report --attest refuses a sign-off for another suite (%d)" % r.returncode)
+        r = pg("report", os.path.join(out4, "results.json"), "--attest",
+               os.path.join(tmp, "for-b.yaml"))
+        w = pg("attest", os.path.join(tmp, "for-b.yaml"), "approve", "--by", "J",
+               "--for-suite", b)
+        r = pg("report", os.path.join(out4, "results.json"), "--attest",
+               os.path.join(tmp, "for-b.yaml"))
+        check(r.returncode == 0 and results(out4)["verdict"] == "GO",
+              "... and accepts one for its own suite (%d %s)" % (r.returncode, r.stderr))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- report --attest with the suite's own rules ----------------------------------
+
+def test_report_rules():
+    tmp = tempfile.mkdtemp(prefix="pg-rules-")
+    try:
+        sdir = os.path.join(tmp, "suite")
+        os.mkdir(sdir)
+        key = os.path.join(tmp, "ops_key")
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
+        pub = open(key + ".pub").read().split()
+        with open(os.path.join(sdir, "signers"), "w") as f:
+            f.write("ops@example.org %s %s\n" % (pub[0], pub[1]))
+        text = open(os.path.join(HERE, "signoff.yaml")).read().replace(
+            "attestations: {max_age: 30d}",
+            "attestations: {max_age: 30d, allowed_signers: signers}")
+        with open(os.path.join(sdir, "suite.yaml"), "w") as f:
+            f.write(text)
+        out = os.path.join(tmp, "out")
+        r = pg("run", "suite", "--var", "dir=" + tmp, "--out", out, cwd=tmp)
+        res = results(out)
+        rules = res["attestation_rules"]
+        check(res["verdict"] == "PENDING" and rules["max_age_s"] == 30 * 86400 and
+              rules["allowed_signers"] == os.path.join(sdir, "signers"),
+              "results.json stores the suite's rules, the path resolved (%s)" % rules)
+        # stale: older than the suite's max_age (30d), though report has no suite
+        stale = os.path.join(tmp, "stale.yaml")
+        with open(stale, "w") as f:
+            f.write('trained: {by: Jane, at: "%s"}\n' % now_iso(-40 * 86400))
+        r = pg("report", os.path.join(out, "results.json"), "--attest", stale)
+        check(r.returncode == 2 and "too old" in r.stderr and "stale.yaml:1:" in r.stderr,
+              "report --attest: a sign-off older than the suite's max_age is exit 2 (%d %s)" %
+              (r.returncode, r.stderr.strip()))
+        check(results(out)["verdict"] == "PENDING", "... and nothing was rewritten")
+        # signed: verified with the allowed_signers the suite named, from elsewhere
+        att = os.path.join(tmp, "signed.yaml")
+        pg("attest", att, "approve-ops", "--by", "ops@example.org", "--sign", key)
+        pg("attest", att, "trained", "--by", "Jane")
+        r = pg("report", os.path.join(out, "results.json"), "--attest", att, cwd="/")
+        res = results(out)
+        check(r.returncode == 0 and res["verdict"] == "GO" and
+              res["approvals"][0]["signed_by"] == "ops@example.org",
+              "report --attest verifies a signature with the suite's allowed_signers "
+              "(%d %s %s)" % (r.returncode, res["verdict"], r.stderr.strip()))
+        # tampered: refused by the same stored rule
+        bad = os.path.join(tmp, "tampered.yaml")
+        with open(bad, "w") as f:
+            f.write(open(att).read().replace("ops@example.org", "eve@example.org", 1))
+        r = pg("report", os.path.join(out, "results.json"), "--attest", bad)
+        check(r.returncode == 2 and "bad signature" in r.stderr,
+              "report --attest refuses a tampered one (%d %s)" % (r.returncode, r.stderr))
+        # a results file without the rules keeps the old behaviour
+        old = json.load(open(os.path.join(out, "results.json")))
+        for k in ("attestation_rules", "suite_digest"):
+            old.pop(k, None)
+        legacy = os.path.join(tmp, "legacy")
+        os.mkdir(legacy)
+        with open(os.path.join(legacy, "results.json"), "w") as f:
+            json.dump(old, f)
+        r = pg("report", os.path.join(legacy, "results.json"), "--attest", stale)
+        check(r.returncode == 0, "a results file without rules: no max_age (%d %s)" %
+              (r.returncode, r.stderr))
+        r = pg("report", os.path.join(legacy, "results.json"), "--attest", att)
+        check(r.returncode == 2 and "no allowed_signers" in r.stderr,
+              "... and no allowed_signers unless given (%d %s)" % (r.returncode, r.stderr))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- escalation ------------------------------------------------------------------
+
+def test_escalation():
+    suite = os.path.join(HERE, "protocol.yaml")
+    tmp = tempfile.mkdtemp(prefix="pg-esc-")
+    try:
+        out = os.path.join(tmp, "out")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--var", "fail=1", "--out", out,
+               "--html", os.path.join(tmp, "report.html"))
+        res = results(out)
+        esc = res.get("escalation") or {}
+        check(r.returncode == 1 and esc.get("severity") == "critical" and
+              esc.get("check") == "healthy" and esc.get("level") == "Level 3 - emergency" and
+              esc.get("respond_within") == "15m" and
+              esc.get("contacts") == ["pager <oncall@example.org>", "Ops lead <b>now</b>"],
+              "results.json: who to call for the failed gate, vars expanded (%s)" % esc)
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        first = md.split("## Open")[0]
+        check("**Escalate** (severity critical of check healthy): Level 3 - emergency — "
+              "respond within 15m — contacts: pager &lt;oncall@example.org&gt;" in first,
+              "the Markdown NO-GO section says who to call, escaped")
+        check("kubectl -n argocd rollout undo" in first, "... next to the remedy")
+        html = open(os.path.join(tmp, "report.html"), encoding="utf-8").read()
+        check("<strong>Escalate</strong>" in html and "Level 3 - emergency" in html and
+              "Ops lead &lt;b&gt;now&lt;/b&gt;" in html and "<b>now</b>" not in html,
+              "the HTML report too, escaped")
+        xml = open(os.path.join(out, "junit.xml"), encoding="utf-8").read()
+        check('name="escalation_level" value="Level 3 - emergency"' in xml, "JUnit too")
+        # a passing run has nothing to escalate
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "ok"))
+        check(r.returncode == 0 and results(os.path.join(tmp, "ok"))["escalation"] is None,
+              "a GO run names no escalation")
+        # unknown severities and bad entries: exit 2 with their place
+        for text, msg, pos in (
+                ("  critcal: {level: L}\n", "unknown severity 'critcal' (did you mean "
+                 "'critical'?)", "e.yaml:3:3"),
+                ("  urgent: {level: L}\n", "unknown severity 'urgent'", "e.yaml:3:3"),
+                ("  high: {respond_within: 1h}\n", "level", "e.yaml:3:"),
+                ("  high: {level: L, respond_within: soon}\n", "duration", "e.yaml:3:"),
+                ("  high: {level: L, contacts: \"${nobody}\"}\n", "nobody", "e.yaml:3:")):
+            bad = os.path.join(tmp, "e.yaml")
+            with open(bad, "w") as f:
+                f.write("name: e\nescalation:\n" + text +
+                        "phases:\n  - steps:\n      - checks:\n          - exec: "
+                        "{argv: [\"true\"]}\n")
+            v = pg("validate", bad)
+            check(v.returncode == 2 and msg in v.stderr and pos in v.stderr,
+                  "escalation %s: exit 2, '%s' at %s (%s)" % (text.strip(), msg, pos,
+                                                             v.stderr.strip()))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- remedies --------------------------------------------------------------------
+
+def test_remedies():
+    suite = os.path.join(HERE, "remedies.yaml")
+    tmp = tempfile.mkdtemp(prefix="pg-rem-")
+    try:
+        v = pg("validate", suite)
+        warned = [l for l in v.stderr.splitlines() if ": warning: " in l]
+        check(v.returncode == 0 and len(warned) == 2 and
+              "remedies.yaml:15:13: warning: check 'without-remedy' has no remedy" in v.stderr
+              and "check 'also-without'" in v.stderr,
+              "validate warns once per automated check without a remedy, with its place "
+              "(not actions, collectors, rollbacks or manual checks) (%s)" % v.stderr)
+        v = pg("validate", suite, "--strict")
+        check(v.returncode == 2 and "remedies.yaml:15:13: error: check 'without-remedy'" in
+              v.stderr and "2 problems found" in v.stderr,
+              "validate --strict: each is an error, exit 2 (%s)" % v.stderr.strip())
+        req = os.path.join(tmp, "req.yaml")
+        with open(req, "w") as f:
+            f.write(open(suite).read().replace("name: remedies\n",
+                                               "name: remedies\nrequire: {remedy: true}\n"))
+        marker = os.path.join(tmp, "marker")
+        with open(req, "a") as f:
+            f.write("  - id: \"3\"\n    steps:\n      - id: \"3.1\"\n        actions:\n"
+                    "          - exec: {argv: [touch, \"%s\"]}\n" % marker)
+        for cmd in (["validate"], ["run"]):
+            r = pg(*cmd, req, "--out", os.path.join(tmp, "out")) if cmd == ["run"] else \
+                pg(*cmd, req)
+            check(r.returncode == 2 and "check 'without-remedy' has no remedy" in r.stderr and
+                  not os.path.exists(marker) and not os.path.exists(os.path.join(tmp, "out")),
+                  "require: {remedy: true}: %s is exit 2, nothing run (%d)" %
+                  (cmd[0], r.returncode))
+        r = pg("validate", os.path.join(HERE, "protocol.yaml"), "--strict")
+        check(r.returncode == 0 and "warning" not in r.stderr,
+              "a suite whose checks all have remedies passes --strict")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
+# ---- test environment first ------------------------------------------------------
+
+def test_prior():
+    suite = os.path.join(HERE, "protocol.yaml")
+    tmp = tempfile.mkdtemp(prefix="pg-prior-")
+    try:
+        good = os.path.join(tmp, "test-run")
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", good)
+        check(r.returncode == 0 and results(good)["verdict"] == "GO", "the test run is GO")
+        os.unlink(os.path.join(tmp, "marker"))
+        prod = ["run", suite, "--var", "dir=" + tmp, "--var", "env=production"]
+
+        def refused(label, args, msg):
+            out = os.path.join(tmp, "prod-out")
+            r = pg(*prod, "--out", out, *args)
+            check(r.returncode == 2 and msg in r.stderr and "nothing was run" in r.stderr and
+                  not os.path.exists(os.path.join(tmp, "marker")) and not os.path.exists(out),
+                  "%s: exit 2, '%s', nothing run (%d %s)" % (label, msg, r.returncode,
+                                                              r.stderr.strip()[-300:]))
+
+        refused("missing prior", [], "needs --prior RESULTS.json")
+        r = pg(*prod, "--dry-run")
+        check(r.returncode == 2, "--dry-run of a production run also needs it")
+        # wrong suite: a GO run of another suite
+        other = os.path.join(tmp, "other-run")
+        pg("run", os.path.join(HERE, "destructive.yaml"), "--var", "dir=" + tmp, "--step",
+           "safe", "--out", other)
+        refused("wrong suite", ["--prior", os.path.join(other, "results.json")],
+                "a run of another suite")
+
+        def variant(name, **change):
+            d = os.path.join(tmp, name)
+            os.mkdir(d)
+            res = results(good)
+            res.update(change)
+            with open(os.path.join(d, "results.json"), "w") as f:
+                json.dump(res, f)
+            return os.path.join(d, "results.json")
+
+        refused("wrong environment", ["--prior", variant("staging", environment="staging")],
+                "ran in environment 'staging'; the suite needs a run in 'test'")
+        refused("NO-GO prior", ["--prior", variant("nogo", verdict="NO-GO", reason="x")],
+                "verdict is NO-GO, not GO")
+        refused("PENDING prior", ["--prior", variant("pending", verdict="PENDING")],
+                "verdict is PENDING, not GO")
+        refused("stale prior", ["--prior", variant("stale", finished_at=now_iso(-8 * 86400))],
+                "too old")
+        refused("future prior", ["--prior", variant("future", finished_at=now_iso(86400))],
+                "in the future")
+        refused("no digest", ["--prior", variant("nodigest", suite_digest=None)],
+                "a run of another suite")
+        refused("not a results file", ["--prior", os.path.join(HERE, "protocol.yaml")],
+                "--prior")
+        # the good prior: the run starts and every report names it
+        res0 = results(good)
+        out = os.path.join(tmp, "prod")
+        r = pg(*prod, "--prior", os.path.join(good, "results.json"), "--out", out,
+               "--html", os.path.join(tmp, "prod.html"))
+        res = results(out)
+        pr = res.get("prior") or {}
+        check(r.returncode == 0 and res["verdict"] == "GO" and
+              os.path.exists(os.path.join(tmp, "marker")),
+              "a good prior: the production run runs (%d %s)" % (r.returncode, r.stderr))
+        check(pr.get("run_id") == res0["run_id"] and pr.get("environment") == "test" and
+              pr.get("finished_at") == res0["finished_at"] and
+              pr.get("suite_digest") == res0["suite_digest"],
+              "results.json names the prior run (%s)" % pr)
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        html = open(os.path.join(tmp, "prod.html"), encoding="utf-8").read()
+        xml = open(os.path.join(out, "junit.xml"), encoding="utf-8").read()
+        check(("**Prior run:** %s in environment test, GO" % res0["run_id"]) in md,
+              "report.md names it")
+        check(res0["run_id"] in html and ('name="prior_run_id" value="%s"' % res0["run_id"])
+              in xml and ("prior run " + res0["run_id"]) in r.stdout,
+              "the HTML report, JUnit and the console name it")
+        # a run outside required_for needs no prior, and a prior given is still checked
+        r = pg("run", suite, "--var", "dir=" + tmp, "--out", os.path.join(tmp, "t2"),
+               "--prior", variant("nogo2", verdict="NO-GO"))
+        check(r.returncode == 2, "a bad --prior is refused even where none is required")
+        r = pg("validate", suite, "--var", "env=production")
+        check(r.returncode == 0, "validate does not need the prior")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish()
@@ -588,7 +987,9 @@ def test_rollback():
 
 TESTS = {"rollback": test_rollback, "selection": test_selection, "destructive": test_destructive,
          "attest-bad": test_attest_bad, "attest-flow": test_attest_flow,
-         "attest-signed": test_attest_signed, "waits": test_waits, "files": test_files}
+         "attest-signed": test_attest_signed, "waits": test_waits, "files": test_files,
+         "digest": test_digest, "report-rules": test_report_rules, "escalation": test_escalation,
+         "remedies": test_remedies, "prior": test_prior}
 
 if __name__ == "__main__":
     TESTS[sys.argv[1]]()

@@ -216,6 +216,28 @@ void model_keep_going(struct run_result *r)
 	verdict_judge(r); /* counts, verdict and reason as a run gives them */
 }
 
+void model_trust(struct run_result *r, const char *level, const char *contact,
+                 const char *prior_run)
+{
+	struct res_escalation *e = xcalloc(1, sizeof(*e));
+	e->check = xstrdup("evil");
+	e->severity = xstrdup("critical");
+	e->level = xstrdup(level);
+	e->respond_within = xstrdup("15m");
+	e->contacts = xcalloc(3, sizeof(*e->contacts));
+	e->contacts[e->ncontacts++] = xstrdup(contact);
+	e->contacts[e->ncontacts++] = xstrdup("ops lead");
+	r->escalation = e;
+	struct res_prior pr = {.path = "test/results.json",
+	                       .run_id = (char *)prior_run,
+	                       .environment = "test",
+	                       .finished_at = "2026-11-30T10:00:00Z",
+	                       .suite_digest = "0123456789abcdef0123456789abcdef0123456789abcdef01234567"
+	                                       "89abcdef",
+	                       .verdict = "GO"};
+	result_trust_header(r, pr.suite_digest, 7 * 86400, "/etc/phasegate/signers", &pr);
+}
+
 void model_hostile(struct run_result *r)
 {
 	model_header(r, "NO-GO", 1);
@@ -247,6 +269,8 @@ void model_hostile(struct run_result *r)
 	k->seen = xstrdup("3\n| x |");
 	model_approval(r, "a1", "Role " HOSTILE_HTML, "By | " HOSTILE_LINK, "2026", "n\n# h");
 	model_var(r, "password", "********", "secret");
+	model_trust(r, "Level " HOSTILE_HTML, HOSTILE_LINK "\n# Injected heading",
+	            "run " HOSTILE_IMG);
 	verdict_judge(r); /* counts, verdict and reason as a run gives them */
 }
 
@@ -281,5 +305,6 @@ void model_full(struct run_result *r)
 	k->line = 4000000000u;
 	k->col = 3;
 	k->duration_s = 0.1 + 0.2; /* not exactly representable in decimal */
+	model_trust(r, "Level 3 - emergency", "pager", "20261130T100000Z-abcdef");
 	verdict_judge(r);
 }

@@ -43,5 +43,9 @@ void model_hostile(struct run_result *r);
 #define HOSTILE_HEADING "ok\n# Injected heading\n- [x] forged item\n| a | b |"
 /* Every field of every struct set (for the JSON round trip). */
 void model_full(struct run_result *r);
+/* The trust fields: suite digest, attestation rules, who to call (level,
+ * contacts) for check "evil", a prior run with the given id. */
+void model_trust(struct run_result *r, const char *level, const char *contact,
+                 const char *prior_run);
 
 #endif

@@ -3,32 +3,34 @@
 
     argocd_suite.py coverage   every "- [ ]" item of the seed plan is a check
                                (or an approval) of the suite; prints coverage
-    argocd_suite.py healthy    against the argocd-healthy world: exit 0 and
-                               PENDING, every automated check passes; then with
-                               attest.example.yaml: GO
-    argocd_suite.py broken     against the argocd-broken world: exit 1, NO-GO at
-                               a phase-2 gate, later phases blocked, evidence kept
+    argocd_suite.py healthy    phases 1-5 against the argocd-stabilization world
+                               (simulator/run.sh): exit 0, PARTIAL, every gating
+                               check and action passes, the provoked failures
+                               seen; --phase 4 refused without
+                               --allow-destructive; --step 4.1 runs no action
+    argocd_suite.py broken-N   against argocd-broken-N (N = 1..5): exit 1, NO-GO
+                               at phase N's gate with the right check failing,
+                               its remedy in the report, evidence collected, the
+                               rollback run (worlds 2 and 4), later phases skipped
     argocd_suite.py secret     the Argo CD token reaches the CLI check, and a CLI
                                that prints it (tests/suites/leaky-argocd) cannot
                                make it appear in any output
 
-The simulator runs through tests/sim/sim_ctl.sh (ports 16481 healthy, 16482
-broken); the Argo CD metrics stand-ins (suites/argocd-stabilization/simulator/
-metrics) are served by fixtures/prometheus/fake_api.py on 16484-16489; nginx,
-dnsmasq and Prometheus are the ctest fixtures of tests/cmake/net.cmake. Every
-JUnit file is validated against junit-10.xsd, and the Argo CD token given in
-the environment must appear in no output.
+The runs go through suites/argocd-stabilization/simulator/run.sh (its fixed
+ports 16481-16491: the ctest entries share one RESOURCE_LOCK); nginx, dnsmasq
+and the test Prometheus are the ctest fixtures of tests/cmake/net.cmake. Every
+JUnit file is validated against junit-10.xsd, and the Argo CD token must
+appear in no output.
 
 Environment: PG_BINARY, PG_SOURCE_DIR, PG_SHARED_DIR, PG_BUILD_DIR, PG_PYTHON3."""
 import glob
+import html
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 BIN = os.environ["PG_BINARY"]
 SRC = os.environ["PG_SOURCE_DIR"]
@@ -39,8 +41,6 @@ SUITE = os.path.join(SRC, "suites", "argocd-stabilization")
 ENV_FILE = os.path.join(SUITE, "env", "simulator.env")
 ATTEST = os.path.join(SUITE, "attest.example.yaml")
 XSD = os.path.join(SHARED, "reference", "junit-10.xsd")
-SIM_CTL = os.path.join(SRC, "tests", "sim", "sim_ctl.sh")
-FAKE_API = os.path.join(SRC, "fixtures", "prometheus", "fake_api.py")
 TOKEN = "pg-suite-token-7c41e9d2"   # must never show up in any output
 
 FAILS = []
@@ -146,93 +146,49 @@ def run_coverage():
 
 # ---- running the suite --------------------------------------------------
 
-class Servers:
-    """The simulator instance and the metrics stand-ins of one test."""
+RUN_SH = os.path.join(SUITE, "simulator", "run.sh")
 
-    def __init__(self, name, world, port, metrics_ports):
-        self.name, self.world, self.port = name, world, port
-        self.metrics_ports = metrics_ports
-        self.work = os.path.join(BUILD, "tests", "suites", name)
-        self.pids = []
-
-    def start_sim(self):
-        subprocess.run(["bash", SIM_CTL, "stop", self.name], env=os.environ, timeout=60)
-        r = subprocess.run(["bash", SIM_CTL, "start", self.name, self.world, str(self.port)],
-                           env=os.environ, capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            print(r.stdout + r.stderr)
-            raise SystemExit("the simulator did not start")
-        return os.path.join(BUILD, "tests", "sim", self.name, "pki", "kubeconfig")
-
-    def start_metrics(self):
-        os.makedirs(self.work, exist_ok=True)
-        for comp, port in self.metrics_ports.items():
-            pidf = os.path.join(self.work, "metrics-%s.pid" % comp)
-            log = open(os.path.join(self.work, "metrics-%s.log" % comp), "w")
-            p = subprocess.Popen([PY, FAKE_API, str(port),
-                                  os.path.join(SUITE, "simulator", "metrics", comp), pidf],
-                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                 start_new_session=True)
-            self.pids.append(p)
-        deadline = time.time() + 20
-        for port in self.metrics_ports.values():
-            while True:
-                r = subprocess.run(["curl", "-fs", "--noproxy", "*", "-o", "/dev/null",
-                                    "--max-time", "1", "http://127.0.0.1:%d/metrics" % port])
-                if r.returncode == 0:
-                    break
-                if time.time() > deadline:
-                    raise SystemExit("metrics stand-in on %d did not answer" % port)
-                time.sleep(0.1)
-
-    def stop(self):
-        for p in self.pids:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-        subprocess.run(["bash", SIM_CTL, "stop", self.name], env=os.environ, timeout=60)
-
-    def metric_vars(self):
-        p = self.metrics_ports
-        return ["--var", "server_metrics_url=http://127.0.0.1:%d/metrics" % p["server"],
-                "--var", "controller_metrics_url=http://127.0.0.1:%d/metrics" % p["controller"],
-                "--var", "repo_metrics_url=http://127.0.0.1:%d/metrics" % p["repo-server"]]
+# Each broken world (fixtures/worlds/argocd-broken-N) must stop phase N's
+# gate, at this checkpoint, with this check or action failing; the worlds
+# marked True must also show the step's rollback running.
+BROKEN = {
+    "broken-1": ("checkpoint-1", "cluster-connectivity", False),
+    "broken-2": ("checkpoint-2.3", "repo-rollout", True),
+    "broken-3": ("checkpoint-3.1", "metrics-endpoints", False),
+    "broken-4": ("checkpoint-4.2", "recovery-sync", True),
+    "broken-5": ("checkpoint-5.2", "e2e-deployment", False),
+}
 
 
-def overlay_world(name):
-    """A private copy of the world argocd-healthy (the DR phase rewrites state)."""
-    dst = os.path.join(BUILD, "tests", "suites", name, "world")
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(os.path.join(SRC, "fixtures", "worlds", "argocd-healthy"), dst)
-    return dst
-
-
-def run_suite(srv, kubeconfig, label, extra, destructive=True):
-    out = os.path.join(srv.work, label)
-    shutil.rmtree(out, ignore_errors=True)
-    backup = os.path.join(srv.work, label + "-backup")
-    shutil.rmtree(backup, ignore_errors=True)
+def run_sh(label, world, extra):
+    """simulator/run.sh WORLD: its own simulator, metrics, Prometheus and
+    Prometheus Operator stand-in; nginx, dnsmasq and the test Prometheus
+    are the ctest fixtures. Returns (rc, results, texts, out, token)."""
+    work = os.path.join(BUILD, "tests", "suites", label)
+    out = os.path.join(work, "out")
+    shutil.rmtree(work, ignore_errors=True)
     env = base_env()
-    env["KUBECONFIG"] = kubeconfig
-    args = [BIN, "run", SUITE, "--env-file", ENV_FILE, "--var", "backup_dir=" + backup,
-            "--out", out] + srv.metric_vars() + extra
-    if destructive:  # the whole plan deletes and restores the namespace (8.2)
-        args.append("--allow-destructive")
-    r = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600,
-                       cwd=srv.work)
-    with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
-        res = json.load(f)
-    texts = {"stdout": r.stdout, "stderr": r.stderr}
-    for name in ("results.json", "junit.xml", "report.md"):
-        with open(os.path.join(out, name), encoding="utf-8") as f:
-            texts[name] = f.read()
-    print(r.stdout[-1500:])
+    env.pop("ARGOCD_AUTH_TOKEN", None)  # run.sh uses the simulator's own
+    env.update({"PG_BINARY": BIN, "PG_NET_EXTERNAL": "1", "SIM_WORK": os.path.join(work, "sim"),
+                "PG_PYTHON3": PY, "PG_BUILD_DIR": BUILD})
+    r = subprocess.run(["bash", RUN_SH, world] + extra + ["--out", out], env=env,
+                       capture_output=True, text=True, timeout=900)
+    print(r.stdout[-2500:])
     if r.returncode not in (0, 1) or "Sanitizer" in r.stderr:
         print("stderr:\n" + r.stderr[-6000:])
-    return r.returncode, res, texts, out
+    res, texts = None, {"stdout": r.stdout, "stderr": r.stderr}
+    if os.path.exists(os.path.join(out, "results.json")):
+        with open(os.path.join(out, "results.json"), encoding="utf-8") as f:
+            res = json.load(f)
+        for name in ("results.json", "junit.xml", "report.md"):
+            with open(os.path.join(out, name), encoding="utf-8") as f:
+                texts[name] = f.read()
+    token = ""
+    tok = os.path.join(work, "sim", "pki", "argocd-tokens.json")
+    if os.path.exists(tok):
+        with open(tok, encoding="utf-8") as f:
+            token = json.load(f).get("admin", "")
+    return r.returncode, res, texts, out, token
 
 
 def all_checks(res):
@@ -242,138 +198,105 @@ def all_checks(res):
                 yield ph, st, c
 
 
-def common_asserts(label, texts, out):
+def common_asserts(label, texts, out, token=TOKEN):
     x = subprocess.run(["xmllint", "--noout", "--schema", XSD, os.path.join(out, "junit.xml")],
                        capture_output=True, text=True)
     check(x.returncode == 0, "%s: junit.xml validates against junit-10.xsd %s" %
           (label, x.stderr.strip()[:300]))
+    check(bool(token), "%s: the Argo CD token is known to the test" % label)
     for name, text in texts.items():
-        check(TOKEN not in text, "%s: the Argo CD token is not in %s" % (label, name))
+        check(token not in text, "%s: the Argo CD token is not in %s" % (label, name))
 
 
 def run_healthy():
-    srv = Servers("suites-healthy", overlay_world("suites-healthy"), 16481,
-                  {"server": 16484, "controller": 16485, "repo-server": 16486})
-    try:
-        srv.start_metrics()
-        kcfg = srv.start_sim()
-        rc, res, texts, out = run_suite(srv, kcfg, "pending", [])
-        check(rc == 0, "healthy: exit code 0 (got %d)" % rc)
-        check(res["verdict"] == "PENDING", "healthy: verdict PENDING (got %s)" % res["verdict"])
-        auto = [(c["id"], c["status"]) for _, _, c in all_checks(res)
-                if c["kind"] in ("check", "action") and c["module"] != "manual"]
-        bad = [a for a in auto if a[1] != "pass"]
-        check(len(auto) >= 90 and not bad,
-              "healthy: all %d automated checks and actions pass %s" % (len(auto), bad))
-        manual = [c for _, _, c in all_checks(res) if c["module"] == "manual"]
-        check(manual and all(c["status"] == "pending" for c in manual),
-              "healthy: the %d manual checks are pending" % len(manual))
-        check(len(res["approvals"]) == 5 and not any(a["attested"] for a in res["approvals"]),
-              "healthy: five approvals, none signed")
-        dr = {c["id"]: c for _, _, c in all_checks(res)}
-        check(dr["dr-delete-namespace"]["status"] == "pass" and dr["dr-restore"]["status"] == "pass"
-              and dr["dr-recovery"]["status"] == "pass",
-              "healthy: the DR test deleted the namespace and restored it from the backup")
-        metrics = {c["metric_name"]: c["status"] for _, _, c in all_checks(res) if c["metric_name"]}
-        check(len(metrics) == 4, "healthy: four success metrics reported: %s" % metrics)
-        check("Sign-off" in texts["report.md"] or "sign-off" in texts["report.md"],
-              "healthy: the report has the sign-off table")
-        common_asserts("healthy", texts, out)
+    """Phases 1-5 (this suite's own part against the healthy world): every
+    gate passes, the only open item is the logging sign-off, the verdict is
+    PARTIAL (phases 6-9 not selected)."""
+    rc, res, texts, out, token = run_sh("suites-healthy", "healthy",
+                                        ["--until", "5.2", "--allow-destructive"])
+    if not check(res is not None, "healthy: results.json written"):
+        finish()
+    check(rc == 0, "healthy: exit code 0 (got %d)" % rc)
+    check(res["verdict"] == "PARTIAL", "healthy: verdict PARTIAL (got %s)" % res["verdict"])
+    ran = [(ph, c) for ph, _, c in all_checks(res) if ph["id"] in "12345"]
+    bad = [c["id"] for _, c in ran if c["kind"] in ("check", "action") and c["gate"]
+           and c["module"] != "manual" and c["status"] != "pass"]
+    check(len(ran) >= 100 and not bad,
+          "healthy: every gating check and action of phases 1-5 passes (%d; failing %s)"
+          % (len(ran), bad))
+    rolled = [c["id"] for _, c in ran if c["kind"] == "rollback" and c["status"] != "not_selected"
+              and c["status"] != "skip"]
+    check(not rolled, "healthy: no rollback ran (%s)" % rolled)
+    pend = [c["id"] for _, c in ran if c["status"] == "pending"]
+    check(pend == ["scripts-logging"], "healthy: the one sign-off of phases 1-5 is open (%s)" % pend)
+    byid = {c["id"]: c for _, c in ran}
+    fail = byid.get("failing-sync", {})
+    check(fail.get("status") == "pass" and "Failed" in (fail.get("seen") or ""),
+          "healthy: the provoked sync failure was seen failing (%s)" % fail.get("seen"))
+    check(byid.get("observe-repo-outage", {}).get("status") == "pass",
+          "healthy: the NetworkPolicy outage was seen as a ComparisonError")
+    check(byid.get("provoke-conflict", {}).get("status") == "pass",
+          "healthy: the second field manager met the 409 conflict")
+    check("## Not run" in texts["report.md"], "healthy: the report lists phases 6-9 as not run")
+    common_asserts("healthy", texts, out, token)
 
-        # a fresh world (the first run changed it), now with every sign-off
-        kcfg = srv.start_sim()
-        rc, res, texts, out = run_suite(srv, kcfg, "go", ["--attest", ATTEST])
-        check(rc == 0, "attested: exit code 0 (got %d)" % rc)
-        check(res["verdict"] == "GO", "attested: verdict GO (got %s)" % res["verdict"])
-        t = res["totals"]
-        check(t["passed"] == t["total"] and t["total"] >= 120,
-              "attested: every check passes (%s)" % t)
-        check(all(a["attested"] for a in res["approvals"]), "attested: all approvals signed")
-        common_asserts("attested", texts, out)
-
-        # step 8.1 alone: read-only, so no --allow-destructive is needed;
-        # step 8.2's deletion and every other action never run
-        kcfg = srv.start_sim()
-        rc, res, texts, out = run_suite(srv, kcfg, "step-8.1", ["--step", "8.1"],
-                                        destructive=False)
-        check(rc == 0 and res["verdict"] == "PARTIAL",
-              "--step 8.1: exit 0, PARTIAL (got %d %s)" % (rc, res["verdict"]))
+    # without --allow-destructive: step 4.2 (it deletes what it made) is
+    # named and nothing runs; step 4.1 alone is read-only and runs
+    rc, res, texts, out, token = run_sh("suites-refused", "healthy", ["--phase", "4"])
+    check(rc == 2 and res is None and "end-repo-outage" in texts["stderr"]
+          and "--allow-destructive" in texts["stderr"],
+          "--phase 4 without --allow-destructive: exit 2, the deletion named, nothing run "
+          "(%d %s)" % (rc, texts["stderr"][-300:]))
+    rc, res, texts, out, token = run_sh("suites-step-4.1", "healthy", ["--step", "4.1"])
+    check(rc == 0 and res and res["verdict"] == "PARTIAL",
+          "--step 4.1: exit 0, PARTIAL (got %d %s)" % (rc, res and res["verdict"]))
+    if res:
         ran = [c["id"] for _, st, c in all_checks(res)
                if c["kind"] in ("action", "rollback", "collector") and c["status"] != "not_selected"]
-        check(not ran, "--step 8.1: no action, rollback or collector ran (%s)" % ran)
-        st82 = {c["id"]: c["status"] for ph, st, c in all_checks(res) if st["id"] == "8.2"}
-        check(st82.get("dr-delete-namespace") == "not_selected",
-              "--step 8.1: 8.2's namespace deletion is not selected (%s)" % st82)
-        check(res["totals"]["actions_run"] == 0, "--step 8.1: no action ran")
-        check("## Not run" in texts["report.md"], "--step 8.1: the report lists what did not run")
-        common_asserts("step-8.1", texts, out)
-
-        # the whole plan without --allow-destructive: refused, nothing run
-        env = base_env()
-        env["KUBECONFIG"] = kcfg
-        r = subprocess.run([BIN, "run", SUITE, "--env-file", ENV_FILE, "--out",
-                            os.path.join(srv.work, "refused")] + srv.metric_vars(),
-                           env=env, capture_output=True, text=True, timeout=120)
-        check(r.returncode == 2 and "dr-delete-namespace" in r.stderr
-              and "--allow-destructive" in r.stderr
-              and not os.path.exists(os.path.join(srv.work, "refused", "results.json")),
-              "whole plan without --allow-destructive: exit 2, the deletion named, nothing "
-              "run (%d %s)" % (r.returncode, r.stderr[-400:]))
-    finally:
-        srv.stop()
+        check(not ran, "--step 4.1: no action, rollback or collector ran (%s)" % ran)
     finish()
 
 
-def run_broken():
-    srv = Servers("suites-broken", "argocd-broken", 16482,
-                  {"server": 16487, "controller": 16488, "repo-server": 16489})
-    try:
-        srv.start_metrics()
-        kcfg = srv.start_sim()
-        rc, res, texts, out = run_suite(srv, kcfg, "nogo", [])
-        # diagnosis past the failed gate, on a fresh world: the later
-        # checks must see the other things the broken world gets wrong
-        kcfg = srv.start_sim()
-        krc, kres, ktexts, kout = run_suite(srv, kcfg, "keep-going", ["--keep-going"])
-    finally:
-        srv.stop()
-    check(krc == 1 and kres["verdict"] == "NO-GO" and kres["keep_going"],
-          "keep-going: exit 1, NO-GO, the override recorded (%d %s)" % (krc, kres["verdict"]))
-    kst = {c["id"]: c["status"] for _, _, c in all_checks(kres)}
-    for cid, why in [("server-lb", "the LoadBalancer has no address"),
-                     ("controller-startup-logs", "the controller logged errors"),
-                     ("sync-failures", "an application's sync failed"),
-                     ("network-recovery", "an application stays OutOfSync and Degraded"),
-                     ("conflicts-resolved", "a FailedSync event is recent")]:
-        check(kst.get(cid) == "fail", "keep-going: %s fails: %s (%s)" % (cid, why, kst.get(cid)))
-    check("--keep-going" in ktexts["report.md"] or "overrid" in ktexts["report.md"],
-          "keep-going: the report says the protocol was overridden")
-    common_asserts("keep-going", ktexts, kout)
-    check(rc == 1, "broken: exit code 1 (got %d)" % rc)
-    check(res["verdict"] == "NO-GO", "broken: verdict NO-GO (got %s)" % res["verdict"])
-    gate = res["blocking_gate"] or ""
-    step_of_gate = [st for ph, st, _ in all_checks(res) if st["checkpoint_id"] == gate]
-    check(step_of_gate and step_of_gate[0]["id"].startswith("2."),
-          "broken: the failing gate is in phase 2 (%s)" % gate)
-    phases = {ph["id"]: ph["status"] for ph in res["phases"]}
-    check(phases.get("1") == "pass", "broken: phase 1 passes (%s)" % phases.get("1"))
-    check(phases.get("2") == "fail", "broken: phase 2 fails (%s)" % phases.get("2"))
-    later = [c for ph, _, c in all_checks(res) if ph["id"] not in ("1", "2")]
-    check(later and all(c["status"] == "skip" and "blocked by gate" in (c["message"] or "")
-                        and c["blocked_by"] == gate for c in later if c["kind"] != "rollback"),
-          "broken: all %d checks of phases 3-9 are skipped, blocked by %s" % (len(later), gate))
-    failing = [c for ph, st, c in all_checks(res) if st["checkpoint_id"] == gate]
-    failed = [c for c in failing if c["kind"] == "check" and c["status"] == "fail"]
-    check(any(c["id"] == "server-pods-ready" for c in failed),
-          "broken: '3 server pods running and ready' fails (%s)" % [c["id"] for c in failed])
-    check(all(c["remedy"] for c in failed if c["id"] != "server-health-argocd"),
-          "broken: failed checks carry their remedy")
-    coll = [c for c in failing if c["kind"] == "collector"]
-    check(coll and all(c["evidence"] for c in coll),
-          "broken: the %d evidence collectors kept their output" % len(coll))
-    check("exceeded its progress deadline" in texts["report.md"],
-          "broken: the report shows the rollout's failure")
-    common_asserts("broken", texts, out)
+def run_broken(world):
+    """A broken world stops exactly its phase's gate, for the right reason,
+    with the remedy in the report (and the rollback, where the step has one
+    that the fault reaches)."""
+    gate, failing, rollback = BROKEN[world]
+    rc, res, texts, out, token = run_sh("suites-" + world, world,
+                                        ["--until", "5.2", "--allow-destructive"])
+    if not check(res is not None, "%s: results.json written" % world):
+        finish()
+    check(rc == 1, "%s: exit code 1 (got %d)" % (world, rc))
+    check(res["verdict"] == "NO-GO", "%s: verdict NO-GO (got %s)" % (world, res["verdict"]))
+    check(res["blocking_gate"] == gate, "%s: the failing gate is %s (got %s)"
+          % (world, gate, res["blocking_gate"]))
+    phase = world[-1]
+    early = [c["id"] for ph, _, c in all_checks(res) if ph["id"] < phase and c["gate"]
+             and c["kind"] in ("check", "action") and c["status"] not in ("pass", "pending")]
+    check(not early, "%s: every gate before phase %s passes (failing: %s)" % (world, phase, early))
+    step = [st for _, st, _ in all_checks(res) if st["checkpoint_id"] == gate][0]
+    entries = {c["id"]: c for c in step["checks"]}
+    bad = [c["id"] for c in step["checks"] if c["kind"] in ("check", "action") and c["gate"]
+           and c["status"] in ("fail", "error")]
+    check(failing in bad, "%s: %s fails (failing: %s)" % (world, failing, bad))
+    remedy = entries.get(failing, {}).get("remedy") or ""
+    # the report escapes Markdown and HTML; read it back as text
+    shown = html.unescape(re.sub(r"\\(.)", r"\1", texts["report.md"]))
+    if entries.get(failing, {}).get("kind") == "check":
+        check(remedy and ("**Remedy:** " + remedy) in shown,
+              "%s: the remedy of %s is in the report (%s)" % (world, failing, remedy[:60]))
+    coll = [c for c in step["checks"] if c["kind"] == "collector"]
+    check(coll and all(c["status"] != "not_selected" for c in coll),
+          "%s: the step's evidence was collected (%d collectors)" % (world, len(coll)))
+    rb = [c for c in step["checks"] if c["kind"] == "rollback"]
+    if rollback:
+        check(rb and all(c["status"] == "pass" for c in rb),
+              "%s: the step's rollback ran (%s)" % (world, [(c["id"], c["status"]) for c in rb]))
+    later = [c for ph, st, c in all_checks(res) if ph["id"] > phase and ph["id"] in "12345"
+             and c["kind"] in ("check", "action")]
+    check(later and all(c["status"] == "skip" for c in later),
+          "%s: every check and action after phase %s is skipped" % (world, phase))
+    common_asserts(world, texts, out, token)
     finish()
 
 
@@ -406,6 +329,8 @@ def run_secret():
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
-    {"coverage": run_coverage, "healthy": run_healthy, "broken": run_broken,
-     "secret": run_secret}.get(
-        mode, lambda: sys.exit("usage: argocd_suite.py coverage|healthy|broken|secret"))()
+    if mode in BROKEN:
+        run_broken(mode)
+    else:
+        {"coverage": run_coverage, "healthy": run_healthy, "secret": run_secret}.get(
+            mode, lambda: sys.exit("usage: argocd_suite.py coverage|healthy|broken-1..5|secret"))()

@@ -150,7 +150,18 @@ static void test_json_every_field(void **state)
 	struct pg_err e = {{0}};
 	model_full(&r);
 	json_t *j = result_to_json(&r);
-	assert_int_equal(json_object_size(j), 27); /* 22 scalars, totals, 4 arrays */
+	/* 24 scalars, totals, 4 arrays, attestation rules, escalation, prior */
+	assert_int_equal(json_object_size(j), 32);
+	assert_int_equal(json_integer_value(json_object_get(
+	                     json_object_get(j, "attestation_rules"), "max_age_s")),
+	                 7 * 86400);
+	assert_string_equal(
+	    json_string_value(json_array_get(
+	        json_object_get(json_object_get(j, "escalation"), "contacts"), 1)),
+	    "ops lead");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(j, "prior"), "run_id")),
+	    "20261130T100000Z-abcdef");
 	assert_int_equal(json_integer_value(json_object_get(j, "schema_version")), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "interrupted")), 15);
 	assert_true(json_is_true(json_object_get(j, "dry_run")));

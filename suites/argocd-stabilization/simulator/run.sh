@@ -1,12 +1,24 @@
 #!/bin/bash
 # Runs the suite against the cluster simulator and the local test servers:
-#   suites/argocd-stabilization/simulator/run.sh [healthy|broken|broken-6..9] [phasegate run options]
-# e.g. `run.sh healthy --out out/argocd --attest suites/argocd-stabilization/attest.example.yaml`.
-# Starts kubesim (world argocd-healthy, or
-# argocd-broken) on 127.0.0.1:${SIM_PORT:-16481}, the Argo CD metrics
-# stand-ins on 16485-16487 (as env/simulator.env says), and nginx, dnsmasq
-# and Prometheus through tests/net/*.sh; stops all of them on exit.
-# PG_BINARY picks the phasegate binary (default: build/phasegate).
+#   suites/argocd-stabilization/simulator/run.sh WORLD [phasegate run options]
+# WORLD is `healthy` (fixtures/worlds/argocd-stabilization: upstream Argo CD
+# 3.6 with the team's applications), `broken-N` (argocd-broken-N, N = 1..9:
+# the same with one fault that must stop phase N's gate) or `broken` (the
+# same as broken-2). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
+#
+# It starts, all on 127.0.0.1 and stopped on exit:
+# - kubesim with the world and its Argo CD API (ports SIM_PORT, default
+#   16481, and SIM_PORT+1);
+# - the Argo CD metrics endpoints (16485 server, 16486 controller, 16487
+#   repo server);
+# - a real Prometheus on 16489 with simulator/prom_operator.py doing the
+#   Prometheus Operator's part (PrometheusRules and ServiceMonitors of the
+#   cluster become its rules and scrape jobs);
+# - nginx, dnsmasq and the test Prometheus of tests/net/*.sh (phases 6-9).
+# PG_BINARY picks the phasegate binary (default: build/phasegate);
+# PG_NET_EXTERNAL=1 leaves nginx, dnsmasq and the test Prometheus to the
+# caller (the ctest fixtures); SIM_WORK=DIR keeps the run's files (the
+# kubeconfig, the Argo CD tokens, logs) in DIR instead of a temporary one.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SUITE=$(cd "$HERE/.." && pwd)
@@ -14,32 +26,43 @@ ROOT=$(cd "$SUITE/../.." && pwd)
 PY=${PG_PYTHON3:-python3}
 PG_BINARY=${PG_BINARY:-$ROOT/build/phasegate}
 PORT=${SIM_PORT:-16481}
+APORT=$((PORT + 1))
+PROM_PORT=16489
 WORLD=${1:-healthy}
 [ $# -gt 0 ] && shift
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-argocd-suite.XXXXXX")
-export PG_SOURCE_DIR=$ROOT PG_BUILD_DIR=$WORK PG_PYTHON3=$PY
+case "$WORLD" in
+healthy) WDIR=argocd-stabilization ;;
+broken) WDIR=argocd-broken-2 ;;
+broken-[1-9]) WDIR=argocd-$WORLD ;;
+*) echo "usage: $0 healthy|broken-1..9|broken [phasegate run options]" >&2; exit 2 ;;
+esac
+if [ -n "${SIM_WORK:-}" ]; then
+	WORK=$SIM_WORK
+	rm -rf "$WORK" && mkdir -p "$WORK"
+else
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-argocd-suite.XXXXXX")
+fi
+NET=${PG_NET_EXTERNAL:-0}
+export PG_SOURCE_DIR=$ROOT PG_PYTHON3=$PY
+[ "$NET" = 1 ] || export PG_BUILD_DIR=$WORK
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	sh "$ROOT/tests/net/prometheus.sh" stop >/dev/null 2>&1 || true
-	sh "$ROOT/tests/net/dns.sh" stop >/dev/null 2>&1 || true
-	sh "$ROOT/tests/net/nginx.sh" stop >/dev/null 2>&1 || true
-	rm -rf "$WORK"
+	if [ "$NET" != 1 ]; then
+		sh "$ROOT/tests/net/prometheus.sh" stop >/dev/null 2>&1 || true
+		sh "$ROOT/tests/net/dns.sh" stop >/dev/null 2>&1 || true
+		sh "$ROOT/tests/net/nginx.sh" stop >/dev/null 2>&1 || true
+	fi
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	[ -n "${SIM_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-WORLD_DIR=$WORK/world
-case "$WORLD" in
-healthy)
-	cp -r "$ROOT/fixtures/worlds/argocd-healthy" "$WORK/world" ;;
-broken) cp -r "$ROOT/fixtures/worlds/argocd-broken" "$WORK/world" ;;
-broken-[6-9]) # layers over argocd-healthy: served in place (they include it)
-	WORLD_DIR=$ROOT/fixtures/worlds/argocd-$WORLD ;;
-*) echo "usage: $0 [healthy|broken|broken-6..9] [phasegate run options]" >&2; exit 2 ;;
-esac
-
-"$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$WORLD_DIR" --port "$PORT" \
-	--tls-dir "$WORK/tls" --pki-out "$WORK/pki" </dev/null >"$WORK/sim.log" 2>&1 &
+# the world and the worlds it includes, copied so the run cannot change them
+cp -r "$ROOT/fixtures/worlds" "$WORK/worlds"
+"$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$WORK/worlds/$WDIR" --port "$PORT" \
+	--argocd-port "$APORT" --tls-dir "$WORK/tls" --pki-out "$WORK/pki" \
+	</dev/null >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
 port=16485
 for c in server controller repo-server; do
@@ -48,20 +71,49 @@ for c in server controller repo-server; do
 	PIDS+=($!)
 	port=$((port + 1))
 done
-sh "$ROOT/tests/net/nginx.sh" start >/dev/null
-sh "$ROOT/tests/net/dns.sh" start >/dev/null
-sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
+if [ "$NET" != 1 ]; then
+	sh "$ROOT/tests/net/nginx.sh" start >/dev/null
+	sh "$ROOT/tests/net/dns.sh" start >/dev/null
+	sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
+fi
 for _ in $(seq 1 100); do
-	[ -f "$WORK/pki/port" ] && break
+	[ -f "$WORK/pki/argocd-tokens.json" ] && break
 	sleep 0.1
 done
-[ -f "$WORK/pki/port" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
+[ -f "$WORK/pki/argocd-tokens.json" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
+
+# the Prometheus Operator's part and the Prometheus it configures
+OP=("$PY" "$HERE/prom_operator.py" --api "https://127.0.0.1:$PORT" --ca "$WORK/pki/ca.crt"
+	--cert "$WORK/pki/client-admin.crt" --key "$WORK/pki/client-admin.key" --namespace argocd
+	--selector release=prometheus --dir "$WORK/prom" --prometheus "http://127.0.0.1:$PROM_PORT"
+	--target argocd-server-metrics=127.0.0.1:16485 --target argocd-metrics=127.0.0.1:16486
+	--target argocd-repo-server=127.0.0.1:16487)
+"${OP[@]}" --once
+# the Argo CD history the success metrics of phase 9 read (three days before
+# metrics_time); kept whatever its age
+"$PY" "$ROOT/fixtures/prometheus/history.py" "$WORK/prom/history.om"
+promtool tsdb create-blocks-from openmetrics -q "$WORK/prom/history.om" "$WORK/prom/data" \
+	>"$WORK/prom-history.log" 2>&1
+prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/prom/data" \
+	--storage.tsdb.retention.time=100y \
+	--web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle \
+	</dev/null >"$WORK/prom.log" 2>&1 &
+PIDS+=($!)
+"${OP[@]}" </dev/null >"$WORK/prom-operator.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 200); do
+	curl -fs -o /dev/null "http://127.0.0.1:$PROM_PORT/-/ready" && break
+	sleep 0.05
+done
 
 export KUBECONFIG=$WORK/pki/kubeconfig no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
-# the simulator has no Argo CD API: any token will do, it is only masked
-export ARGOCD_AUTH_TOKEN=${ARGOCD_AUTH_TOKEN:-simulator-token}
+ARGOCD_AUTH_TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' \
+	"$WORK/pki/argocd-tokens.json")
+export ARGOCD_AUTH_TOKEN
 set +e
 "$PG_BINARY" run "$SUITE" --env-file "$SUITE/env/simulator.env" \
+	--var argocd_server="127.0.0.1:$APORT" --var argocd_ca_file="$WORK/pki/ca.crt" \
+	--var prometheus_url="http://127.0.0.1:$PROM_PORT" --var scripts_dir="$HERE/scripts" \
 	--var backup_dir="$WORK/backup" "$@"
 rc=$?
 set -e

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Stand-in for the plan's domain-routing-diagnostic.sh: strict options only (phase 7 checks the
+# routing itself).
+USAGE="domain-routing-diagnostic.sh [--all-tests|--dns-test|--tunnel-test|--service-test|--services-only|--tunnel-only|--validate-only]"
+. "$(dirname "$0")/lib.sh"
+for a in "$@"; do
+	case "$a" in --all-tests | --dns-test | --tunnel-test | --service-test | --services-only | --tunnel-only | --validate-only) ;; *) usage_exit ;; esac
+done
+exit 0
