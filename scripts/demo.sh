@@ -122,11 +122,11 @@ argocd argocd-stabilization 0 PENDING healthy --allow-destructive
 argocd argocd-stabilization-attested 0 GO healthy --allow-destructive \
   --attest suites/argocd-stabilization/attest.example.yaml
 # A world per phase 6-9 with one fault each: NO-GO at that phase's gate
-# (from the phase on; 9 from 6, whose backup it reads); 8 shows the rollback.
+# (from the phase on; 9 from its step 9.3); 8 shows the rollback.
 for n in 6 7 8; do
   argocd "argocd-stabilization-broken-$n" 1 NO-GO "broken-$n" --allow-destructive --from "$n.1"
 done
-argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 6.1
+argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 9.3
 
 echo
 echo "================ summary (reports in out/<run>/: junit.xml, report.md, results.json)"
