@@ -116,15 +116,17 @@ for n in 1 2 3 4 5; do
 done
 # Step 4.1 alone reads only: no --allow-destructive needed, no action runs.
 argocd argocd-stabilization-step-4.1 0 PARTIAL healthy --step 4.1
-# The whole plan on one world (PENDING, then GO with the sign-offs) waits for
-# phases 6-9 to run on the upstream world: their worlds below still layer
-# over argocd-healthy.
+# The whole plan (phase 8.2 deletes and restores the Argo CD namespace: only
+# with --allow-destructive): PENDING without the sign-offs, GO with them.
+argocd argocd-stabilization 0 PENDING healthy --allow-destructive
+argocd argocd-stabilization-attested 0 GO healthy --allow-destructive \
+  --attest suites/argocd-stabilization/attest.example.yaml
 # A world per phase 6-9 with one fault each: NO-GO at that phase's gate
-# (from the phase on; 9 from 6, whose backup it reads); 8 shows the rollback.
+# (from the phase on; 9 from its step 9.3); 8 shows the rollback.
 for n in 6 7 8; do
   argocd "argocd-stabilization-broken-$n" 1 NO-GO "broken-$n" --allow-destructive --from "$n.1"
 done
-argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 6.1
+argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 9.3
 
 echo
 echo "================ summary (reports in out/<run>/: junit.xml, report.md, results.json)"

@@ -30,10 +30,10 @@ add_test(NAME suites.argocd.secret COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} secre
 set_tests_properties(suites.argocd.secret PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 120)
 
 # phases 6-9 (tests/suites/stabilization_b.py): the DR step refuses while an
-# Application holds the resources finalizer; a restore reproduces every
-# exported object; a broken world per phase (fixtures/worlds/argocd-broken-N
-# over argocd-healthy) stops at that phase's gate. Simulators on
-# 16521-16526, metrics stand-ins on 16531-16548.
+# Application holds the resources finalizer, and a restore reproduces every
+# exported object (each on a kubesim of its own, ports 16525 and 16526); a
+# broken world per phase (fixtures/worlds/argocd-broken-6..9 over the suite's
+# world) stops at that phase's gate, through simulator/run.sh like the others.
 set(PG_STAB_B_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/stabilization_b.py)
 foreach(mode dr-finalizer restore)
   add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
@@ -43,5 +43,5 @@ endforeach()
 foreach(n 6 7 8 9)
   add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
   set_tests_properties(ship.stabilization.broken_${n} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-    TIMEOUT 600 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom")
+    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
 endforeach()

@@ -2,11 +2,9 @@
 # Runs the suite against the cluster simulator and the local test servers:
 #   suites/argocd-stabilization/simulator/run.sh WORLD [phasegate run options]
 # WORLD is `healthy` (fixtures/worlds/argocd-stabilization: upstream Argo CD
-# 3.6 with the team's applications), `broken-N` (argocd-broken-N, N = 1..5:
-# the same with one fault that must stop phase N's gate; N = 6..9: phases
-# 6-9's broken worlds, layers over argocd-healthy, run against the test
-# Prometheus of tests/net) or `broken` (the same as broken-2).
-# e.g. `run.sh healthy --allow-destructive --out out/argocd`.
+# 3.6 with the team's applications), `broken-N` (argocd-broken-N, N = 1..9:
+# the same with one fault that must stop phase N's gate) or `broken` (the
+# same as broken-2). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
 #
 # It starts, all on 127.0.0.1 and stopped on exit:
 # - kubesim with the world and its Argo CD API (ports SIM_PORT, default
@@ -85,7 +83,13 @@ OP=("$PY" "$HERE/prom_operator.py" --api "https://127.0.0.1:$PORT" --ca "$WORK/p
 	--target argocd-server-metrics=127.0.0.1:16485 --target argocd-metrics=127.0.0.1:16486
 	--target argocd-repo-server=127.0.0.1:16487)
 "${OP[@]}" --once
+# the Argo CD history the success metrics of phase 9 read (three days before
+# metrics_time); kept whatever its age
+"$PY" "$ROOT/fixtures/prometheus/history.py" "$WORK/prom/history.om"
+promtool tsdb create-blocks-from openmetrics -q "$WORK/prom/history.om" "$WORK/prom/data" \
+	>"$WORK/prom-history.log" 2>&1
 prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/prom/data" \
+	--storage.tsdb.retention.time=100y \
 	--web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle \
 	</dev/null >"$WORK/prom.log" 2>&1 &
 PIDS+=($!)
