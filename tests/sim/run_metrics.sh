@@ -115,7 +115,10 @@ A=$(value "$SERVER" '^grpc_server_handled_total')
 gt "$B" "$A" && pass "server counters reset by the restart ($B -> $A)" \
   || fail "server counters not reset ($B -> $A)"
 kc scale deploy/argocd-repo-server -n argocd --replicas=0
-CODE=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REPO/metrics")
-expect_eq "no ready repo-server pod: its endpoint is unavailable" "503" "$CODE"
+# the controller takes the pods down over the next simulated seconds
+repo_down() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$REPO/metrics")" = 503 ]
+}
+wait_until "no ready repo-server pod: its endpoint is unavailable (503)" 15 repo_down
 
 finish

@@ -106,9 +106,7 @@ export KUBECONFIG=$WORK/pki/kubeconfig no_proxy=127.0.0.1,localhost NO_PROXY=127
 ARGOCD_AUTH_TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin", "simulator-token"))' \
 	"$WORK/pki/argocd-tokens.json" 2>/dev/null || echo simulator-token)
 export ARGOCD_AUTH_TOKEN
-# phases 6-9's worlds (broken-6..9) read the test Prometheus's history
 PROM_VAR=(--var prometheus_url="http://127.0.0.1:$PROM_PORT")
-case "$WORLD" in broken-[6-9]) PROM_VAR=() ;; esac
 set +e
 "$PG_BINARY" run "$SUITE" --env-file "$SUITE/env/simulator.env" \
 	--var argocd_server="127.0.0.1:$APORT" --var argocd_ca_file="$WORK/pki/ca.crt" \
