@@ -305,9 +305,7 @@ static int load_in_cluster(struct kube_config *kc, const struct kube_config_opts
 	if (!kc->nspace)
 		kc->nspace = xstrdup("default");
 	kc->origin = xstrdup("in-cluster service account");
-	kc->proxy = kube_proxy_for(kc->server, NULL, NULL);
-	(void)http_url_secret(kc->proxy);
-	return 0;
+	return 0; /* the proxy is chosen by the caller, as for a kubeconfig */
 }
 
 int kube_config_load(struct kube_config *kc, const struct kube_config_opts *o, struct pg_err *e)
