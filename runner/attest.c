@@ -229,12 +229,17 @@ static const char *closest_id(const struct attest_rules *r, const char *id)
 	return best;
 }
 
-static int known_id(const struct attest_rules *r, const char *id)
+static int in_list(const char *const *ids, size_t n, const char *id)
 {
-	for (size_t i = 0; i < r->nids; i++)
-		if (strcmp(r->ids[i], id) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
 			return 1;
 	return 0;
+}
+
+static int known_id(const struct attest_rules *r, const char *id)
+{
+	return in_list(r->ids, r->nids, id);
 }
 
 static void check_time(const struct node *entry, const struct attest_entry *en,
@@ -337,6 +342,13 @@ static void load_one(struct attest_set *s, const char *path, const struct attest
 				    name);
 				bad_key = 1;
 			}
+		}
+		if (in_list(r->automated, r->nautomated, k->str)) {
+			diag_at(d, k,
+			        "attestation for '%s', an automated check: its result comes from "
+			        "the run, and only manual checks and approvals take sign-offs",
+			        k->str);
+			continue;
 		}
 		if (r->nids && !known_id(r, k->str)) {
 			const char *hint = closest_id(r, k->str);

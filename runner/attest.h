@@ -34,6 +34,8 @@ struct attestation {
 struct attest_rules {
 	const char *const *ids; /* every id a suite entry or approval has (did-you-mean) */
 	size_t nids;
+	const char *const *automated; /* ids of checks a machine decides: no sign-off */
+	size_t nautomated;
 	long long max_age_s;            /* 0 = no limit */
 	time_t now;                     /* 0 = the current time */
 	const char *allowed_signers;    /* ssh allowed_signers file, or NULL */

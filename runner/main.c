@@ -550,17 +550,25 @@ static int load_attestations(const struct cli *c, const struct plan *p)
 		return 0;
 	const char **ids = NULL;
 	size_t nids = 0;
+	const char **automated = NULL; /* checks whose result a machine decides */
+	size_t nautomated = 0;
 	for (size_t i = 0; i < p->nphases; i++)
 		for (size_t j = 0; j < p->phases[i].nsteps; j++) {
 			const struct plan_step *s = &p->phases[i].steps[j];
-			for (size_t k = 0; k < s->nchecks; k++)
-				add_id(&ids, &nids, s->checks[k].id);
+			for (size_t k = 0; k < s->nchecks; k++) {
+				const struct plan_check *pc = &s->checks[k];
+				add_id(&ids, &nids, pc->id);
+				if (pc->mod && !(pc->mod->flags & CHECK_F_MANUAL))
+					add_id(&automated, &nautomated, pc->id);
+			}
 		}
 	for (size_t i = 0; i < p->napprovals; i++)
 		add_id(&ids, &nids, p->approvals[i].id);
 	struct attest_rules rules = {
 		.ids = ids,
 		.nids = nids,
+		.automated = automated,
+		.nautomated = nautomated,
 		.max_age_s = p->attest_max_age_ms / 1000,
 		.allowed_signers = c->allowed_signers ? c->allowed_signers : p->allowed_signers,
 		.suite_digest = p->digest,
@@ -569,6 +577,7 @@ static int load_attestations(const struct cli *c, const struct plan *p)
 	diags_init(&d);
 	int rc = attest_load(c->attests.v, c->attests.n, &rules, &d);
 	free(ids);
+	free(automated);
 	if (rc != 0)
 		return report_diags("--attest", &d);
 	diags_release(&d);

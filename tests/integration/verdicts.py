@@ -268,6 +268,8 @@ def test_attest_bad():
         ("entry not a map", {"a.yaml": "trained: yes\n"}, "must be a map", "a.yaml:1:10"),
         ("unknown id", {"a.yaml": 'traned: {by: J, at: "%s"}\n' % recent},
          "unknown id 'traned' (did you mean 'trained'?)", "a.yaml:1:1"),
+        ("automated check", {"a.yaml": 'ready: {by: J, at: "%s"}\n' % recent},
+         "attestation for 'ready', an automated check", "a.yaml:1:1"),
         ("no by", {"a.yaml": 'trained: {at: "%s"}\n' % recent}, "has no 'by'", "a.yaml:1:10"),
         ("empty by", {"a.yaml": 'trained: {by: "", at: "%s"}\n' % recent}, "has no 'by'", None),
         ("no at", {"a.yaml": "trained: {by: Jane}\n"}, "has no 'at'", "a.yaml:1:10"),
