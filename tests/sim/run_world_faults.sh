@@ -119,8 +119,10 @@ wait_until "recovered: the other apps follow" 20 sync_status_is helm-guestbook S
 # --- a sync that fails: retries with backoff, then Failed ------------------------------------
 ctl POST /_sim/controller/faults "[{fault: SyncFails, app: '^helm-guestbook$'}]" >/dev/null
 argo POST /api/v1/applications/helm-guestbook/sync \
-  '{"retryStrategy": {"limit": 2, "backoff": {"duration": "1s", "factor": 2, "maxDuration": "10s"}}}'
+  '{"retryStrategy": {"limit": 2, "backoff": {"duration": "3s", "factor": 2, "maxDuration": "10s"}}}'
 expect_eq "sync accepted" "Running" "$(jget "$OUT" 'd["status"]["operationState"]["phase"]')"
+# the backoff leaves 6 s between the first and second retry: room for a
+# loaded machine to see the state in between
 retrying() {
   argo GET /api/v1/applications/helm-guestbook
   [ "$(jget "$OUT" 'd["status"]["operationState"].get("retryCount", 0)')" = 1 ]
