@@ -1,88 +1,27 @@
 /* main.c - the phasegate command line: the only file that parses argv,
- * prints the verdict and calls exit(). Everything else is the runner
- * library (runner/), the modules (checks/) and the writers (reports/). */
-#include <dirent.h>
+ * prints the verdict and calls exit(); with runner/cmd_sign.c (report,
+ * attest) and runner/cmd_fleet.c (fleet runs, merge, collect) it is the
+ * command layer (runner/cli.h). Everything else is the runner library
+ * (runner/), the modules (checks/) and the writers (reports/). */
 #include <errno.h>
 #include <signal.h>
-#include <stddef.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "health_cmd.h"
-#include "k8s_publish.h"
 #include "attest.h"
-#include "digest.h"
-#include "escalation.h"
-#include "prior.h"
+#include "cli.h"
 #include "cli_table.h"
-#include "fleet.h"
+#include "escalation.h"
+#include "health_cmd.h"
 #include "http.h"
-#include "module.h"
-#include "outfile.h"
-#include "proc.h"
+#include "prior.h"
 #include "rbac.h"
-#include "report.h"
-#include "result.h"
-#include "scheduler.h"
 #include "schema.h"
-#include "suite.h"
-#include "vars.h"
 #include "verdict.h"
 
-enum exit_code {
-	EXIT_PASS = 0,
-	EXIT_GATE_FAILED = 1,
-	EXIT_USAGE = 2,
-	EXIT_INTERNAL = 3,
-	EXIT_NOT_GO = 4,
-};
-
-struct strlist {
-	const char **v;
-	size_t n;
-};
-
-struct cli {
-	const char *command;
-	const char *target;
-	const char *extra;          /* attest: the id */
-	struct strlist phases, steps, tags, skip_tags, attests;
-	const char *from, *until;
-	const char **vars;
-	size_t nvars;
-	const char **sets;
-	size_t nsets;
-	const char **owned;         /* comma-split pieces (malloc'd) */
-	size_t nowned;
-	const char *env_file;
-	const char *allowed_signers;
-	const char *by, *note, *sign_key;
-	const char *suite_digest, *for_suite; /* attest: the suite the sign-off is for */
-	const char *prior;          /* run: --prior RESULTS.json */
-	const char *junit, *markdown, *json, *out_dir;
-	const char *html;
-	const char *plugins;
-	const char *run_id;
-	const char **contexts;       /* fleet: --context (repeatable) */
-	size_t ncontexts;
-	const char *kubeconfig_dir;  /* fleet: one cluster per kubeconfig file */
-	const char *publish;         /* configmap/NS/NAME */
-	const char *service_account; /* rbac: NAMESPACE/NAME */
-	const char **operands;       /* every operand after the command (merge takes many) */
-	size_t noperands;
-	int ids;
-	int dry_run, keep_going, no_color, verbose, quiet, allow_destructive, require_go;
-	int strict;                 /* validate --strict: remedy warnings are errors */
-	long jobs;
-	long long timeout_ms;
-};
-
-static int usage_error(const char *fmt, ...) PG_PRINTF(1, 2);
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -114,7 +53,7 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
 	return 1;
 }
 
-static void push(const char ***v, size_t *n, const char *s)
+void push(const char ***v, size_t *n, const char *s)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = s;
@@ -149,25 +88,33 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			const char *name;
 			struct strlist *list;
 		} lists[] = {
-			{"--phase", &c->phases}, {"--step", &c->steps},
-			{"--tag", &c->tags},     {"--skip-tag", &c->skip_tags},
-			{"--attest", &c->attests},
+		    {"--phase", &c->phases},       {"--step", &c->steps},     {"--tag", &c->tags},
+		    {"--skip-tag", &c->skip_tags}, {"--attest", &c->attests},
 		};
 		const struct {
 			const char *name;
 			const char **field;
 		} strs[] = {
-			{"--env-file", &c->env_file}, {"--junit", &c->junit},
-			{"--markdown", &c->markdown}, {"--json", &c->json},
-			{"--out", &c->out_dir},       {"--plugins", &c->plugins},
-			{"--run-id", &c->run_id},     {"--from", &c->from},
-			{"--until", &c->until},       {"--allowed-signers", &c->allowed_signers},
-			{"--by", &c->by},             {"--note", &c->note},
-			{"--sign", &c->sign_key},     {"--html", &c->html},
-			{"--kubeconfig-dir", &c->kubeconfig_dir}, {"--publish", &c->publish},
-			{"--service-account", &c->service_account},
-			{"--prior", &c->prior},       {"--suite-digest", &c->suite_digest},
-			{"--for-suite", &c->for_suite},
+		    {"--env-file", &c->env_file},
+		    {"--junit", &c->junit},
+		    {"--markdown", &c->markdown},
+		    {"--json", &c->json},
+		    {"--out", &c->out_dir},
+		    {"--plugins", &c->plugins},
+		    {"--run-id", &c->run_id},
+		    {"--from", &c->from},
+		    {"--until", &c->until},
+		    {"--allowed-signers", &c->allowed_signers},
+		    {"--by", &c->by},
+		    {"--note", &c->note},
+		    {"--sign", &c->sign_key},
+		    {"--html", &c->html},
+		    {"--kubeconfig-dir", &c->kubeconfig_dir},
+		    {"--publish", &c->publish},
+		    {"--service-account", &c->service_account},
+		    {"--prior", &c->prior},
+		    {"--suite-digest", &c->suite_digest},
+		    {"--for-suite", &c->for_suite},
 		};
 		int matched = 0;
 		for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]) && !matched; k++) {
@@ -201,7 +148,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 		if ((r = take_value(argc, argv, &i, "--context", &val)) != 0) {
 			if (r < 0 || !*val)
-				return usage_error("option '--context' needs a kubeconfig context name");
+				return usage_error(
+				    "option '--context' needs a kubeconfig context name");
 			push(&c->contexts, &c->ncontexts, val);
 			continue;
 		}
@@ -215,11 +163,13 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		if ((r = take_value(argc, argv, &i, "--jobs", &val)) != 0) {
 			long long n;
 			if (r < 0 || parse_ll(val, &n) != 0 || n < 1)
-				return usage_error("option '--jobs' needs a number from 1 to %d, got '%s'",
-						   SCHED_JOBS_MAX, val ? val : "");
+				return usage_error(
+				    "option '--jobs' needs a number from 1 to %d, got '%s'",
+				    SCHED_JOBS_MAX, val ? val : "");
 			if (n > SCHED_JOBS_MAX)
 				return usage_error(
-				    "option '--jobs' is at most %d, got %lld: each concurrent check holds "
+				    "option '--jobs' is at most %d, got %lld: each concurrent "
+				    "check holds "
 				    "a thread and connections, and %d keeps a run within the usual "
 				    "1,024 open files (see docs/modules/http.md)",
 				    SCHED_JOBS_MAX, n, SCHED_JOBS_MAX);
@@ -228,16 +178,19 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		}
 		if ((r = take_value(argc, argv, &i, "--require", &val)) != 0) {
 			if (r < 0 || strcmp(val, "go") != 0)
-				return usage_error("option '--require' takes 'go' (exit 4 unless the "
-						   "verdict is GO), got '%s'",
-						   val ? val : "");
+				return usage_error(
+				    "option '--require' takes 'go' (exit 4 unless the "
+				    "verdict is GO), got '%s'",
+				    val ? val : "");
 			c->require_go = 1;
 			continue;
 		}
 		if ((r = take_value(argc, argv, &i, "--timeout", &val)) != 0) {
-			if (r < 0 || parse_duration_ms(val, &c->timeout_ms) != 0 || c->timeout_ms <= 0)
-				return usage_error("option '--timeout' needs a duration such as 90s or 10m, got '%s'",
-						   val ? val : "");
+			if (r < 0 || parse_duration_ms(val, &c->timeout_ms) != 0 ||
+			    c->timeout_ms <= 0)
+				return usage_error("option '--timeout' needs a duration such as "
+				                   "90s or 10m, got '%s'",
+				                   val ? val : "");
 			continue;
 		}
 		if (strcmp(a, "--dry-run") == 0)
@@ -317,8 +270,8 @@ static int mkdir_p(const char *dir)
 
 /* Writes every report asked for, as one set (runner/outfile.h): all or
  * none of the files change. Returns 0 or EXIT_INTERNAL. */
-static int write_reports(const struct cli *c, const char *out_dir, const struct run_result *r,
-			 struct console *con)
+int write_reports(const struct cli *c, const char *out_dir, const struct run_result *r,
+                  struct console *con)
 {
 	char *junit = c->junit ? xstrdup(c->junit) : NULL;
 	char *md = c->markdown ? xstrdup(c->markdown) : NULL;
@@ -326,7 +279,8 @@ static int write_reports(const struct cli *c, const char *out_dir, const struct 
 	int rc = 0;
 	if (out_dir) {
 		if (mkdir_p(out_dir) != 0) {
-			fprintf(stderr, "phasegate: cannot create '%s': %s\n", out_dir, strerror(errno));
+			fprintf(stderr, "phasegate: cannot create '%s': %s\n", out_dir,
+			        strerror(errno));
 			rc = EXIT_INTERNAL;
 			goto out;
 		}
@@ -398,7 +352,7 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	}
 	char *name = mask_dup(pc->name);
 	fprintf(f, "      %-6s %-28s %s%s\n", kind, pc->id, name,
-		pc->destructive ? "   [DESTRUCTIVE]" : "");
+	        pc->destructive ? "   [DESTRUCTIVE]" : "");
 	fprintf(f, "             %s", dm);
 	if (kind[0] == 'c') {
 		fprintf(f, " [%s", pc->gate ? "gate" : "non-gating");
@@ -410,7 +364,8 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 			fprintf(f, ", retry %d more times every %s", pc->max_attempts - 1, e);
 			free(e);
 		} else if (pc->eventually) {
-			char *w = format_duration(pc->within_ms), *e = format_duration(pc->every_ms);
+			char *w = format_duration(pc->within_ms),
+			     *e = format_duration(pc->every_ms);
 			fprintf(f, ", eventually within %s every %s", w, e);
 			free(w);
 			free(e);
@@ -436,7 +391,7 @@ static void print_ids(const struct plan *p)
 			printf("step %s\n", s->id);
 			for (size_t k = 0; k < s->nchecks + s->nactions; k++) {
 				const struct plan_check *pc =
-					k < s->nchecks ? &s->checks[k] : &s->actions[k - s->nchecks];
+				    k < s->nchecks ? &s->checks[k] : &s->actions[k - s->nchecks];
 				for (size_t t = 0; t < pc->ntags; t++) {
 					size_t seen = 0;
 					while (seen < ntags && strcmp(tags[seen], pc->tags[t]) != 0)
@@ -490,7 +445,8 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 			free(sn);
 			for (size_t k = 0; k < s->nactions; k++)
 				if (s->actions[k].selected) {
-					print_check_line(f, &s->actions[k], dry ? "would" : "action");
+					print_check_line(f, &s->actions[k],
+					                 dry ? "would" : "action");
 					destructive += s->actions[k].destructive;
 				}
 			char *cn = mask_dup(s->checkpoint_name);
@@ -520,23 +476,23 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 	}
 	if (skipped_steps)
 		fprintf(f, "not selected: %zu step%s (a run of this selection is PARTIAL)\n",
-			skipped_steps, skipped_steps == 1 ? "" : "s");
+		        skipped_steps, skipped_steps == 1 ? "" : "s");
 	if (destructive)
 		fprintf(f, "%zu destructive action%s (they run only with --allow-destructive)\n",
-			destructive, destructive == 1 ? "" : "s");
+		        destructive, destructive == 1 ? "" : "s");
 	fprintf(f, "%zu gates in order; %s\n", gates, dry ? "dry run: nothing was run" : "");
 }
 
-static int report_diags(const char *what, struct diags *d)
+int report_diags(const char *what, struct diags *d)
 {
 	diags_print(d, stderr);
 	fprintf(stderr, "phasegate: %s: %zu problem%s found; nothing was run\n", what, d->n,
-		d->n == 1 ? "" : "s");
+	        d->n == 1 ? "" : "s");
 	diags_release(d);
 	return EXIT_USAGE;
 }
 
-static void add_id(const char ***ids, size_t *n, const char *id)
+void add_id(const char ***ids, size_t *n, const char *id)
 {
 	if (id)
 		push(ids, n, id);
@@ -565,13 +521,13 @@ static int load_attestations(const struct cli *c, const struct plan *p)
 	for (size_t i = 0; i < p->napprovals; i++)
 		add_id(&ids, &nids, p->approvals[i].id);
 	struct attest_rules rules = {
-		.ids = ids,
-		.nids = nids,
-		.automated = automated,
-		.nautomated = nautomated,
-		.max_age_s = p->attest_max_age_ms / 1000,
-		.allowed_signers = c->allowed_signers ? c->allowed_signers : p->allowed_signers,
-		.suite_digest = p->digest,
+	    .ids = ids,
+	    .nids = nids,
+	    .automated = automated,
+	    .nautomated = nautomated,
+	    .max_age_s = p->attest_max_age_ms / 1000,
+	    .allowed_signers = c->allowed_signers ? c->allowed_signers : p->allowed_signers,
+	    .suite_digest = p->digest,
 	};
 	struct diags d;
 	diags_init(&d);
@@ -597,24 +553,26 @@ static size_t list_destructive(const struct plan *p, FILE *f)
 				size_t n;
 				const char *kind;
 			} lists[] = {{s->actions, s->nactions, "action"},
-				     {s->rollbacks, s->nrollbacks, "rollback"}};
+			             {s->rollbacks, s->nrollbacks, "rollback"}};
 			for (size_t l = 0; l < 2; l++)
 				for (size_t k = 0; k < lists[l].n; k++) {
 					const struct plan_check *pc = &lists[l].v[k];
 					if (!pc->selected || !pc->destructive)
 						continue;
 					if (!n++)
-						fprintf(f, "destructive actions in the selection:\n");
-					char *d = pc->priv && pc->mod->describe ? pc->mod->describe(pc->priv)
-									       : NULL;
+						fprintf(f,
+						        "destructive actions in the selection:\n");
+					char *d = pc->priv && pc->mod->describe
+					              ? pc->mod->describe(pc->priv)
+					              : NULL;
 					char *dm = mask_dup(d ? d : pc->mod->name);
 					size_t cut = strlen(dm) > 100 ? 100 : strlen(dm);
 					while (cut && ((unsigned char)dm[cut] & 0xC0) == 0x80)
 						cut--; /* one line each, cut between characters */
 					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s\n", s->id,
-						lists[l].kind, pc->id, pc->pos.file ? pc->pos.file : "?",
-						pc->pos.line, pc->pos.col, (int)cut, dm,
-						dm[cut] ? " …" : "");
+					        lists[l].kind, pc->id,
+					        pc->pos.file ? pc->pos.file : "?", pc->pos.line,
+					        pc->pos.col, (int)cut, dm, dm[cut] ? " …" : "");
 					free(d);
 					free(dm);
 				}
@@ -632,14 +590,14 @@ static int guard_destructive(const struct cli *c, const struct plan *p)
 	if (!n)
 		return 0;
 	fprintf(stderr,
-		"phasegate: %zu destructive action%s selected; give --allow-destructive to run "
-		"them (or narrow the selection); nothing was run\n",
-		n, n == 1 ? " is" : "s are");
+	        "phasegate: %zu destructive action%s selected; give --allow-destructive to run "
+	        "them (or narrow the selection); nothing was run\n",
+	        n, n == 1 ? " is" : "s are");
 	return EXIT_USAGE;
 }
 
 /* The loader's options from the command line (--var, --env-file, --set). */
-static void load_opts_of(const struct cli *c, struct load_opts *lo)
+void load_opts_of(const struct cli *c, struct load_opts *lo)
 {
 	load_opts_init(lo);
 	lo->vars = c->vars;
@@ -652,8 +610,8 @@ static void load_opts_of(const struct cli *c, struct load_opts *lo)
 static int load(const struct cli *c, struct plan *p)
 {
 	if (!c->target)
-		return usage_error("'%s' needs a suite (a directory with suite.yaml, or a YAML file)",
-				   c->command);
+		return usage_error(
+		    "'%s' needs a suite (a directory with suite.yaml, or a YAML file)", c->command);
 	struct load_opts lo;
 	load_opts_of(c, &lo);
 	struct diags d;
@@ -703,13 +661,13 @@ static int check_remedies(const struct cli *c, const struct plan *p)
 	for (size_t i = 0; i < d.n; i++) {
 		const struct diag *g = &d.v[i];
 		fprintf(stderr, "%s:%u:%u: warning: %s\n", g->file ? g->file : "?", g->line, g->col,
-			g->msg);
+		        g->msg);
 	}
 	if (n)
 		fprintf(stderr,
-			"phasegate: %zu automated check%s no remedy: (an error with --strict or "
-			"require: {remedy: true})\n",
-			n, n == 1 ? " has" : "s have");
+		        "phasegate: %zu automated check%s no remedy: (an error with --strict or "
+		        "require: {remedy: true})\n",
+		        n, n == 1 ? " has" : "s have");
 	diags_release(&d);
 	return 0;
 }
@@ -726,240 +684,6 @@ static int cmd_modules(void)
 			       (k->flags & KEY_REQUIRED) ? " (required)" : "");
 	}
 	return EXIT_PASS;
-}
-
-/* Re-judges a stored run with the --attest files (nothing runs). Returns 0
- * or EXIT_USAGE (diagnostics printed). */
-static int rejudge(const struct cli *c, struct run_result *r)
-{
-	const char **ids = NULL;
-	size_t nids = 0;
-	for (size_t i = 0; i < r->nphases; i++)
-		for (size_t j = 0; j < r->phases[i].nsteps; j++)
-			for (size_t k = 0; k < r->phases[i].steps[j].nchecks; k++)
-				add_id(&ids, &nids, r->phases[i].steps[j].checks[k].id);
-	for (size_t i = 0; i < r->napprovals; i++)
-		add_id(&ids, &nids, r->approvals[i].id);
-	/* the suite's own rules, stored at run time (older files: none) */
-	struct attest_rules rules = {
-		.ids = ids,
-		.nids = nids,
-		.max_age_s = r->attest_max_age_s,
-		.allowed_signers = c->allowed_signers ? c->allowed_signers : r->allowed_signers,
-		.suite_digest = r->suite_digest,
-	};
-	struct diags d;
-	diags_init(&d);
-	attest_set_run(r->run_id);
-	int bad = attest_load(c->attests.v, c->attests.n, &rules, &d);
-	free(ids);
-	if (bad)
-		return report_diags("--attest", &d);
-	diags_release(&d);
-	size_t changed = attest_rejudge(r);
-	for (size_t i = 0; i < c->attests.n; i++) {
-		r->attest_files = xrealloc(r->attest_files, (r->nattest_files + 1) * sizeof(char *));
-		r->attest_files[r->nattest_files++] = xstrdup(c->attests.v[i]);
-	}
-	verdict_judge(r);
-	printf("%s: %zu sign-off%s recorded; verdict %s — %s\n", c->target, changed,
-	       changed == 1 ? "" : "s", r->verdict, r->reason);
-	return 0;
-}
-
-/* report RESULTS [--attest FILE...]: render again; with attestations,
- * re-judge the stored run first (nothing is run) and rewrite every report
- * (beside RESULTS unless outputs are named). */
-static int cmd_report(const struct cli *c)
-{
-	if (!c->target)
-		return usage_error("'report' needs a results JSON file");
-	int named = c->junit || c->markdown || c->out_dir || c->json || c->html;
-	if (!named && !c->attests.n)
-		return usage_error("'report' needs at least one of --junit, --markdown, --json, --html, "
-				   "--out, or --attest");
-	struct run_result r;
-	memset(&r, 0, sizeof(r));
-	struct pg_err e;
-	if (result_load_file(&r, c->target, &e) != 0) {
-		fprintf(stderr, "phasegate: %s\n", e.msg);
-		return EXIT_USAGE;
-	}
-	int rc = 0;
-	struct cli out = *c;
-	char *dir = NULL;
-	if (c->attests.n) {
-		rc = rejudge(c, &r);
-		if (rc) {
-			result_release(&r);
-			return rc;
-		}
-		if (!named) { /* rewrite the run's own reports */
-			dir = path_dir(c->target);
-			out.json = c->target;
-			out.out_dir = dir;
-		}
-		rc = verdict_exit_code(&r, c->require_go);
-	}
-	int wr = write_reports(&out, out.out_dir, &r, NULL);
-	if (wr)
-		rc = wr;
-	free(dir);
-	result_release(&r);
-	return rc;
-}
-
-/* Appends a YAML double-quoted scalar (JSON string syntax is valid YAML). */
-static void add_quoted(struct buf *b, const char *s)
-{
-	json_t *j = json_string(s);
-	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-	buf_adds(b, t ? t : "\"\"");
-	free(t);
-	json_decref(j);
-}
-
-/* Appends the ssh-keygen -Y signature of the entry as a block scalar.
- * Returns 0 or EXIT_USAGE. */
-static int add_signature(struct buf *b, const struct cli *c, const char *at, const char *suite)
-{
-	struct pg_err e = {{0}};
-	char *text = attest_signed_text(c->extra, c->by, at, c->note, c->run_id, suite);
-	const char *argv[] = {"ssh-keygen", "-q", "-Y",	       "sign",
-			      "-f",	    c->sign_key, "-n", "phasegate", NULL};
-	struct proc_spec ps = {.argv = argv,
-			       .stdin_data = text,
-			       .stdin_len = strlen(text),
-			       .timeout_ms = 30000,
-			       .max_output = 64 * 1024};
-	struct proc_result pr;
-	memset(&pr, 0, sizeof(pr));
-	int rc = 0;
-	if (proc_run(&ps, NULL, &pr, &e) != 0 || pr.exit_code != 0 || !pr.out.len) {
-		fprintf(stderr, "phasegate: ssh-keygen -Y sign with %s failed: %s\n", c->sign_key,
-			pr.err.len ? buf_str(&pr.err) : e.msg);
-		rc = EXIT_USAGE;
-	} else {
-		buf_adds(b, "  signature: |\n");
-		const char *line = buf_str(&pr.out);
-		while (*line) {
-			size_t len = strcspn(line, "\n");
-			buf_adds(b, "    ");
-			buf_add(b, line, len);
-			buf_addc(b, '\n');
-			line += len + (line[len] ? 1 : 0);
-		}
-	}
-	proc_result_release(&pr);
-	free(text);
-	return rc;
-}
-
-/* The digest a sign-off names: --suite-digest as given, or that of the suite
- * --for-suite loads (with --var, --env-file, --set). Returns 0 (hex empty
- * when neither was given) or EXIT_USAGE. */
-static int attest_suite_digest(const struct cli *c, char hex[65])
-{
-	hex[0] = 0;
-	if (c->suite_digest && c->for_suite)
-		return usage_error("give --suite-digest or --for-suite, not both");
-	if (c->suite_digest) {
-		if (!digest_is_prefix(c->suite_digest))
-			return usage_error("--suite-digest needs 12 to 64 lowercase hex digits (as "
-					   "'phasegate validate' shows), got '%s'",
-					   c->suite_digest);
-		snprintf(hex, 65, "%s", c->suite_digest);
-		return 0;
-	}
-	if (!c->for_suite)
-		return 0;
-	struct load_opts lo;
-	load_opts_of(c, &lo);
-	struct diags d;
-	struct plan p;
-	diags_init(&d);
-	if (suite_load(&p, c->for_suite, &lo, &d) != 0)
-		return report_diags(c->for_suite, &d);
-	diags_release(&d);
-	memcpy(hex, p.digest, 65);
-	plan_release(&p);
-	return 0;
-}
-
-/* attest FILE ID --by NAME [--note TEXT] [--run-id RUN] [--sign KEY]
- * [--suite-digest DIGEST | --for-suite SUITE]: adds one sign-off (at = now)
- * to FILE, which is created when absent. */
-static int cmd_attest(const struct cli *c)
-{
-	char suite[65];
-	if (!c->target || !c->extra)
-		return usage_error("'attest' needs a file and an id: phasegate attest FILE ID --by "
-				   "NAME [--note TEXT]");
-	if (!c->by || !*c->by)
-		return usage_error("'attest' needs --by NAME (who signs off)");
-	int src = attest_suite_digest(c, suite);
-	if (src)
-		return src;
-	char *old = NULL;
-	size_t oldlen = 0;
-	struct pg_err e;
-	if (access(c->target, F_OK) == 0) {
-		struct diags d;
-		struct attest_rules keep = {.keep_signatures_unverified = 1};
-		diags_init(&d);
-		if (attest_load(&c->target, 1, &keep, &d) != 0)
-			return report_diags(c->target, &d);
-		diags_release(&d);
-		struct attestation a;
-		if (attest_lookup(c->target, c->extra, &a, &e) == 1) {
-			attestation_release(&a);
-			fprintf(stderr, "phasegate: %s already holds a sign-off for '%s'\n", c->target,
-				c->extra);
-			return EXIT_USAGE;
-		}
-		if (read_file_capped(c->target, 4 * 1024 * 1024, &old, &oldlen, &e) != 0) {
-			fprintf(stderr, "phasegate: %s\n", e.msg);
-			return EXIT_USAGE;
-		}
-	}
-	char *at = iso8601_now();
-	struct buf b;
-	buf_init(&b, 0);
-	if (old) {
-		buf_add(&b, old, oldlen);
-		if (oldlen && old[oldlen - 1] != '\n')
-			buf_addc(&b, '\n');
-	}
-	add_quoted(&b, c->extra);
-	buf_adds(&b, ":\n  by: ");
-	add_quoted(&b, c->by);
-	buf_adds(&b, "\n  at: ");
-	add_quoted(&b, at);
-	if (c->note) {
-		buf_adds(&b, "\n  note: ");
-		add_quoted(&b, c->note);
-	}
-	if (c->run_id) {
-		buf_adds(&b, "\n  run: ");
-		add_quoted(&b, c->run_id);
-	}
-	if (suite[0]) {
-		buf_adds(&b, "\n  suite: ");
-		add_quoted(&b, suite);
-	}
-	buf_addc(&b, '\n');
-	int rc = c->sign_key ? add_signature(&b, c, at, suite[0] ? suite : NULL) : 0;
-	if (rc == 0 && write_file_atomic(c->target, buf_str(&b), b.len, &e) != 0) {
-		fprintf(stderr, "phasegate: %s\n", e.msg);
-		rc = EXIT_INTERNAL;
-	}
-	if (rc == 0)
-		printf("%s: sign-off for '%s' by %s at %s recorded%s\n", c->target, c->extra, c->by,
-		       at, c->sign_key ? " (signed)" : "");
-	buf_release(&b);
-	free(at);
-	free(old);
-	return rc;
 }
 
 static int publish_results(const struct cli *c, const struct run_result *r, struct console *con);
@@ -991,18 +715,18 @@ static int cmd_run(const struct cli *c, struct plan *p, const struct res_prior *
 	selector_of(c, &sel);
 	char *seltext = plan_selector_text(&sel);
 	struct sched_opts so = {
-		.jobs = (int)c->jobs,
-		.global_timeout_ms = c->timeout_ms,
-		.keep_going = c->keep_going,
-		.options = opts,
-		.noptions = nopts,
-		.attest_files = c->attests.v,
-		.nattest_files = c->attests.n,
-		.selection = seltext,
-		.run_id = c->run_id,
-		.allow_destructive = c->allow_destructive,
-		.observer = con ? &obs : NULL,
-		.prior = prior,
+	    .jobs = (int)c->jobs,
+	    .global_timeout_ms = c->timeout_ms,
+	    .keep_going = c->keep_going,
+	    .options = opts,
+	    .noptions = nopts,
+	    .attest_files = c->attests.v,
+	    .nattest_files = c->attests.n,
+	    .selection = seltext,
+	    .run_id = c->run_id,
+	    .allow_destructive = c->allow_destructive,
+	    .observer = con ? &obs : NULL,
+	    .prior = prior,
 	};
 	struct run_result r;
 	memset(&r, 0, sizeof(r));
@@ -1020,7 +744,7 @@ static int cmd_run(const struct cli *c, struct plan *p, const struct res_prior *
 		rc = verdict_exit_code(&r, c->require_go);
 		if (rc == EXIT_NOT_GO && con) {
 			char *note = xasprintf("--require go: the verdict is %s, not GO (exit 4)",
-					       r.verdict);
+			                       r.verdict);
 			console_note(con, note);
 			free(note);
 		}
@@ -1054,7 +778,8 @@ static int cmd_health(int argc, char **argv)
 		else if (strncmp(argv[i], "--customizations=", 17) == 0)
 			dir = argv[i] + 17;
 		else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
-			rc = usage_error("health: unknown option '%s' (--customizations DIR)", argv[i]);
+			rc = usage_error("health: unknown option '%s' (--customizations DIR)",
+			                 argv[i]);
 		else if (strcmp(argv[i], "--") != 0)
 			files[n++] = argv[i];
 	}
@@ -1076,21 +801,21 @@ static int cmd_health(int argc, char **argv)
 
 /* The cluster to publish to or collect from: the k8s module's settings
  * given as --set k8s.KEY=VALUE (the member's own for a fleet). */
-static void k8s_opts_from_sets(const char *const *sets, size_t n, struct k8s_publish_opts *o)
+void k8s_opts_from_sets(const char *const *sets, size_t n, struct k8s_publish_opts *o)
 {
 	static const struct {
 		const char *prefix;
 		size_t off;
 	} keys[] = {
-		{"k8s.kubeconfig=", offsetof(struct k8s_publish_opts, kubeconfig)},
-		{"k8s.context=", offsetof(struct k8s_publish_opts, context)},
-		{"k8s.service_account_dir=", offsetof(struct k8s_publish_opts, sa_dir)},
+	    {"k8s.kubeconfig=", offsetof(struct k8s_publish_opts, kubeconfig)},
+	    {"k8s.context=", offsetof(struct k8s_publish_opts, context)},
+	    {"k8s.service_account_dir=", offsetof(struct k8s_publish_opts, sa_dir)},
 	};
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (strncmp(sets[i], keys[k].prefix, strlen(keys[k].prefix)) == 0)
 				*(const char **)(void *)((char *)o + keys[k].off) =
-					sets[i] + strlen(keys[k].prefix);
+				    sets[i] + strlen(keys[k].prefix);
 }
 
 static int publish_results(const struct cli *c, const struct run_result *r, struct console *con)
@@ -1138,252 +863,6 @@ static int cmd_rbac(const struct cli *c, const struct plan *p)
 	free(pname);
 	free(sa_ns);
 	return EXIT_PASS;
-}
-
-/* ---- fleets (runner/fleet.c): one suite over many clusters ------------- */
-
-/* The run's own arguments for each cluster's child: argv without the fleet
- * options, --out and --require (each child writes OUT/<cluster>/; the
- * fleet verdict is what --require judges). */
-static const char **fleet_child_args(int argc, char **argv, size_t *n)
-{
-	static const char *const drop[] = {"--context", "--kubeconfig-dir", "--out", "--require",
-					   NULL};
-	const char **v = NULL;
-	*n = 0;
-	for (int i = 1; i < argc; i++) {
-		int dropped = 0;
-		for (size_t k = 0; drop[k] && !dropped; k++) {
-			size_t len = strlen(drop[k]);
-			if (strncmp(argv[i], drop[k], len) != 0)
-				continue;
-			if (argv[i][len] == 0) {
-				i++; /* and its value */
-				dropped = 1;
-			} else if (argv[i][len] == '=') {
-				dropped = 1;
-			}
-		}
-		if (!dropped)
-			push(&v, n, argv[i]);
-	}
-	return v;
-}
-
-static int kubeconfig_file(const struct dirent *d)
-{
-	return d->d_name[0] != '.' && (d->d_type == DT_REG || d->d_type == DT_LNK ||
-				       d->d_type == DT_UNKNOWN);
-}
-
-/* One member per --context, or per file of --kubeconfig-dir (named after
- * the file without its .yaml/.yml/.conf/.kubeconfig ending). The k8s
- * module's settings say which cluster a child talks to. */
-static int fleet_members(const struct cli *c, struct fleet *f)
-{
-	if (c->ncontexts && c->kubeconfig_dir)
-		return usage_error("give either --context or --kubeconfig-dir, not both");
-	for (size_t i = 0; i < c->ncontexts; i++) {
-		char *set = xasprintf("k8s.context=%s", c->contexts[i]);
-		const char *extra[] = {"--set", set, NULL};
-		fleet_add(f, c->contexts[i], extra);
-		free(set);
-	}
-	if (c->kubeconfig_dir) {
-		struct dirent **list = NULL;
-		int n = scandir(c->kubeconfig_dir, &list, kubeconfig_file, alphasort);
-		if (n < 0)
-			return usage_error("cannot read --kubeconfig-dir '%s': %s", c->kubeconfig_dir,
-					   strerror(errno));
-		for (int i = 0; i < n; i++) {
-			char *label = xstrdup(list[i]->d_name);
-			static const char *const ends[] = {".yaml", ".yml", ".conf", ".kubeconfig"};
-			for (size_t k = 0; k < sizeof(ends) / sizeof(ends[0]); k++) {
-				size_t ll = strlen(label), el = strlen(ends[k]);
-				if (ll > el && strcmp(label + ll - el, ends[k]) == 0)
-					label[ll - el] = 0;
-			}
-			char *set = xasprintf("k8s.kubeconfig=%s/%s", c->kubeconfig_dir, list[i]->d_name);
-			const char *extra[] = {"--set", set, NULL};
-			if (f->n < 512)
-				fleet_add(f, label, extra);
-			free(set);
-			free(label);
-			free(list[i]);
-		}
-		free(list);
-		if (!f->n)
-			return usage_error("no kubeconfig files in '%s'", c->kubeconfig_dir);
-	}
-	return 0;
-}
-
-/* Prints one line per cluster and the fleet verdict; writes the fleet
- * report; returns the exit code. */
-static int fleet_finish(const struct cli *c, const struct fleet *f)
-{
-	struct pg_err e;
-	int rc = fleet_exit_code(f);
-	if (fleet_write(f, c->out_dir, &e) != 0) {
-		fprintf(stderr, "phasegate: %s\n", e.msg);
-		rc = EXIT_INTERNAL;
-	}
-	for (size_t i = 0; i < f->n; i++) {
-		const struct fleet_member *m = &f->m[i];
-		char *label = mask_dup(m->cluster);
-		printf("%-24s %-8s %s\n", label, fleet_member_verdict(m),
-		       m->loaded ? (m->r.blocking_gate ? m->r.blocking_gate : "")
-				 : (m->error ? m->error : "no results"));
-		free(label);
-	}
-	const char *v = fleet_verdict(f);
-	printf("fleet verdict: %s (%zu clusters)\nfleet report: %s/fleet.md\n", v, f->n, c->out_dir);
-	if (c->require_go && rc < EXIT_INTERNAL && strcmp(v, "GO") != 0) {
-		fprintf(stderr, "phasegate: --require go: the fleet verdict is %s\n", v);
-		rc = EXIT_NOT_GO;
-	}
-	return rc;
-}
-
-static int fleet_needs_out(const struct cli *c, const char *what)
-{
-	if (!c->out_dir)
-		return usage_error("%s needs --out DIR (a directory per cluster and the fleet report)",
-				   what);
-	if (c->junit || c->markdown || c->json || c->html)
-		return usage_error("%s writes its reports under --out DIR/<cluster>/; "
-				   "--junit, --markdown, --json and --html are for one run",
-				   what);
-	return 0;
-}
-
-static int cmd_fleet_run(const struct cli *c, int argc, char **argv)
-{
-	int rc = fleet_needs_out(c, "a fleet run (--context, --kubeconfig-dir)");
-	if (rc)
-		return rc;
-	struct fleet f;
-	fleet_init(&f);
-	rc = fleet_members(c, &f);
-	if (rc == 0) {
-		char self[4096];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if (n <= 0)
-			snprintf(self, sizeof(self), "%s", argv[0]);
-		else
-			self[n] = 0;
-		size_t nargs;
-		const char **args = fleet_child_args(argc, argv, &nargs);
-		struct pg_err e;
-		long long t = c->timeout_ms ? c->timeout_ms + 60000 : 0;
-		if (fleet_run(&f, self, args, nargs, c->out_dir, t, &e) != 0) {
-			fprintf(stderr, "phasegate: %s\n", e.msg);
-			rc = EXIT_INTERNAL;
-		} else {
-			rc = fleet_finish(c, &f);
-		}
-		free(args);
-	}
-	fleet_release(&f);
-	return rc;
-}
-
-/* merge RESULTS.json… : NAME=PATH, or the cluster named after the results
- * file's directory (out/prod/results.json is "prod") or file name. */
-static int cmd_merge(const struct cli *c)
-{
-	int rc = fleet_needs_out(c, "merge");
-	if (rc)
-		return rc;
-	if (!c->noperands)
-		return usage_error("'merge' needs results files (RESULTS.json or NAME=RESULTS.json)");
-	struct fleet f;
-	fleet_init(&f);
-	for (size_t i = 0; i < c->noperands && rc == 0; i++) {
-		const char *arg = c->operands[i], *eq = strchr(arg, '=');
-		char *label, *path;
-		if (eq && eq > arg && !memchr(arg, '/', (size_t)(eq - arg))) {
-			label = xstrndup(arg, (size_t)(eq - arg));
-			path = xstrdup(eq + 1);
-		} else {
-			path = xstrdup(arg);
-			char *d = xstrdup(arg), *slash = strrchr(d, '/');
-			const char *base = slash ? slash + 1 : d;
-			if (strcmp(base, "results.json") == 0 && slash) {
-				*slash = 0;
-				char *prev = strrchr(d, '/');
-				label = xstrdup(prev ? prev + 1 : d);
-			} else {
-				label = xstrdup(base);
-				char *dot = strrchr(label, '.');
-				if (dot && dot != label)
-					*dot = 0;
-			}
-			free(d);
-		}
-		struct fleet_member *m = fleet_add(&f, label, NULL);
-		m->results = path;
-		fleet_load(m);
-		if (!m->loaded) {
-			fprintf(stderr, "phasegate: %s\n", m->error);
-			rc = EXIT_USAGE;
-		}
-		free(label);
-	}
-	struct pg_err e;
-	for (size_t i = 0; i < f.n && rc == 0; i++)
-		if (fleet_member_store(&f.m[i], c->out_dir, &e) != 0) {
-			fprintf(stderr, "phasegate: %s\n", e.msg);
-			rc = EXIT_INTERNAL;
-		}
-	if (rc == 0)
-		rc = fleet_finish(c, &f);
-	fleet_release(&f);
-	return rc;
-}
-
-/* collect: each cluster's published results, into OUT/<cluster>/ and the
- * fleet report. */
-static int cmd_collect(const struct cli *c)
-{
-	int rc = fleet_needs_out(c, "collect");
-	if (rc)
-		return rc;
-	if (!c->ncontexts && !c->kubeconfig_dir)
-		return usage_error("'collect' needs the clusters: --context (repeatable) or "
-				   "--kubeconfig-dir");
-	char *ns, *name;
-	struct pg_err e;
-	if (k8s_publish_target(c->from ? c->from : "configmap/phasegate/phasegate-results", &ns,
-			       &name, &e) != 0)
-		return usage_error("--from: %s", e.msg);
-	struct fleet f;
-	fleet_init(&f);
-	rc = fleet_members(c, &f);
-	for (size_t i = 0; i < f.n && rc == 0; i++) {
-		struct fleet_member *m = &f.m[i];
-		struct k8s_publish_opts o = {.timeout_ms = c->timeout_ms ? c->timeout_ms : 30000};
-		k8s_opts_from_sets(c->sets, c->nsets, &o);
-		size_t nx = 0;
-		while (m->extra[nx])
-			nx++;
-		k8s_opts_from_sets((const char *const *)m->extra, nx, &o);
-		if (k8s_collect_results(&o, ns, name, &m->r, &e) != 0) {
-			m->error = xstrdup(e.msg);
-			continue;
-		}
-		m->loaded = 1;
-		if (fleet_member_store(m, c->out_dir, &e) != 0) {
-			fprintf(stderr, "phasegate: %s\n", e.msg);
-			rc = EXIT_INTERNAL;
-		}
-	}
-	if (rc == 0)
-		rc = fleet_finish(c, &f);
-	fleet_release(&f);
-	free(ns);
-	free(name);
-	return rc;
 }
 
 int main(int argc, char **argv)
@@ -1477,8 +956,9 @@ int main(int argc, char **argv)
 	int is_list = strcmp(c.command, "list") == 0;
 	int is_rbac = strcmp(c.command, "rbac") == 0;
 	if (!is_run && !is_validate && !is_list && !is_rbac) {
-		rc = usage_error("unknown command '%s' (run, validate, list, report, attest, modules)",
-				 c.command);
+		rc = usage_error(
+		    "unknown command '%s' (run, validate, list, report, attest, modules)",
+		    c.command);
 		goto done;
 	}
 	http_global_init();
@@ -1498,7 +978,7 @@ int main(int argc, char **argv)
 				steps += p.phases[i].nsteps;
 				for (size_t j = 0; j < p.phases[i].nsteps; j++)
 					checks += p.phases[i].steps[j].nchecks +
-						  p.phases[i].steps[j].nactions;
+					          p.phases[i].steps[j].nactions;
 			}
 			printf("%s: suite '%s' is valid: %zu phases, %zu steps, %zu checks and "
 			       "actions%s\n",
@@ -1508,7 +988,8 @@ int main(int argc, char **argv)
 			if (prior)
 				printf("prior run %s (environment %s, finished %s) is valid\n",
 				       prior->run_id ? prior->run_id : "?",
-				       prior->environment ? prior->environment : "?", prior->finished_at);
+				       prior->environment ? prior->environment : "?",
+				       prior->finished_at);
 			list_destructive(&p, stdout);
 		} else if (is_rbac) {
 			rc = cmd_rbac(&c, &p);
