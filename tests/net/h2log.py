@@ -46,7 +46,9 @@ def max_in_flight(rows):
     for r in rows:
         by_conn.setdefault(r["conn"], []).append(r)
     for reqs in by_conn.values():
-        # ends sort before starts at the same instant: touching is not overlap
+        best = max(best, 1)
+        # ends sort before starts at the same instant: touching is not
+        # overlap (nginx logs in milliseconds: a fast answer lasts 0)
         events = sorted([(r["start"], 1) for r in reqs] + [(r["end"], -1) for r in reqs])
         cur = 0
         for _, d in events:
