@@ -37,7 +37,7 @@ done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench-k8s.XXXXXX")
 chmod 755 "$WORK" # nginx's workers (nobody, when started as root) read the floor's answers
-SIM_PID= FLOOR_STARTED=
+SIM_PID='' FLOOR_STARTED=''
 cleanup() {
   if [ -n "$FLOOR_STARTED" ]; then "$ROOT/tests/net/h2proxy.sh" stop "$WORK/floor" || true; fi
   if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null || true; fi
