@@ -4,9 +4,10 @@
 #   phasegate  one suite of 500 k8s get checks with a jq expectation (--jobs 8)
 #   kubectl    a bash script running `kubectl get -o json | jq -e` once per
 #              assertion, the seed's approach (discovery cache warmed first)
-#   floor      the same phasegate suite against bench/scale/floor.py, a static
-#              HTTPS responder serving the answers the simulator gave: what
-#              is left is phasegate's own cost
+#   floor      the same phasegate suite against nginx serving the answers
+#              the simulator gave as static files (bench/scale/floor.py
+#              records them, tests/net/h2proxy.sh serves them; TLS, HTTP/2,
+#              client certificates): what is left is phasegate's own cost
 # Prints a Markdown table: wall time, user+sys CPU, peak RSS, the ratios,
 # and phasegate's own wall and CPU time per check. A row runs the same
 # gets with path expectations (equals:) instead of jq, which shows what the
@@ -35,9 +36,10 @@ for tool in kubectl jq /usr/bin/time "$PG_BINARY"; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg-bench-k8s.XXXXXX")
-SIM_PID= FLOOR_PID=
+chmod 755 "$WORK" # nginx's workers (nobody, when started as root) read the floor's answers
+SIM_PID='' FLOOR_STARTED=''
 cleanup() {
-  if [ -n "$FLOOR_PID" ]; then kill "$FLOOR_PID" 2>/dev/null || true; fi
+  if [ -n "$FLOOR_STARTED" ]; then "$ROOT/tests/net/h2proxy.sh" stop "$WORK/floor" || true; fi
   if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null || true; fi
   if [ -n "${BENCH_KEEP:-}" ]; then echo "bench/k8s: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
@@ -128,20 +130,15 @@ to_s() { # "m:ss.cc" or "h:mm:ss" to seconds
 
 best_of phasegate "$PG_BINARY" run "$WORK/suite.yaml" --jobs "$JOBS" --out "$WORK/pg-out"
 best_of phasegate-path "$PG_BINARY" run "$WORK/suite-path.yaml" --jobs "$JOBS" --out "$WORK/pg-out-path"
-# The floor: the answers phasegate was given, served as recorded.
-FLOOR="$HERE/../scale/floor.py"
-"$PY" "$FLOOR" record --server "https://127.0.0.1:$PORT" --ca "$WORK/tls/ca.crt" \
-  --cert "$WORK/pki/client-admin.crt" --key "$WORK/pki/client-admin.key" \
-  --paths "$WORK/requests.log" --out "$WORK/answers.json" >/dev/null
-"$PY" "$FLOOR" serve --port "$FLOOR_PORT" --cert "$WORK/tls/server.crt" \
-  --key "$WORK/tls/server.key" --answers "$WORK/answers.json" >"$WORK/floor.log" 2>&1 &
-FLOOR_PID=$!
+# The floor: the answers phasegate was given, recorded, served by nginx
+# as static files (TLS, HTTP/2, client certificates verified).
+"$PY" "$ROOT/bench/scale/floor.py" record --server "https://127.0.0.1:$PORT" \
+  --ca "$WORK/tls/ca.crt" --cert "$WORK/pki/client-admin.crt" \
+  --key "$WORK/pki/client-admin.key" --paths "$WORK/requests.log" --out "$WORK/answers" >/dev/null
+H2PROXY_CLIENT_CA=$WORK/tls/ca.crt "$ROOT/tests/net/h2proxy.sh" start "$WORK/floor" \
+  "$WORK/tls/server.crt" "$WORK/tls/server.key" "$WORK/tls/ca.crt" "$FLOOR_PORT=$WORK/answers"
+FLOOR_STARTED=1
 sed "s#127.0.0.1:$PORT#127.0.0.1:$FLOOR_PORT#" "$KCFG" >"$KCFG.floor"
-for _ in $(seq 1 100); do
-  curl -s --max-time 2 --cacert "$WORK/tls/ca.crt" -o /dev/null "https://127.0.0.1:$FLOOR_PORT/api" &&
-    break
-  sleep 0.1
-done
 best_of phasegate-floor "$PG_BINARY" run "$WORK/suite-floor.yaml" --jobs "$JOBS" \
   --out "$WORK/pg-out-floor"
 KCFG=$KCFG CACHE=$CACHE measure kubectl env KCFG="$KCFG" CACHE="$CACHE" bash "$WORK/seed.sh"
@@ -176,7 +173,11 @@ awk -v n="$N" -v j="$JOBS" -v kl="$klabel" -v pw="$pw" -v pu="$pu" -v ps="$ps" -
   printf "| ratio kubectl / phasegate (jq) | %.1fx | %.1fx | |\n", kw / pw, (ku + ks) / (pu + ps)
   printf "| ratio kubectl / phasegate (path) | %.1fx | %.1fx | |\n", kw / qw, (ku + ks) / (qu + qs)
   printf "| ratio kubesim / floor (phasegate jq) | %.1fx | %.1fx | |\n", pw / fw, (pu + ps) / (fu + fs)
-  printf "\nphasegate per check: %.0f us CPU with jq expectations, %.0f us with path expectations; %.0f us CPU and %.0f us wall against the floor\n", (pu + ps) / n * 1e6, (qu + qs) / n * 1e6, (fu + fs) / n * 1e6, fw / n * 1e6
+  printf "\n| per assertion | wall | user+sys CPU |\n|---|---:|---:|\n"
+  printf "| phasegate against kubesim (jq) | %.2f ms | %.2f ms |\n", pw / n * 1e3, (pu + ps) / n * 1e3
+  printf "| phasegate against kubesim (path) | %.2f ms | %.2f ms |\n", qw / n * 1e3, (qu + qs) / n * 1e3
+  printf "| phasegate against the floor (jq): its own cost | %.2f ms | %.2f ms |\n", fw / n * 1e3, (fu + fs) / n * 1e3
+  printf "| %s | %.2f ms | %.2f ms |\n", kl, kw / n * 1e3, (ku + ks) / n * 1e3
 }'
 grep -E "^[0-9]+ checks" "$WORK/phasegate.out" "$WORK/phasegate-floor.out" || true
 tail -1 "$WORK/kubectl.out"

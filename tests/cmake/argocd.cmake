@@ -37,6 +37,14 @@ if(PG_CURL AND PG_BASH)
     list(APPEND PG_ARGOCD_CASE_TESTS argocd.case.${name})
   endforeach()
 
+  # 64 concurrent Argo CD reads multiplexed on one HTTP/2 connection
+  # (tests/k8s/run_h2_multiplex.sh: nginx in front of the simulator).
+  add_test(NAME argocd.h2_multiplex COMMAND ${PG_BASH}
+    ${CMAKE_CURRENT_SOURCE_DIR}/k8s/run_h2_multiplex.sh argocd)
+  set_tests_properties(argocd.h2_multiplex PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED argocd_sim_read RESOURCE_LOCK argocd_sim_read)
+  list(APPEND PG_ARGOCD_CASE_TESTS argocd.h2_multiplex)
+
   add_test(NAME argocd.swagger COMMAND ${PG_PYTHON3} ${PG_ARGOCD_TESTS}/validate_responses.py
     --routes ${CMAKE_SOURCE_DIR}/fixtures/kubesim/argocd_api.py
     ${PG_SHARED_DIR}/reference/argocd-swagger.json

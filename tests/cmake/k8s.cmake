@@ -122,6 +122,10 @@ if(PG_CURL AND PG_BASH)
   add_test(NAME k8s.http2 COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_http2.sh)
   set_tests_properties(k8s.http2 PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 60
     SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
+  # 64 concurrent checks multiplexed on one HTTP/2 connection (nginx's log says).
+  add_test(NAME k8s.h2_multiplex COMMAND ${PG_BASH} ${PG_K8S_TESTS}/run_h2_multiplex.sh k8s)
+  set_tests_properties(k8s.h2_multiplex PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120
+    SKIP_RETURN_CODE 77 FIXTURES_REQUIRED k8s_sim_healthy RESOURCE_LOCK k8s_sim_healthy)
 
   # kubectl and phasegate must see the same objects and rollout verdicts.
   if(PG_KUBECTL)

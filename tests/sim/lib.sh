@@ -80,6 +80,18 @@ ctl() {
     "https://127.0.0.1:$PORT$2"
 }
 
+# kubeconfig_via PORT OUT: the instance's kubeconfig with every cluster's
+# server at https://127.0.0.1:PORT (a proxy in front of it), written to OUT.
+kubeconfig_via() {
+  "$PY" - "$SIM/pki/kubeconfig" "$2" "$1" <<'PY'
+import sys, yaml
+kc = yaml.safe_load(open(sys.argv[1]))
+for c in kc["clusters"]:
+    c["cluster"]["server"] = "https://127.0.0.1:%s" % sys.argv[3]
+yaml.safe_dump(kc, open(sys.argv[2], "w"))
+PY
+}
+
 # jget JSON EXPR: evaluate a python expression on the parsed JSON as `d`.
 jget() {
   printf '%s' "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$2"
