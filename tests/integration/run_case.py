@@ -8,6 +8,7 @@ A case is a directory holding case.json:
     "env": {"NAME": "value"},                              # added to the environment
     "setup": [["sh", "-c", "..."]],                        # argv lists run before
     "signal": {"after_s": 1.0, "signo": 15},               # optional: signal the run
+                                                           # ("when_file": "{tmp}/x": once x exists, then after_s)
     "tty": true, "color": true,                            # run on a pseudo-terminal (NO_COLOR unset)
     "exit_code": 1,
     "verdict": "NO-GO",
@@ -126,6 +127,13 @@ def main():
                              env=env, cwd=tmp)
         sig = spec.get("signal")
         if sig:
+            if sig.get("when_file"):
+                # the run says it got there (a loaded machine may take long)
+                marker = expand(sig["when_file"], ctx)
+                deadline = time.monotonic() + spec.get("max_seconds", 60)
+                while not os.path.exists(marker) and p.poll() is None \
+                        and time.monotonic() < deadline:
+                    time.sleep(0.02)
             time.sleep(sig["after_s"])
             p.send_signal(sig["signo"])
         try:
