@@ -489,14 +489,18 @@ struct dns_query {
 	int alen;
 	double end_s;
 	long received; /* datagrams or reads that brought bytes (any bytes) */
+	int streams;   /* TCP connections opened (a UDP query retried over TCP) */
 };
 
-/* c-ares' socket calls, as the system makes them, counting what arrives:
- * a server that answers only with bytes c-ares cannot take as the reply
- * (garbage, a reply to another question) is told from a silent one. */
+/* c-ares' socket calls, as the system makes them, counting what arrives
+ * (a server that answers only with bytes c-ares cannot take as the reply,
+ * garbage or a reply to another question, is told from a silent one) and
+ * the TCP connections a UDP channel opens (dns_run then does not keep it). */
 static ares_socket_t dns_socket(int domain, int type, int protocol, void *user)
 {
-	(void)user;
+	struct dns_query *q = user;
+	if (q && type == SOCK_STREAM)
+		q->streams++;
 	/* non-blocking, as c-ares makes its own sockets: it does not configure
 	 * one it is handed */
 	return socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
@@ -748,9 +752,12 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 out:
 	/* Only a channel whose one query was answered at the first try goes
 	 * back: after a timeout, a cancellation or an error a late reply or a
-	 * socket error could reach the next check's query. */
+	 * socket error could reach the next check's query. Nor does a UDP
+	 * channel whose truncated reply made c-ares ask again over TCP: it
+	 * would keep that connection open (STAYOPEN) for a server to close. */
 	ares_set_socket_functions(ch, &dns_socket_calls, NULL);
-	dns_pool_give(pool, &copts, &chan, q.abuf != NULL && q.timeouts == 0);
+	dns_pool_give(pool, &copts, &chan,
+	              q.abuf != NULL && q.timeouts == 0 && (c->tcp || q.streams == 0));
 	free(timeout_text);
 	free(q.abuf);
 }

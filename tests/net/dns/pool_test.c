@@ -175,6 +175,26 @@ static void test_unanswered_channel_not_kept(void **st)
 	dns()->fini(pool);
 }
 
+/* A UDP query whose reply is truncated is asked again over TCP by c-ares;
+ * the channel, which would keep that connection open, is not kept. */
+static void test_tcp_fallback_not_kept(void **st)
+{
+	(void)st;
+	struct dns_pool *pool = pool_new();
+	void *big = parse("{name: big.test.internal, type: TXT, server: \"" SERVER_A "\"}");
+	for (int i = 1; i <= 2; i++) {
+		char *error = NULL;
+		char *got = lookup(pool, big, &error);
+		if (!got || strncmp(got, "aaaa", 4) != 0)
+			fail_msg("no big TXT record: %s", error ? error : "no error");
+		free(got);
+		free(error);
+		expect_pool(pool, 0, (size_t)i);
+	}
+	dns()->free(big);
+	dns()->fini(pool);
+}
+
 /* Many threads, two servers: every check gets its own server's answer and
  * the pool never holds more channels than checks ran at once. */
 #define THREADS 8
@@ -258,6 +278,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reuse_per_server_and_options),
 	    cmocka_unit_test(test_unanswered_channel_not_kept),
+	    cmocka_unit_test(test_tcp_fallback_not_kept),
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_without_pool),
 	    cmocka_unit_test(test_no_settings),
