@@ -8,12 +8,14 @@
  * SERVFAIL and REFUSED are facts (the default expectation fails on them)
  * with a sentence in explain; a query nobody answers is an error.
  *
- * Each check makes its own c-ares channel (channels are not shared between
- * threads) and drives it with poll() until the answer, the c-ares timeout,
- * the check deadline or cancellation. */
+ * A check borrows a c-ares channel from the run's pool (dns_pool.h: one
+ * check at a time per channel, reused by the next check of the same server
+ * and options) and drives it with poll() until the answer, the c-ares
+ * timeout, the check deadline or cancellation. */
 #include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +27,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "dns_pool.h"
 #include "module.h"
 
 #define DNS_DEFAULT_TIMEOUT_MS 2000
@@ -486,14 +489,18 @@ struct dns_query {
 	int alen;
 	double end_s;
 	long received; /* datagrams or reads that brought bytes (any bytes) */
+	int streams;   /* TCP connections opened (a UDP query retried over TCP) */
 };
 
-/* c-ares' socket calls, as the system makes them, counting what arrives:
- * a server that answers only with bytes c-ares cannot take as the reply
- * (garbage, a reply to another question) is told from a silent one. */
+/* c-ares' socket calls, as the system makes them, counting what arrives
+ * (a server that answers only with bytes c-ares cannot take as the reply,
+ * garbage or a reply to another question, is told from a silent one) and
+ * the TCP connections a UDP channel opens (dns_run then does not keep it). */
 static ares_socket_t dns_socket(int domain, int type, int protocol, void *user)
 {
-	(void)user;
+	struct dns_query *q = user;
+	if (q && type == SOCK_STREAM)
+		q->streams++;
 	/* non-blocking, as c-ares makes its own sockets: it does not configure
 	 * one it is handed */
 	return socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, protocol);
@@ -514,9 +521,16 @@ static int dns_connect(ares_socket_t fd, const struct sockaddr *sa, ares_socklen
 static ares_ssize_t dns_recvfrom(ares_socket_t fd, void *buf, size_t len, int flags,
                                  struct sockaddr *from, ares_socklen_t *fromlen, void *user)
 {
-	struct dns_query *q = user;
+	struct dns_query *q = user; /* NULL while the channel is idle */
+	/* Once the reply is in, c-ares would read on until the socket is
+	 * empty: that costs a call per query, and what else came (a stray
+	 * duplicate) is the next query's to drop by its id. */
+	if (q && q->done) {
+		errno = EAGAIN;
+		return -1;
+	}
 	ssize_t n = recvfrom(fd, buf, len, flags, from, fromlen);
-	if (n > 0)
+	if (n > 0 && q)
 		q->received++;
 	return n;
 }
@@ -610,13 +624,37 @@ static void dns_wait(ares_channel ch, struct dns_query *q, struct check_ctx *ctx
 	}
 }
 
+/* The run's channel pool (module state): made before the suite's checks
+ * are parsed, freed after the last has run. */
+static int dns_init(const struct node *settings, void **state, struct diags *d)
+{
+	static const struct key_spec none[] = {{NULL, 0, 0, NULL}};
+	if (settings && keys_validate(settings, none, "modules.dns", d) > 0)
+		return -1;
+	*state = dns_pool_new();
+	return 0;
+}
+
+static void dns_fini(void *state)
+{
+	dns_pool_free(state);
+}
+
 static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 {
 	const struct dns_cfg *c = priv;
 	const char *where = c->server ? c->server : "the system resolver";
+	struct dns_pool *pool = ctx_module_state(ctx);
+	const struct dns_chan_opts copts = {
+	    .server_csv = c->server_csv,
+	    .timeout_ms = c->timeout_ms,
+	    .tries = c->tries,
+	    .tcp = c->tcp,
+	};
 	struct dns_query q = {0};
+	struct dns_chan chan = {0};
 	ares_channel ch = NULL;
-	struct ares_options o;
+	struct pg_err err;
 	int deadline = 0;
 	char *timeout_text = NULL;
 
@@ -627,43 +665,13 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		    xasprintf("cannot initialise c-ares: %s", ares_strerror(dns_lib_status));
 		return;
 	}
-	memset(&o, 0, sizeof(o));
-	o.timeout = (int)c->timeout_ms;
-	o.tries = c->tries;
-	/* NOCHECKRESP: hand SERVFAIL/REFUSED replies to us as they are
-	 * instead of treating the server as broken and timing out. */
-	o.flags = ARES_FLAG_NOCHECKRESP | (c->tcp ? ARES_FLAG_USEVC : 0);
-	int mask = ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
-	char lookups[] = "b";
-	if (c->server_csv) {
-		/* With its server named, a query needs nothing of resolv.conf,
-		 * nsswitch.conf or host.conf: a channel whose configuration is
-		 * complete (servers, search domains, sort list, lookups, ndots)
-		 * is made without reading them, which was most of a check's
-		 * own cost. The servers are set below. */
-		o.nservers = 0;
-		o.ndomains = 0;
-		o.nsort = 0;
-		o.ndots = 1;
-		o.lookups = lookups;
-		mask |= ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST | ARES_OPT_NDOTS |
-		        ARES_OPT_LOOKUPS;
-	}
-	int st = ares_init_options(&ch, &o, mask);
-	if (st != ARES_SUCCESS) {
+	if (dns_pool_take(pool, &copts, &chan, &err) < 0) {
 		out->forced = CHECK_ERROR;
-		out->error =
-		    xasprintf("cannot set up a DNS query (%s): is /etc/resolv.conf readable?",
-		              ares_strerror(st));
-		goto out;
+		out->error = xstrdup(err.msg);
+		return;
 	}
+	ch = chan.ch;
 	ares_set_socket_functions(ch, &dns_socket_calls, &q);
-	if (c->server_csv && (st = ares_set_servers_ports_csv(ch, c->server_csv)) != ARES_SUCCESS) {
-		out->forced = CHECK_ERROR;
-		out->error =
-		    xasprintf("cannot use the DNS server %s: %s", c->server, ares_strerror(st));
-		goto out;
-	}
 
 	double start = now_mono_s();
 	ares_query(ch, c->qname, ns_c_in, c->qtype, dns_callback, &q);
@@ -742,10 +750,16 @@ static void dns_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 	}
 	out->facts = facts;
 out:
+	/* Only a channel whose one query was answered at the first try goes
+	 * back: after a timeout, a cancellation or an error a late reply or a
+	 * socket error could reach the next check's query. Nor does a UDP
+	 * channel whose truncated reply made c-ares ask again over TCP: it
+	 * would keep that connection open (STAYOPEN) for a server to close. */
+	ares_set_socket_functions(ch, &dns_socket_calls, NULL);
+	dns_pool_give(pool, &copts, &chan,
+	              q.abuf != NULL && q.timeouts == 0 && (c->tcp || q.streams == 0));
 	free(timeout_text);
 	free(q.abuf);
-	if (ch)
-		ares_destroy(ch);
 }
 
 /* "A argocd.example.org: the name does not exist (NXDOMAIN)" (module.h,
@@ -761,7 +775,7 @@ static char *dns_summarize(const json_t *f)
 	if (why)
 		return xasprintf("%s %s: %s", type ? type : "", name, why);
 	return xasprintf("%s %s: %s, %lld answer(s)", type ? type : "", name, rcode,
-			 (long long)json_integer_value(json_object_get(f, "count")));
+	                 (long long)json_integer_value(json_object_get(f, "count")));
 }
 
 const struct check_module check_dns = {
@@ -772,6 +786,8 @@ const struct check_module check_dns = {
     .flags = CHECK_F_READONLY,
     .keys = dns_keys,
     .default_expect = ".rcode == \"NOERROR\" and .count > 0",
+    .init = dns_init,
+    .fini = dns_fini,
     .parse = dns_parse,
     .run = dns_run,
     .summarize = dns_summarize,

@@ -7,9 +7,13 @@
 #   dig loop    a bash loop of `dig +short` calls, the answer checked in bash
 #   dig -f      one dig process reading the N queries from a batch file
 #               (answers printed, not checked: the floor)
-# It prints wall time, peak RSS and ratios as a Markdown table.
+# It prints wall time, peak RSS and ratios as a Markdown table, then CPU
+# time (user + system) of phasegate and dig -f in paired rounds
+# (bench/dns/paired.py; BENCH_ROUNDS rounds, default 20): on a shared
+# machine wall time mostly measures waiting for a core, CPU time compares.
 #
 # Usage: bench/dns/run.sh [N] [JOBS]        (defaults: 1000 checks, 8 jobs)
+# BENCH_NO_LOOP=1 skips the dig loop (minutes on a loaded machine).
 # Needs: a built phasegate ($PG_BINARY, or build/phasegate), dnsmasq, dig,
 # python3, bc and /usr/bin/time. Work files go to bench/_out/dns (ignored by git).
 set -euo pipefail
@@ -101,7 +105,9 @@ measure phasegate "$bin" run "$work/suite" --jobs "$JOBS" --quiet --junit "$work
 if [ -z "${BENCH_NO_JQ:-}" ]; then
 	measure phasegate_jq "$bin" run "$work/suite-jq" --jobs "$JOBS" --quiet
 fi
-measure dig_loop bash "$work/dig-loop.sh"
+if [ -z "${BENCH_NO_LOOP:-}" ]; then
+	measure dig_loop bash "$work/dig-loop.sh"
+fi
 measure dig_batch dig -f "$work/batch.txt"
 
 grep -q "tests=\"$N\"" "$work/phasegate-junit.xml" || {
@@ -127,7 +133,15 @@ echo "| tool | wall time (s) | peak RSS (MB) | wall time ÷ phasegate's |"
 echo "|---|---:|---:|---:|"
 row phasegate "phasegate run --jobs $JOBS, path expectations (JUnit written)"
 [ -z "${BENCH_NO_JQ:-}" ] && row phasegate_jq "phasegate run --jobs $JOBS, the same as jq programs"
-row dig_loop "bash loop of dig +short calls"
+[ -z "${BENCH_NO_LOOP:-}" ] && row dig_loop "bash loop of dig +short calls"
 row dig_batch "one dig -f batch file (answers not checked: the floor)"
+echo
+echo "CPU time against one dig -f batch, ${BENCH_ROUNDS:-20} paired rounds (medians; ratios are medians of per-round ratios):"
+echo
+cd "$work"
+python3 "$here/paired.py" --md -r "${BENCH_ROUNDS:-20}" "dig -f batch.txt" \
+	"$bin run suite --jobs $JOBS --quiet" \
+	"$bin run suite --jobs $JOBS --quiet --junit j.xml" \
+	"$bin run suite --jobs 1 --quiet"
 echo
 echo "Rerun: bench/dns/run.sh $N $JOBS   (PG_BINARY=path/to/phasegate to pick a build)"

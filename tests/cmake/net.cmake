@@ -58,7 +58,7 @@ set_tests_properties(net.prom.stop PROPERTIES FIXTURES_CLEANUP pg_prom)
 
 # Data-driven CLI cases: a suite and its expected exit code, statuses and
 # messages (tests/net/dns/expect_run.py reads the case file).
-foreach(case records failures gate bad)
+foreach(case records failures gate bad pool pool-stop)
   add_test(NAME net.dns.${case} COMMAND ${PG_PYTHON3}
     ${CMAKE_CURRENT_SOURCE_DIR}/net/dns/expect_run.py ${CMAKE_CURRENT_SOURCE_DIR}/net/dns/${case}.json)
   set_tests_properties(net.dns.${case} PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120
@@ -75,9 +75,13 @@ add_test(NAME net.prom.rules COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/net/prom/rul
 set_tests_properties(net.prom.rules PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 120
   FIXTURES_REQUIRED pg_prom)
 
-# Unit tests: the exposition format parser and DNS reply decoding.
+# Unit tests: the exposition format parser, DNS reply decoding and the
+# dns module's channel pool.
 pg_unit_test(prom_text net/prom/promtext_test.c)
 pg_unit_test(dns_reply net/dns/reply_test.c)
+# The dns module's channel pool, against the DNS world above.
+pg_unit_test(dns_pool net/dns/pool_test.c)
+set_tests_properties(unit.dns_pool PROPERTIES FIXTURES_REQUIRED pg_dns)
 # --- end dns/prometheus ---
 
 # The pid files of the test servers: a recorded PID is signalled only when
