@@ -822,7 +822,22 @@ static void expand_suite_vars(struct loader *L)
 	free(defs);
 }
 
+static void load_secret_value(struct loader *L, const char *name, const struct node *spec);
+
+/* A secret that cannot be loaded is reported once, here; it stays declared
+ * (unavailable), so that its uses do not each report it as undefined. */
 static void load_secret(struct loader *L, const char *name, const struct node *spec)
+{
+	int before = L->nerr;
+	load_secret_value(L, name, spec);
+	if (L->nerr != before) {
+		char *full = xasprintf("secrets.%s", name);
+		vars_set(&L->p->vars, full, "", "secret", VAR_SECRET_UNAVAILABLE);
+		free(full);
+	}
+}
+
+static void load_secret_value(struct loader *L, const char *name, const struct node *spec)
 {
 	const struct node *env, *file, *from;
 	char *value = NULL, *full;

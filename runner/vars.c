@@ -43,7 +43,7 @@ void vars_set(struct vars *vs, const char *name, const char *value, const char *
 	struct var *v = vars_lookup(vs, name);
 	char *copy = xstrdup(value ? value : "");
 
-	if (secret)
+	if (secret > 0)
 		mask_add(copy);
 	if (v) {
 		free(v->value);
@@ -339,6 +339,10 @@ static int expand_pass(const struct vars *vs, const struct deferred_names *defer
 			v = vars_find(vs, tmp); /* stored under its full name */
 			if (!v || !v->secret)
 				v = vars_find(vs, tmp + 8);
+			if (v && v->secret == VAR_SECRET_UNAVAILABLE) {
+				free(tmp); /* reported where it is declared */
+				return -1;
+			}
 			if (!v || !v->secret) {
 				ref_error(d, pos, RP_NOSECRET, tmp + 8, strlen(tmp + 8));
 				free(tmp);

@@ -26,8 +26,12 @@ struct var {
 	char *name;       /* owned */
 	char *value;      /* owned */
 	const char *origin; /* "suite", "env-file", "environment", "command line", "saved", "secret" (static) */
-	int secret;
+	int secret; /* 1: a secret; VAR_SECRET_UNAVAILABLE: declared, but it could not be loaded */
 };
+
+/* A declared secret that could not be loaded (its error is already
+ * reported): references to it fail without another message. */
+#define VAR_SECRET_UNAVAILABLE (-1)
 
 struct vars {
 	struct var *v;    /* owned array */
