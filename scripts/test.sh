@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 dir=build
 flags=(-DPHASEGATE_WERROR=ON)
+skip=()
 if [ "${1:-}" = "--sanitize" ]; then
   dir=build-asan
+  # the simulator's own tests (sim.*: kubesim against kubectl and upstream's
+  # data) never run phasegate, so a sanitizer build cannot change them; the
+  # fixtures they provide still start for the tests that need them
+  skip=(-E '^sim\.(unit|kubectl\..*|health_reference|world_shape|world_faults|rollout|metrics|faults|broken|real_api|stale_pid|upstream_swagger)$')
   flags+=(-DPHASEGATE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
   export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
@@ -18,4 +23,4 @@ fi
 shared="$(cd .. && pwd)/shared"
 cmake -S . -B "$dir" "${flags[@]}" -DPG_SHARED_DIR="$shared" >/dev/null
 cmake --build "$dir" -j "$(nproc)"
-ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300
+ctest --test-dir "$dir" --output-on-failure -j 2 --timeout 300 "${skip[@]}"
