@@ -42,10 +42,14 @@ foreach(mode dr-finalizer restore)
     TIMEOUT 300)
 endforeach()
 # step 9.3's alert delivery through the real Alertmanager (a refusing
-# receiver fails it) and Grafana's token (a wrong one fails, masked)
-add_test(NAME ship.stabilization.alerting COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} alerting)
-set_tests_properties(ship.stabilization.alerting PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-  TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
+# receiver fails it) and Grafana's token (a wrong one fails, masked); step
+# 7.2's apply without force meeting another manager's field (the rollback
+# removes only what it created)
+foreach(mode alerting routing-conflict)
+  add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
+  set_tests_properties(ship.stabilization.${mode} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
+    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
+endforeach()
 foreach(n 6 7 8 9)
   add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
   set_tests_properties(ship.stabilization.broken_${n} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"

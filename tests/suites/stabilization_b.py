@@ -24,6 +24,15 @@ domain routing, production readiness, go-live checklists).
                                       401 and neither token is in any output;
                                       with both right, both pass and the
                                       receiver recorded the Watchdog
+    stabilization_b.py routing-conflict
+                                      step 7.2 on argocd-routing-conflict
+                                      (web-frontend owned by another field
+                                      manager with another targetPort,
+                                      api-backend missing): the server-side
+                                      apply without force fails on the
+                                      conflict with its remedy, web-frontend
+                                      keeps its value, and the rollback
+                                      deletes only api-backend (7.2 made it)
     stabilization_b.py broken N       the suite from phase N on (9: from 6), on the
                                       world fixtures/worlds/argocd-broken-N
                                       (argocd-healthy and one fault): NO-GO at
@@ -345,6 +354,61 @@ def run_alerting():
     A.finish()
 
 
+# ---- 7.2 without force ---------------------------------------------------------
+
+def run_routing_conflict():
+    label = "stab-routing-conflict"
+    rc, res, texts, out, token = A.run_sh(label, "routing-conflict",
+                                          ["--step", "7.2", "--allow-destructive"])
+    if not A.check(res is not None, "%s: results.json written" % label):
+        A.finish()
+    A.check(rc == 1 and res["verdict"] == "NO-GO" and res["blocking_gate"] == "checkpoint-7.2",
+            "%s: NO-GO at checkpoint-7.2 (%d %s %s)"
+            % (label, rc, res["verdict"], res["blocking_gate"]))
+    e = entries(res)
+    fix = e.get("fix-services", {})
+    msg = fix.get("message") or ""
+    A.check(fix.get("status") in ("fail", "error") and "conflict" in msg
+            and "kubectl-client-side-apply" in msg and "web-frontend" in msg,
+            "%s: fix-services fails on the conflict, naming the object and its manager (%s)"
+            % (label, msg[:300]))
+    shown = html.unescape(re.sub(r"\\(.)", r"\1", texts["report.md"]))
+    A.check("--force-conflicts" in (fix.get("remedy") or "") and fix["remedy"] in shown,
+            "%s: the remedy (change the owner's source, or force deliberately) is in the report"
+            % label)
+    later = [k for k in ("fix-tunnel-config", "fix-network-policies", "restart-tunnel")
+             if e.get(k, {}).get("status") != "skip"]
+    A.check(not later, "%s: nothing after the failed apply ran (%s)" % (label, later))
+    after = e.get("routing-services-after", {})
+    svcs = {}
+    for ev in after.get("evidence") or []:
+        try:
+            for item in json.loads(ev.get("text") or "{}").get("items", []):
+                svcs[item["metadata"]["name"]] = item
+        except ValueError:
+            pass
+    ports = [p.get("targetPort") for p in
+             (svcs.get("web-frontend", {}).get("spec") or {}).get("ports", [])]
+    A.check(ports == [8081], "%s: web-frontend keeps the other manager's targetPort 8081 (%s)"
+            % (label, ports))
+    A.check("api-backend" in svcs, "%s: api-backend was created by the apply" % label)
+    rb = {k: e.get(k, {}) for k in ("services-created-remove", "app-service-created-remove",
+                                    "policy-created-remove", "tunnel-config-restore")}
+    A.check(all(c.get("kind") == "rollback" and c.get("status") == "pass" for c in rb.values()),
+            "%s: the rollback ran (%s)" % (label, {k: c.get("status") for k, c in rb.items()}))
+    A.check("api-backend" in (rb["services-created-remove"].get("seen") or "")
+            and "deleted" in (rb["services-created-remove"].get("seen") or ""),
+            "%s: the rollback deleted api-backend, which 7.2 created (%s)"
+            % (label, rb["services-created-remove"].get("seen")))
+    A.check("web-frontend" not in (rb["app-service-created-remove"].get("seen") or "")
+            and "already absent" in (rb["app-service-created-remove"].get("seen") or ""),
+            "%s: the rollback left web-frontend alone (%s)"
+            % (label, rb["app-service-created-remove"].get("seen")))
+    A.check("ROLLBACK FAILED" not in texts["stdout"], "%s: no rollback failed" % label)
+    A.common_asserts(label, texts, out, token)
+    A.finish()
+
+
 # ---- broken worlds -----------------------------------------------------------
 
 def run_broken(n):
@@ -385,8 +449,9 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "broken" and len(sys.argv) > 2 and sys.argv[2] in BROKEN:
         run_broken(sys.argv[2])
-    elif mode in ("dr-finalizer", "restore", "alerting"):
+    elif mode in ("dr-finalizer", "restore", "alerting", "routing-conflict"):
         {"dr-finalizer": run_dr_finalizer, "restore": run_restore,
-         "alerting": run_alerting}[mode]()
+         "alerting": run_alerting, "routing-conflict": run_routing_conflict}[mode]()
     else:
-        sys.exit("usage: stabilization_b.py dr-finalizer|restore|alerting|broken 6|7|8|9")
+        sys.exit("usage: stabilization_b.py dr-finalizer|restore|alerting|routing-conflict"
+                 "|broken 6|7|8|9")
