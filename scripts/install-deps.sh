@@ -7,7 +7,7 @@ pkgs=(
   libyaml-dev libjansson-dev libpcre2-dev libxml2-dev libxml2-utils libcurl4-openssl-dev
   libjq-dev libonig-dev libc-ares-dev libcmocka-dev liblua5.1-0-dev lua5.1 libssl-dev valgrind
   python3 python3-yaml python3-junitparser python3-jsonschema openssl jq time curl procps bsdutils
-  nginx-light dnsmasq bind9-dnsutils prometheus nftables iproute2
+  nginx-light dnsmasq bind9-dnsutils prometheus prometheus-alertmanager nftables iproute2
   openssh-client cmark-gfm chromium scdoc lintian dpkg-dev fakeroot man-db bash-completion zsh fish
 )
 missing=()

@@ -13,7 +13,8 @@ add_test(NAME suites.argocd.validate
   --env-file ${CMAKE_SOURCE_DIR}/suites/argocd-stabilization/env/simulator.env)
 # the token only has to exist: the suite reads it from the environment
 set_tests_properties(suites.argocd.validate PROPERTIES
-  ENVIRONMENT "${PG_SUITES_ENV};ARGOCD_AUTH_TOKEN=validate-only" TIMEOUT 60)
+  ENVIRONMENT "${PG_SUITES_ENV};ARGOCD_AUTH_TOKEN=validate-only;GRAFANA_TOKEN=validate-only"
+  TIMEOUT 60)
 
 add_test(NAME suites.argocd.coverage COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} coverage)
 set_tests_properties(suites.argocd.coverage PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 60)
@@ -39,6 +40,15 @@ foreach(mode dr-finalizer restore)
   add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
   set_tests_properties(ship.stabilization.${mode} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
     TIMEOUT 300)
+endforeach()
+# step 9.3's alert delivery through the real Alertmanager (a refusing
+# receiver fails it) and Grafana's token (a wrong one fails, masked); step
+# 7.2's apply without force meeting another manager's field (the rollback
+# removes only what it created)
+foreach(mode alerting routing-conflict)
+  add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
+  set_tests_properties(ship.stabilization.${mode} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
+    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
 endforeach()
 foreach(n 6 7 8 9)
   add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})

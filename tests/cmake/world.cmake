@@ -18,7 +18,7 @@ if(PG_KUBECTL AND PG_CURL AND PG_BASH)
   add_test(NAME sim.stop.upstream COMMAND ${PG_BASH} ${PG_SIM_TESTS}/sim_ctl.sh stop upstream)
   set_tests_properties(sim.stop.upstream PROPERTIES
     FIXTURES_CLEANUP sim_upstream ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 30)
-  foreach(case rollout world_faults metrics)
+  foreach(case rollout world_faults metrics scheduling)
     add_test(NAME sim.${case} COMMAND ${PG_BASH} ${PG_SIM_TESTS}/run_${case}.sh)
     set_tests_properties(sim.${case} PROPERTIES
       FIXTURES_REQUIRED sim_upstream RESOURCE_LOCK sim_upstream

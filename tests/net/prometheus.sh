@@ -6,7 +6,8 @@
 # fixtures/prometheus/rules.yml, plus fixtures/prometheus/fake_api.py on
 # 127.0.0.1:19100 (a /metrics target and a broken Prometheus API) and
 # fixtures/prometheus/grafana_api.py on 127.0.0.1:19300 (Grafana's health
-# and dashboard search).
+# and dashboard search; its service account token, made fresh at each start,
+# is in $PG_BUILD_DIR/net-prom/grafana-token, mode 0600).
 # Everything lives in $PG_BUILD_DIR/net-prom; ctest runs "start" as a
 # FIXTURES_SETUP test and "stop" as its FIXTURES_CLEANUP.
 set -eu
@@ -57,7 +58,9 @@ start)
 	"$PY" "$FIX/fake_api.py" $FAKE_PORT "$FIX/www" "$D/fake_api.pid" </dev/null >"$D/fake_api.log" 2>&1 &
 	fake_pid=$!
 	wait_for prometheus "http://127.0.0.1:$PROM_PORT/-/ready" "$(cat "$D/prometheus.pid")"
-	"$PY" "$FIX/grafana_api.py" $GRAFANA_PORT "$D/grafana.pid" </dev/null >"$D/grafana.log" 2>&1 &
+	(umask 077 && "$PY" -c 'import secrets; print("glsa_" + secrets.token_hex(16))' >"$D/grafana-token")
+	"$PY" "$FIX/grafana_api.py" $GRAFANA_PORT "$D/grafana.pid" "$D/grafana-token" \
+		</dev/null >"$D/grafana.log" 2>&1 &
 	grafana_pid=$!
 	wait_for fake_api "http://127.0.0.1:$FAKE_PORT/metrics" $fake_pid
 	wait_for grafana "http://127.0.0.1:$GRAFANA_PORT/api/health" $grafana_pid

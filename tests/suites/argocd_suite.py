@@ -46,6 +46,7 @@ XSD = os.path.join(SHARED, "reference", "junit-10.xsd")
 SIM_CTL = os.path.join(SRC, "tests", "sim", "sim_ctl.sh")
 FAKE_API = os.path.join(SRC, "fixtures", "prometheus", "fake_api.py")
 TOKEN = "pg-suite-token-7c41e9d2"   # must never show up in any output
+GRAFANA_TOKEN = "pg-grafana-token-52be0f7a"  # for runs without the Grafana stand-in
 
 FAILS = []
 
@@ -65,6 +66,7 @@ def finish():
 def base_env():
     env = dict(os.environ)
     env["ARGOCD_AUTH_TOKEN"] = TOKEN
+    env["GRAFANA_TOKEN"] = GRAFANA_TOKEN
     env["NO_COLOR"] = "1"
     for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"):
         env.pop(k, None)
@@ -164,15 +166,19 @@ BROKEN = {
 }
 
 
-def run_sh(label, world, extra):
+def run_sh(label, world, extra, env_extra=None):
     """simulator/run.sh WORLD: its own simulator, metrics, Prometheus and
-    Prometheus Operator stand-in; nginx, dnsmasq and the test Prometheus
-    are the ctest fixtures. Returns (rc, results, texts, out, token)."""
+    Prometheus Operator stand-in, Alertmanager and its receiver; nginx,
+    dnsmasq and the test Prometheus (with the Grafana stand-in and its
+    token) are the ctest fixtures. env_extra is added to run.sh's
+    environment. Returns (rc, results, texts, out, token)."""
     work = os.path.join(BUILD, "tests", "suites", label)
     out = os.path.join(work, "out")
     shutil.rmtree(work, ignore_errors=True)
     env = base_env()
     env.pop("ARGOCD_AUTH_TOKEN", None)  # run.sh uses the simulator's own
+    env.pop("GRAFANA_TOKEN", None)  # and the Grafana stand-in's
+    env.update(env_extra or {})
     env.update({"PG_BINARY": BIN, "PG_NET_EXTERNAL": "1", "SIM_WORK": os.path.join(work, "sim"),
                 "PG_PYTHON3": PY, "PG_BUILD_DIR": BUILD})
     r = subprocess.run(["bash", RUN_SH, world] + extra + ["--out", out], env=env,
@@ -210,6 +216,19 @@ def common_asserts(label, texts, out, token=TOKEN):
     check(bool(token), "%s: the Argo CD token is known to the test" % label)
     for name, text in texts.items():
         check(token not in text, "%s: the Argo CD token is not in %s" % (label, name))
+    grafana = grafana_token()
+    for name, text in texts.items():
+        check(not grafana or grafana not in text,
+              "%s: the Grafana token is not in %s" % (label, name))
+
+
+def grafana_token():
+    """The Grafana stand-in's token (tests/net/prometheus.sh), or ""."""
+    try:
+        with open(os.path.join(BUILD, "net-prom", "grafana-token"), encoding="utf-8") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 # ---- shared with tests/suites/stabilization_b.py (phases 6-9) ----------

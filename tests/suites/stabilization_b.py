@@ -14,6 +14,25 @@ domain routing, production readiness, go-live checklists).
                                       the backup's file (read here, not by
                                       phasegate); a backup changed after the
                                       export is refused before anything is sent
+    stabilization_b.py alerting       step 9.3 through simulator/run.sh: with the
+                                      webhook receiver refusing, "Alert
+                                      notifications working" fails (the
+                                      Watchdog reached Alertmanager and its
+                                      receiver, but nothing was delivered);
+                                      with a wrong Grafana token, the
+                                      dashboards check fails with Grafana's
+                                      401 and neither token is in any output;
+                                      with both right, both pass and the
+                                      receiver recorded the Watchdog
+    stabilization_b.py routing-conflict
+                                      step 7.2 on argocd-routing-conflict
+                                      (web-frontend owned by another field
+                                      manager with another targetPort,
+                                      api-backend missing): the server-side
+                                      apply without force fails on the
+                                      conflict with its remedy, web-frontend
+                                      keeps its value, and the rollback
+                                      deletes only api-backend (7.2 made it)
     stabilization_b.py broken N       the suite from phase N on (9: from 6), on the
                                       world fixtures/worlds/argocd-broken-N
                                       (argocd-healthy and one fault): NO-GO at
@@ -270,6 +289,126 @@ def run_restore():
     A.finish()
 
 
+# ---- alert delivery and Grafana's token ----------------------------------------
+
+def received(label):
+    """The receiver's record of one run.sh run: [{status, alerts, ...}]."""
+    path = os.path.join(A.BUILD, "tests", "suites", label, "sim", "alert-receiver.jsonl")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(x) for x in f if x.strip()]
+    except OSError:
+        return []
+
+
+def run_alerting():
+    sel = ["--step", "9.3"]
+    wrong = "glsa_wrong-token-3f9d2c81e7"
+    runs = [("stab-alert-refused", {"SIM_ALERT_RECEIVER": "refuse"}),
+            ("stab-grafana-wrong-token", {"GRAFANA_TOKEN": wrong}),
+            ("stab-alert-delivered", {})]
+    for label, extra in runs:
+        rc, res, texts, out, token = A.run_sh(label, "healthy", sel, extra)
+        if not A.check(res is not None, "%s: results.json written" % label):
+            continue
+        e = entries(res)
+        status = {k: e.get(k, {}).get("status") for k in
+                  ("post-alert-notifications", "post-alert-routed", "post-dashboards",
+                   "post-grafana-healthy")}
+        bad = sorted(k for k, c in e.items() if c.get("kind") == "check"
+                     and c.get("status") in ("fail", "error"))
+        rec = received(label)
+        watchdog = [r for r in rec if "Watchdog" in (r.get("alerts") or [])]
+        if label == "stab-alert-refused":
+            A.check(rc == 1 and res["verdict"] == "NO-GO" and bad == ["post-alert-notifications"],
+                    "%s: NO-GO, only post-alert-notifications fails (%d %s %s)"
+                    % (label, rc, res["verdict"], bad))
+            msg = e.get("post-alert-notifications", {}).get("message") or ""
+            A.check("accepted notifications" in msg or "failed" in msg,
+                    "%s: the failure says no notification was delivered (%s)" % (label, msg[:300]))
+            A.check(status["post-alert-routed"] == "pass",
+                    "%s: the Watchdog still reached Alertmanager and its route" % label)
+            A.check(watchdog and all(r["status"] == 503 for r in watchdog),
+                    "%s: Alertmanager tried the receiver, which refused (%d attempts)"
+                    % (label, len(watchdog)))
+        elif label == "stab-grafana-wrong-token":
+            A.check(rc == 1 and res["verdict"] == "NO-GO" and bad == ["post-dashboards"],
+                    "%s: NO-GO, only post-dashboards fails (%d %s %s)"
+                    % (label, rc, res["verdict"], bad))
+            f = e.get("post-dashboards", {})
+            said = (f.get("message") or "") + " " + str(f.get("seen") or "")
+            A.check("401" in said and "GRAFANA_TOKEN" in said,
+                    "%s: the failure names Grafana's 401 and the token variable (%s)"
+                    % (label, said[:300]))
+            for name, text in texts.items():
+                A.check(wrong not in text, "%s: the wrong token is not in %s" % (label, name))
+        else:
+            A.check(rc == 0 and not bad, "%s: step 9.3 passes (%d %s)" % (label, rc, bad))
+            A.check(all(v == "pass" for v in status.values()),
+                    "%s: notifications, routing and Grafana pass (%s)" % (label, status))
+            A.check(any(r["status"] == 200 and r.get("receiver") == "phasegate-webhook"
+                        for r in watchdog),
+                    "%s: the receiver got the Watchdog from Alertmanager (%d records)"
+                    % (label, len(watchdog)))
+        A.common_asserts(label, texts, out, token)
+    A.finish()
+
+
+# ---- 7.2 without force ---------------------------------------------------------
+
+def run_routing_conflict():
+    label = "stab-routing-conflict"
+    rc, res, texts, out, token = A.run_sh(label, "routing-conflict",
+                                          ["--step", "7.2", "--allow-destructive"])
+    if not A.check(res is not None, "%s: results.json written" % label):
+        A.finish()
+    A.check(rc == 1 and res["verdict"] == "NO-GO" and res["blocking_gate"] == "checkpoint-7.2",
+            "%s: NO-GO at checkpoint-7.2 (%d %s %s)"
+            % (label, rc, res["verdict"], res["blocking_gate"]))
+    e = entries(res)
+    fix = e.get("fix-services", {})
+    msg = fix.get("message") or ""
+    A.check(fix.get("status") in ("fail", "error") and "conflict" in msg
+            and "kubectl-client-side-apply" in msg and "web-frontend" in msg,
+            "%s: fix-services fails on the conflict, naming the object and its manager (%s)"
+            % (label, msg[:300]))
+    shown = html.unescape(re.sub(r"\\(.)", r"\1", texts["report.md"]))
+    A.check("--force-conflicts" in (fix.get("remedy") or "") and fix["remedy"] in shown,
+            "%s: the remedy (change the owner's source, or force deliberately) is in the report"
+            % label)
+    later = [k for k in ("fix-tunnel-config", "fix-network-policies", "restart-tunnel")
+             if e.get(k, {}).get("status") != "skip"]
+    A.check(not later, "%s: nothing after the failed apply ran (%s)" % (label, later))
+    after = e.get("routing-services-after", {})
+    svcs = {}
+    for ev in after.get("evidence") or []:
+        try:
+            for item in json.loads(ev.get("text") or "{}").get("items", []):
+                svcs[item["metadata"]["name"]] = item
+        except ValueError:
+            pass
+    ports = [p.get("targetPort") for p in
+             (svcs.get("web-frontend", {}).get("spec") or {}).get("ports", [])]
+    A.check(ports == [8081], "%s: web-frontend keeps the other manager's targetPort 8081 (%s)"
+            % (label, ports))
+    A.check("api-backend" in svcs, "%s: api-backend was created by the apply" % label)
+    rb = {k: e.get(k, {}) for k in ("services-created-remove", "app-service-created-remove",
+                                    "policy-created-remove", "tunnel-config-restore")}
+    A.check(all(c.get("kind") == "rollback" and c.get("status") == "pass" for c in rb.values()),
+            "%s: the rollback ran (%s)" % (label, {k: c.get("status") for k, c in rb.items()}))
+    A.check("api-backend" in (rb["services-created-remove"].get("seen") or "")
+            and "deleted" in (rb["services-created-remove"].get("seen") or ""),
+            "%s: the rollback deleted api-backend, which 7.2 created (%s)"
+            % (label, rb["services-created-remove"].get("seen")))
+    A.check("web-frontend" not in (rb["app-service-created-remove"].get("seen") or "")
+            and "already absent" in (rb["app-service-created-remove"].get("seen") or ""),
+            "%s: the rollback left web-frontend alone (%s)"
+            % (label, rb["app-service-created-remove"].get("seen")))
+    A.check("ROLLBACK FAILED" not in texts["stdout"], "%s: no rollback failed" % label)
+    A.common_asserts(label, texts, out, token)
+    A.finish()
+
+
 # ---- broken worlds -----------------------------------------------------------
 
 def run_broken(n):
@@ -310,7 +449,9 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "broken" and len(sys.argv) > 2 and sys.argv[2] in BROKEN:
         run_broken(sys.argv[2])
-    elif mode in ("dr-finalizer", "restore"):
-        {"dr-finalizer": run_dr_finalizer, "restore": run_restore}[mode]()
+    elif mode in ("dr-finalizer", "restore", "alerting", "routing-conflict"):
+        {"dr-finalizer": run_dr_finalizer, "restore": run_restore,
+         "alerting": run_alerting, "routing-conflict": run_routing_conflict}[mode]()
     else:
-        sys.exit("usage: stabilization_b.py dr-finalizer|restore|broken 6|7|8|9")
+        sys.exit("usage: stabilization_b.py dr-finalizer|restore|alerting|routing-conflict"
+                 "|broken 6|7|8|9")

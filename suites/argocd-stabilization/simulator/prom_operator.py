@@ -12,12 +12,16 @@ the Prometheus Operator does it for a real one:
   the address that stands in for that Service's endpoints (--target
   SERVICE=HOST:PORT); a ServiceMonitor that selects no Service, or a
   Service without a stand-in, gives no job;
+- with --alertmanager HOST:PORT, Prometheus sends its alerts to that
+  Alertmanager (the Operator's `alerting.alertmanagers`) and scrapes its
+  metrics as job `alertmanager-main` (kube-prometheus' ServiceMonitor), so
+  its notification counters can be queried;
 - whenever the result changes, Prometheus is told to reload (POST
   /-/reload).
 
 Usage: prom_operator.py --api URL --ca FILE --cert FILE --key FILE
        --namespace NS --selector KEY=VALUE --dir DIR --prometheus URL
-       [--target SERVICE=HOST:PORT ...]
+       [--target SERVICE=HOST:PORT ...] [--alertmanager HOST:PORT]
 It reads the cluster every second until it is stopped (SIGTERM)."""
 import argparse
 import json
@@ -67,9 +71,17 @@ def render(args, ctx):
                              "static_configs": [{"targets": [targets[sname]],
                                                  "labels": {"namespace": args.namespace,
                                                             "service": sname}}]})
+    if args.alertmanager:
+        jobs.append({"job_name": "alertmanager-main", "scrape_interval": "2s",
+                     "static_configs": [{"targets": [args.alertmanager],
+                                         "labels": {"namespace": "monitoring",
+                                                    "service": "alertmanager-main"}}]})
     conf = {"global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
             "rule_files": [os.path.join(args.dir, "rules", "*.yml")],
             "scrape_configs": sorted(jobs, key=lambda j: j["job_name"])}
+    if args.alertmanager:
+        conf["alerting"] = {"alertmanagers": [{"static_configs": [
+            {"targets": [args.alertmanager]}]}]}
     return yaml.safe_dump(conf, sort_keys=False), rules
 
 
@@ -92,6 +104,8 @@ def main():
     for k in ("api", "ca", "cert", "key", "namespace", "selector", "dir", "prometheus"):
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--target", action="append", default=[])
+    ap.add_argument("--alertmanager", default="",
+                    help="HOST:PORT of the Alertmanager Prometheus alerts and scrapes")
     ap.add_argument("--once", action="store_true", help="write the configuration once and exit")
     args = ap.parse_args()
     ctx = ssl.create_default_context(cafile=args.ca)

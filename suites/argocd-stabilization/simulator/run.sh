@@ -4,17 +4,28 @@
 # WORLD is `healthy` (fixtures/worlds/argocd-stabilization: upstream Argo CD
 # 3.6 with the team's applications), `broken-N` (argocd-broken-N, N = 1..9:
 # the same with one fault that must stop phase N's gate) or `broken` (the
-# same as broken-2). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
+# same as broken-2), or `routing-conflict` (step 7.2's Services owned by
+# another field manager with other values). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
 #
 # It starts, all on 127.0.0.1 and stopped on exit:
 # - kubesim with the world and its Argo CD API (ports SIM_PORT, default
 #   16481, and SIM_PORT+1);
 # - the live Argo CD metrics the simulator derives from its world (16485
 #   API server, 16486 application controller, 16487 repo server);
-# - a real Prometheus on 16489 with simulator/prom_operator.py doing the
+# - a real Prometheus on 16489 (alerts resent every 2s instead of every
+#   minute, so a freshly started one reaches Alertmanager at once) with
+#   simulator/prom_operator.py doing the
 #   Prometheus Operator's part (PrometheusRules and ServiceMonitors of the
 #   cluster become its rules and scrape jobs);
-# - nginx, dnsmasq and the test Prometheus of tests/net/*.sh (phases 6-9).
+# - the real Alertmanager on 16483 (fixtures/alertmanager/alertmanager.yml),
+#   which that Prometheus alerts and scrapes, delivering to the webhook
+#   receiver fixtures/alertmanager/receiver.py on 16484 (its record:
+#   $SIM_WORK/alert-receiver.jsonl); SIM_ALERT_RECEIVER=refuse makes the
+#   receiver answer 503 to every notification (a receiver that is down);
+# - nginx, dnsmasq and the test Prometheus of tests/net/*.sh (phases 6-9),
+#   whose Grafana API stand-in wants the token in
+#   $PG_BUILD_DIR/net-prom/grafana-token (passed as GRAFANA_TOKEN unless
+#   GRAFANA_TOKEN is set already).
 # PG_BINARY picks the phasegate binary (default: build/phasegate);
 # PG_NET_EXTERNAL=1 leaves nginx, dnsmasq and the test Prometheus to the
 # caller (the ctest fixtures); SIM_WORK=DIR keeps the run's files (the
@@ -28,13 +39,16 @@ PG_BINARY=${PG_BINARY:-$ROOT/build/phasegate}
 PORT=${SIM_PORT:-16481}
 APORT=$((PORT + 1))
 PROM_PORT=16489
+AM_PORT=16483
+RECEIVER_PORT=16484
 WORLD=${1:-healthy}
 [ $# -gt 0 ] && shift
 case "$WORLD" in
 healthy) WDIR=argocd-stabilization ;;
 broken) WDIR=argocd-broken-2 ;;
 broken-[1-9]) WDIR=argocd-$WORLD ;;
-*) echo "usage: $0 healthy|broken-1..9|broken [phasegate run options]" >&2; exit 2 ;;
+routing-conflict) WDIR=argocd-routing-conflict ;;
+*) echo "usage: $0 healthy|broken-1..9|broken|routing-conflict [phasegate run options]" >&2; exit 2 ;;
 esac
 if [ -n "${SIM_WORK:-}" ]; then
 	WORK=$SIM_WORK
@@ -76,12 +90,35 @@ for _ in $(seq 1 100); do
 done
 [ -f "$WORK/pki/argocd-metrics-ports" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
 
+# the Alertmanager the Prometheus alerts, and the receiver it notifies
+RECEIVER_MODE=()
+case "${SIM_ALERT_RECEIVER:-}" in
+"") ;;
+refuse) RECEIVER_MODE=(--refuse) ;;
+*) echo "SIM_ALERT_RECEIVER must be empty or 'refuse'" >&2; exit 2 ;;
+esac
+"$PY" "$ROOT/fixtures/alertmanager/receiver.py" "$RECEIVER_PORT" "$WORK/alert-receiver.jsonl" \
+	"${RECEIVER_MODE[@]}" </dev/null >"$WORK/alert-receiver.log" 2>&1 &
+PIDS+=($!)
+mkdir -p "$WORK/alertmanager"
+prometheus-alertmanager --config.file="$ROOT/fixtures/alertmanager/alertmanager.yml" \
+	--storage.path="$WORK/alertmanager" --web.listen-address="127.0.0.1:$AM_PORT" \
+	--cluster.listen-address= </dev/null >"$WORK/alertmanager.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 200); do
+	curl -fs -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" &&
+		curl -fs -o /dev/null "http://127.0.0.1:$RECEIVER_PORT/-/ready" && break
+	sleep 0.05
+done
+curl -fs -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" ||
+	{ echo "Alertmanager did not start:" >&2; cat "$WORK/alertmanager.log" >&2; exit 3; }
+
 # the Prometheus Operator's part and the Prometheus it configures
 OP=("$PY" "$HERE/prom_operator.py" --api "https://127.0.0.1:$PORT" --ca "$WORK/pki/ca.crt"
 	--cert "$WORK/pki/client-admin.crt" --key "$WORK/pki/client-admin.key" --namespace argocd
 	--selector release=prometheus --dir "$WORK/prom" --prometheus "http://127.0.0.1:$PROM_PORT"
 	--target argocd-server-metrics=127.0.0.1:16485 --target argocd-metrics=127.0.0.1:16486
-	--target argocd-repo-server=127.0.0.1:16487)
+	--target argocd-repo-server=127.0.0.1:16487 --alertmanager "127.0.0.1:$AM_PORT")
 "${OP[@]}" --once
 # the Argo CD history the success metrics of phase 9 read (three days before
 # metrics_time); kept whatever its age
@@ -89,7 +126,7 @@ OP=("$PY" "$HERE/prom_operator.py" --api "https://127.0.0.1:$PORT" --ca "$WORK/p
 promtool tsdb create-blocks-from openmetrics -q "$WORK/prom/history.om" "$WORK/prom/data" \
 	>"$WORK/prom-history.log" 2>&1
 prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/prom/data" \
-	--storage.tsdb.retention.time=100y \
+	--storage.tsdb.retention.time=100y --rules.alert.resend-delay=2s \
 	--web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle \
 	</dev/null >"$WORK/prom.log" 2>&1 &
 PIDS+=($!)
@@ -106,6 +143,12 @@ export KUBECONFIG=$WORK/pki/kubeconfig no_proxy=127.0.0.1,localhost NO_PROXY=127
 ARGOCD_AUTH_TOKEN=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin", "simulator-token"))' \
 	"$WORK/pki/argocd-tokens.json" 2>/dev/null || echo simulator-token)
 export ARGOCD_AUTH_TOKEN
+# the Grafana stand-in's service account token (tests/net/prometheus.sh)
+if [ -z "${GRAFANA_TOKEN:-}" ]; then
+	GRAFANA_TOKEN=$(cat "${PG_BUILD_DIR:-}/net-prom/grafana-token" 2>/dev/null) ||
+		{ echo "no Grafana token in ${PG_BUILD_DIR:-}/net-prom (is tests/net/prometheus.sh running?)" >&2; exit 3; }
+fi
+export GRAFANA_TOKEN
 PROM_VAR=(--var prometheus_url="http://127.0.0.1:$PROM_PORT")
 set +e
 "$PG_BINARY" run "$SUITE" --env-file "$SUITE/env/simulator.env" \
