@@ -285,30 +285,6 @@ static void parse_app_set(struct argocd_cfg *c, const struct node *opnode, const
 		c->names = strv_of(cfg_node(cfg, "names"));
 }
 
-/* concurrency: and rounds: of a refresh load, within their limits. */
-static void parse_load(struct argocd_cfg *c, const struct node *cfg, struct diags *d)
-{
-	static const struct {
-		const char *key;
-		long long def, max;
-	} lim[] = {{"concurrency", 4, ARGOCD_LOAD_MAX_CONCURRENCY},
-	           {"rounds", 1, ARGOCD_LOAD_MAX_ROUNDS}};
-	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
-		const struct node *n = cfg_node(cfg, lim[i].key);
-		long long v = cfg_int(cfg, lim[i].key, lim[i].def);
-		if (n && c->op != OP_REFRESH)
-			diag_at(d, n,
-			        "%s belongs to a refresh load (refresh: [NAMES] or {selector})",
-			        lim[i].key);
-		else if (v < 1 || v > lim[i].max)
-			diag_at(d, n, "%s must be 1 to %lld, not %lld", lim[i].key, lim[i].max, v);
-		if (i == 0)
-			c->concurrency = (int)(v < 1 || v > lim[i].max ? 1 : v);
-		else
-			c->rounds = (int)(v < 1 || v > lim[i].max ? 1 : v);
-	}
-}
-
 static int argocd_parse(const struct node *cfg, void *state, void **priv, struct diags *d)
 {
 	struct argocd_cfg *c = xcalloc(1, sizeof(*c));
@@ -405,7 +381,7 @@ static int argocd_parse(const struct node *cfg, void *state, void **priv, struct
 		        "rollback id must be a history id (0, 1, ...) or "
 		        "previous, not '%s'",
 		        id);
-	parse_load(c, cfg, d);
+	argocd_load_parse(cfg, c->op == OP_REFRESH, &c->concurrency, &c->rounds, d);
 	c->mode = xstrdup(cfg_str(cfg, "mode", "normal"));
 	if (strcmp(c->mode, "normal") != 0 && strcmp(c->mode, "hard") != 0)
 		diag_at(d, cfg_node(cfg, "mode"), "refresh mode must be normal or hard, not '%s'",
@@ -670,14 +646,23 @@ static void op_refresh_load(struct argocd_run *r, const struct argocd_cfg *c)
 		return;
 	size_t n = json_array_size(apps);
 	char **names = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		names[i] = xstrdup(argocd_str(json_array_get(apps, i), "metadata.name", ""));
+	char **nss = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		json_t *app = json_array_get(apps, i);
+		names[i] = xstrdup(argocd_str(app, "metadata.name", ""));
+		/* apps in any namespace: each call names its application's */
+		nss[i] = xstrdup(c->app_namespace ? c->app_namespace
+		                                  : argocd_str(app, "metadata.namespace", NULL));
+	}
 	struct argocd_load_spec s = {.names = names,
+	                             .namespaces = nss,
 	                             .mode = c->mode,
-	                             .app_namespace = c->app_namespace,
 	                             .concurrency = c->concurrency,
 	                             .rounds = c->rounds};
 	argocd_refresh_load(r, &s);
+	for (size_t i = 0; i < n; i++)
+		free(nss[i]);
+	free(nss);
 	strv_free(names);
 	json_decref(apps);
 }

@@ -114,12 +114,19 @@ const char *argocd_str(json_t *o, const char *path, const char *def);
 #define ARGOCD_LOAD_MAX_CALLS 10000 /* applications x rounds */
 
 struct argocd_load_spec {
-	char **names;              /* borrowed, NULL-terminated: the applications */
-	const char *mode;          /* borrowed: normal or hard */
-	const char *app_namespace; /* borrowed, may be NULL */
-	int concurrency;           /* calls in flight at once, 1..ARGOCD_LOAD_MAX_CONCURRENCY */
-	int rounds;                /* refreshes of each application, 1..ARGOCD_LOAD_MAX_ROUNDS */
+	char **names;      /* borrowed, NULL-terminated: the applications */
+	const char *mode;  /* borrowed: normal or hard */
+	char **namespaces; /* borrowed, parallel to names: each one's namespace
+	                      (appNamespace of its calls), entries may be NULL */
+	int concurrency;   /* calls in flight at once, 1..ARGOCD_LOAD_MAX_CONCURRENCY */
+	int rounds;        /* refreshes of each application, 1..ARGOCD_LOAD_MAX_ROUNDS */
 };
+
+/* concurrency: and rounds: of an argocd check (is_refresh: its operation
+ * is refresh), within their limits; defaults 4 and 1. Diagnostics at the
+ * offending node. */
+void argocd_load_parse(const struct node *cfg, int is_refresh, int *concurrency, int *rounds,
+                       struct diags *d);
 
 /* Refreshes every application `rounds` times with up to `concurrency`
  * calls in flight; facts: apps, calls, completed, errors, error_ratio,

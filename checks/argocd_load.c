@@ -89,9 +89,10 @@ static void *worker(void *arg)
 	struct load_state *ls = arg;
 	const struct argocd_load_spec *s = ls->s;
 	struct argocd_run r = {.cn = ls->parent->cn, .ctx = ls->parent->ctx};
-	char *ns = s->app_namespace ? argocd_escape(s->app_namespace) : NULL;
 	for (size_t i; (i = take_call(ls)) != SIZE_MAX;) {
 		const char *name = s->names[i % ls->napps];
+		const char *app_ns = s->namespaces ? s->namespaces[i % ls->napps] : NULL;
+		char *ns = app_ns ? argocd_escape(app_ns) : NULL;
 		char *e = argocd_escape(name);
 		char *path = xasprintf("/api/v1/applications/%s?refresh=%s%s%s", e, s->mode,
 		                       ns ? "&appNamespace=" : "", ns ? ns : "");
@@ -105,8 +106,8 @@ static void *worker(void *arg)
 		free(what);
 		free(path);
 		free(e);
+		free(ns);
 	}
-	free(ns);
 	pthread_mutex_lock(&ls->lock);
 	ls->requests += r.requests;
 	pthread_mutex_unlock(&ls->lock);
@@ -192,6 +193,28 @@ static json_t *load_facts(struct load_state *ls, double started, double ended)
 	json_object_set_new(f, "summary", json_string(buf_str(&b)));
 	buf_release(&b);
 	return f;
+}
+
+void argocd_load_parse(const struct node *cfg, int is_refresh, int *concurrency, int *rounds,
+                       struct diags *d)
+{
+	static const struct {
+		const char *key;
+		long long def, max;
+	} lim[] = {{"concurrency", 4, ARGOCD_LOAD_MAX_CONCURRENCY},
+	           {"rounds", 1, ARGOCD_LOAD_MAX_ROUNDS}};
+	int *out[] = {concurrency, rounds};
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		const struct node *n = cfg_node(cfg, lim[i].key);
+		long long v = cfg_int(cfg, lim[i].key, lim[i].def);
+		if (n && !is_refresh)
+			diag_at(d, n,
+			        "%s belongs to a refresh load (refresh: [NAMES] or {selector})",
+			        lim[i].key);
+		else if (v < 1 || v > lim[i].max)
+			diag_at(d, n, "%s must be 1 to %lld, not %lld", lim[i].key, lim[i].max, v);
+		*out[i] = (int)(v < 1 || v > lim[i].max ? 1 : v);
+	}
 }
 
 void argocd_refresh_load(struct argocd_run *r, const struct argocd_load_spec *s)
