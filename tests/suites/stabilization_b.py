@@ -317,7 +317,7 @@ def run_broken(n):
         A.check("hard refreshes of 7 applications" in shown,
                 "broken-8-load: the load's figures are in the go-live report")
         for cid in ("concurrent-load", "queue-depth", "queue-drained", "resource-usage",
-                    "resource-scaling"):
+                    "resource-usage-cpu", "resource-scaling"):
             A.check(e.get(cid, {}).get("status") == "pass",
                     "broken-8-load: %s passes (%s)" % (cid, e.get(cid, {}).get("status")))
     before = [ph["id"] for ph in res["phases"] if ph["id"] < n[0] and ph["status"] not in
