@@ -3,9 +3,10 @@
  * managed_resources, project, repos, clusters, version, settings, session,
  * can_i, events, logs), waits with `argocd app wait`'s rules over the watch
  * stream (argocd_wait.c), and actions (sync, rollback, refresh,
- * terminate_operation, resource_action). This file holds the descriptor,
- * the keys, parse and dispatch; the connection is in argocd_conn.c and the
- * facts are shaped in argocd_facts.c.
+ * terminate_operation, resource_action); refresh of a set of applications
+ * with concurrency and rounds is a load test (argocd_load.c). This file
+ * holds the descriptor, the keys, parse and dispatch; the connection is in
+ * argocd_conn.c and the facts are shaped in argocd_facts.c.
  *
  * Every operation's facts carry "ok" (the default expectation) and
  * "summary" (what the default expectation shows when ok is false). */
@@ -83,7 +84,9 @@ static const struct key_spec argocd_keys[] = {
      "beside sync/rollback: true waits for the operation"},
     {"sync", KT_STR, 0, "sync an application (action)"},
     {"rollback", KT_STR, 0, "roll an application back to a history id (action)"},
-    {"refresh", KT_STR, 0, "refresh an application, mode normal or hard (action)"},
+    {"refresh", KT_ANY, 0,
+     "refresh an application, mode normal or hard (action); [NAMES], true or {selector, "
+     "project, names} with concurrency and rounds: a load test"},
     {"terminate_operation", KT_STR, 0, "terminate the running operation (action)"},
     {"resource_action", KT_STR, 0, "run a resource action (restart...) in an application (action)"},
     {"for", KT_STR_OR_SEQ, 0, "wait conditions: health, sync, operation, suspended, degraded"},
@@ -99,6 +102,8 @@ static const struct key_spec argocd_keys[] = {
     {"retry_limit", KT_INT, 0, "sync: attempts the controller makes on failure"},
     {"id", KT_STR, 0, "rollback: a history id, or previous (default)"},
     {"mode", KT_STR, 0, "refresh: normal (default) or hard"},
+    {"concurrency", KT_INT, 0, "refresh load: calls in flight at once (1-64, default 4)"},
+    {"rounds", KT_INT, 0, "refresh load: refreshes of each application (1-1000, default 1)"},
     {"action", KT_STR, 0, "resource_action: restart, pause, resume, ..."},
     {"kind", KT_STR, 0, "resource_action/logs: the resource's kind"},
     {"group", KT_STR, 0, "resource_action: the resource's API group"},
@@ -127,8 +132,10 @@ struct argocd_cfg {
 	char **sync_options; /* owned */
 	char *strategy;      /* owned */
 	long long retry_limit;
-	long long history_id;                                 /* rollback: -1 = previous */
-	char *mode;                                           /* owned: refresh */
+	long long history_id;    /* rollback: -1 = previous */
+	char *mode;              /* owned: refresh */
+	int load;                /* refresh of a set: a load test (argocd_load.c) */
+	int concurrency, rounds; /* refresh load */
 	char *action, *kind, *group, *resource_name, *nspace; /* owned */
 	char *pod, *container;                                /* owned */
 	long long tail;
@@ -312,6 +319,17 @@ static int argocd_parse(const struct node *cfg, void *state, void **priv, struct
 	case OP_WAIT:
 		parse_app_set(c, opnode, cfg, d);
 		break;
+	case OP_REFRESH:
+		/* one name alone: one refresh; a set, or concurrency/rounds: load */
+		c->load = !opval || strcmp(opval, "true") == 0 || cfg_node(cfg, "concurrency") ||
+		          cfg_node(cfg, "rounds");
+		if (c->load)
+			parse_app_set(c, opnode, cfg, d);
+		else if (!*opval)
+			diag_at(d, opnode, "argocd refresh needs a name: refresh: NAME");
+		else
+			c->name = xstrdup(opval);
+		break;
 	case OP_REPOS:
 	case OP_CLUSTERS:
 		if (!(opval && strcmp(opval, "true") == 0))
@@ -363,6 +381,7 @@ static int argocd_parse(const struct node *cfg, void *state, void **priv, struct
 		        "rollback id must be a history id (0, 1, ...) or "
 		        "previous, not '%s'",
 		        id);
+	argocd_load_parse(cfg, c->op == OP_REFRESH, &c->concurrency, &c->rounds, d);
 	c->mode = xstrdup(cfg_str(cfg, "mode", "normal"));
 	if (strcmp(c->mode, "normal") != 0 && strcmp(c->mode, "hard") != 0)
 		diag_at(d, cfg_node(cfg, "mode"), "refresh mode must be normal or hard, not '%s'",
@@ -460,8 +479,13 @@ static char *argocd_describe(void *priv)
 		else
 			buf_adds(&b, " to the previous deployment");
 	}
+	if (c->op == OP_REFRESH && c->load && !c->names && !c->selector && !c->project)
+		buf_adds(&b, " of every application");
 	if (c->op == OP_REFRESH)
 		buf_addf(&b, " (%s)", c->mode);
+	if (c->op == OP_REFRESH && c->load)
+		buf_addf(&b, ", %d round%s, %d at once", c->rounds, c->rounds == 1 ? "" : "s",
+		         c->concurrency);
 	if (c->op == OP_RESOURCE_ACTION)
 		buf_addf(&b, ": %s %s/%s", c->action, c->kind, c->resource_name);
 	if (c->op == OP_WAIT || c->wait) {
@@ -561,16 +585,19 @@ static char *list_query(const struct argocd_cfg *c)
 	return buf_detach(&b);
 }
 
-static void op_apps(struct argocd_run *r, const struct argocd_cfg *c)
+/* The applications a set names (or every one its selector and project
+ * list), checked to exist; NULL after fail_with. */
+static json_t *select_apps(struct argocd_run *r, const struct argocd_cfg *c)
 {
 	struct argocd_reply rp;
+	json_t *keep = NULL;
 	char *path = list_query(c);
 	if (argocd_call(r, "GET", path, NULL, "list applications", &rp) != 0) {
 		fail_with(r, xstrdup(rp.error));
 		goto out;
 	}
 	json_t *items = json_object_get(rp.body, "items");
-	json_t *keep = json_array();
+	keep = json_array();
 	size_t i;
 	json_t *app;
 	json_array_foreach(items, i, app)
@@ -594,14 +621,50 @@ static void op_apps(struct argocd_run *r, const struct argocd_cfg *c)
 			                       near ? "'?)" : ""));
 			free(near);
 			json_decref(keep);
+			keep = NULL;
 			goto out;
 		}
 	}
-	r->out->facts = argocd_apps_facts(keep);
-	json_decref(keep);
 out:
 	free(path);
 	argocd_reply_release(&rp);
+	return keep;
+}
+
+static void op_apps(struct argocd_run *r, const struct argocd_cfg *c)
+{
+	json_t *keep = select_apps(r, c);
+	if (keep)
+		r->out->facts = argocd_apps_facts(keep);
+	json_decref(keep);
+}
+
+static void op_refresh_load(struct argocd_run *r, const struct argocd_cfg *c)
+{
+	json_t *apps = select_apps(r, c);
+	if (!apps)
+		return;
+	size_t n = json_array_size(apps);
+	char **names = xcalloc(n + 1, sizeof(char *));
+	char **nss = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		json_t *app = json_array_get(apps, i);
+		names[i] = xstrdup(argocd_str(app, "metadata.name", ""));
+		/* apps in any namespace: each call names its application's */
+		nss[i] = xstrdup(c->app_namespace ? c->app_namespace
+		                                  : argocd_str(app, "metadata.namespace", NULL));
+	}
+	struct argocd_load_spec s = {.names = names,
+	                             .namespaces = nss,
+	                             .mode = c->mode,
+	                             .concurrency = c->concurrency,
+	                             .rounds = c->rounds};
+	argocd_refresh_load(r, &s);
+	for (size_t i = 0; i < n; i++)
+		free(nss[i]);
+	free(nss);
+	strv_free(names);
+	json_decref(apps);
 }
 
 static void op_simple(struct argocd_run *r, const struct argocd_cfg *c, const char *tail,
@@ -1089,7 +1152,10 @@ static void argocd_run(void *priv, struct check_ctx *ctx, struct check_out *out)
 		op_rollback(&r, c);
 		break;
 	case OP_REFRESH:
-		op_refresh(&r, c);
+		if (c->load)
+			op_refresh_load(&r, c);
+		else
+			op_refresh(&r, c);
 		break;
 	case OP_TERMINATE:
 		op_terminate(&r, c);

@@ -107,6 +107,35 @@ void argocd_set_ok(json_t *f, int ok, char *summary);
 /* Dotted member lookup: "status.health.status" -> string or def. */
 const char *argocd_str(json_t *o, const char *path, const char *def);
 
+/* --- load (argocd_load.c) --- */
+
+#define ARGOCD_LOAD_MAX_CONCURRENCY 64 /* calls in flight at once */
+#define ARGOCD_LOAD_MAX_ROUNDS 1000
+#define ARGOCD_LOAD_MAX_CALLS 10000 /* applications x rounds */
+
+struct argocd_load_spec {
+	char **names;      /* borrowed, NULL-terminated: the applications */
+	const char *mode;  /* borrowed: normal or hard */
+	char **namespaces; /* borrowed, parallel to names: each one's namespace
+	                      (appNamespace of its calls), entries may be NULL */
+	int concurrency;   /* calls in flight at once, 1..ARGOCD_LOAD_MAX_CONCURRENCY */
+	int rounds;        /* refreshes of each application, 1..ARGOCD_LOAD_MAX_ROUNDS */
+};
+
+/* concurrency: and rounds: of an argocd check (is_refresh: its operation
+ * is refresh), within their limits; defaults 4 and 1. Diagnostics at the
+ * offending node. */
+void argocd_load_parse(const struct node *cfg, int is_refresh, int *concurrency, int *rounds,
+                       struct diags *d);
+
+/* Refreshes every application `rounds` times with up to `concurrency`
+ * calls in flight; facts: apps, calls, completed, errors, error_ratio,
+ * not_started, max_in_flight, latency {p50, p95, p99, max, mean} (seconds),
+ * by_status, error_samples, started, ended (Unix seconds), duration_seconds,
+ * window ("12s"), calls_per_second, ok (every call answered 2xx), summary.
+ * Stops starting calls at the check's deadline. */
+void argocd_refresh_load(struct argocd_run *r, const struct argocd_load_spec *s);
+
 /* --- waits (argocd_wait.c) --- */
 
 struct argocd_wait_spec {

@@ -123,9 +123,13 @@ argocd argocd-stabilization-attested 0 GO healthy --allow-destructive \
   --attest suites/argocd-stabilization/attest.example.yaml
 # A world per phase 6-9 with one fault each: NO-GO at that phase's gate
 # (from the phase on; 9 from its step 9.3); 8 shows the rollback.
-for n in 6 7 8; do
+for n in 6 7; do
   argocd "argocd-stabilization-broken-$n" 1 NO-GO "broken-$n" --allow-destructive --from "$n.1"
 done
+# phase 8 reads Argo CD's metrics in Prometheus: step 3.1 makes them scraped;
+# broken-8-load is a slow controller that 8.1's load exposes
+argocd argocd-stabilization-broken-8 1 NO-GO broken-8 --allow-destructive --step 3.1,8.1,8.2
+argocd argocd-stabilization-broken-8-load 1 NO-GO broken-8-load --step 3.1,8.1
 argocd argocd-stabilization-broken-9 1 NO-GO broken-9 --allow-destructive --from 9.3
 
 echo

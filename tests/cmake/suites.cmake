@@ -34,7 +34,8 @@ set_tests_properties(suites.argocd.secret PROPERTIES ENVIRONMENT "${PG_SUITES_EN
 # Application holds the resources finalizer, and a restore reproduces every
 # exported object (each on a kubesim of its own, ports 16525 and 16526); a
 # broken world per phase (fixtures/worlds/argocd-broken-6..9 over the suite's
-# world) stops at that phase's gate, through simulator/run.sh like the others.
+# world) stops at that phase's gate, through simulator/run.sh like the others;
+# argocd-broken-8-load (a slow controller) stops at 8.1's load checks.
 set(PG_STAB_B_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/stabilization_b.py)
 foreach(mode dr-finalizer restore)
   add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
@@ -50,7 +51,7 @@ foreach(mode alerting routing-conflict)
   set_tests_properties(ship.stabilization.${mode} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
     TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
 endforeach()
-foreach(n 6 7 8 9)
+foreach(n 6 7 8 8-load 9)
   add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
   set_tests_properties(ship.stabilization.broken_${n} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
     TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)

@@ -33,6 +33,11 @@ domain routing, production readiness, go-live checklists).
                                       conflict with its remedy, web-frontend
                                       keeps its value, and the rollback
                                       deletes only api-backend (7.2 made it)
+    stabilization_b.py broken 8-load  steps 3.1 and 8.1 on argocd-broken-8-load (a slow
+                                      application controller): NO-GO at 8.1's gate
+                                      with only the reconciliation p99 failing,
+                                      the load's figures and the window's p99
+                                      in the go-live report
     stabilization_b.py broken N       the suite from phase N on (9: from 6), on the
                                       world fixtures/worlds/argocd-broken-N
                                       (argocd-healthy and one fault): NO-GO at
@@ -71,7 +76,12 @@ BROKEN = {
     "6": (["--from", "6.1"], "checkpoint-6.1", "backup-components", "Secret/argocd-secret"),
     "7": (["--from", "7.1"], "checkpoint-7.1", "tunnel-running",
           ("replicas are available", "exceeded its progress deadline")),
-    "8": (["--from", "8.1"], "checkpoint-8.2", "dr-no-cascade", "cloudtolocalllm-api-backend"),
+    # (8.1 reads Argo CD's metrics in Prometheus: phase 3.1 makes them scraped)
+    "8": (["--step", "3.1,8.1,8.2"], "checkpoint-8.2", "dr-no-cascade",
+          "cloudtolocalllm-api-backend"),
+    # a slow controller: the load exposes it in the reconciliation p99
+    "8-load": (["--step", "3.1,8.1"], "checkpoint-8.1", "no-perf-degradation",
+               "expected value <= 2"),
     "9": (["--from", "9.3"], "checklist-post-deployment", "post-backups",
           "lastSuccessfulTime"),
 }
@@ -438,7 +448,18 @@ def run_broken(n):
         rb = e.get("dr-rollback-restore", {})
         A.check(rb.get("kind") == "rollback" and rb.get("status") == "pass",
                 "broken-8: the rollback dr-rollback-restore ran (%s)" % rb.get("status"))
-    before = [ph["id"] for ph in res["phases"] if ph["id"] < n and ph["status"] not in
+    if n == "8-load":  # the load ran concurrently, and the report shows its figures
+        load = e.get("load-refresh", {})
+        A.check(load.get("status") == "pass" and "up to 32 at once (32 seen)" in
+                (load.get("seen") or ""), "broken-8-load: the load ran 32 calls at once (%s)"
+                % load.get("seen"))
+        A.check("hard refreshes of 7 applications" in shown,
+                "broken-8-load: the load's figures are in the go-live report")
+        for cid in ("concurrent-load", "queue-depth", "queue-drained", "resource-usage",
+                    "resource-usage-cpu", "resource-scaling"):
+            A.check(e.get(cid, {}).get("status") == "pass",
+                    "broken-8-load: %s passes (%s)" % (cid, e.get(cid, {}).get("status")))
+    before = [ph["id"] for ph in res["phases"] if ph["id"] < n[0] and ph["status"] not in
               ("pass", "not_selected")]
     A.check(not before, "broken-%s: the phases before %s pass (%s)" % (n, n, before))
     A.common_asserts("broken-%s" % n, texts, out, token)
@@ -454,4 +475,4 @@ if __name__ == "__main__":
          "alerting": run_alerting, "routing-conflict": run_routing_conflict}[mode]()
     else:
         sys.exit("usage: stabilization_b.py dr-finalizer|restore|alerting|routing-conflict"
-                 "|broken 6|7|8|9")
+                 "|broken 6|7|8|8-load|9")

@@ -3,9 +3,10 @@
 #   suites/argocd-stabilization/simulator/run.sh WORLD [phasegate run options]
 # WORLD is `healthy` (fixtures/worlds/argocd-stabilization: upstream Argo CD
 # 3.6 with the team's applications), `broken-N` (argocd-broken-N, N = 1..9:
-# the same with one fault that must stop phase N's gate) or `broken` (the
-# same as broken-2), or `routing-conflict` (step 7.2's Services owned by
-# another field manager with other values). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
+# the same with one fault that must stop phase N's gate), `broken-8-load`
+# (a slow application controller: step 8.1's gate), `broken` (the same as
+# broken-2) or `routing-conflict` (step 7.2's Services owned by another
+# field manager with other values). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
 #
 # It starts, all on 127.0.0.1 and stopped on exit:
 # - kubesim with the world and its Argo CD API (ports SIM_PORT, default
@@ -48,7 +49,8 @@ healthy) WDIR=argocd-stabilization ;;
 broken) WDIR=argocd-broken-2 ;;
 broken-[1-9]) WDIR=argocd-$WORLD ;;
 routing-conflict) WDIR=argocd-routing-conflict ;;
-*) echo "usage: $0 healthy|broken-1..9|broken|routing-conflict [phasegate run options]" >&2; exit 2 ;;
+broken-8-load) WDIR=argocd-broken-8-load ;;
+*) echo "usage: $0 healthy|broken-1..9|broken-8-load|broken|routing-conflict [phasegate run options]" >&2; exit 2 ;;
 esac
 if [ -n "${SIM_WORK:-}" ]; then
 	WORK=$SIM_WORK
