@@ -1218,6 +1218,7 @@ static int load_file(const char *path, const struct node_limits *lim, struct nod
 		goto fd;
 	}
 	buf_init(&b, 0);
+	buf_reserve(&b, (size_t)st.st_size);
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)

@@ -12,6 +12,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1841,6 +1844,11 @@ out:
 	sort_diags(d, first_diag);
 	loader_release(&L);
 	free(file);
+#ifdef __GLIBC__
+	/* The trees are gone: hand their pages back before the run, so that
+	 * the run's own memory does not stack on top of the loader's peak. */
+	malloc_trim(0);
+#endif
 	if (L.nerr) {
 		plan_release(p);
 		return -1;
