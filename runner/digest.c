@@ -1,4 +1,5 @@
 /* digest.c - the suite digest (runner/digest.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,23 +13,26 @@ void digest_note(struct digest_files *f, const char *path)
 	f->paths[f->n++] = xstrdup(path);
 }
 
+/* sha256 of "<length>\n<bytes>" for each file in order, fed one file at a
+ * time so that memory holds one file, not the whole suite. */
 int digest_compute(const struct digest_files *f, char hex[65], struct pg_err *e)
 {
-	struct buf b;
-	buf_init(&b, 0);
+	struct sha256_state *s = sha256_begin();
+	char head[32];
+
 	for (size_t i = 0; i < f->n; i++) {
 		char *data = NULL;
 		size_t len = 0;
 		if (read_file_capped(f->paths[i], DIGEST_FILE_MAX, &data, &len, e) < 0) {
-			buf_release(&b);
+			sha256_end(s, hex);
 			return -1;
 		}
-		buf_addf(&b, "%zu\n", len);
-		buf_add(&b, data, len);
+		snprintf(head, sizeof(head), "%zu\n", len);
+		sha256_add(s, head, strlen(head));
+		sha256_add(s, data, len);
 		free(data);
 	}
-	sha256_hex(b.data ? b.data : "", b.len, hex);
-	buf_release(&b);
+	sha256_end(s, hex);
 	return 0;
 }
 

@@ -1003,9 +1003,19 @@ struct op {
 	char *arg_text;    /* owned: the argument as shown in messages */
 	pcre2_code *re;    /* owned: matches */
 	int want;          /* exists: true or false */
-	struct bound b[4]; /* count/length/ge/gt/le/lt: all must hold */
+	struct bound *b;   /* owned: OP_BOUNDS slots for count/length/ge/gt/le/lt
+	                      (op_bounds), all of which must hold; NULL for the
+	                      other operators, which are most of a suite's */
 	size_t nb;
 };
+#define OP_BOUNDS 4 /* ge, gt, le, lt */
+
+static struct bound *op_bounds(struct op *op)
+{
+	if (!op->b)
+		op->b = xcalloc(OP_BOUNDS, sizeof(*op->b));
+	return op->b;
+}
 
 struct item {
 	struct node_pos pos; /* where the item was written */
@@ -1030,6 +1040,7 @@ static void op_release(struct op *op)
 	json_decref(op->arg);
 	free(op->arg_text);
 	pcre2_code_free(op->re);
+	free(op->b);
 }
 
 static void item_release(struct item *it)
@@ -1155,8 +1166,8 @@ static int compile_count(struct op *op, const struct node *v, const char *what, 
 				bad = 1;
 				continue;
 			}
-			if (op->nb == 4 ||
-			    compile_num(v->pairs[i].value, k, 1, &op->b[op->nb].n, d) < 0) {
+			if (op->nb == OP_BOUNDS ||
+			    compile_num(v->pairs[i].value, k, 1, &op_bounds(op)[op->nb].n, d) < 0) {
 				bad = 1;
 				continue;
 			}
@@ -1165,7 +1176,7 @@ static int compile_count(struct op *op, const struct node *v, const char *what, 
 		}
 		return bad ? -1 : 0;
 	}
-	if (compile_num(v, what, 1, &op->b[0].n, d) < 0)
+	if (compile_num(v, what, 1, &op_bounds(op)[0].n, d) < 0)
 		return -1;
 	op->b[0].cmp = CMP_EQ;
 	op->nb = 1;
@@ -1233,7 +1244,7 @@ static int compile_op(struct expect *x, struct item *it, enum op_kind kind, cons
 	case OP_GT:
 	case OP_LE:
 	case OP_LT:
-		if (compile_num(v, word, 0, &op->b[0].n, d) < 0)
+		if (compile_num(v, word, 0, &op_bounds(op)[0].n, d) < 0)
 			return -1;
 		op->b[0].cmp = (enum cmp)(CMP_GE + (kind - OP_GE));
 		op->nb = 1;
@@ -1449,6 +1460,10 @@ int expect_compile(const struct node *n, struct expect **out, struct diags *d)
 	if (x->n == 0) {
 		expect_free(x);
 		return 0;
+	}
+	if (x->n < x->alloc) { /* kept for the whole run: no spare slots */
+		x->items = xrealloc(x->items, x->n * sizeof(*x->items));
+		x->alloc = x->n;
 	}
 	*out = x;
 	return 0;

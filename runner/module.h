@@ -21,8 +21,10 @@
 #include "util.h"
 
 /* 2: struct key_spec gained sub and choices (the suite schema).
- * 3: struct check_module gained wait_change. */
-#define CHECK_API_VERSION 3
+ * 3: struct check_module gained wait_change.
+ * 4: struct node changed layout (56 bytes, short texts inside the node) and
+ *    the config map given to parse() is freed once it returns. */
+#define CHECK_API_VERSION 4
 
 enum check_flags {
 	CHECK_F_ACTION = 1u << 0,  /* changes the world: only in actions:, not run under --dry-run */
@@ -122,7 +124,9 @@ struct check_module {
 
 	/* Config map (already key-validated and variable-expanded) -> private
 	 * struct. Must not do I/O beyond reading local files named by the
-	 * config. Returns 0, or -1 with diagnostics at the offending nodes. */
+	 * config. cfg is borrowed for the call only (the loader frees it when
+	 * parse returns): priv copies every text it keeps. Returns 0, or -1
+	 * with diagnostics at the offending nodes. */
 	int (*parse)(const struct node *cfg, void *state, void **priv, struct diags *d);
 
 	/* Runs once per attempt, from a worker thread; must return by the

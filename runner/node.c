@@ -66,6 +66,10 @@ struct node_limits node_limits_default(void)
 
 /* ---- building trees ----------------------------------------------------- */
 
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(struct node) == 56, "a node and a short text fill one 64-byte chunk");
+#endif
+
 static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
 {
 	struct node *n = xcalloc(1, sizeof(*n));
@@ -77,14 +81,45 @@ static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
 	return n;
 }
 
+/* Sets a scalar's text to a copy of s[0..len): in the node when it fits. */
+static void scalar_put(struct node *n, const char *s, size_t len)
+{
+	if (len > UINT_MAX) /* no loaded text is this long (max_file_bytes) */
+		abort();
+	if (len < NODE_SSO) {
+		memcpy(n->sso, s, len);
+		n->sso[len] = 0;
+		n->str = n->sso;
+	} else {
+		n->str = xstrndup(s, len);
+	}
+	n->len = (unsigned)len;
+}
+
 static struct node *node_new_scalar_len(const char *s, size_t len, int plain, struct node_pos pos)
 {
 	struct node *n = node_alloc(NODE_SCALAR, pos);
 
-	n->str = xstrndup(s ? s : "", s ? len : 0);
-	n->len = s ? len : 0;
-	n->plain = plain;
+	scalar_put(n, s ? s : "", s ? len : 0);
+	n->plain = plain ? 1 : 0;
 	return n;
+}
+
+void node_set_str(struct node *n, char *s)
+{
+	size_t len = strlen(s);
+
+	if (n->str != n->sso)
+		free(n->str);
+	if (len < NODE_SSO) {
+		scalar_put(n, s, len);
+		free(s);
+		return;
+	}
+	if (len > UINT_MAX)
+		abort();
+	n->str = s;
+	n->len = (unsigned)len;
 }
 
 struct node *node_new_scalar(const char *s, int plain, struct node_pos pos)
@@ -103,15 +138,15 @@ struct node *node_new_map(struct node_pos pos)
 }
 
 /* Grows the items or pairs array of a collection so one more fits. The
- * capacity is implicit: 4, then doubling, so it is full exactly when n is 0
- * or a power of two of at least 4. */
+ * capacity is implicit: 1, then doubling, so it is full exactly when n is 0
+ * or a power of two (most maps of a suite hold one to three pairs). */
 static void coll_reserve(struct node *c)
 {
 	size_t cap;
 
-	if (c->n != 0 && (c->n < 4 || (c->n & (c->n - 1)) != 0))
+	if (c->n != 0 && (c->n & (c->n - 1)) != 0)
 		return;
-	cap = c->n ? c->n * 2 : 4;
+	cap = c->n ? c->n * 2 : 1;
 	if (c->kind == NODE_SEQ)
 		c->items = xrealloc(c->items, cap * sizeof(*c->items));
 	else
@@ -155,17 +190,17 @@ void node_map_put(struct node *map, const char *key, struct node *value)
 	map_push_pair(map, node_new_scalar(key, 1, value ? value->pos : map->pos), value);
 }
 
-/* Recursion here follows the depth of the tree, which the loader bounds by
+/* Frees what n holds (its string, items or pairs), not n itself.
+ * Recursion here follows the depth of the tree, which the loader bounds by
  * max_depth; trees built by code are small. */
-void node_free(struct node *n)
+static void contents_free(struct node *n)
 {
 	size_t i;
 
-	if (!n)
-		return;
 	switch (n->kind) {
 	case NODE_SCALAR:
-		free(n->str);
+		if (n->str != n->sso)
+			free(n->str);
 		break;
 	case NODE_SEQ:
 		for (i = 0; i < n->n; i++)
@@ -180,7 +215,31 @@ void node_free(struct node *n)
 		free(n->pairs);
 		break;
 	}
+}
+
+void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	contents_free(n);
 	free(n);
+}
+
+void node_clear(struct node *n)
+{
+	struct node_pos pos;
+	enum node_kind kind;
+
+	if (!n)
+		return;
+	contents_free(n);
+	pos = n->pos;
+	kind = n->kind;
+	memset(n, 0, sizeof(*n));
+	n->kind = kind;
+	n->pos = pos;
+	if (kind == NODE_SCALAR)
+		n->str = n->sso; /* "" */
 }
 
 struct node *node_copy(const struct node *n)
@@ -195,8 +254,7 @@ struct node *node_copy(const struct node *n)
 	c->pos = n->pos;
 	switch (n->kind) {
 	case NODE_SCALAR:
-		c->str = xstrndup(n->str ? n->str : "", n->str ? n->len : 0);
-		c->len = n->str ? n->len : 0;
+		scalar_put(c, n->str ? n->str : "", n->str ? n->len : 0);
 		c->plain = n->plain;
 		c->expanded = n->expanded;
 		break;
@@ -1160,6 +1218,7 @@ static int load_file(const char *path, const struct node_limits *lim, struct nod
 		goto fd;
 	}
 	buf_init(&b, 0);
+	buf_reserve(&b, (size_t)st.st_size);
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)

@@ -30,23 +30,34 @@ struct node_pair {
 	struct node *value;
 };
 
+/* 56 bytes, so that a node and a short scalar's text take one 64-byte heap
+ * chunk: a suite of 10,000 checks holds about 300,000 nodes while it loads. */
 struct node {
-	enum node_kind kind;
 	struct node_pos pos;
 	/* NODE_SCALAR */
-	char *str;          /* owned, NUL-terminated (may contain no NUL) */
-	size_t len;
-	int plain;          /* 1 when written unquoted: only plain scalars are
+	char *str;          /* NUL-terminated (may contain no NUL); owned by the
+	                       node: texts under NODE_SSO bytes live in the node
+	                       itself (sso), longer ones are malloc'd. Only node.c
+	                       frees or replaces it (node_set_str). */
+	/* NODE_SEQ: items[0..n); NODE_MAP: pairs[0..n) in file order */
+	union {
+		struct {
+			struct node **items;
+			struct node_pair *pairs;
+		};
+		char sso[16]; /* a scalar's short text (see str) */
+	};
+	size_t n;           /* 0 for a scalar */
+	unsigned len;       /* the scalar's length (a suite file is at most 8 MiB) */
+	enum node_kind kind : 8;
+	unsigned plain : 1; /* 1 when written unquoted: only plain scalars are
 	                       read as null, booleans and numbers */
-	int expanded;       /* set by vars_expand_tree(): 0 raw text (every "${"
+	unsigned expanded : 2; /* set by vars_expand_tree(): 0 raw text (every "${"
 	                       is a reference), 1 fully expanded (a "${" left is
 	                       literal text), 2 expanded but holding run-time
 	                       references (literal "${" kept escaped as "$${") */
-	/* NODE_SEQ: items[0..n); NODE_MAP: pairs[0..n) in file order */
-	size_t n;
-	struct node **items;
-	struct node_pair *pairs;
 };
+#define NODE_SSO 16
 
 /* Limits against hostile input; node_limits_default() gives the defaults. */
 struct node_limits {
@@ -80,6 +91,10 @@ int node_load_stream(const char *name, const char *text, size_t len,
                      const struct node_limits *lim, struct node **out, struct diags *d);
 
 void node_free(struct node *n);
+/* Frees everything below n and leaves n in place, empty, of the same kind
+ * and position: for a tree consumed part by part (the loader frees each
+ * entry once it is built), so its parent stays a valid tree to free. */
+void node_clear(struct node *n);
 struct node *node_copy(const struct node *n);
 const char *node_intern(const char *file);
 
@@ -88,6 +103,8 @@ struct node *node_new_scalar(const char *s, int plain, struct node_pos pos);
 struct node *node_new_seq(struct node_pos pos);
 struct node *node_new_map(struct node_pos pos);
 void node_seq_push(struct node *seq, struct node *item);            /* takes item */
+/* Replaces a scalar's text with s (taken, malloc'd). */
+void node_set_str(struct node *n, char *s);
 void node_map_put(struct node *map, const char *key, struct node *value); /* takes value */
 
 /* Lookups. node_get returns NULL when map is not a map or has no such key. */

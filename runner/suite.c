@@ -12,6 +12,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +250,7 @@ struct loader {
 	struct diags *d;
 	int nerr; /* problems found (diags may be capped) */
 	struct ld_defaults defs;
+	struct node *root;   /* owned: the suite file's tree, freed at the end */
 	struct node **trees; /* owned: phase files, freed at the end */
 	size_t ntrees, atrees;
 	struct ld_id *ids;
@@ -1575,7 +1579,12 @@ static void entry_module(struct loader *L, const struct ld_entry *e, const struc
 		}
 		pc->priv = priv;
 	}
-	pc->cfg = cfg;
+	/* A parsed config is the module's own now (parse copies what it
+	 * keeps); only a deferred one is kept, to be parsed at run time. */
+	if (deferred)
+		pc->cfg = cfg;
+	else
+		node_free(cfg);
 
 	if (pc->priv && mod->changes_world)
 		world = mod->changes_world(pc->priv);
@@ -1644,6 +1653,9 @@ static void entry_build(struct loader *L, const struct ld_entry *e)
 		entry_module(L, e, x, deferred);
 	entry_expect(L, e, x);
 	node_free(x);
+	/* The entry as written is not read again: give its memory to the
+	 * entries still to be built (the loader owns every tree it walks). */
+	node_clear((struct node *)e->raw);
 }
 
 /* ---- entry points --------------------------------------------------------- */
@@ -1741,6 +1753,7 @@ static void loader_release(struct loader *L)
 {
 	size_t i;
 
+	node_free(L->root);
 	for (i = 0; i < L->ntrees; i++)
 		node_free(L->trees[i]);
 	free(L->trees);
@@ -1787,17 +1800,17 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	file = locate(&L, path);
 	if (!file)
 		goto out;
-	if (node_load_file(file, &o->limits, &p->root, d) < 0) {
+	if (node_load_file(file, &o->limits, &L.root, d) < 0) {
 		L.nerr++;
 		goto out;
 	}
 	digest_note(&L.files, file);
-	if (p->root->kind != NODE_MAP) {
-		lerr(&L, p->root, "a suite file holds a map (name, phases, ...), not a %s",
-		     node_kind_name(p->root));
+	if (L.root->kind != NODE_MAP) {
+		lerr(&L, L.root, "a suite file holds a map (name, phases, ...), not a %s",
+		     node_kind_name(L.root));
 		goto out;
 	}
-	L.nerr += keys_validate(p->root, suite_keys, "suite", d);
+	L.nerr += keys_validate(L.root, suite_keys, "suite", d);
 
 	/* walk 1 */
 	{
@@ -1807,15 +1820,15 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 		L.stack[0].real = real ? real : xstrdup(file);
 		L.stack[0].shown = slash ? slash + 1 : file;
 		L.depth = 1;
-		apply_layer(&L, p->root, p->dir);
+		apply_layer(&L, L.root, p->dir);
 	}
 	apply_outer_vars(&L);
 	expand_suite_vars(&L);
-	load_secrets(&L, node_get(p->root, "secrets"));
-	load_header(&L, p->root);
+	load_secrets(&L, node_get(L.root, "secrets"));
+	load_header(&L, L.root);
 
 	/* walk 2 */
-	phases = node_get(p->root, "phases");
+	phases = node_get(L.root, "phases");
 	if (phases && phases->kind == NODE_SEQ && phases->n) {
 		p->phases = xcalloc(phases->n, sizeof(*p->phases));
 		p->nphases = phases->n;
@@ -1824,11 +1837,11 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	} else if (phases && phases->kind == NODE_SEQ) {
 		lerr(&L, phases, "the suite has no phases");
 	}
-	approvals_shape(&L, node_get(p->root, "approvals"));
-	attestations_shape(&L, node_get(p->root, "attestations"));
-	protocol_shape(&L, p->root);
+	approvals_shape(&L, node_get(L.root, "approvals"));
+	attestations_shape(&L, node_get(L.root, "attestations"));
+	protocol_shape(&L, L.root);
 
-	init_modules(&L, node_get(p->root, "modules"));
+	init_modules(&L, node_get(L.root, "modules"));
 
 	/* walk 3 */
 	for (i = 0; i < L.nentries; i++)
@@ -1838,7 +1851,7 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	{
 		struct pg_err e;
 		if (!L.nerr && digest_compute(&L.files, p->digest, &e) < 0)
-			lerr(&L, p->root, "the suite digest: %s", e.msg);
+			lerr(&L, L.root, "the suite digest: %s", e.msg);
 	}
 
 out:
@@ -1846,6 +1859,11 @@ out:
 	sort_diags(d, first_diag);
 	loader_release(&L);
 	free(file);
+#ifdef __GLIBC__
+	/* The trees are gone: hand their pages back before the run, so that
+	 * the run's own memory does not stack on top of the loader's peak. */
+	malloc_trim(0);
+#endif
 	if (L.nerr) {
 		plan_release(p);
 		return -1;
@@ -1934,7 +1952,6 @@ void plan_release(struct plan *p)
 	for (i = 0; i < p->saved.n; i++)
 		free(p->saved.v[i]);
 	free(p->saved.v);
-	node_free(p->root);
 	free(p->name);
 	free(p->title);
 	free(p->description);

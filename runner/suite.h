@@ -50,7 +50,8 @@ struct plan_check {
 	char *name;             /* checklist text: what a person reads */
 	char *description;
 	const struct check_module *mod;
-	struct node *cfg;       /* owned: the module's config map, expanded */
+	struct node *cfg;       /* owned: the module's config map, expanded, kept only
+	                           while deferred (NULL once parse() has the config) */
 	void *priv;             /* module parse() result; NULL while deferred */
 	int deferred;           /* cfg references saved values: expand + parse at run time */
 	struct expect *expect;  /* NULL: module default_expect (compiled below) */
@@ -157,7 +158,6 @@ struct plan {
 	struct deferred_names saved; /* names set by save: */
 	struct module_state *states; /* init()ed modules */
 	size_t nstates;
-	struct node *root;      /* owned: suite.yaml tree */
 };
 
 struct load_opts {

@@ -94,6 +94,14 @@ void buf_init(struct buf *b, size_t cap)
 	b->cap = cap;
 }
 
+void buf_reserve(struct buf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->alloc)
+		return;
+	b->data = xrealloc(b->data, b->len + n + 1);
+	b->alloc = b->len + n + 1;
+}
+
 int buf_add(struct buf *b, const void *data, size_t len)
 {
 	int rc = 0;
@@ -565,6 +573,32 @@ void sha256_hex(const void *data, size_t len, char hex[65])
 	hex_encode(md, 32, hex);
 }
 
+struct sha256_state *sha256_begin(void)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		abort(); /* only when libcrypto itself is broken */
+	return (struct sha256_state *)md;
+}
+
+void sha256_add(struct sha256_state *s, const void *data, size_t len)
+{
+	if (EVP_DigestUpdate((EVP_MD_CTX *)s, data, len) != 1)
+		abort();
+}
+
+void sha256_end(struct sha256_state *s, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_DigestFinal_ex((EVP_MD_CTX *)s, md, &mdlen) != 1 || mdlen != 32)
+		abort();
+	EVP_MD_CTX_free((EVP_MD_CTX *)s);
+	hex_encode(md, 32, hex);
+}
+
 void hex_encode(const unsigned char *data, size_t len, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -704,6 +738,8 @@ int read_file_capped(const char *path, size_t max, char **data, size_t *len, str
 	}
 	struct buf b;
 	buf_init(&b, 0);
+	if (S_ISREG(st.st_mode))
+		buf_reserve(&b, (size_t)st.st_size);
 	char chunk[65536];
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));

@@ -41,6 +41,8 @@ struct buf {
 	FILE *sink;
 };
 void buf_init(struct buf *b, size_t cap);
+/* Makes room for n more bytes at once (a file of known size: no doubling). */
+void buf_reserve(struct buf *b, size_t n);
 int buf_add(struct buf *b, const void *data, size_t len);
 int buf_adds(struct buf *b, const char *s);
 int buf_addf(struct buf *b, const char *fmt, ...) PG_PRINTF(2, 3);
@@ -133,6 +135,12 @@ void sha256_hex(const void *data, size_t len, char hex[65]);
 int sha256_fd(int fd, int (*keep_going)(void *arg, struct pg_err *e), void *arg, char hex[65],
               struct pg_err *e);
 void hex_encode(const unsigned char *data, size_t len, char *hex);
+/* The same digest fed piece by piece: sha256_begin, any number of
+ * sha256_add, then sha256_end (writes the hex digits, frees the state). */
+struct sha256_state;
+struct sha256_state *sha256_begin(void);
+void sha256_add(struct sha256_state *s, const void *data, size_t len);
+void sha256_end(struct sha256_state *s, char hex[65]);
 
 /* Opens a path a user named for reading: non-blocking (a FIFO without a
  * writer cannot hang the open) and only when it is a regular file; a FIFO,

@@ -449,9 +449,7 @@ int vars_expand_tree(const struct vars *vs, const struct deferred_names *deferre
 		s = expand(vs, deferred, n->str, n, d, &kept);
 		if (!s)
 			return 1;
-		free(n->str);
-		n->str = s;
-		n->len = strlen(s);
+		node_set_str(n, s);
 		n->expanded = kept ? 2 : 1;
 		return 0;
 	case NODE_SEQ:

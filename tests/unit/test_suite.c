@@ -397,9 +397,13 @@ static void test_valid_secrets(void **state)
 	mask_reset();
 	diags_init(&d);
 	assert_int_equal(load_valid(&p, &d), 0);
-	/* the secret reached the config... */
+	/* the secret reached the parsed config (the config tree itself is
+	 * freed once parsed)... */
 	c = find_check(&p, "token-check");
-	assert_string_equal(node_get(c->cfg, "argv")->items[1]->str, "tok-abcdef123");
+	assert_null(c->cfg);
+	m = c->mod->describe(c->priv);
+	assert_non_null(strstr(m, "tok-abcdef123"));
+	free(m);
 	/* ...and every secret value is masked */
 	m = mask_dup("token tok-abcdef123 and password file-secret-9876!");
 	assert_string_equal(m, "token " MASK_TEXT " and password " MASK_TEXT "!");
@@ -577,7 +581,6 @@ static void test_errors_one_pass(void **state)
 	diags_init(&d);
 	assert_int_equal(load(&p, "bad", NULL, &d), -1);
 	assert_null(p.phases);
-	assert_null(p.root);
 	expect_diag(&d, "unknown key 'titel' in suite (did you mean 'title'?)", "bad/suite.yaml",
 		    3);
 	expect_diag(&d, "include file 'missing.yaml' cannot be opened", "bad/suite.yaml", 4);
