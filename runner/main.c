@@ -480,7 +480,8 @@ static void print_plan(const struct plan *p, int with_vars, int dry)
 	if (destructive)
 		fprintf(f, "%zu destructive action%s (they run only with --allow-destructive)\n",
 		        destructive, destructive == 1 ? "" : "s");
-	fprintf(f, "%zu gates in order; %s\n", gates, dry ? "dry run: nothing was run" : "");
+	fprintf(f, "%zu gate%s in order%s\n", gates, gates == 1 ? "" : "s",
+	        dry ? "; dry run: nothing was run" : "");
 }
 
 int report_diags(const char *what, struct diags *d)

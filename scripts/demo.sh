@@ -63,12 +63,24 @@ run() {
   set -e
   record "$name" "$rc" "$want_rc" "$want_verdict"
 }
+# first_screen NAME VERDICT: the go-live report renders as GitHub-flavoured
+# Markdown (cmark-gfm), and its first screen (the first 24 lines of the
+# rendered page's text) holds the verdict and the reason for it.
+first_screen() {
+  local md="out/$1/report.md" html="out/$1/report.cmark.html" screen
+  cmark-gfm --extension table --extension autolink "$md" >"$html" 2>/dev/null || return 1
+  screen=$(sed -e 's/<[^>]*>//g' "$html" | grep -v '^[[:space:]]*$' | head -24)
+  grep -q "^Go-live verdict: $2\$" <<<"$screen" && grep -q '^Why: .' <<<"$screen"
+}
 # record NAME RC EXPECTED_EXIT EXPECTED_VERDICT: one line of the summary.
 record() {
   local name=$1 rc=$2 want_rc=$3 want_verdict=$4 verdict mark="as expected"
   verdict=$(jq -r .verdict "out/$name/results.json" 2>/dev/null || echo "?")
   if [ "$rc" != "$want_rc" ] || [ "$verdict" != "$want_verdict" ]; then
     mark="UNEXPECTED (wanted exit $want_rc, $want_verdict)"
+    failures=$((failures + 1))
+  elif ! first_screen "$name" "$verdict"; then
+    mark="UNEXPECTED (report.md: no verdict and reason on its first screen under cmark-gfm)"
     failures=$((failures + 1))
   fi
   summary+=("$(printf '%-34s exit %-3s %-8s %s' "$name" "$rc" "$verdict" "$mark")")
