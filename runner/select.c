@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "suite.h"
+#include "util.h"
 
 /* A selector names an id or a name; "2" also matches the id "phase-2" (and
  * "phase-2" the id "2"). */
@@ -83,13 +84,96 @@ static long step_index(const struct plan *p, const char *sel)
 	return -1;
 }
 
-static int unmatched(const struct sel_list *l, const char *hit, const char *opt, const char *what,
-                     struct diags *d)
+/* What a selector can name, for a "did you mean" on a value that names
+ * nothing: phase ids and names, step ids and names, or tags. */
+enum sel_kind { SEL_PHASE, SEL_STEP, SEL_TAG };
+
+static void nearer(const char *sel, const char *cand, const char **best, size_t *bestd)
+{
+	if (!cand)
+		return;
+	size_t dist = edit_distance(sel, cand);
+	if (dist < *bestd) {
+		*bestd = dist;
+		*best = cand;
+	}
+}
+
+static void nearer_tags(const char *sel, const struct plan_check *v, size_t n, const char **best,
+                        size_t *bestd)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t t = 0; t < v[i].ntags; t++)
+			nearer(sel, v[i].tags[t], best, bestd);
+}
+
+/* The id, name or tag of the plan closest to sel, or NULL: at most 3 edits,
+ * and fewer than half of sel's characters ("9" suggests no "1"). */
+static const char *nearest(const struct plan *p, enum sel_kind kind, const char *sel)
+{
+	const char *best = NULL;
+	size_t half = (strlen(sel) + 1) / 2;
+	size_t bestd = half < 4 ? half : 4;
+	for (size_t i = 0; i < p->nphases; i++) {
+		const struct plan_phase *ph = &p->phases[i];
+		if (kind == SEL_PHASE) {
+			nearer(sel, ph->id, &best, &bestd);
+			nearer(sel, ph->name, &best, &bestd);
+			continue;
+		}
+		for (size_t j = 0; j < ph->nsteps; j++) {
+			const struct plan_step *st = &ph->steps[j];
+			if (kind == SEL_STEP) {
+				nearer(sel, st->id, &best, &bestd);
+				nearer(sel, st->name, &best, &bestd);
+				continue;
+			}
+			nearer_tags(sel, st->actions, st->nactions, &best, &bestd);
+			nearer_tags(sel, st->checks, st->nchecks, &best, &bestd);
+			nearer_tags(sel, st->collectors, st->ncollectors, &best, &bestd);
+			nearer_tags(sel, st->rollbacks, st->nrollbacks, &best, &bestd);
+		}
+	}
+	return best;
+}
+
+static void no_match(struct diags *d, const struct plan *p, enum sel_kind kind, const char *opt,
+                     const char *sel, const char *what)
+{
+	const char *hint = nearest(p, kind, sel);
+	if (hint) {
+		diag_pos(d, NULL, 0, 0, "%s '%s' matches no %s (did you mean '%s'?)", opt, sel,
+		         what, hint);
+		return;
+	}
+	if (kind == SEL_TAG) {
+		diag_pos(d, NULL, 0, 0, "%s '%s' matches no %s", opt, sel, what);
+		return;
+	}
+	/* no near miss: name what there is (the first 12) */
+	struct buf b;
+	buf_init(&b, 0);
+	size_t n = 0;
+	for (size_t i = 0; i < p->nphases; i++) {
+		const struct plan_phase *ph = &p->phases[i];
+		if (kind == SEL_PHASE && n++ < 12)
+			buf_addf(&b, "%s%s", b.len ? ", " : "", ph->id);
+		for (size_t j = 0; kind == SEL_STEP && j < ph->nsteps; j++)
+			if (n++ < 12)
+				buf_addf(&b, "%s%s", b.len ? ", " : "", ph->steps[j].id);
+	}
+	diag_pos(d, NULL, 0, 0, "%s '%s' matches no %s (the suite has %s%s)", opt, sel, what,
+	         b.len ? b.data : "none", n > 12 ? ", ..." : "");
+	buf_release(&b);
+}
+
+static int unmatched(const struct plan *p, enum sel_kind kind, const struct sel_list *l,
+                     const char *hit, const char *opt, const char *what, struct diags *d)
 {
 	int bad = 0;
 	for (size_t i = 0; i < l->n; i++)
 		if (!hit[i]) {
-			diag_pos(d, NULL, 0, 0, "%s '%s' matches no %s", opt, l->v[i], what);
+			no_match(d, p, kind, opt, l->v[i], what);
 			bad = 1;
 		}
 	return bad;
@@ -100,11 +184,11 @@ int plan_select(struct plan *p, const struct plan_selector *s, struct diags *d)
 	long from = 0, until = -1;
 	int bad = 0;
 	if (s->from && (from = step_index(p, s->from)) < 0) {
-		diag_pos(d, NULL, 0, 0, "--from '%s' matches no step id or name", s->from);
+		no_match(d, p, SEL_STEP, "--from", s->from, "step id or name");
 		bad = 1;
 	}
 	if (s->until && (until = step_index(p, s->until)) < 0) {
-		diag_pos(d, NULL, 0, 0, "--until '%s' matches no step id or name", s->until);
+		no_match(d, p, SEL_STEP, "--until", s->until, "step id or name");
 		bad = 1;
 	}
 	if (!bad && s->from && s->until && from > until) {
@@ -149,11 +233,12 @@ int plan_select(struct plan *p, const struct plan_selector *s, struct diags *d)
 				selected += st->actions[k].selected;
 		}
 	}
-	bad |= unmatched(&s->phases, phase_hit, "--phase", "phase id or name", d);
-	bad |= unmatched(&s->steps, step_hit, "--step",
+	bad |= unmatched(p, SEL_PHASE, &s->phases, phase_hit, "--phase", "phase id or name", d);
+	bad |= unmatched(p, SEL_STEP, &s->steps, step_hit, "--step",
 	                 s->phases.n ? "step id or name in the selected phases" : "step id or name",
 	                 d);
-	bad |= unmatched(&s->tags, tag_hit, "--tag", "check or action in the selected steps", d);
+	bad |= unmatched(p, SEL_TAG, &s->tags, tag_hit, "--tag",
+	                 "check or action in the selected steps", d);
 	if (!bad && !selected) {
 		char *t = plan_selector_text(s);
 		diag_pos(d, NULL, 0, 0, "the selection %s leaves nothing to run", t ? t : "");

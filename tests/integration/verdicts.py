@@ -181,7 +181,12 @@ def test_selection():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     # selectors that match nothing, or leave nothing: exit 2, nothing run
-    for args, msg in ((["--phase", "9"], "--phase '9' matches no phase"),
+    for args, msg in ((["--phase", "9"], "--phase '9' matches no phase id or name (the suite "
+                       "has 1, 2, 3)"),
+                      (["--step", "s1.3"], "--step 's1.3' matches no step id or name (did you "
+                       "mean 's1.1'?)"),
+                      (["--tag", "alpah"], "--tag 'alpah' matches no check or action in the "
+                       "selected steps (did you mean 'alpha'?)"),
                       (["--step", "s1.1,nope"], "--step 'nope' matches no step"),
                       (["--tag", "gamma"], "--tag 'gamma' matches no check"),
                       (["--from", "s3.1", "--until", "s1.1"], "comes after --until"),
