@@ -10,28 +10,18 @@
  * each exchange). Streams (on_body) and exchanges whose body cap passes
  * HTTP_SHARED_MAX_BODY run on their own thread's handle instead: they last
  * long or may work long, and must never hold up the other transfers; so do
- * HTTPS exchanges that refuse HTTP/2 (see hop_run). Redirects are followed here, hop by hop, so each hop is
- * recorded and credentials are not carried to another host. Failures are
- * turned into messages that say what happened and what to try. */
-#include <arpa/inet.h>
+ * HTTPS exchanges that refuse HTTP/2 (see hop_run). Redirects are followed
+ * here, hop by hop, so each hop is recorded and credentials are not carried
+ * to another host. Failures are turned into messages that say what happened
+ * and what to try (http_errors.c); http_int.h lists the other files. */
 #include <ctype.h>
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include <openssl/bn.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
-#include "http.h"
-#include "keys.h"
+#include "http_int.h"
 #include "transport.h"
 #include "vars.h"
 
@@ -193,13 +183,7 @@ static json_t *tls_seen_get(const char *key)
 
 /* --- URLs ---------------------------------------------------------------- */
 
-/* The parts of a URL this file needs; strings owned. */
-struct url_parts {
-	char *scheme, *host, *port;
-	char *display; /* the URL without user:password@ */
-};
-
-static void url_parts_release(struct url_parts *u)
+void http_url_parts_release(struct url_parts *u)
 {
 	curl_free(u->scheme);
 	curl_free(u->host);
@@ -210,7 +194,7 @@ static void url_parts_release(struct url_parts *u)
 
 /* Fills u from url; on a URL libcurl cannot parse, display is the URL and
  * the other parts stay NULL. */
-static void url_parts_get(const char *url, struct url_parts *u)
+void http_url_parts_get(const char *url, struct url_parts *u)
 {
 	memset(u, 0, sizeof(*u));
 	CURLU *h = curl_url();
@@ -235,161 +219,14 @@ out_url:
 }
 
 /* "host:port" for messages (malloc'd). */
-static char *url_endpoint(const struct url_parts *u)
+char *http_url_endpoint(const struct url_parts *u)
 {
 	if (!u->host)
 		return xstrdup(u->display);
 	return xasprintf("%s:%s", u->host, u->port ? u->port : "?");
 }
 
-/* --- certificates -------------------------------------------------------- */
-
-static char *cert_time_iso(time_t t)
-{
-	struct tm tm;
-	char b[32];
-	gmtime_r(&t, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(b);
-}
-
-/* An X509 name as OpenSSL's one-line form ("CN = localhost"). */
-static json_t *cert_name(const X509_NAME *name)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *p = NULL;
-	json_t *j;
-	X509_NAME_print_ex(b, name, 0, XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB);
-	long n = BIO_get_mem_data(b, &p);
-	j = json_stringn(p ? p : "", n > 0 ? (size_t)n : 0);
-	BIO_free(b);
-	return j ? j : json_string("(not UTF-8)");
-}
-
-/* The DNS names and IP addresses of the subjectAltName extension. */
-static json_t *cert_sans(X509 *x)
-{
-	json_t *a = json_array();
-	GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
-		if (g->type == GEN_DNS) {
-			const unsigned char *d = ASN1_STRING_get0_data(g->d.dNSName);
-			json_t *v =
-			    json_stringn((const char *)d, (size_t)ASN1_STRING_length(g->d.dNSName));
-			if (v)
-				json_array_append_new(a, v);
-		} else if (g->type == GEN_IPADD) {
-			char text[INET6_ADDRSTRLEN];
-			int len = ASN1_STRING_length(g->d.iPAddress);
-			const unsigned char *d = ASN1_STRING_get0_data(g->d.iPAddress);
-			if ((len == 4 || len == 16) &&
-			    inet_ntop(len == 4 ? AF_INET : AF_INET6, d, text, sizeof(text)))
-				json_array_append_new(a, json_string(text));
-		}
-	}
-	GENERAL_NAMES_free(names);
-	return a;
-}
-
-/* A certificate time as ISO 8601 in o[key], and its epoch in *t. */
-static int cert_time(json_t *o, const char *key, const ASN1_TIME *at, time_t *t)
-{
-	struct tm tm;
-	if (!at || ASN1_TIME_to_tm(at, &tm) != 1)
-		return -1;
-	*t = timegm(&tm);
-	char *iso = cert_time_iso(*t);
-	json_object_set_new(o, key, json_string(iso));
-	free(iso);
-	return 0;
-}
-
-/* A certificate as facts (new reference), through libcrypto's X509 API
- * rather than from the TLS backend's printed text. x may be NULL. */
-static json_t *cert_x509_json(X509 *x)
-{
-	json_t *o = json_object();
-	if (!x) {
-		json_object_set_new(o, "sans", json_array());
-		return o;
-	}
-	json_object_set_new(o, "subject", cert_name(X509_get_subject_name(x)));
-	json_object_set_new(o, "issuer", cert_name(X509_get_issuer_name(x)));
-	json_object_set_new(o, "sans", cert_sans(x));
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex = bn ? BN_bn2hex(bn) : NULL;
-	if (hex)
-		json_object_set_new(o, "serial", json_string(hex));
-	OPENSSL_free(hex);
-	BN_free(bn);
-	time_t t;
-	cert_time(o, "not_before", X509_get0_notBefore(x), &t);
-	if (cert_time(o, "not_after", X509_get0_notAfter(x), &t) == 0) {
-		double left = difftime(t, time(NULL)) / 86400.0;
-		long long days = (long long)left;
-		if (left < 0 && (double)days != left)
-			days--; /* floor: an hour past expiry is day -1 */
-		json_object_set_new(o, "days_left", json_integer(days));
-	}
-	return o;
-}
-
-/* The leaf certificate of a certinfo list as facts (new reference): read
- * from the PEM libcurl gives ("Cert:"). */
-static json_t *cert_leaf_json(const struct curl_slist *s)
-{
-	X509 *x = NULL;
-	for (; s && !x; s = s->next) {
-		if (strncmp(s->data, "Cert:", 5) == 0) {
-			BIO *b = BIO_new_mem_buf(s->data + 5, -1);
-			x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-			BIO_free(b);
-		}
-	}
-	json_t *o = cert_x509_json(x);
-	X509_free(x);
-	return o;
-}
-
-/* The leaf certificate of the connection a transfer runs on, as facts (new
- * reference), or NULL. Unlike certinfo this also answers on a reused or
- * multiplexed connection: the peer certificate stays with the TLS session.
- * Only while the transfer holds its connection (from a callback). */
-static json_t *cert_conn_json(CURL *c)
-{
-	struct curl_tlssessioninfo *ti = NULL;
-	if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK || !ti ||
-	    ti->backend != CURLSSLBACKEND_OPENSSL || !ti->internals)
-		return NULL;
-	X509 *x = SSL_get1_peer_certificate(ti->internals);
-	if (!x)
-		return NULL;
-	json_t *o = cert_x509_json(x);
-	X509_free(x);
-	return o;
-}
-
 /* --- one exchange -------------------------------------------------------- */
-
-/* What the callbacks of one hop share. */
-struct hop {
-	struct http_response *rs; /* body and headers go here */
-	struct check_ctx *ctx;    /* for cancellation; may be NULL */
-	size_t max_body;
-	int capped; /* the body reached max_body: the rest was refused */
-	int cancelled;
-	long long deadline_ms; /* monotonic: the write callback stops here too */
-	int late;              /* stopped by the write callback at the deadline */
-	long long connect_ms; /* the connect timeout used */
-	CURL *easy;           /* for the status, when streaming */
-	int (*on_body)(void *arg, const char *data, size_t len);
-	int (*on_idle)(void *arg);
-	void *on_body_arg;
-	int want_leaf;        /* take the certificate from the connection */
-	json_t *leaf;         /* owned: ... taken at the first response head */
-	int stopped;          /* on_body or on_idle asked to stop */
-};
 
 static size_t hop_write(char *data, size_t size, size_t n, void *user)
 {
@@ -433,7 +270,7 @@ static size_t hop_header(char *data, size_t size, size_t n, void *user)
 		/* A new response head (after a 100 Continue, say): start afresh. */
 		json_object_clear(h->rs->headers);
 		if (h->want_leaf && !h->leaf)
-			h->leaf = cert_conn_json(h->easy);
+			h->leaf = http_cert_conn_json(h->easy);
 		return len;
 	}
 	const char *colon = memchr(data, ':', len);
@@ -492,18 +329,6 @@ static int header_is(const char *line, const char *name)
 	return strncasecmp(line, name, n) == 0 && line[n] == ':';
 }
 
-/* One request of the exchange (the first, or a redirect hop). */
-struct hop_in {
-	const struct http_request *rq;
-	const char *url;
-	const char *method; /* NULL: GET, or POST with a body */
-	const char *body;
-	size_t body_len;
-	int drop_auth;         /* a redirect left the original host */
-	long long deadline_ms; /* monotonic */
-	long long budget_ms;   /* the whole exchange's time, for messages */
-};
-
 struct hop_info {
 	char *redirect_url; /* owned: Location resolved, or NULL */
 	double total_s;
@@ -526,300 +351,6 @@ static void set_timings(CURL *c, struct http_response *rs, double before_s)
 	json_object_set_new(rs->timings, "total", json_real(before_s + (double)total / 1e6));
 	if (before_s > 0)
 		json_object_set_new(rs->timings, "last_hop", json_real((double)total / 1e6));
-}
-
-/* The certificate of a server whose verification failed, fetched again
- * without verification on a fresh connection (never shared), for the
- * message. NULL when it cannot be had. */
-static json_t *tls_probe(const struct hop_in *in, const char *connect_to)
-{
-	json_t *leaf = NULL;
-	CURL *c = curl_easy_init();
-	if (!c)
-		return NULL;
-	struct curl_slist *ct = connect_to ? curl_slist_append(NULL, connect_to) : NULL;
-	long long left = in->deadline_ms - now_mono_ms();
-	if (left <= 0)
-		goto out_probe;
-	if (left > 3000)
-		left = 3000;
-	curl_easy_setopt(c, CURLOPT_URL, in->url);
-	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-	curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)left);
-	if (ct)
-		curl_easy_setopt(c, CURLOPT_CONNECT_TO, ct);
-	if (in->rq->proxy) {
-		curl_easy_setopt(c, CURLOPT_PROXY, in->rq->proxy);
-		curl_easy_setopt(c, CURLOPT_NOPROXY, ""); /* the caller's choice is final */
-	}
-	if (curl_easy_perform(c) == CURLE_OK) {
-		struct curl_certinfo *ci = NULL;
-		if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
-		    ci->num_of_certs > 0)
-			leaf = cert_leaf_json(ci->certinfo[0]);
-	}
-out_probe:
-	curl_slist_free_all(ct);
-	curl_easy_cleanup(c);
-	return leaf;
-}
-
-static const char *jstr(json_t *o, const char *key, const char *def)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : def;
-}
-
-/* Names of a certificate for messages: "'a', 'b'" (malloc'd). */
-static char *cert_names(json_t *leaf)
-{
-	struct buf b;
-	buf_init(&b, 512);
-	json_t *sans = json_object_get(leaf, "sans");
-	for (size_t i = 0; i < json_array_size(sans); i++)
-		buf_addf(&b, "%s'%s'", i ? ", " : "", json_string_value(json_array_get(sans, i)));
-	if (!b.len)
-		buf_addf(&b, "'%s'", jstr(leaf, "subject", "?"));
-	return buf_detach(&b);
-}
-
-/* The message for a TLS verification failure. */
-static char *tls_failure_message(const struct hop_in *in, const struct url_parts *u,
-                                 const char *connect_to, long verify, const char *errbuf,
-                                 json_t *leaf_seen)
-{
-	char *ep = url_endpoint(u);
-	char *msg = NULL;
-	json_t *leaf = leaf_seen ? json_incref(leaf_seen) : tls_probe(in, connect_to);
-	const char *want = in->rq->tls.server_name ? in->rq->tls.server_name : u->host;
-	switch (verify) {
-	case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
-		msg = xasprintf("TLS: the certificate of %s has expired (not after %s); the server "
-		                "needs a renewed certificate",
-		                ep, jstr(leaf, "not_after", "unknown"));
-		break;
-	case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
-		msg =
-		    xasprintf("TLS: the certificate of %s is not valid yet (not before %s); check "
-		              "the clocks of both machines",
-		              ep, jstr(leaf, "not_before", "unknown"));
-		break;
-	case 2:  /* unable to get issuer certificate */
-	case 18: /* self-signed leaf */
-	case 19: /* self-signed certificate in chain */
-	case 20: /* unable to get local issuer certificate */
-	case 21: /* unable to verify the first certificate */
-		msg =
-		    xasprintf("TLS: the certificate of %s (issuer '%s') is not signed by a trusted "
-		              "certificate authority; set tls.ca to the CA that signed the server "
-		              "certificate",
-		              ep, jstr(leaf, "issuer", "unknown"));
-		break;
-	case 0:
-	case 1: /* libcurl's own host name check failed after a valid chain */
-		if (strstr(errbuf, "subject name") || strstr(errbuf, "host name")) {
-			char *names = leaf ? cert_names(leaf) : xstrdup("other names");
-			msg = xasprintf(
-			    "TLS: the certificate of %s is for %s, not '%s'; connect by one "
-			    "of those names or set tls.server_name",
-			    ep, names, want ? want : "?");
-			free(names);
-			break;
-		}
-		/* fall through */
-	default:
-		msg = xasprintf("TLS: the certificate of %s was not accepted: %s", ep, errbuf);
-		break;
-	}
-	json_decref(leaf);
-	free(ep);
-	return msg;
-}
-
-/* A time for messages. Budgets come from the check's deadline a moment
- * after it was set: 999ms reads better as the 1s the suite wrote. */
-static long long shown_ms(long long ms)
-{
-	return ms >= 500 ? (ms + 50) / 100 * 100 : ms;
-}
-
-/* Turns a failed transfer into a message a person can act on. */
-static char *hop_error_message(CURL *c, CURLcode code, const struct hop_in *in,
-                               const struct url_parts *u, const char *connect_to,
-                               const struct hop *h, const char *errbuf)
-{
-	char *ep = url_endpoint(u);
-	char *msg = NULL;
-	char *budget = format_duration(shown_ms(in->budget_ms));
-	long oserr = 0;
-	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
-	curl_off_t conn_t = 0, app_t = 0, pre_t = 0, clen = -1;
-	curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &conn_t);
-	curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pre_t);
-	long local_port = 0; /* a TCP connection was made (libcurl counts TLS in connect time) */
-	curl_easy_getinfo(c, CURLINFO_LOCAL_PORT, &local_port);
-	curl_easy_getinfo(c, CURLINFO_APPCONNECT_TIME_T, &app_t);
-	curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	int https = u->scheme && strcmp(u->scheme, "https") == 0;
-	size_t got = h->rs->body.len;
-
-	switch (code) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-		msg = xasprintf("cannot resolve host '%s' (check the name, or the DNS server this "
-		                "machine uses)",
-		                u->host ? u->host : u->display);
-		break;
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		msg = xasprintf("cannot resolve the proxy host: %s", errbuf);
-		break;
-	case CURLE_COULDNT_CONNECT:
-		if (in->rq->proxy && *in->rq->proxy)
-			msg = xasprintf("cannot connect to the proxy %s for %s: %s", in->rq->proxy,
-			                ep, oserr == ECONNREFUSED ? "connection refused (nothing listens there?)"
-			                                           : errbuf);
-		else if (oserr == ECONNREFUSED)
-			msg = xasprintf("connection refused by %s (nothing listens there?)", ep);
-		else if (oserr == ENETUNREACH || oserr == EHOSTUNREACH)
-			msg = xasprintf(
-			    "%s is unreachable from here (no route: check the address and "
-			    "the network)",
-			    ep);
-		else
-			msg = xasprintf("cannot connect to %s: %s", ep, errbuf);
-		break;
-	case CURLE_OPERATION_TIMEDOUT:
-		/* A reused connection reports no connect time: judge by what
-		 * happened last (a status, a request sent, a connection made). */
-		if (status != 0)
-			msg = xasprintf(
-			    "the response from %s was not complete within %s (status %ld, "
-			    "got %zu bytes of the body)",
-			    u->display, budget, status, got);
-		else if (pre_t > 0)
-			msg = xasprintf("no response within %s from %s (the server accepted the "
-			                "connection but did not answer)",
-			                budget, u->display);
-		else if (conn_t == 0 && local_port == 0) {
-			char *cb = format_duration(shown_ms(
-			    h->connect_ms < in->budget_ms ? h->connect_ms : in->budget_ms));
-			msg = xasprintf("no connection to %s within %s (a firewall may drop the "
-			                "packets, or the host is down)",
-			                ep, cb);
-			free(cb);
-		} else if (https && app_t == 0)
-			msg = xasprintf("the TLS handshake with %s did not finish within %s", ep,
-			                budget);
-		else
-			msg = xasprintf("no response within %s from %s", budget, u->display);
-		break;
-	case CURLE_PEER_FAILED_VERIFICATION: {
-		long verify = 0;
-		curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify);
-		json_t *leaf = NULL;
-		struct curl_certinfo *ci = NULL;
-		if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
-		    ci->num_of_certs > 0)
-			leaf = cert_leaf_json(ci->certinfo[0]);
-		msg = tls_failure_message(in, u, connect_to, verify, errbuf, leaf);
-		json_decref(leaf);
-		break;
-	}
-	case CURLE_SSL_CONNECT_ERROR:
-		msg = xasprintf("the TLS handshake with %s failed: %s (is it a TLS port? does it "
-		                "want a client certificate?)",
-		                ep, errbuf);
-		break;
-	case CURLE_SSL_CERTPROBLEM:
-		msg = xasprintf("TLS: cannot use the client certificate: %s (check tls.cert and "
-		                "tls.key)",
-		                errbuf);
-		break;
-	case CURLE_SSL_CACERT_BADFILE:
-		msg = xasprintf("TLS: cannot read the CA certificates: %s (check tls.ca)", errbuf);
-		break;
-	case CURLE_RECV_ERROR:
-	case CURLE_SEND_ERROR:
-		curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &h->rs->proxy_status);
-		if (h->rs->proxy_status >= 300)
-			msg = xasprintf("the proxy refused the tunnel to %s with HTTP %ld%s", ep,
-			                h->rs->proxy_status,
-			                h->rs->proxy_status == 407
-			                    ? " (Proxy Authentication Required: check the user and "
-			                      "password of the proxy URL)"
-			                    : "");
-		else if (oserr == ECONNRESET && status == 0)
-			msg = xasprintf("connection reset by %s before any response", ep);
-		else if (oserr == ECONNRESET)
-			msg = xasprintf(
-			    "connection reset while reading the body after %zu bytes (from "
-			    "%s)",
-			    got, u->display);
-		else
-			msg = xasprintf("error talking to %s: %s", ep, errbuf);
-		break;
-	case CURLE_GOT_NOTHING:
-		msg = xasprintf("%s closed the connection without sending a response", ep);
-		break;
-	case CURLE_PARTIAL_FILE:
-		if (clen >= 0)
-			msg = xasprintf(
-			    "the server closed the connection before the body was complete "
-			    "(got %zu of %lld bytes from %s)",
-			    got, (long long)clen, u->display);
-		else
-			msg = xasprintf(
-			    "the server closed the connection before the body was complete "
-			    "(got %zu bytes from %s)",
-			    got, u->display);
-		break;
-	case CURLE_ABORTED_BY_CALLBACK:
-		msg = xasprintf("stopped: the run was interrupted or its time ran out (request to "
-		                "%s)",
-		                u->display);
-		break;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_WEIRD_SERVER_REPLY:
-		if (code == CURLE_WEIRD_SERVER_REPLY || strstr(errbuf, "HTTP/0.9"))
-			msg =
-			    xasprintf("%s did not answer in HTTP (is it the right port, or does it "
-			              "want https?)",
-			              ep);
-		else if (u->scheme && (strcmp(u->scheme, "http") == 0 || https))
-			/* the URL was fine: the answer was not (a status code that is
-			 * not three digits, a broken status line) */
-			msg = xasprintf("%s sent an answer that is not valid HTTP: %s", ep,
-			                errbuf[0] ? errbuf : curl_easy_strerror(code));
-		else
-			msg = xasprintf("'%s' is not an http or https URL", u->display);
-		break;
-	case CURLE_OUT_OF_MEMORY:
-		/* libcurl also says this when it refuses a header line past its
-		 * 100 KB limit (or a head past 300 KB) */
-		if (status == 0 || got == 0)
-			msg = xasprintf("the response head from %s is larger than libcurl accepts "
-			                "(100 KB a header line, 300 KB in all)%s%s",
-			                u->display, errbuf[0] ? ": " : "", errbuf);
-		else
-			msg = xasprintf("out of memory while reading the response from %s",
-			                u->display);
-		break;
-	case CURLE_URL_MALFORMAT:
-		msg = xasprintf("malformed URL '%s'", u->display);
-		break;
-	default:
-		msg = xasprintf("request to %s failed: %s", u->display,
-		                errbuf[0] ? errbuf : curl_easy_strerror(code));
-		break;
-	}
-	free(budget);
-	free(ep);
-	return msg;
 }
 
 static const char *http_version_name(long v)
@@ -848,7 +379,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	struct curl_slist *headers = NULL, *connect_to = NULL;
 	char *connect_to_s = NULL, *tls_key = NULL;
 	struct url_parts u;
-	url_parts_get(in->url, &u);
+	http_url_parts_get(in->url, &u);
 	struct hop h = {
 	    .rs = rs,
 	    .ctx = ctx,
@@ -1042,7 +573,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 	if (code != CURLE_OK) {
 		rs->curl_code = (int)code;
 		rs->timed_out = code == CURLE_OPERATION_TIMEDOUT;
-		rs->error = hop_error_message(c, code, in, &u, connect_to_s, &h, errbuf);
+		rs->error = http_hop_error_message(c, code, in, &u, connect_to_s, &h, errbuf);
 		goto out_perform;
 	}
 	rs->curl_code = 0;
@@ -1083,7 +614,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		struct curl_certinfo *ci = NULL;
 		if (!leaf && curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
 		    ci->num_of_certs > 0)
-			leaf = cert_leaf_json(ci->certinfo[0]);
+			leaf = http_cert_leaf_json(ci->certinfo[0]);
 		if (leaf)
 			tls_seen_put(tls_key, leaf);
 		else
@@ -1100,7 +631,7 @@ static int hop_run(struct check_ctx *ctx, const struct hop_in *in, struct http_r
 		    ci->num_of_certs > 0) {
 			tls_key = xasprintf("%s:%s %s", u.host ? u.host : "", u.port ? u.port : "",
 			                    rq->tls.server_name ? rq->tls.server_name : "");
-			json_t *leaf = cert_leaf_json(ci->certinfo[0]);
+			json_t *leaf = http_cert_leaf_json(ci->certinfo[0]);
 			tls_seen_put(tls_key, leaf);
 			json_decref(leaf);
 		}
@@ -1121,7 +652,7 @@ out_url:
 	curl_slist_free_all(connect_to);
 	free(connect_to_s);
 	free(tls_key);
-	url_parts_release(&u);
+	http_url_parts_release(&u);
 	return rc;
 }
 
@@ -1134,13 +665,13 @@ static int is_redirect(long status)
 static int same_origin(const char *a, const char *b)
 {
 	struct url_parts ua, ub;
-	url_parts_get(a, &ua);
-	url_parts_get(b, &ub);
+	http_url_parts_get(a, &ua);
+	http_url_parts_get(b, &ub);
 	int same = ua.host && ub.host && ua.scheme && ub.scheme && ua.port && ub.port &&
 	           strcasecmp(ua.host, ub.host) == 0 && strcmp(ua.scheme, ub.scheme) == 0 &&
 	           strcmp(ua.port, ub.port) == 0;
-	url_parts_release(&ua);
-	url_parts_release(&ub);
+	http_url_parts_release(&ua);
+	http_url_parts_release(&ub);
 	return same;
 }
 
@@ -1208,12 +739,12 @@ int http_do(struct check_ctx *ctx, const struct http_request *rq, struct http_re
 		    hop >= rq->max_redirects)
 			break;
 		struct url_parts u;
-		url_parts_get(url, &u);
+		http_url_parts_get(url, &u);
 		json_t *step = json_object();
 		json_object_set_new(step, "url", json_string(u.display));
 		json_object_set_new(step, "status", json_integer(rs->status));
 		json_array_append_new(rs->redirects, step);
-		url_parts_release(&u);
+		http_url_parts_release(&u);
 		/* What browsers and curl do: 303 always, and 301/302 after a POST,
 		 * continue with a GET without the body. */
 		const char *m = in.method ? in.method : (in.body ? "POST" : "GET");
@@ -1233,10 +764,10 @@ int http_do(struct check_ctx *ctx, const struct http_request *rq, struct http_re
 	free(info.redirect_url);
 	if (rc == 0) {
 		struct url_parts u;
-		url_parts_get(url, &u);
+		http_url_parts_get(url, &u);
 		rs->effective_url = u.display;
 		u.display = NULL;
-		url_parts_release(&u);
+		http_url_parts_release(&u);
 	}
 	free(url);
 	return rc;
@@ -1261,113 +792,4 @@ json_t *http_body_json(const struct http_response *rs)
 		return NULL;
 	json_error_t err;
 	return json_load_bounded(rs->body.data, rs->body.len, JSON_MAX_VALUES, &err);
-}
-
-/* ---- the auth: and tls: options shared by modules ---- */
-
-const struct key_spec http_auth_keys[] = {
-	{"bearer", KT_STR, 0, "a token sent as Authorization: Bearer (use ${secrets.name})"},
-	{"basic", KT_MAP, 0, "{username, password} sent as Authorization: Basic"},
-	{NULL, KT_ANY, 0, NULL},
-};
-
-static const struct key_spec http_basic_keys[] = {
-	{"username", KT_STR, KEY_REQUIRED, "user name"},
-	{"password", KT_STR, KEY_REQUIRED, "password (use ${secrets.name})"},
-	{NULL, KT_ANY, 0, NULL},
-};
-
-const struct key_spec http_tls_keys[] = {
-	{"ca", KT_STR, 0, "PEM file of the CA(s) to trust instead of the system bundle"},
-	{"cert", KT_STR, 0, "client certificate (PEM file)"},
-	{"key", KT_STR, 0, "client key (PEM file)"},
-	{"server_name", KT_STR, 0, "name to verify the certificate against (and send as SNI)"},
-	{"insecure", KT_BOOL, 0, "skip certificate verification (the reports say so)"},
-	{NULL, KT_ANY, 0, NULL},
-};
-
-int http_opts_auth(const struct node *auth, const char *what, char **header, struct diags *d)
-{
-	*header = NULL;
-	char *label = xasprintf("%s auth", what);
-	int rc = -1;
-	if (keys_validate(auth, http_auth_keys, label, d))
-		goto out;
-	const struct node *bearer = cfg_node(auth, "bearer");
-	const struct node *basic = cfg_node(auth, "basic");
-	if (!!bearer == !!basic) {
-		diag_at(d, auth, "%s: give exactly one of bearer: or basic:", label);
-		goto out;
-	}
-	if (bearer) {
-		const char *tok = cfg_str(auth, "bearer", "");
-		if (strpbrk(tok, "\r\n")) {
-			diag_at(d, bearer, "%s bearer: the token holds a line break", label);
-			goto out;
-		}
-		if (mask_register(tok) < 0) {
-			diag_at(d, bearer, "%s bearer: the token is shorter than %d characters",
-			        label, MASK_MIN_LEN);
-			goto out;
-		}
-		*header = xasprintf("Authorization: Bearer %s", tok);
-		rc = 0;
-		goto out;
-	}
-	char *blabel = xasprintf("%s basic", label);
-	int bad = keys_validate(basic, http_basic_keys, blabel, d);
-	free(blabel);
-	if (bad)
-		goto out;
-	const char *user = cfg_str(basic, "username", "");
-	const char *pass = cfg_str(basic, "password", "");
-	if (strchr(user, ':')) {
-		diag_at(d, cfg_node(basic, "username"), "%s basic: the username holds a ':'", label);
-		goto out;
-	}
-	if (mask_register_pair(user, pass) < 0) {
-		diag_at(d, cfg_node(basic, "password") ? cfg_node(basic, "password") : basic,
-		        "%s basic: the password is shorter than %d characters", label,
-		        MASK_MIN_LEN);
-		goto out;
-	}
-	char *pair = xasprintf("%s:%s", user, pass);
-	char *enc = base64_encode(pair, strlen(pair));
-	*header = xasprintf("Authorization: Basic %s", enc);
-	free(enc);
-	free(pair);
-	rc = 0;
-out:
-	free(label);
-	return rc;
-}
-
-int http_opts_tls(const struct node *tls, const char *what, struct http_tls_opts *o,
-		  struct diags *d)
-{
-	memset(o, 0, sizeof(*o));
-	char *label = xasprintf("%s tls", what);
-	int rc = keys_validate(tls, http_tls_keys, label, d) ? -1 : 0;
-	if (rc == 0) {
-		o->ca = xstrdup(cfg_str(tls, "ca", NULL));
-		o->cert = xstrdup(cfg_str(tls, "cert", NULL));
-		o->key = xstrdup(cfg_str(tls, "key", NULL));
-		o->server_name = xstrdup(cfg_str(tls, "server_name", NULL));
-		o->insecure = cfg_bool(tls, "insecure", 0);
-		if (!!cfg_node(tls, "cert") != !!cfg_node(tls, "key"))
-			rc = diag_at(d, tls, "%s: cert and key go together (give both)", label);
-	}
-	free(label);
-	if (rc)
-		http_tls_opts_release(o);
-	return rc;
-}
-
-void http_tls_opts_release(struct http_tls_opts *o)
-{
-	free(o->ca);
-	free(o->cert);
-	free(o->key);
-	free(o->server_name);
-	memset(o, 0, sizeof(*o));
 }

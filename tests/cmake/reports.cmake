@@ -4,8 +4,10 @@
 find_program(PG_XMLLINT xmllint)
 
 pg_unit_test(result unit/test_result.c reports/model.c)
+target_link_libraries(result PRIVATE phasegate_reports)
 
 pg_unit_test(reports unit/test_reports.c reports/model.c)
+target_link_libraries(reports PRIVATE phasegate_reports)
 set_property(TEST unit.reports APPEND PROPERTY ENVIRONMENT
   "PG_PYTHON3=${PG_PYTHON3}"
   "PG_XMLLINT=${PG_XMLLINT}"
@@ -22,7 +24,7 @@ set_tests_properties(reports.html-chromium PROPERTIES ENVIRONMENT "${PG_TEST_ENV
 # models rendered straight from memory and demo runs through `phasegate
 # report` (tests/reports/golden.py; --record re-records).
 add_executable(golden_render reports/golden_render.c reports/model.c)
-target_link_libraries(golden_render PRIVATE phasegate_core pg_warnings pg_sanitize)
+target_link_libraries(golden_render PRIVATE phasegate_reports pg_warnings pg_sanitize)
 add_test(NAME reports.golden
   COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/reports/golden.py)
 set_tests_properties(reports.golden PROPERTIES

@@ -1,5 +1,5 @@
 /* fuzz_expect_path.c - libFuzzer harness for the expectation path parser
- * (runner/expect.c): any text is either a valid path or refused, and a
+ * (runner/expect_path.c): any text is either a valid path or refused, and a
  * valid one looks up facts without a crash, a leak or reading past them. */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* cli_table.h - the table of phasegate's commands and options: what each
  * command accepts, its usage text, and the checks made on argv before a
  * command runs (unknown command or option with a did-you-mean hint, an
- * option that does not apply to the command). runner/main.c still turns
+ * option that does not apply to the command). cli/main.c still turns
  * the values into settings; this table says what is allowed where, and is
  * what "phasegate help", the man page and the shell completions read.
  *

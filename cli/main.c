@@ -1,8 +1,17 @@
 /* main.c - the phasegate command line: the only file that parses argv,
- * prints the verdict and calls exit(); with runner/cmd_sign.c (report,
- * attest) and runner/cmd_fleet.c (fleet runs, merge, collect) it is the
- * command layer (runner/cli.h). Everything else is the runner library
- * (runner/), the modules (checks/) and the writers (reports/). */
+ * prints the verdict and calls exit().
+ *
+ * cli/ is the command layer, the composition root: it is the one place
+ * that knows all three libraries and wires them together. The core
+ * (runner/, with the modules in checks/) turns a suite into a result model
+ * and names no writer; the writers (reports/) read the finished model; only
+ * cli/ holds both, choosing the writers, giving the scheduler its console
+ * observer, and publishing results (k8s_publish.c). Data flows one way:
+ * argv -> cli -> core -> result model -> writers -> cli (verdict, exit code).
+ * Its files: main.c (validate, list, run and the small commands),
+ * cmd_sign.c (report, attest), cmd_fleet.c with fleet.c (fleet runs, merge,
+ * collect), cli_table.c (what each command accepts), cli.h (what they
+ * share). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -798,7 +807,7 @@ static int cmd_health(int argc, char **argv)
 	return rc;
 }
 
-/* ---- results into and out of ConfigMaps (checks/k8s_publish.c) --------- */
+/* ---- results into and out of ConfigMaps (cli/k8s_publish.c) --------- */
 
 /* The cluster to publish to or collect from: the k8s module's settings
  * given as --set k8s.KEY=VALUE (the member's own for a fleet). */
@@ -871,7 +880,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct cli c;
 	memset(&c, 0, sizeof(c));
-	/* The command table (runner/cli_table.c) says which options exist and
+	/* The command table (cli/cli_table.c) says which options exist and
 	 * where they apply; parse_cli() then reads their values. */
 	if (argc > 1 && strcmp(argv[1], "__complete") == 0)
 		return cli_complete_main(argc - 1, argv + 1);

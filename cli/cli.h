@@ -1,8 +1,9 @@
 /* cli.h - what the command line's files share: the parsed command line,
- * the exit codes and the helpers every command uses. runner/main.c parses
- * argv and runs validate, list, run and the small commands;
- * runner/cmd_sign.c is report and attest (sign-offs); runner/cmd_fleet.c
- * is fleet runs, merge and collect. */
+ * the exit codes and the helpers every command uses. cli/main.c parses
+ * argv and runs validate, list, run and the small commands; cli/cmd_sign.c
+ * is report and attest (sign-offs); cli/cmd_fleet.c is fleet runs, merge
+ * and collect. The command layer is the only one that includes the core
+ * (runner/, checks/) and the writers (reports/) together. */
 #ifndef PG_CLI_H
 #define PG_CLI_H
 
@@ -78,7 +79,7 @@ int write_reports(const struct cli *c, const char *out_dir, const struct run_res
 /* --set key=value pairs into ConfigMap publishing options. */
 void k8s_opts_from_sets(const char *const *sets, size_t n, struct k8s_publish_opts *o);
 
-/* The commands of runner/cmd_sign.c and runner/cmd_fleet.c; each returns the exit code. */
+/* The commands of cli/cmd_sign.c and cli/cmd_fleet.c; each returns the exit code. */
 int cmd_report(const struct cli *c);
 int cmd_attest(const struct cli *c);
 int cmd_fleet_run(const struct cli *c, int argc, char **argv);

@@ -1,6 +1,6 @@
 /* cmd_fleet.c - one suite over many clusters on the command line:
  * "phasegate run --context ..." / "--kubeconfig-dir" starts a child run per
- * cluster (runner/fleet.c) and judges the fleet; "merge" joins results
+ * cluster (cli/fleet.c) and judges the fleet; "merge" joins results
  * files into one; "collect" reads results published to ConfigMaps. */
 #include <dirent.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "fleet.h"
 
-/* ---- fleets (runner/fleet.c): one suite over many clusters ------------- */
+/* ---- fleets (cli/fleet.c): one suite over many clusters ---------------- */
 
 /* The run's own arguments for each cluster's child: argv without the fleet
  * options, --out and --require (each child writes OUT/<cluster>/; the
