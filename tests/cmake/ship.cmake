@@ -2,12 +2,8 @@
 # independent validator, the Debian package installed and used, the
 # container recipe, help/man/completion, the in-cluster manifests.
 
-# The HTML go-live report rendered in headless Chromium: verdict on the
-# first screen, no script runs, sections in the approver's order.
-add_test(NAME ship.html-chromium
-  COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/reports/html/check_html.py)
-set_tests_properties(ship.html-chromium PROPERTIES ENVIRONMENT "${PG_TEST_ENV}"
-  TIMEOUT 180 SKIP_RETURN_CODE 77)
+# The HTML go-live report in headless Chromium is reports.html-chromium
+# (tests/cmake/reports.cmake).
 
 # phasegate schema: every shipped suite validates with python3-jsonschema,
 # and what the loader refuses for a key, the schema refuses too.

@@ -2,11 +2,28 @@
 # checklist coverage against the seed plan, phases 1-5 against the healthy
 # world (fixtures/worlds/argocd-stabilization) and against each broken world
 # argocd-broken-1..5 (NO-GO at that phase's gate). Each run goes through
-# suites/argocd-stabilization/simulator/run.sh, whose servers use fixed
-# ports (16481-16482, 16485-16487, 16489): one RESOURCE_LOCK for all of them;
-# nginx, dnsmasq and the test Prometheus come from the net fixtures.
+# suites/argocd-stabilization/simulator/run.sh, whose servers take the ten
+# ports from SIM_PORT on: pg_suite_run() gives each test a block of its own
+# (PG_SUITE_PORT, from 16700 on: nothing else in the tests uses 16700-16899),
+# so the runs need no lock; nginx, dnsmasq and the test Prometheus come from
+# the net fixtures (read only).
 set(PG_SUITES_TEST ${CMAKE_CURRENT_SOURCE_DIR}/suites/argocd_suite.py)
 set(PG_SUITES_ENV ${PG_TEST_ENV} "no_proxy=127.0.0.1,localhost" "NO_PROXY=127.0.0.1,localhost")
+set(PG_SUITE_NEXT_PORT 16700)
+
+# pg_suite_run(NAME COMMAND...): a test that runs simulator/run.sh, with its
+# own ports and the net fixtures.
+function(pg_suite_run name)
+  if(PG_SUITE_NEXT_PORT GREATER 16890)
+    message(FATAL_ERROR "tests/cmake/suites.cmake: no port block left for ${name}")
+  endif()
+  add_test(NAME ${name} COMMAND ${ARGN})
+  set_tests_properties(${name} PROPERTIES
+    ENVIRONMENT "${PG_SUITES_ENV};PG_SUITE_PORT=${PG_SUITE_NEXT_PORT}"
+    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom")
+  math(EXPR next "${PG_SUITE_NEXT_PORT} + 10")
+  set(PG_SUITE_NEXT_PORT ${next} PARENT_SCOPE)
+endfunction()
 
 add_test(NAME suites.argocd.validate
   COMMAND $<TARGET_FILE:phasegate> validate ${CMAKE_SOURCE_DIR}/suites/argocd-stabilization
@@ -20,9 +37,7 @@ add_test(NAME suites.argocd.coverage COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} cov
 set_tests_properties(suites.argocd.coverage PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}" TIMEOUT 60)
 
 foreach(world healthy broken-1 broken-2 broken-3 broken-4 broken-5)
-  add_test(NAME suites.argocd.${world} COMMAND ${PG_PYTHON3} ${PG_SUITES_TEST} ${world})
-  set_tests_properties(suites.argocd.${world} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
+  pg_suite_run(suites.argocd.${world} ${PG_PYTHON3} ${PG_SUITES_TEST} ${world})
 endforeach()
 
 # the Argo CD token reaches the CLI check and is masked everywhere, even when
@@ -47,12 +62,8 @@ endforeach()
 # 7.2's apply without force meeting another manager's field (the rollback
 # removes only what it created)
 foreach(mode alerting routing-conflict)
-  add_test(NAME ship.stabilization.${mode} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
-  set_tests_properties(ship.stabilization.${mode} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
+  pg_suite_run(ship.stabilization.${mode} ${PG_PYTHON3} ${PG_STAB_B_TEST} ${mode})
 endforeach()
 foreach(n 6 7 8 8-load 9)
-  add_test(NAME ship.stabilization.broken_${n} COMMAND ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
-  set_tests_properties(ship.stabilization.broken_${n} PROPERTIES ENVIRONMENT "${PG_SUITES_ENV}"
-    TIMEOUT 900 FIXTURES_REQUIRED "pg_nginx;pg_dns;pg_prom" RESOURCE_LOCK suites_argocd_sim)
+  pg_suite_run(ship.stabilization.broken_${n} ${PG_PYTHON3} ${PG_STAB_B_TEST} broken ${n})
 endforeach()

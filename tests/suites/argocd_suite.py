@@ -16,8 +16,9 @@
                                that prints it (tests/suites/leaky-argocd) cannot
                                make it appear in any output
 
-The runs go through suites/argocd-stabilization/simulator/run.sh (its fixed
-ports 16481-16491: the ctest entries share one RESOURCE_LOCK); nginx, dnsmasq
+The runs go through suites/argocd-stabilization/simulator/run.sh, on the
+ports counted from PG_SUITE_PORT (run.sh's SIM_PORT: ctest gives each entry
+a block of its own, so they run side by side); nginx, dnsmasq
 and the test Prometheus are the ctest fixtures of tests/cmake/net.cmake. Every
 JUnit file is validated against junit-10.xsd, and the Argo CD token must
 appear in no output.
@@ -181,6 +182,8 @@ def run_sh(label, world, extra, env_extra=None):
     env.update(env_extra or {})
     env.update({"PG_BINARY": BIN, "PG_NET_EXTERNAL": "1", "SIM_WORK": os.path.join(work, "sim"),
                 "PG_PYTHON3": PY, "PG_BUILD_DIR": BUILD})
+    if os.environ.get("PG_SUITE_PORT"):  # this test's own block of ports
+        env["SIM_PORT"] = os.environ["PG_SUITE_PORT"]
     r = subprocess.run(["bash", RUN_SH, world] + extra + ["--out", out], env=env,
                        capture_output=True, text=True, timeout=900)
     print(r.stdout[-2500:])

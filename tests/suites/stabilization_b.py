@@ -45,8 +45,8 @@ domain routing, production readiness, go-live checklists).
                                       plants, with the failing check's remedy in
                                       the go-live report
 
-The broken worlds run through simulator/run.sh (argocd_suite.run_sh: its
-fixed ports, one ctest RESOURCE_LOCK); dr-finalizer and restore start their
+The broken worlds run through simulator/run.sh (argocd_suite.run_sh, on
+the test's own ports from PG_SUITE_PORT); dr-finalizer and restore start their
 own kubesim (ports 16525, 16526) and run phasegate on it directly: step 8.2
 and phase 6 need only the Kubernetes API. The helpers come from
 argocd_suite.py (same directory).

@@ -8,19 +8,20 @@
 # broken-2) or `routing-conflict` (step 7.2's Services owned by another
 # field manager with other values). e.g. `run.sh healthy --allow-destructive --out out/argocd`.
 #
-# It starts, all on 127.0.0.1 and stopped on exit:
-# - kubesim with the world and its Argo CD API (ports SIM_PORT, default
-#   16481, and SIM_PORT+1);
+# It starts, all on 127.0.0.1 and stopped on exit, each on a port counted
+# from SIM_PORT (default 16481, so the ports below; another SIM_PORT moves
+# them all, and the run's variables follow, so runs can go side by side):
+# - kubesim with the world and its Argo CD API (SIM_PORT, SIM_PORT+1);
 # - the live Argo CD metrics the simulator derives from its world (16485
-#   API server, 16486 application controller, 16487 repo server);
-# - a real Prometheus on 16489 (alerts resent every 2s instead of every
+#   API server, 16486 application controller, 16487 repo server: +4..+6);
+# - a real Prometheus on 16489 (+8; alerts resent every 2s instead of every
 #   minute, so a freshly started one reaches Alertmanager at once) with
 #   simulator/prom_operator.py doing the
 #   Prometheus Operator's part (PrometheusRules and ServiceMonitors of the
 #   cluster become its rules and scrape jobs);
-# - the real Alertmanager on 16483 (fixtures/alertmanager/alertmanager.yml),
+# - the real Alertmanager on 16483 (+2; fixtures/alertmanager/alertmanager.yml),
 #   which that Prometheus alerts and scrapes, delivering to the webhook
-#   receiver fixtures/alertmanager/receiver.py on 16484 (its record:
+#   receiver fixtures/alertmanager/receiver.py on 16484 (+3; its record:
 #   $SIM_WORK/alert-receiver.jsonl); SIM_ALERT_RECEIVER=refuse makes the
 #   receiver answer 503 to every notification (a receiver that is down);
 # - nginx, dnsmasq and the test Prometheus of tests/net/*.sh (phases 6-9),
@@ -38,10 +39,17 @@ ROOT=$(cd "$SUITE/../.." && pwd)
 PY=${PG_PYTHON3:-python3}
 PG_BINARY=${PG_BINARY:-$ROOT/build/phasegate}
 PORT=${SIM_PORT:-16481}
+case "$PORT" in
+[1-9][0-9][0-9][0-9] | [1-5][0-9][0-9][0-9][0-9]) ;;
+*) echo "SIM_PORT must be a port number from 1000 to 59999" >&2; exit 2 ;;
+esac
 APORT=$((PORT + 1))
-PROM_PORT=16489
-AM_PORT=16483
-RECEIVER_PORT=16484
+AM_PORT=$((PORT + 2))
+RECEIVER_PORT=$((PORT + 3))
+SERVER_METRICS_PORT=$((PORT + 4))
+CONTROLLER_METRICS_PORT=$((PORT + 5))
+REPO_METRICS_PORT=$((PORT + 6))
+PROM_PORT=$((PORT + 8))
 WORLD=${1:-healthy}
 [ $# -gt 0 ] && shift
 case "$WORLD" in
@@ -77,7 +85,7 @@ trap cleanup EXIT
 # the world and the worlds it includes, copied so the run cannot change them
 cp -r "$ROOT/fixtures/worlds" "$WORK/worlds"
 "$PY" "$ROOT/fixtures/kubesim/kubesim.py" --world "$WORK/worlds/$WDIR" --port "$PORT" \
-	--argocd-port "$APORT" --argocd-metrics-ports 16486,16487,16485 \
+	--argocd-port "$APORT" --argocd-metrics-ports "$CONTROLLER_METRICS_PORT,$REPO_METRICS_PORT,$SERVER_METRICS_PORT" \
 	--tls-dir "$WORK/tls" --pki-out "$WORK/pki" \
 	</dev/null >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
@@ -86,8 +94,14 @@ if [ "$NET" != 1 ]; then
 	sh "$ROOT/tests/net/dns.sh" start >/dev/null
 	sh "$ROOT/tests/net/prometheus.sh" start >/dev/null
 fi
-for _ in $(seq 1 100); do
-	[ -f "$WORK/pki/argocd-metrics-ports" ] && break
+# servers get up to STARTUP_SECONDS (default 90) each: a loaded machine
+# (a CI runner, tests side by side) can take that long to start Python and
+# Prometheus; a server that exits before answering ends the wait at once
+STARTUP=${STARTUP_SECONDS:-90}
+SIM_PID=${PIDS[0]}
+deadline=$((SECONDS + STARTUP))
+while [ ! -f "$WORK/pki/argocd-metrics-ports" ] && [ $SECONDS -lt $deadline ] &&
+	kill -0 "$SIM_PID" 2>/dev/null; do
 	sleep 0.1
 done
 [ -f "$WORK/pki/argocd-metrics-ports" ] || { echo "the simulator did not start:" >&2; cat "$WORK/sim.log" >&2; exit 3; }
@@ -103,11 +117,15 @@ esac
 	"${RECEIVER_MODE[@]}" </dev/null >"$WORK/alert-receiver.log" 2>&1 &
 PIDS+=($!)
 mkdir -p "$WORK/alertmanager"
-prometheus-alertmanager --config.file="$ROOT/fixtures/alertmanager/alertmanager.yml" \
+# the fixture's receiver address, moved to this run's receiver port
+sed "s|http://127.0.0.1:16484/|http://127.0.0.1:$RECEIVER_PORT/|" \
+	"$ROOT/fixtures/alertmanager/alertmanager.yml" >"$WORK/alertmanager.yml"
+prometheus-alertmanager --config.file="$WORK/alertmanager.yml" \
 	--storage.path="$WORK/alertmanager" --web.listen-address="127.0.0.1:$AM_PORT" \
 	--cluster.listen-address= </dev/null >"$WORK/alertmanager.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 200); do
+deadline=$((SECONDS + STARTUP))
+while [ $SECONDS -lt $deadline ]; do
 	curl -fs -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" &&
 		curl -fs -o /dev/null "http://127.0.0.1:$RECEIVER_PORT/-/ready" && break
 	sleep 0.05
@@ -119,8 +137,9 @@ curl -fs -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" ||
 OP=("$PY" "$HERE/prom_operator.py" --api "https://127.0.0.1:$PORT" --ca "$WORK/pki/ca.crt"
 	--cert "$WORK/pki/client-admin.crt" --key "$WORK/pki/client-admin.key" --namespace argocd
 	--selector release=prometheus --dir "$WORK/prom" --prometheus "http://127.0.0.1:$PROM_PORT"
-	--target argocd-server-metrics=127.0.0.1:16485 --target argocd-metrics=127.0.0.1:16486
-	--target argocd-repo-server=127.0.0.1:16487 --alertmanager "127.0.0.1:$AM_PORT")
+	--target "argocd-server-metrics=127.0.0.1:$SERVER_METRICS_PORT"
+	--target "argocd-metrics=127.0.0.1:$CONTROLLER_METRICS_PORT"
+	--target "argocd-repo-server=127.0.0.1:$REPO_METRICS_PORT" --alertmanager "127.0.0.1:$AM_PORT")
 "${OP[@]}" --once
 # the Argo CD history the success metrics of phase 9 read (three days before
 # metrics_time); kept whatever its age
@@ -131,13 +150,17 @@ prometheus --config.file="$WORK/prom/prometheus.yml" --storage.tsdb.path="$WORK/
 	--storage.tsdb.retention.time=100y --rules.alert.resend-delay=2s \
 	--web.listen-address="127.0.0.1:$PROM_PORT" --web.enable-lifecycle \
 	</dev/null >"$WORK/prom.log" 2>&1 &
+PROM_PID=$!
 PIDS+=($!)
 "${OP[@]}" </dev/null >"$WORK/prom-operator.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 200); do
+deadline=$((SECONDS + STARTUP))
+while [ $SECONDS -lt $deadline ] && kill -0 "$PROM_PID" 2>/dev/null; do
 	curl -fs -o /dev/null "http://127.0.0.1:$PROM_PORT/-/ready" && break
 	sleep 0.05
 done
+curl -fs -o /dev/null "http://127.0.0.1:$PROM_PORT/-/ready" ||
+	{ echo "Prometheus did not start:" >&2; cat "$WORK/prom.log" >&2; exit 3; }
 
 export KUBECONFIG=$WORK/pki/kubeconfig no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 # the Argo CD token of the world's admin account (a world without Argo CD's
@@ -151,11 +174,16 @@ if [ -z "${GRAFANA_TOKEN:-}" ]; then
 		{ echo "no Grafana token in ${PG_BUILD_DIR:-}/net-prom (is tests/net/prometheus.sh running?)" >&2; exit 3; }
 fi
 export GRAFANA_TOKEN
-PROM_VAR=(--var prometheus_url="http://127.0.0.1:$PROM_PORT")
+# the addresses of this run's servers (env/simulator.env names the default ports)
+PORT_VARS=(--var prometheus_url="http://127.0.0.1:$PROM_PORT"
+	--var alertmanager_url="http://127.0.0.1:$AM_PORT"
+	--var server_metrics_url="http://127.0.0.1:$SERVER_METRICS_PORT/metrics"
+	--var controller_metrics_url="http://127.0.0.1:$CONTROLLER_METRICS_PORT/metrics"
+	--var repo_metrics_url="http://127.0.0.1:$REPO_METRICS_PORT/metrics")
 set +e
 "$PG_BINARY" run "$SUITE" --env-file "$SUITE/env/simulator.env" \
 	--var argocd_server="127.0.0.1:$APORT" --var argocd_ca_file="$WORK/pki/ca.crt" \
-	"${PROM_VAR[@]}" --var scripts_dir="$HERE/scripts" \
+	"${PORT_VARS[@]}" --var scripts_dir="$HERE/scripts" \
 	--var backup_dir="$WORK/backup" "$@"
 rc=$?
 set -e

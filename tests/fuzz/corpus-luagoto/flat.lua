@@ -1,0 +1,2 @@
+goto a
+::a:: goto b ::b::
