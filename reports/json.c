@@ -16,6 +16,16 @@ char *report_clean_text(const char *s)
 	buf_init(&b, 0);
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	while (*p) {
+		/* printable ASCII, tabs and newlines, the bulk of any report,
+		 * are copied a run at a time */
+		const unsigned char *q = p;
+		while ((*q >= 0x20 && *q < 0x7F) || *q == '\t' || *q == '\n')
+			q++;
+		if (q > p) {
+			buf_add(&b, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
 		unsigned cp = 0;
 		size_t n = utf8_decode(p, 4, &cp); /* a NUL ends any sequence */
 		if (n == 0) {

@@ -737,6 +737,8 @@ struct pool {
 	struct slot *slots;
 	size_t n;
 	size_t next;              /* next slot to start; under run->lock */
+	size_t awaited;           /* the slot the printer waits for (n: none, it
+	                             waits for the last worker); under run->lock */
 };
 
 static void *worker(void *arg)
@@ -761,7 +763,11 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&run->lock);
 		pool->slots[i].done = 1;
 		pool->slots[i].running = 0;
-		pthread_cond_broadcast(&run->done_cv);
+		/* the printer goes in order: only its slot's end wakes it, and
+		 * with no one watching, only the workers' exit (a wake-up per
+		 * check would cost two context switches per check) */
+		if (i == pool->awaited)
+			pthread_cond_broadcast(&run->done_cv);
 		pthread_mutex_unlock(&run->lock);
 	}
 	pthread_mutex_lock(&run->lock);
@@ -802,7 +808,9 @@ static void run_pool(struct run *run, struct slot *slots, size_t n)
 {
 	if (!n)
 		return;
-	struct pool pool = {.run = run, .slots = slots, .n = n};
+	const struct sched_observer *obs = run->o->observer;
+	int watched = obs && (obs->entry_done || obs->progress);
+	struct pool pool = {.run = run, .slots = slots, .n = n, .awaited = watched ? 0 : n};
 	size_t nthreads = (size_t)(run->o->jobs > 0 ? run->o->jobs : 1);
 	if (nthreads > n)
 		nthreads = n;
@@ -837,6 +845,8 @@ static void run_pool(struct run *run, struct slot *slots, size_t n)
 		if (!anyrunning && pool.next >= n)
 			break; /* the rest were never started (interrupted) */
 		show_progress(run, &pool, printed);
+		if (watched)
+			pool.awaited = printed;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 250 * 1000000L;

@@ -124,6 +124,34 @@ static void assert_clean_bytes(const char *s, int allow_tab)
 	free(again);
 }
 
+/* Runs of plain text pass whole; what is not safe to show is replaced at
+ * its place, whatever comes before or after it. */
+static void test_clean_text_exact(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"", ""},
+	    {"plain text, tabs\tand\nlines", "plain text, tabs\tand\nlines"},
+	    {"a\r\nb", "a\nb"},
+	    {"\x1b[31mred", "\xEF\xBF\xBD[31mred"},
+	    {"caf\xC3\xA9 \xE2\x9C\x93", "caf\xC3\xA9 \xE2\x9C\x93"},
+	    {"bad \xff byte", "bad \xEF\xBF\xBD byte"},
+	    {"cut \xC3", "cut \xEF\xBF\xBD"},
+	    {"del\x7f end\x01", "del\xEF\xBF\xBD end\xEF\xBF\xBD"},
+	    {"\xC2\x85next", "\xEF\xBF\xBDnext"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = report_clean_text(cases[i].in);
+		assert_string_equal(got, cases[i].out);
+		free(got);
+	}
+	char *none = report_clean_text(NULL);
+	assert_string_equal(none, "");
+	free(none);
+}
+
 /* ---- JUnit ---- */
 
 /* Writes r as JUnit, validates it against junit-10.xsd and reads it back
@@ -914,6 +942,7 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_clean_text_exact),
 	    cmocka_unit_test(test_junit_four_phase),
 	    cmocka_unit_test(test_junit_pending_and_keep_going),
 	    cmocka_unit_test(test_junit_hostile),

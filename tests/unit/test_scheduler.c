@@ -487,6 +487,53 @@ static void test_results_in_suite_order_under_concurrency(void **state)
 	free_plan(p);
 }
 
+/* An observer hears of each entry as soon as it and every entry before it
+ * are done, in suite order, each once: a slow check holds back only what
+ * comes after it. */
+struct heard {
+	char ids[8][16];
+	long long at_ms[8];
+	int n;
+};
+
+static void heard_entry(void *ctx, const struct res_check *k)
+{
+	struct heard *h = ctx;
+	if (h->n < 8) {
+		snprintf(h->ids[h->n], sizeof(h->ids[h->n]), "%s", k->id);
+		h->at_ms[h->n] = now_mono_ms();
+	}
+	h->n++;
+}
+
+static void test_observer_hears_entries_as_they_end(void **state)
+{
+	struct plan *p = make_plan(1, 4);
+	static const int sleeps[] = {10, 1500, 10, 10};
+	for (int k = 0; k < 4; k++) {
+		char cfg[64];
+		snprintf(cfg, sizeof(cfg), "{sleep_ms: %d}", sleeps[k]);
+		replace_check(&p->phases[0].steps[0].checks[k], cfg);
+	}
+	struct heard h = {.n = 0};
+	struct sched_observer obs = {.ctx = &h, .entry_done = heard_entry};
+	struct sched_opts o = {.jobs = 4, .observer = &obs};
+	struct run_result r;
+	long long t0 = now_mono_ms();
+	run_plan(p, &o, &r);
+	assert_int_equal(h.n, 4);
+	for (int k = 0; k < 4; k++) {
+		char id[16];
+		snprintf(id, sizeof(id), "c1.%d", k + 1);
+		assert_string_equal(h.ids[k], id);
+	}
+	/* c1.1 was heard while c1.2 still ran, the rest only after it */
+	assert_true(h.at_ms[0] - t0 < 1000);
+	assert_true(h.at_ms[2] - t0 >= 1500 && h.at_ms[3] >= h.at_ms[2]);
+	result_release(&r);
+	free_plan(p);
+}
+
 static void test_selection_reports_unselected(void **state)
 {
 	struct plan *p = make_plan(3, 1);
@@ -552,6 +599,7 @@ int main(void)
 		cmocka_unit_test(test_pending_gives_pending_verdict),
 		cmocka_unit_test(test_global_timeout),
 		cmocka_unit_test(test_results_in_suite_order_under_concurrency),
+		cmocka_unit_test(test_observer_hears_entries_as_they_end),
 		cmocka_unit_test(test_selection_reports_unselected),
 		cmocka_unit_test(test_secret_masked_in_results),
 	};
