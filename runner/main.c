@@ -20,6 +20,7 @@
 #include "rbac.h"
 #include "schema.h"
 #include "verdict.h"
+#include "when.h"
 
 int usage_error(const char *fmt, ...)
 {
@@ -353,6 +354,13 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	char *name = mask_dup(pc->name);
 	fprintf(f, "      %-6s %-28s %s%s\n", kind, pc->id, name,
 	        pc->destructive ? "   [DESTRUCTIVE]" : "");
+	char *cond = when_plan_text(pc);
+	if (cond) {
+		char *cm = mask_dup(cond);
+		fprintf(f, "             %s\n", cm);
+		free(cm);
+		free(cond);
+	}
 	fprintf(f, "             %s", dm);
 	if (kind[0] == 'c') {
 		fprintf(f, " [%s", pc->gate ? "gate" : "non-gating");
@@ -986,6 +994,7 @@ int main(int argc, char **argv)
 			       c.target, p.name, p.nphases, steps, checks,
 			       c.attests.n ? "; its attestations are valid" : "");
 			printf("suite digest %s\n", p.digest);
+			when_print_summary(&p, stdout);
 			if (prior)
 				printf("prior run %s (environment %s, finished %s) is valid\n",
 				       prior->run_id ? prior->run_id : "?",
