@@ -32,7 +32,7 @@ static const char html_style[] =
     "padding:.5rem;font-size:13px}"
     "ul.checklist{list-style:none;padding-left:.5rem}"
     ".s-pass{color:#1e7d32}.s-fail,.s-error{color:#b3261e;font-weight:600}"
-    ".s-skip{color:#666}.s-not_needed{color:#666}.s-pending{color:#b26a00;font-weight:600}"
+    ".s-skip{color:#666}.s-pending{color:#b26a00;font-weight:600}"
     "footer{margin-top:2rem;color:#666;font-size:12px}"
     "@media print{body{max-width:none;padding:0;font-size:11pt}"
     ".verdict,.warn,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}"

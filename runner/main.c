@@ -578,10 +578,12 @@ static size_t list_destructive(const struct plan *p, FILE *f)
 					size_t cut = strlen(dm) > 100 ? 100 : strlen(dm);
 					while (cut && ((unsigned char)dm[cut] & 0xC0) == 0x80)
 						cut--; /* one line each, cut between characters */
-					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s\n", s->id,
-					        lists[l].kind, pc->id,
+					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s%s%s\n",
+					        s->id, lists[l].kind, pc->id,
 					        pc->pos.file ? pc->pos.file : "?", pc->pos.line,
-					        pc->pos.col, (int)cut, dm, dm[cut] ? " …" : "");
+					        pc->pos.col, (int)cut, dm, dm[cut] ? " …" : "",
+					        pc->when ? " — only when " : "",
+					        pc->when ? pc->when : "");
 					free(d);
 					free(dm);
 				}

@@ -482,7 +482,8 @@ json_t *result_run_to_json(const struct run_result *r, int with_phases)
 	set(t, "interrupted", json_integer((json_int_t)r->interrupted_n));
 	set(t, "actions_run", json_integer((json_int_t)r->actions_run));
 	set(t, "actions_not_selected", json_integer((json_int_t)r->actions_not_selected));
-	set(t, "actions_not_needed", json_integer((json_int_t)r->actions_not_needed));
+	if (r->actions_not_needed) /* only when some when: was false: older files stay as they were */
+		set(t, "actions_not_needed", json_integer((json_int_t)r->actions_not_needed));
 	set(o, "totals", t);
 	json_t *a = json_array();
 	for (size_t i = 0; with_phases && i < r->nphases; i++)
