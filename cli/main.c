@@ -29,6 +29,7 @@
 #include "rbac.h"
 #include "schema.h"
 #include "verdict.h"
+#include "when.h"
 
 int usage_error(const char *fmt, ...)
 {
@@ -362,6 +363,13 @@ static void print_check_line(FILE *f, const struct plan_check *pc, const char *k
 	char *name = mask_dup(pc->name);
 	fprintf(f, "      %-6s %-28s %s%s\n", kind, pc->id, name,
 	        pc->destructive ? "   [DESTRUCTIVE]" : "");
+	char *cond = when_plan_text(pc);
+	if (cond) {
+		char *cm = mask_dup(cond);
+		fprintf(f, "             %s\n", cm);
+		free(cm);
+		free(cond);
+	}
 	fprintf(f, "             %s", dm);
 	if (kind[0] == 'c') {
 		fprintf(f, " [%s", pc->gate ? "gate" : "non-gating");
@@ -579,10 +587,12 @@ static size_t list_destructive(const struct plan *p, FILE *f)
 					size_t cut = strlen(dm) > 100 ? 100 : strlen(dm);
 					while (cut && ((unsigned char)dm[cut] & 0xC0) == 0x80)
 						cut--; /* one line each, cut between characters */
-					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s\n", s->id,
-					        lists[l].kind, pc->id,
+					fprintf(f, "  step %s %s %s (%s:%u:%u): %.*s%s%s%s\n",
+					        s->id, lists[l].kind, pc->id,
 					        pc->pos.file ? pc->pos.file : "?", pc->pos.line,
-					        pc->pos.col, (int)cut, dm, dm[cut] ? " …" : "");
+					        pc->pos.col, (int)cut, dm, dm[cut] ? " …" : "",
+					        pc->when ? " — only when " : "",
+					        pc->when ? pc->when : "");
 					free(d);
 					free(dm);
 				}
@@ -995,6 +1005,7 @@ int main(int argc, char **argv)
 			       c.target, p.name, p.nphases, steps, checks,
 			       c.attests.n ? "; its attestations are valid" : "");
 			printf("suite digest %s\n", p.digest);
+			when_print_summary(&p, stdout);
 			if (prior)
 				printf("prior run %s (environment %s, finished %s) is valid\n",
 				       prior->run_id ? prior->run_id : "?",

@@ -89,20 +89,21 @@ static void put_block(struct console *c, const char *indent, const char *label, 
 static void status_mark(struct console *c, enum res_status s)
 {
 	static const char *const plain[] = {
-	    [RS_PASS] = "PASS ", [RS_FAIL] = "FAIL ",    [RS_ERROR] = "ERROR",
-	    [RS_SKIP] = "SKIP ", [RS_PENDING] = "PEND ", [RS_NOT_SELECTED] = "NSEL ",
-	    [RS_INTERRUPTED] = "INTR ",
+	    [RS_PASS] = "PASS ",        [RS_FAIL] = "FAIL ",       [RS_ERROR] = "ERROR",
+	    [RS_SKIP] = "SKIP ",        [RS_PENDING] = "PEND ",    [RS_NOT_SELECTED] = "NSEL ",
+	    [RS_INTERRUPTED] = "INTR ", [RS_NOT_NEEDED] = "NONE ",
 	};
 	static const char *const fancy[] = {
-	    [RS_PASS] = "✓", [RS_FAIL] = "✗", [RS_ERROR] = "!", [RS_SKIP] = "-", [RS_PENDING] = "?",
-	    [RS_NOT_SELECTED] = "·", [RS_INTERRUPTED] = "■",
+	    [RS_PASS] = "✓",        [RS_FAIL] = "✗",       [RS_ERROR] = "!",
+	    [RS_SKIP] = "-",        [RS_PENDING] = "?",    [RS_NOT_SELECTED] = "·",
+	    [RS_INTERRUPTED] = "■", [RS_NOT_NEEDED] = "○",
 	};
 	static const char *const colours[] = {
-	    [RS_PASS] = C_GREEN, [RS_FAIL] = C_RED,       [RS_ERROR] = C_RED,
-	    [RS_SKIP] = C_DIM,   [RS_PENDING] = C_YELLOW, [RS_NOT_SELECTED] = C_DIM,
-	    [RS_INTERRUPTED] = C_YELLOW,
+	    [RS_PASS] = C_GREEN,         [RS_FAIL] = C_RED,       [RS_ERROR] = C_RED,
+	    [RS_SKIP] = C_DIM,           [RS_PENDING] = C_YELLOW, [RS_NOT_SELECTED] = C_DIM,
+	    [RS_INTERRUPTED] = C_YELLOW, [RS_NOT_NEEDED] = C_DIM,
 	};
-	if ((unsigned)s > RS_INTERRUPTED)
+	if ((unsigned)s > RS_NOT_NEEDED)
 		s = RS_ERROR;
 	if (c->color)
 		fprintf(c->out, "%s%s%s", colours[s], fancy[s], C_RESET);
@@ -205,6 +206,15 @@ static void put_evidence(struct console *c, const struct res_check *k)
 void console_check(struct console *c, const struct res_check *k)
 {
 	line_start(c);
+	if (k->kind == RK_COLLECTOR && k->status == RS_NOT_NEEDED) {
+		fprintf(c->out, "    %snot collected%s ", col(c, C_DIM), col(c, C_RESET));
+		put_text(c, k->id ? k->id : "?");
+		fputs(" — ", c->out);
+		put_text(c, k->message ? k->message : "not needed");
+		fputc('\n', c->out);
+		fflush(c->out);
+		return;
+	}
 	if (k->kind == RK_COLLECTOR) {
 		fprintf(c->out, "    %scollected%s ", col(c, C_DIM), col(c, C_RESET));
 		put_text(c, k->id ? k->id : "?");
@@ -240,7 +250,8 @@ void console_check(struct console *c, const struct res_check *k)
 		fputs("  ", c->out);
 		put_text(c, k->name);
 	}
-	if (k->status == RS_SKIP || k->status == RS_INTERRUPTED || k->status == RS_NOT_SELECTED) {
+	if (k->status == RS_SKIP || k->status == RS_INTERRUPTED || k->status == RS_NOT_SELECTED ||
+	    k->status == RS_NOT_NEEDED) {
 		fputs(" — ", c->out);
 		if (k->blocked_by) {
 			fputs("blocked by gate ", c->out);
@@ -309,6 +320,8 @@ void console_run_end(struct console *c, const struct run_result *r)
 	if (r->interrupted_n)
 		fprintf(c->out, ", %zu interrupted", r->interrupted_n);
 	fprintf(c->out, "; %zu action%s ran", r->actions_run, r->actions_run == 1 ? "" : "s");
+	if (r->actions_not_needed)
+		fprintf(c->out, ", %zu not needed (when: false)", r->actions_not_needed);
 	if (r->not_selected || r->actions_not_selected)
 		fprintf(c->out, "; not selected: %zu checks, %zu actions", r->not_selected,
 		        r->actions_not_selected);

@@ -98,6 +98,8 @@ static const char *status_word(enum res_status s)
 		return "NOT SELECTED";
 	case RS_INTERRUPTED:
 		return "INTERRUPTED";
+	case RS_NOT_NEEDED:
+		return "NOT NEEDED";
 	}
 	return "UNKNOWN";
 }
@@ -357,6 +359,14 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 		const struct res_check *c = &st->checks[i];
 		if (c->kind != RK_COLLECTOR)
 			continue;
+		if (c->status == RS_NOT_NEEDED) {
+			buf_adds(b, "<p><strong>Not collected: ");
+			h_text_or(b, c->id, "?");
+			buf_adds(b, "</strong> — ");
+			h_text_or(b, c->message, "not needed");
+			buf_adds(b, "</p>\n");
+			continue;
+		}
 		buf_adds(b, "<p><strong>Collected: ");
 		h_text_or(b, c->id, "?");
 		if (c->describe) {
@@ -439,7 +449,7 @@ static void write_not_run_item(struct buf *b, const struct res_phase *ph, const 
 }
 
 struct h_count {
-	size_t n[5];
+	size_t n[RS_NOT_NEEDED + 1]; /* by status: every status has its place */
 };
 
 static void count_phase(const struct res_phase *ph, struct h_count *c)
@@ -531,6 +541,10 @@ static void checklist_item(struct buf *b, const struct res_check *k)
 	case RS_INTERRUPTED:
 		buf_adds(b, ": ");
 		h_text_or(b, k->message, "interrupted");
+		break;
+	case RS_NOT_NEEDED:
+		buf_adds(b, ": ");
+		h_text_or(b, k->message, "not needed: its when: is false");
 		break;
 	}
 	if (k->insecure)

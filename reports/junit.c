@@ -275,6 +275,10 @@ static void write_outcome(xmlTextWriterPtr w, const struct run_result *r,
 		elem = "skipped";
 		message = xstrdup("pending attestation");
 		break;
+	case RS_NOT_NEEDED:
+		elem = "skipped";
+		message = xstrdup(or_default(k->message, "not needed: its when: is false"));
+		break;
 	}
 	if (!elem)
 		return; /* not a status this version knows */
@@ -353,7 +357,9 @@ static void write_testcase(xmlTextWriterPtr w, const struct run_result *r, const
 	if (k->kind == RK_ACTION)
 		buf_adds(&out, "action (changes the world)\n");
 	if (k->kind == RK_ROLLBACK)
-		buf_adds(&out, "rollback action (ran because the gate failed)\n");
+		buf_adds(&out, k->status == RS_NOT_NEEDED
+		                   ? "rollback action (its gate failed; its when: was false)\n"
+		                   : "rollback action (ran because the gate failed)\n");
 	if (k->destructive)
 		buf_adds(&out, "DESTRUCTIVE: deletes or replaces live objects\n");
 	if (k->seen && k->status == RS_PASS)

@@ -110,6 +110,8 @@ static const char *status_word(enum res_status s)
 		return "NOT SELECTED";
 	case RS_INTERRUPTED:
 		return "INTERRUPTED";
+	case RS_NOT_NEEDED:
+		return "NOT NEEDED";
 	}
 	return "UNKNOWN";
 }
@@ -159,6 +161,8 @@ static void count_phase(const struct res_phase *ph, struct md_count *c)
 				break;
 			case RS_NOT_SELECTED:
 				c->not_selected++;
+				break;
+			case RS_NOT_NEEDED: /* never a check's: a check has no when: */
 				break;
 			}
 		}
@@ -304,8 +308,11 @@ static void write_facts(struct buf *b, const struct run_result *r)
 	         "%zu pending, %zu interrupted, %zu not selected |\n",
 	         r->total, r->passed, r->failed, r->errors, r->skipped, r->pending,
 	         r->interrupted_n, r->not_selected);
-	buf_addf(b, "| Actions | %zu ran, %zu not selected |\n", r->actions_run,
+	buf_addf(b, "| Actions | %zu ran, %zu not selected", r->actions_run,
 	         r->actions_not_selected);
+	if (r->actions_not_needed)
+		buf_addf(b, ", %zu not needed (when: false)", r->actions_not_needed);
+	buf_adds(b, " |\n");
 	if (r->allow_destructive)
 		buf_adds(b, "| Destructive actions | **allowed (--allow-destructive)** |\n");
 	buf_addf(b, "| Exit code | %d |\n", r->exit_code);
@@ -360,6 +367,8 @@ static const char *item_mark(const struct res_check *k)
 		return "- [ ] ➖ ";
 	case RS_INTERRUPTED:
 		return "- [ ] ⏹️ ";
+	case RS_NOT_NEEDED:
+		return "- [ ] ⚪ ";
 	}
 	return "- [ ] ";
 }
@@ -419,6 +428,10 @@ static void checklist_item(struct buf *b, const struct res_check *k)
 		break;
 	case RS_NOT_SELECTED:
 		buf_adds(b, " — not selected");
+		break;
+	case RS_NOT_NEEDED:
+		buf_adds(b, " — ");
+		md_text_or(b, k->message, "not needed: its when: is false");
 		break;
 	}
 	if (k->insecure)
@@ -599,6 +612,14 @@ static void write_failure(struct buf *b, const struct res_phase *ph, const struc
 		const struct res_check *c = &st->checks[i];
 		if (c->kind != RK_COLLECTOR)
 			continue;
+		if (c->status == RS_NOT_NEEDED) {
+			buf_adds(b, "**Not collected: ");
+			md_text_or(b, c->id, "?");
+			buf_adds(b, "** — ");
+			md_text_or(b, c->message, "not needed");
+			buf_adds(b, "\n\n");
+			continue;
+		}
 		buf_adds(b, "**Collected: ");
 		md_text_or(b, c->id, "?");
 		if (c->describe) {

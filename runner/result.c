@@ -15,7 +15,7 @@
 static const char *const status_names[] = {
     [RS_PASS] = "pass", [RS_FAIL] = "fail",       [RS_ERROR] = "error",
     [RS_SKIP] = "skip", [RS_PENDING] = "pending", [RS_NOT_SELECTED] = "not_selected",
-    [RS_INTERRUPTED] = "interrupted",
+    [RS_INTERRUPTED] = "interrupted", [RS_NOT_NEEDED] = "not_needed",
 };
 
 static const char *const kind_names[] = {
@@ -225,6 +225,7 @@ static int status_rank(enum res_status s)
 	case RS_SKIP:
 		return 2;
 	case RS_PASS:
+	case RS_NOT_NEEDED: /* a false when: holds nothing back */
 		return 1;
 	case RS_NOT_SELECTED:
 		break;
@@ -242,6 +243,8 @@ static void count_check(struct run_result *r, const struct res_check *k)
 	if (k->kind == RK_ACTION || k->kind == RK_ROLLBACK) {
 		if (k->status == RS_NOT_SELECTED)
 			r->actions_not_selected++;
+		else if (k->status == RS_NOT_NEEDED)
+			r->actions_not_needed++;
 		else if (k->status != RS_SKIP && k->status != RS_INTERRUPTED)
 			r->actions_run++;
 		return;
@@ -264,6 +267,7 @@ void result_count(struct run_result *r)
 {
 	r->total = r->passed = r->failed = r->errors = r->skipped = r->pending = 0;
 	r->not_selected = r->interrupted_n = r->actions_run = r->actions_not_selected = 0;
+	r->actions_not_needed = 0;
 	for (size_t p = 0; p < r->nphases; p++) {
 		struct res_phase *ph = &r->phases[p];
 		enum res_status pst = RS_NOT_SELECTED;
@@ -278,7 +282,8 @@ void result_count(struct run_result *r)
 				if (k->kind == RK_COLLECTOR)
 					continue;
 				if (k->kind != RK_ROLLBACK) {
-					sst = worse(sst, k->status);
+					sst = worse(sst, k->status == RS_NOT_NEEDED ? RS_PASS
+					                                            : k->status);
 					entries++;
 				}
 				count_check(r, k);
@@ -477,6 +482,8 @@ json_t *result_run_to_json(const struct run_result *r, int with_phases)
 	set(t, "interrupted", json_integer((json_int_t)r->interrupted_n));
 	set(t, "actions_run", json_integer((json_int_t)r->actions_run));
 	set(t, "actions_not_selected", json_integer((json_int_t)r->actions_not_selected));
+	if (r->actions_not_needed) /* only when some when: was false: older files stay as they were */
+		set(t, "actions_not_needed", json_integer((json_int_t)r->actions_not_needed));
 	set(o, "totals", t);
 	json_t *a = json_array();
 	for (size_t i = 0; with_phases && i < r->nphases; i++)
@@ -589,7 +596,7 @@ static int rd_status(struct jrd *rd, json_t *o, const char *path, enum res_statu
 	if (rc < 0)
 		return jrd_fail(rd, path, "status",
 		                "must be one of pass, fail, error, skip, pending, not_selected, "
-		                "interrupted");
+		                "interrupted, not_needed");
 	return 0;
 }
 
@@ -649,7 +656,11 @@ static void check_from_json(struct jrd *rd, json_t *o, const char *path, struct 
 			k->tags[k->ntags++] = xstrdup(json_string_value(t));
 		}
 	}
-	rd_status(rd, o, path, &k->status);
+	if (rd_status(rd, o, path, &k->status) == 0 && k->status == RS_NOT_NEEDED &&
+	    k->kind == RK_CHECK)
+		jrd_fail(
+		    rd, path, "status",
+		    "not_needed is for actions, rollbacks and collectors (a check has no when:)");
 	rd_str(rd, o, path, "message", 0, &k->message);
 	rd_str(rd, o, path, "expected", 0, &k->expected);
 	rd_str(rd, o, path, "seen", 0, &k->seen);
@@ -743,13 +754,28 @@ static void totals_from_json(struct jrd *rd, json_t *o, struct run_result *r)
 	}
 	if (want_object(rd, t, "totals") < 0)
 		return;
-	const char *keys[] = {"total",	      "passed",	     "failed",	    "errors",
-			      "skipped",      "pending",     "not_selected", "interrupted",
-			      "actions_run", "actions_not_selected"};
-	size_t *dst[] = {&r->total,	   &r->passed,	       &r->failed,
-			 &r->errors,	   &r->skipped,	       &r->pending,
-			 &r->not_selected, &r->interrupted_n, &r->actions_run,
-			 &r->actions_not_selected};
+	const char *keys[] = {"total",
+	                      "passed",
+	                      "failed",
+	                      "errors",
+	                      "skipped",
+	                      "pending",
+	                      "not_selected",
+	                      "interrupted",
+	                      "actions_run",
+	                      "actions_not_selected",
+	                      "actions_not_needed"};
+	size_t *dst[] = {&r->total,
+	                 &r->passed,
+	                 &r->failed,
+	                 &r->errors,
+	                 &r->skipped,
+	                 &r->pending,
+	                 &r->not_selected,
+	                 &r->interrupted_n,
+	                 &r->actions_run,
+	                 &r->actions_not_selected,
+	                 &r->actions_not_needed};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		long long v = 0;
 		rd_int(rd, t, "totals", keys[i], 0, 1LL << 40, &v);

@@ -21,6 +21,7 @@ enum res_status {
 	RS_PENDING,  /* waits for a person's attestation */
 	RS_NOT_SELECTED, /* outside the run's selection (--phase, --step, --tag, ...) */
 	RS_INTERRUPTED,  /* a signal stopped the run before or while it ran */
+	RS_NOT_NEEDED,   /* its when: was false (actions, rollbacks, collectors): not a failure */
 };
 const char *res_status_name(enum res_status s);   /* "pass", "fail", ... */
 int res_status_parse(const char *s, enum res_status *out);
@@ -154,8 +155,9 @@ struct run_result {
 	size_t nvars;
 	/* totals over checks (not actions or collectors) */
 	size_t total, passed, failed, errors, skipped, pending, not_selected, interrupted_n;
-	/* actions (and rollbacks) that ran, and those that were not selected */
-	size_t actions_run, actions_not_selected;
+	/* actions (and rollbacks) that ran, those that were not selected, and
+	 * those whose when: was false */
+	size_t actions_run, actions_not_selected, actions_not_needed;
 };
 
 void result_release(struct run_result *r);

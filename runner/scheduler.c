@@ -15,6 +15,7 @@
 #include "module.h"
 #include "vars.h"
 #include "verdict.h"
+#include "when.h"
 
 #define EVIDENCE_CAP (64 * 1024)
 #define WAIT_ATTEMPT_FLOOR_MS 1000 /* the least time an eventually-attempt gets */
@@ -288,6 +289,20 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 	void *own_priv = NULL;
 	struct check_out out;
 	memset(&out, 0, sizeof(out));
+	if (pc->when_is != PW_ALWAYS) {
+		/* when: false or undecidable: the entry does not run (when.h) */
+		enum res_status st = RS_ERROR;
+		char *why = NULL;
+		pthread_mutex_lock(&run->lock);
+		int go = when_decide(pc, &run->runtime, &st, &why);
+		pthread_mutex_unlock(&run->lock);
+		if (!go) {
+			res->status = st;
+			res->message = why;
+			res->describe = describe_check(pc, pc->priv);
+			return;
+		}
+	}
 	double t0 = now_mono_s();
 	res->started_at = iso8601_now();
 	void *state = plan_module_state(run->plan, mod);
@@ -911,7 +926,7 @@ static void run_after_failure(struct run *run, const struct plan_check *list, si
 					mark_skipped(rc, "not run: an earlier rollback action failed", NULL);
 			} else {
 				run_check(run, slots[k].pc, rc, NULL);
-				if (rc->status != RS_PASS) {
+				if (rc->status != RS_PASS && rc->status != RS_NOT_NEEDED) {
 					failed_before = 1;
 					char *m = xasprintf("ROLLBACK FAILED: %s",
 							    rc->message ? rc->message : "it did not pass");
@@ -946,7 +961,8 @@ static int run_step(struct run *run, const struct plan_step *ps, struct res_step
 				     NULL);
 		} else {
 			run_check(run, &ps->actions[k], rc, NULL);
-			if (rc->status != RS_PASS && rc->status != RS_INTERRUPTED) {
+			if (rc->status != RS_PASS && rc->status != RS_INTERRUPTED &&
+			    rc->status != RS_NOT_NEEDED) {
 				gate_failed = 1;
 				failing = rc;
 			}

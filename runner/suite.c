@@ -25,6 +25,7 @@
 #include "escalation.h"
 #include "prior.h"
 #include "suite.h"
+#include "when.h"
 
 extern char **environ;
 
@@ -79,6 +80,7 @@ static const struct key_spec entry_keys[] = {
 	{"metric", KT_MAP, 0, "a success metric this check measures: {name, target}", metric_keys},
 	{"retry", KT_ANY, KEY_OR_TEXT, "more attempts: N or {attempts, every, backoff}", retry_keys},
 	{"destructive", KT_BOOL, 0, "the action deletes or replaces something: runs only with --allow-destructive"},
+	{"when", KT_STR, 0, "run only when this is true: \"${saved_value}\" or a boolean (actions, rollbacks, collectors; not checks)"},
 	{NULL, KT_ANY, 0, NULL},
 };
 #define NCOMMON (sizeof(entry_keys) / sizeof(entry_keys[0]) - 1)
@@ -1649,6 +1651,9 @@ static void entry_build(struct loader *L, const struct ld_entry *e)
 	x = node_copy(e->raw);
 	L->nerr += vars_expand_tree(&L->p->vars, &L->p->saved, x, L->d);
 	entry_common(L, e, x);
+	L->nerr +=
+	    when_load(e->pc, node_get(e->raw, "when"), node_get(x, "when"),
+	              !e->pc->is_action && !e->pc->is_collector && !e->pc->is_rollback, L->d);
 	if (e->pc->mod)
 		entry_module(L, e, x, deferred);
 	entry_expect(L, e, x);
@@ -1879,6 +1884,7 @@ static void check_release(struct plan_check *c)
 		c->mod->free(c->priv);
 	node_free(c->cfg);
 	node_free(c->expect_cfg);
+	when_release(c);
 	if (c->expect)
 		expect_free(c->expect);
 	if (c->default_expect)

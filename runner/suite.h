@@ -28,7 +28,8 @@
  *   <module>: {config}  (exactly one module key), expect: [...], gate,
  *   severity, tags, timeout, eventually: {within, every, backoff, max_every},
  *   retry: N | {attempts: N, every, backoff} (N more attempts; not with eventually),
- *   remedy, save: {name: jq}, metric: {name, target}, description.
+ *   remedy, save: {name: jq}, metric: {name, target}, description,
+ *   when: "${saved}" (actions, rollbacks, collectors: runs only when true).
  * Ids are generated from positions when absent ("2.1.c3"), but ids that are
  * written must be unique. */
 #ifndef PHASEGATE_SUITE_H
@@ -43,6 +44,16 @@ struct plan_save {
 	char *name;             /* the variable it sets */
 	char *program_text;     /* jq source, for plans and errors */
 	struct jqprog *prog;
+};
+
+/* An entry's when: (actions, rollbacks, collectors; never checks). The
+ * value, once expanded, must be exactly "true" or "false"; the loader
+ * decides it when no value saved at run time is named. */
+enum plan_when {
+	PW_ALWAYS, /* no when: */
+	PW_TRUE,   /* decided at load: runs */
+	PW_FALSE,  /* decided at load: not needed, never runs */
+	PW_AT_RUN, /* names saved values: decided just before the entry would run */
 };
 
 struct plan_check {
@@ -77,6 +88,10 @@ struct plan_check {
 	int destructive;        /* deletes or replaces live objects: the module says so or
 	                           the entry has destructive: true (needs --allow-destructive) */
 	int selected;           /* chosen by the selection (set by plan_select, select.c) */
+	char *when; /* when: as written ("${api_service_created}"); NULL = always runs */
+	enum plan_when when_is; /* what the loader could decide about when: */
+	struct node *when_cfg;  /* owned: the when: scalar expanded at load, still naming values
+	                           saved at run time (PW_AT_RUN only); NULL otherwise */
 	struct node_pos pos;
 };
 

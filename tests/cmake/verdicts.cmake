@@ -3,7 +3,7 @@
 # attest/report --attest flow, ssh-keygen signatures), waits and safe report
 # files, each against the real CLI.
 foreach(t rollback selection destructive attest-bad attest-flow attest-signed waits files
-    digest report-rules escalation remedies prior)
+    digest report-rules escalation remedies prior when)
   add_test(NAME verdicts.${t}
     COMMAND ${PG_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/integration/verdicts.py ${t})
   set_tests_properties(verdicts.${t} PROPERTIES ENVIRONMENT "${PG_TEST_ENV}" TIMEOUT 300)

@@ -25,6 +25,9 @@
   verdicts.py remedies      validate warns, --strict and require: refuse
   verdicts.py prior         --prior: missing, wrong suite, wrong environment,
                             NO-GO, stale, good
+  verdicts.py when          when: on actions, rollbacks and collectors: true,
+                            false, literal, not a boolean, undefined; refused on
+                            checks; every report and --dry-run
 Timing checks use generous bounds and never assert speed."""
 import json
 import os
@@ -884,6 +887,198 @@ def test_escalation():
     finish()
 
 
+# ---- when: conditional actions, rollbacks and collectors ---------------------------
+
+WHEN_SUITE = os.path.join(HERE, "when.yaml")
+WHEN_BAD = os.path.join(HERE, "when-bad.yaml")
+
+
+def junit_valid(path):
+    xsd = os.path.join(os.environ.get("PG_SHARED_DIR", ""), "reference", "junit-10.xsd")
+    r = subprocess.run(["xmllint", "--noout", "--schema", xsd, path], capture_output=True,
+                       text=True)
+    return r.returncode == 0
+
+
+def test_when():
+    tmp = tempfile.mkdtemp(prefix="pg-when-")
+    try:
+        touched = {"create-marker", "existed-branch", "literal-false", "literal-true", "from-var",
+                   "from-var-off", "deploy", "collect-deploy", "collect-config",
+                   "restore-config", "remove-deploy", "act", "undo"}
+        made = lambda: sorted(f for f in os.listdir(tmp) if f in touched)
+        # the marker is missing: only what the record says is needed runs
+        out = os.path.join(tmp, "out")
+        r = pg("run", WHEN_SUITE, "--var", "dir=" + tmp, "--out", out)
+        check(r.returncode == 0 and "GO — every gate" in r.stdout,
+              "false conditions never make a run PARTIAL or NO-GO (%s)" % r.stdout[-200:])
+        check(made() == ["create-marker", "deploy", "from-var", "literal-true"],
+              "exactly the entries whose when: is true ran (%s)" % made())
+        res = results(out)
+        c = {k["id"]: k for _, k in entries(res)}
+        want = {"create-marker": "pass", "existed-branch": "not_needed",
+                "literal-false": "not_needed", "literal-true": "pass", "from-var": "pass",
+                "from-var-off": "not_needed"}
+        check(all(c[i]["status"] == s for i, s in want.items()),
+              "results.json: each entry's status (%s)" %
+              {i: c[i]["status"] for i in want})
+        check(c["existed-branch"]["message"] ==
+              "not needed: when '${marker_existed}' is false" and
+              c["from-var-off"]["message"] == "not needed: when '${off}' is false" and
+              c["literal-false"]["message"] == "not needed: its when: is false",
+              "the message says why in words")
+        check(c["existed-branch"]["started_at"] is None,
+              "an entry that was not needed has no start time")
+        check(res["verdict"] == "GO" and res["totals"]["actions_not_needed"] == 3 and
+              res["totals"]["actions_run"] == 5,
+              "totals count not-needed actions apart (%s)" % res["totals"])
+        check("NONE  action existed-branch  Note that the marker was there before — not needed: "
+              "when '${marker_existed}' is false" in r.stdout and
+              "3 not needed (when: false)" in r.stdout, "the console says so")
+        for f in made():
+            os.unlink(os.path.join(tmp, f))
+        # the marker exists now: the other branch runs
+        open(os.path.join(tmp, "marker"), "w").close()
+        r = pg("run", WHEN_SUITE, "--var", "dir=" + tmp, "--out", out)
+        check(r.returncode == 0 and "existed-branch" in made() and
+              "create-marker" not in made(), "the other branch runs when the record differs")
+        os.unlink(os.path.join(tmp, "marker"))
+        for f in made():
+            os.unlink(os.path.join(tmp, f))
+
+        # a failed gate: collectors and rollbacks with conditions
+        r = pg("run", WHEN_SUITE, "--var", "dir=" + tmp, "--var", "health_exit=1", "--out", out)
+        res = results(out)
+        c = {k["id"]: k for _, k in entries(res)}
+        check(r.returncode == 1 and res["verdict"] == "NO-GO" and
+              res["blocking_check"] == "healthy" and res.get("rollback_failed") is None,
+              "the failed check is the cause; a rollback not needed is no failed rollback")
+        check("collect-deploy" in made() and "collect-config" not in made() and
+              "remove-deploy" in made() and "restore-config" not in made(),
+              "only the collectors and rollbacks whose when: is true ran (%s)" % made())
+        check(c["restore-config"]["status"] == "not_needed" and
+              c["restore-config"]["kind"] == "rollback" and
+              c["collect-config"]["status"] == "not_needed" and
+              c["remove-deploy"]["status"] == "pass",
+              "results.json: rollbacks and collectors (%s)" %
+              [(i, c[i]["status"]) for i in ("restore-config", "collect-config")])
+        check("not collected collect-config — not needed: when '${config_changed}' is false"
+              in r.stdout and "NONE  rollback restore-config" in r.stdout and
+              "ROLLBACK FAILED" not in r.stdout, "the console shows both")
+        md = open(os.path.join(out, "report.md"), encoding="utf-8").read()
+        check("- [ ] ⚪ rollback: Put the previous configuration back — not needed: when "
+              "'\\${config\\_changed}' is false" in md and
+              "**Not collected: collect-config** — not needed" in md and
+              "- [ ] ⚪ action: Note that the marker was there before — not needed" in md and
+              "4 not needed (when: false)" in md and "blocked" not in md.split("## Checklist")[1]
+              .split("Phase 2")[0],
+              "the go-live report says 'not needed', never 'blocked'")
+        xml_path = os.path.join(out, "junit.xml")
+        xml = open(xml_path, encoding="utf-8").read()
+        check(junit_valid(xml_path), "JUnit validates against junit-10.xsd")
+        check('<skipped message="not needed: when \'${config_changed}\' is false"/>' in xml and
+              '<skipped message="not needed: when \'${marker_existed}\' is false"/>' in xml and
+              "its when: was false" in xml, "JUnit: skipped with the reason")
+        # read back: the same reports from results.json
+        again = os.path.join(tmp, "again")
+        rr = pg("report", os.path.join(out, "results.json"), "--out", again, "--html",
+                os.path.join(tmp, "r.html"))
+        a = results(again)
+        ca = {k["id"]: k for _, k in entries(a)}
+        check(rr.returncode == 0 and ca["restore-config"]["status"] == "not_needed" and
+              a["totals"]["actions_not_needed"] == 4 and a["verdict"] == "NO-GO",
+              "report RESULTS.json reads not_needed back (rc %d %s)" % (rr.returncode,
+                                                                         rr.stderr[-300:]))
+        html = open(os.path.join(tmp, "r.html"), encoding="utf-8").read()
+        check("NOT NEEDED" in html and "Not collected: collect-config" in html and
+              "not needed: when &#39;${config_changed}&#39; is false" in html, "HTML says so")
+        check(junit_valid(os.path.join(again, "junit.xml")), "JUnit from report validates")
+        # a check with not_needed is not a file phasegate wrote
+        bad = json.loads(open(os.path.join(out, "results.json"), encoding="utf-8").read())
+        for ph in bad["phases"]:
+            for st in ph["steps"]:
+                for k in st["checks"]:
+                    if k["id"] == "healthy":
+                        k["status"] = "not_needed"
+        badp = os.path.join(tmp, "bad.json")
+        json.dump(bad, open(badp, "w"))
+        rb = pg("report", badp, "--markdown", os.path.join(tmp, "bad.md"))
+        check(rb.returncode == 2 and "not_needed is for actions" in rb.stderr,
+              "a check marked not_needed in results.json is refused (%s)" % rb.stderr[-200:])
+
+        # --dry-run and list print the condition; validate shows what load decided
+        for f in made():
+            os.unlink(os.path.join(tmp, f))
+        d = pg("run", WHEN_SUITE, "--var", "dir=" + tmp, "--dry-run")
+        check(d.returncode == 0 and
+              "would run when ${marker_missing} is true" in d.stdout and
+              "not needed: when 'false' is false (decided at load): would not run" in d.stdout and
+              "when '${flag}' is true (decided at load): would run" in d.stdout and
+              "would run when ${config_changed} is true" in d.stdout and made() == [],
+              "--dry-run prints each condition and runs nothing")
+        lst = pg("list", WHEN_SUITE)
+        check("would run when ${deploy_created} is true" in lst.stdout, "list prints it")
+        v = pg("validate", WHEN_SUITE)
+        check(v.returncode == 0 and
+              "when: step 1.1, from-var-off: not needed: '${off}' is false (decided at load)"
+              in v.stdout and "when: 6 entries are decided at run time" in v.stdout,
+              "validate shows what it decided at load (%s)" % v.stdout)
+
+        # not a boolean once expanded, and a value nothing saved: errors of the entry
+        r = pg("run", WHEN_BAD, "--var", "dir=" + tmp, "--out", out)
+        c = {k["id"]: k for _, k in entries(results(out))}
+        check(r.returncode == 1 and c["act"]["status"] == "error" and
+              c["act"]["message"] == "when '${word}' is 'maybe' once expanded (word = maybe); "
+              "it must be exactly true or false" and not os.path.exists(os.path.join(tmp, "act")),
+              "a text that is not true or false is an error naming it and its variable (%s)" %
+              c["act"]["message"])
+        check(c["undo"]["status"] == "error" and
+              c["undo"]["message"].startswith("ROLLBACK FAILED: when '${word}' is 'maybe'") and
+              results(out)["rollback_failed"] == "1.2",
+              "a rollback whose condition cannot be decided is a failed rollback")
+        r = pg("run", WHEN_BAD, "--var", "dir=" + tmp, "--out", out, "--step", "1.2")
+        c = {k["id"]: k for _, k in entries(results(out))}
+        check(r.returncode == 1 and c["act"]["status"] == "error" and
+              "undefined variable 'word'" in c["act"]["message"] and
+              "nothing in this run saved it" in c["act"]["message"],
+              "a value nothing saved is an error naming the variable (%s)" % c["act"]["message"])
+
+        # refused at load, each at its file:line:column
+        cases = [
+            ("on a check", "checks", '"true"',
+             ":9:19: error: when: is not allowed on a check: a check that may not run cannot "
+             "be evidence for its gate"),
+            ("not a boolean", "actions", "maybe",
+             ":9:19: error: when: must be exactly true or false, not 'maybe'"),
+            ("a suite variable that is not a boolean", "actions", '"${flag}"',
+             ":9:19: error: when: '${flag}' expands to 'yes'; it must be exactly true or false"),
+            ("a list", "actions", "[true]",
+             ":9:19: error: when: must be a text that expands to true or false"),
+            ("empty", "actions", "",
+             ":9:18: error: when: must be a text that expands to true or false"),
+            ("an undefined variable", "actions", '"${nothing}"',
+             ":9:19: error: undefined variable 'nothing'"),
+            ("a value saved later", "actions", '"${later}"',
+             ":9:19: error: variable 'later' is saved by check 'ok' which runs later"),
+        ]
+        for what, kind, value, want in cases:
+            p = os.path.join(tmp, "bad.yaml")
+            with open(p, "w") as f:
+                f.write('name: bad\nvars: {flag: "yes"}\nphases:\n  - id: "1"\n    steps:\n'
+                        '      - id: "1.1"\n        %s:\n          - id: x1\n'
+                        '            when:%s\n            exec: {argv: ["true"]}\n'
+                        '        %s:\n          - id: ok\n            exec: {argv: ["true"]}\n'
+                        '            save: {later: "true"}\n'
+                        % (kind, " " + value if value else "",
+                           "actions" if kind == "checks" else "checks"))
+            v = pg("validate", p)
+            check(v.returncode == 2 and (p + want) in v.stderr,
+                  "when: %s is refused at load (%s)" % (what, v.stderr.strip()))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish()
+
+
 # ---- remedies --------------------------------------------------------------------
 
 def test_remedies():
@@ -1014,7 +1209,7 @@ TESTS = {"rollback": test_rollback, "selection": test_selection, "destructive": 
          "attest-bad": test_attest_bad, "attest-flow": test_attest_flow,
          "attest-signed": test_attest_signed, "waits": test_waits, "files": test_files,
          "digest": test_digest, "report-rules": test_report_rules, "escalation": test_escalation,
-         "remedies": test_remedies, "prior": test_prior}
+         "remedies": test_remedies, "prior": test_prior, "when": test_when}
 
 if __name__ == "__main__":
     TESTS[sys.argv[1]]()
