@@ -1,7 +1,8 @@
 /* expect_judge.c - judges a module's facts against a compiled expect: list
  * (expect.c), item by item, and writes the sentence a person reads when one
  * fails ("expected status == 200, saw 503"), masked, and the value each item
- * looked at, also on a pass. */
+ * looked at, also on a pass. Regexes are matched with PCRE2 under the match
+ * limits of the compiled list; jq programs run through expect_jq.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "expect_int.h"
 #include "vars.h"
 
+/* Index = enum cmp (expect_int.h). */
 static const char *const cmp_sym[] = {"==", ">=", ">", "<=", "<"};
 
 static char *bounds_text(const struct op *op)
