@@ -751,9 +751,9 @@ struct pool {
 	struct run *run;
 	struct slot *slots;
 	size_t n;
-	size_t next;              /* next slot to start; under run->lock */
-	size_t awaited;           /* the slot the printer waits for (n: none, it
-	                             waits for the last worker); under run->lock */
+	size_t next;    /* next slot to start; under run->lock */
+	size_t awaited; /* the slot the printer waits for (n: none, it
+	                   waits for the last worker); under run->lock */
 };
 
 static void *worker(void *arg)
