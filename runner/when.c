@@ -19,6 +19,23 @@ static int as_bool(const char *s)
 	return -1;
 }
 
+/* s masked, then cut to a message's length between characters ("…" marks
+ * a cut): a saved value may be a whole document. malloc'd. */
+static char *short_text(const char *s)
+{
+	char *m = mask_dup(s);
+	size_t cut = strlen(m);
+
+	if (cut <= 120)
+		return m;
+	cut = 120;
+	while (cut && ((unsigned char)m[cut] & 0xC0) == 0x80)
+		cut--;
+	char *t = xasprintf("%.*s…", (int)cut, m);
+	free(m);
+	return t;
+}
+
 int when_load(struct plan_check *pc, const struct node *written, const struct node *expanded,
               int is_check, struct diags *d)
 {
@@ -57,7 +74,7 @@ int when_load(struct plan_check *pc, const struct node *written, const struct no
 		return 0;
 	}
 	{
-		char *seen = mask_dup(expanded->str);
+		char *seen = short_text(expanded->str);
 		if (strcmp(written->str, expanded->str) == 0)
 			diag_at(d, written, "when: must be exactly true or false, not '%s'", seen);
 		else
@@ -94,10 +111,11 @@ static char *name_values(const char *text, const struct vars *runtime)
 		if (shown == 8) {
 			more++;
 		} else {
-			buf_addf(&b, "%s%s = %s", shown ? ", " : "", name,
-			         !v          ? "(not saved)"
-			         : v->secret ? MASK_TEXT
-			                     : v->value);
+			char *val = !v          ? xstrdup("(not saved)")
+			            : v->secret ? xstrdup(MASK_TEXT)
+			                        : short_text(v->value);
+			buf_addf(&b, "%s%.64s = %s", shown ? ", " : "", name, val);
+			free(val);
 			shown++;
 		}
 		free(name);
@@ -146,10 +164,12 @@ int when_decide(const struct plan_check *pc, const struct vars *runtime, enum re
 		              "entry that saves it was not selected, did not run or did not pass)",
 		              pc->when, d.n ? d.v[0].msg : "it does not expand");
 	} else {
+		char *seen = short_text(text);
 		*status = RS_ERROR;
 		msg = xasprintf(
 		    "when '%s' is '%s' once expanded (%s); it must be exactly true or false",
-		    pc->when, text, named);
+		    pc->when, seen, named);
+		free(seen);
 	}
 	*why = mask_dup(msg);
 	free(msg);

@@ -1036,6 +1036,11 @@ def test_when():
               c["undo"]["message"].startswith("ROLLBACK FAILED: when '${word}' is 'maybe'") and
               results(out)["rollback_failed"] == "1.2",
               "a rollback whose condition cannot be decided is a failed rollback")
+        long_msg = c["collect-long"]["message"]
+        check(c["collect-long"]["status"] == "error" and len(long_msg) < 400 and
+              "xxx…" in long_msg and results(out)["blocking_check"] == "act",
+              "a long value is cut in the message; a collector's error changes nothing (%d: %s)"
+              % (len(long_msg), long_msg[:200]))
         r = pg("run", WHEN_BAD, "--var", "dir=" + tmp, "--out", out, "--step", "1.2")
         c = {k["id"]: k for _, k in entries(results(out))}
         check(r.returncode == 1 and c["act"]["status"] == "error" and
