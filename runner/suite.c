@@ -3,14 +3,17 @@
  *
  * Everything is checked in one pass so that a user sees every problem at
  * once, each with its file:line:column, and nothing runs unless the whole
- * suite is sound. The work is done in three walks:
+ * suite is sound. The work is done in two walks:
  *   1. the suite file, its includes (vars, defaults) and the variables;
- *   2. the shape of phases, steps and entries: ids, module keys, save: names;
- *   3. each entry in suite order: references, expansion, common keys, the
- *      module's key table and parse hook, expectations.
- * Module init() hooks run between walks 2 and 3, once per module in use.
- * This file holds the entry points and walk 1; runner/suite_entries.c walks
- * 2 and 3; runner/suite_values.c the key tables and the shared readers. */
+ *   2. phases, steps and entries in suite order: each entry is shaped (id,
+ *      module key, save: names) and built at once (references, expansion,
+ *      common keys, the module's key table and parse hook, expectations),
+ *      and its part of the YAML tree freed, so that the tree and the plan
+ *      are never both whole. References to names saved by later entries
+ *      are recorded and resolved after the walk.
+ * A module's init() hook runs when the first entry using it is built.
+ * This file holds the entry points and walk 1; runner/suite_entries.c walk
+ * 2; runner/suite_values.c the key tables and the shared readers. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -406,7 +409,9 @@ static void loader_release(struct loader *L)
 	ld_map_release(&L->idmap);
 	free(L->savers);
 	ld_map_release(&L->savedmap);
-	free(L->entries);
+	for (i = 0; i < L->nrefs; i++)
+		free(L->refs[i].name);
+	free(L->refs);
 	for (i = 0; i < L->depth; i++)
 		free(L->stack[i].real);
 	free(L->stack);
@@ -472,7 +477,9 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	load_secrets(&L, node_get(L.root, "secrets"));
 	load_header(&L, L.root);
 
-	/* walk 2 */
+	/* walk 2: each entry is built where it is shaped, and its tree freed */
+	L.modules = node_get(L.root, "modules");
+	ld_modules_check(&L);
 	phases = node_get(L.root, "phases");
 	if (phases && phases->kind == NODE_SEQ && phases->n) {
 		p->phases = xcalloc(phases->n, sizeof(*p->phases));
@@ -485,12 +492,7 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	ld_approvals_shape(&L, node_get(L.root, "approvals"));
 	ld_attestations_shape(&L, node_get(L.root, "attestations"));
 	ld_protocol_shape(&L, L.root);
-
-	ld_init_modules(&L, node_get(L.root, "modules"));
-
-	/* walk 3 */
-	for (i = 0; i < L.nentries; i++)
-		ld_entry_build(&L, &L.entries[i]);
+	ld_resolve_refs(&L);
 	if (p->require_remedy)
 		L.nerr += (int)remedies_missing(p, d);
 	{

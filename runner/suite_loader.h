@@ -49,7 +49,7 @@ struct ld_saver {
 	size_t group;
 };
 
-/* One check, action or collector, between walks 2 and 3. */
+/* One check, action or collector while it is built (walk 2). */
 struct ld_entry {
 	struct plan_check *pc;
 	const struct node *raw;    /* borrowed: the entry's map as written */
@@ -58,6 +58,14 @@ struct ld_entry {
 	size_t group;              /* entries that may run at the same time share one:
 	                              a checkpoint's checks, a step's collectors */
 	const char *kind;          /* "check", "action", "collector" */
+};
+
+/* A reference to a name that is neither a variable nor saved by an entry
+ * built so far: saved by a later entry (an error: it runs later) or by
+ * none (undefined). Resolved once every entry is built (ld_resolve_refs). */
+struct ld_ref {
+	char *name;          /* owned: as written, "rev" or "rev.field" */
+	struct node_pos pos; /* the scalar that holds it */
 };
 
 /* An include file being read, for cycle detection. */
@@ -87,16 +95,18 @@ struct loader {
 	struct ld_saver *savers; /* parallel to p->saved.v */
 	size_t asavers;
 	struct ld_map savedmap;
-	struct ld_entry *entries;
-	size_t nentries, aentries;
+	size_t nentries; /* entries built so far: the next one's order */
 	size_t ngroups;
+	struct ld_ref *refs; /* references waiting for the names saved later */
+	size_t nrefs, arefs;
 	struct ld_frame *stack;
 	size_t depth, astack;
 	struct ld_var *vars; /* suite variables holding references */
 	size_t nvars, avars;
+	const struct node *modules;       /* borrowed: the suite's modules: map */
 	const struct check_module **used; /* modules in use, first use first */
-	int *init_failed;
-	size_t nused, aused;
+	int *init_failed;                 /* parallel to used */
+	size_t nused, aused, afailed, astates;
 	struct digest_files files; /* read so far, in load order (the suite digest) */
 };
 
@@ -139,7 +149,10 @@ void ld_phase_shape(struct loader *L, struct plan_phase *ph, const struct node *
 void ld_approvals_shape(struct loader *L, const struct node *seq);
 void ld_attestations_shape(struct loader *L, const struct node *n);
 void ld_protocol_shape(struct loader *L, const struct node *root);
-void ld_init_modules(struct loader *L, const struct node *modules);
-void ld_entry_build(struct loader *L, const struct ld_entry *e);
+/* Checks modules: and --set before the walk; each module is initialised
+ * when the first entry using it is built. */
+void ld_modules_check(struct loader *L);
+/* Reports the references recorded in L->refs (after the last entry). */
+void ld_resolve_refs(struct loader *L);
 
 #endif
