@@ -4,6 +4,7 @@
  * be wrong. Built on libyaml's event parser with an explicit stack, so the
  * depth of the input never becomes the depth of our C stack. */
 #include "node.h"
+#include "nodemem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,10 +71,17 @@ struct node_limits node_limits_default(void)
 _Static_assert(sizeof(struct node) == 56, "a node and a short text fill one 64-byte chunk");
 #endif
 
-static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
+/* A zeroed node, from pool when it has room (pool may be NULL). */
+static struct node *node_alloc_in(struct node_pool *pool, enum node_kind kind, struct node_pos pos)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
+	struct node *n = node_pool_alloc(pool, sizeof(*n));
 
+	if (n) {
+		memset(n, 0, sizeof(*n));
+		n->pooled = 1;
+	} else {
+		n = xcalloc(1, sizeof(*n));
+	}
 	n->kind = kind;
 	n->pos = pos;
 	if (pos.file)
@@ -81,36 +89,69 @@ static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
 	return n;
 }
 
-/* Sets a scalar's text to a copy of s[0..len): in the node when it fits. */
-static void scalar_put(struct node *n, const char *s, size_t len)
+static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
+{
+	return node_alloc_in(NULL, kind, pos);
+}
+
+/* Sets a scalar's text to a copy of s[0..len): in the node when it fits,
+ * else from pool (when it has room) or malloc. The old text is not freed. */
+static void scalar_put_in(struct node_pool *pool, struct node *n, const char *s, size_t len)
 {
 	if (len > UINT_MAX) /* no loaded text is this long (max_file_bytes) */
 		abort();
+	n->str_pooled = 0;
 	if (len < NODE_SSO) {
 		memcpy(n->sso, s, len);
 		n->sso[len] = 0;
 		n->str = n->sso;
+	} else if ((n->str = node_pool_alloc(pool, len + 1)) != NULL) {
+		memcpy(n->str, s, len);
+		n->str[len] = 0;
+		n->str_pooled = 1;
 	} else {
 		n->str = xstrndup(s, len);
 	}
 	n->len = (unsigned)len;
 }
 
-static struct node *node_new_scalar_len(const char *s, size_t len, int plain, struct node_pos pos)
+static void scalar_put(struct node *n, const char *s, size_t len)
 {
-	struct node *n = node_alloc(NODE_SCALAR, pos);
+	scalar_put_in(NULL, n, s, len);
+}
 
-	scalar_put(n, s ? s : "", s ? len : 0);
+/* Frees a scalar's long text, wherever it lives. */
+static void str_free(struct node *n)
+{
+	if (n->str == n->sso || !n->str)
+		return;
+	if (n->str_pooled)
+		node_pool_release(n->str, (size_t)n->len + 1);
+	else
+		free(n->str);
+	n->str_pooled = 0;
+}
+
+static struct node *node_new_scalar_in(struct node_pool *pool, const char *s, size_t len, int plain,
+                                       struct node_pos pos)
+{
+	struct node *n = node_alloc_in(pool, NODE_SCALAR, pos);
+
+	scalar_put_in(pool, n, s ? s : "", s ? len : 0);
 	n->plain = plain ? 1 : 0;
 	return n;
+}
+
+static struct node *node_new_scalar_len(const char *s, size_t len, int plain, struct node_pos pos)
+{
+	return node_new_scalar_in(NULL, s, len, plain, pos);
 }
 
 void node_set_str(struct node *n, char *s)
 {
 	size_t len = strlen(s);
 
-	if (n->str != n->sso)
-		free(n->str);
+	str_free(n);
 	if (len < NODE_SSO) {
 		scalar_put(n, s, len);
 		free(s);
@@ -137,20 +178,72 @@ struct node *node_new_map(struct node_pos pos)
 	return node_alloc(NODE_MAP, pos);
 }
 
-/* Grows the items or pairs array of a collection so one more fits. The
- * capacity is implicit: 1, then doubling, so it is full exactly when n is 0
- * or a power of two (most maps of a suite hold one to three pairs). */
-static void coll_reserve(struct node *c)
+/* The size of a collection's items or pairs array. The capacity is
+ * implicit: 1, then doubling, so it is full exactly when n is 0 or a power
+ * of two (most maps of a suite hold one to three pairs). */
+static size_t coll_bytes(const struct node *c, size_t n)
 {
-	size_t cap;
+	size_t cap = 1;
+
+	if (!n)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	return cap * (c->kind == NODE_SEQ ? sizeof(*c->items) : sizeof(*c->pairs));
+}
+
+static void *coll_array(const struct node *c)
+{
+	return c->kind == NODE_SEQ ? (void *)c->items : (void *)c->pairs;
+}
+
+/* Frees a collection's array, wherever it lives. */
+static void coll_free(struct node *c)
+{
+	void *a = coll_array(c);
+
+	if (a && c->arr_pooled)
+		node_pool_release(a, coll_bytes(c, c->n));
+	else
+		free(a);
+	c->arr_pooled = 0;
+}
+
+/* Grows the array of a collection so one more fits, from pool when it has
+ * room (pool may be NULL). */
+static void coll_reserve_in(struct node_pool *pool, struct node *c)
+{
+	size_t old, need;
+	void *a;
 
 	if (c->n != 0 && (c->n & (c->n - 1)) != 0)
 		return;
-	cap = c->n ? c->n * 2 : 1;
+	old = coll_bytes(c, c->n);
+	need = coll_bytes(c, c->n + 1);
+	if (!c->arr_pooled && !(pool && c->n == 0)) {
+		a = xrealloc(coll_array(c), need);
+	} else if ((a = node_pool_alloc(pool, need)) != NULL) {
+		if (old)
+			memcpy(a, coll_array(c), old);
+		if (c->arr_pooled)
+			node_pool_release(coll_array(c), old);
+		c->arr_pooled = 1;
+	} else {
+		a = xmalloc(need);
+		if (old)
+			memcpy(a, coll_array(c), old);
+		coll_free(c);
+	}
 	if (c->kind == NODE_SEQ)
-		c->items = xrealloc(c->items, cap * sizeof(*c->items));
+		c->items = a;
 	else
-		c->pairs = xrealloc(c->pairs, cap * sizeof(*c->pairs));
+		c->pairs = a;
+}
+
+static void seq_push_in(struct node_pool *pool, struct node *seq, struct node *item)
+{
+	coll_reserve_in(pool, seq);
+	seq->items[seq->n++] = item;
 }
 
 void node_seq_push(struct node *seq, struct node *item)
@@ -159,16 +252,21 @@ void node_seq_push(struct node *seq, struct node *item)
 		node_free(item);
 		return;
 	}
-	coll_reserve(seq);
-	seq->items[seq->n++] = item;
+	seq_push_in(NULL, seq, item);
+}
+
+static void map_push_pair_in(struct node_pool *pool, struct node *map, struct node *key,
+                             struct node *value)
+{
+	coll_reserve_in(pool, map);
+	map->pairs[map->n].key = key;
+	map->pairs[map->n].value = value;
+	map->n++;
 }
 
 static void map_push_pair(struct node *map, struct node *key, struct node *value)
 {
-	coll_reserve(map);
-	map->pairs[map->n].key = key;
-	map->pairs[map->n].value = value;
-	map->n++;
+	map_push_pair_in(NULL, map, key, value);
 }
 
 void node_map_put(struct node *map, const char *key, struct node *value)
@@ -199,20 +297,19 @@ static void contents_free(struct node *n)
 
 	switch (n->kind) {
 	case NODE_SCALAR:
-		if (n->str != n->sso)
-			free(n->str);
+		str_free(n);
 		break;
 	case NODE_SEQ:
 		for (i = 0; i < n->n; i++)
 			node_free(n->items[i]);
-		free(n->items);
+		coll_free(n);
 		break;
 	case NODE_MAP:
 		for (i = 0; i < n->n; i++) {
 			node_free(n->pairs[i].key);
 			node_free(n->pairs[i].value);
 		}
-		free(n->pairs);
+		coll_free(n);
 		break;
 	}
 }
@@ -222,24 +319,18 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	contents_free(n);
-	free(n);
+	if (n->pooled)
+		node_pool_release(n, sizeof(*n));
+	else
+		free(n);
 }
 
-void node_clear(struct node *n)
+void node_seq_drop(struct node *seq, size_t i)
 {
-	struct node_pos pos;
-	enum node_kind kind;
-
-	if (!n)
+	if (!seq || seq->kind != NODE_SEQ || i >= seq->n)
 		return;
-	contents_free(n);
-	pos = n->pos;
-	kind = n->kind;
-	memset(n, 0, sizeof(*n));
-	n->kind = kind;
-	n->pos = pos;
-	if (kind == NODE_SCALAR)
-		n->str = n->sso; /* "" */
+	node_free(seq->items[i]);
+	seq->items[i] = NULL;
 }
 
 struct node *node_copy(const struct node *n)
@@ -583,7 +674,6 @@ int node_as_str(const struct node *n, const char **out, struct diags *d)
 
 /* ---- JSON --------------------------------------------------------------- */
 
-
 json_t *node_to_json(const struct node *n)
 {
 	json_t *j;
@@ -668,6 +758,7 @@ struct loader {
 	size_t count;       /* nodes created */
 	size_t alias_count; /* nodes created by alias copies */
 	int failed;
+	struct node_pool pool; /* where the tree's nodes, texts and arrays go */
 };
 
 static struct node_pos mark_pos(const struct loader *L, yaml_mark_t m)
@@ -859,7 +950,7 @@ static int attach(struct loader *L, struct node *n)
 	}
 	parent = L->stack[L->depth - 1].node;
 	if (parent->kind == NODE_SEQ) {
-		node_seq_push(parent, n);
+		seq_push_in(&L->pool, parent, n);
 		return 0;
 	}
 	/* a map: either a key (then the value is still missing) or a value */
@@ -867,7 +958,7 @@ static int attach(struct loader *L, struct node *n)
 		parent->pairs[parent->n - 1].value = n;
 		return 0;
 	}
-	map_push_pair(parent, n, NULL);
+	map_push_pair_in(&L->pool, parent, n, NULL);
 	if (n->kind != NODE_SCALAR) {
 		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col, "a key must be text, not a %s",
 		         node_kind_name(n));
@@ -903,11 +994,11 @@ static int on_scalar(struct loader *L, yaml_event_t *ev)
 	if (count_node(L, pos) < 0)
 		return -1;
 	/* "!!str 123" is text, like a quoted scalar; other tags are ignored */
-	n = node_new_scalar_len(v, len,
-	                        ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	                            !(ev->data.scalar.tag &&
-	                              strcmp((const char *)ev->data.scalar.tag, YAML_STR_TAG) == 0),
-	                        pos);
+	n = node_new_scalar_in(&L->pool, v, len,
+	                       ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	                           !(ev->data.scalar.tag &&
+	                             strcmp((const char *)ev->data.scalar.tag, YAML_STR_TAG) == 0),
+	                       pos);
 	if (attach(L, n) < 0)
 		return -1;
 	note_height(L, 0);
@@ -931,7 +1022,7 @@ static int on_start(struct loader *L, yaml_event_t *ev, enum node_kind kind)
 	}
 	if (count_node(L, pos) < 0)
 		return -1;
-	n = node_alloc(kind, pos);
+	n = node_alloc_in(&L->pool, kind, pos);
 	if (attach(L, n) < 0)
 		return -1;
 	if (L->depth == L->stack_alloc) {
@@ -1059,6 +1150,7 @@ static void loader_release(struct loader *L)
 	free(L->buckets);
 	node_free(L->root);
 	L->root = NULL;
+	node_pool_close(&L->pool);
 }
 
 /* Anchors name nodes within one document only. */
@@ -1112,7 +1204,8 @@ static int load_text(const char *name, const char *text, size_t len, const struc
 		case YAML_DOCUMENT_END_EVENT:
 			if (stream && L.root) {
 				/* an empty document (nothing but "---") holds nothing */
-				if (L.root->kind == NODE_SCALAR && L.root->plain && L.root->len == 0)
+				if (L.root->kind == NODE_SCALAR && L.root->plain &&
+				    L.root->len == 0)
 					node_free(L.root);
 				else
 					node_seq_push(stream, L.root);
@@ -1176,8 +1269,8 @@ int node_load_string(const char *name, const char *text, size_t len, const struc
 	return load_text(name, text, len, lim, NULL, out, d);
 }
 
-int node_load_stream(const char *name, const char *text, size_t len,
-                     const struct node_limits *lim, struct node **out, struct diags *d)
+int node_load_stream(const char *name, const char *text, size_t len, const struct node_limits *lim,
+                     struct node **out, struct diags *d)
 {
 	struct node_pos pos = {node_intern(name ? name : "<string>"), 1, 1};
 	struct node *seq = node_new_seq(pos);

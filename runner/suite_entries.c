@@ -553,9 +553,6 @@ static void entry_build(struct loader *L, const struct ld_entry *e)
 		entry_module(L, e, x, deferred);
 	entry_expect(L, e, x);
 	node_free(x);
-	/* The entry as written is not read again: give its memory to the
-	 * entries still to be built (the loader owns every tree it walks). */
-	node_clear((struct node *)e->raw);
 }
 
 /* ---- walk 2: shape -------------------------------------------------------- */
@@ -661,6 +658,9 @@ static void entries_shape(struct loader *L, const struct node *seq, const char *
 		memset(&v[i], 0, sizeof(*v));
 		entry_shape(L, &v[i], seq->items[i], kind,
 		            xasprintf("%s.%c%zu", step_id, letter, i + 1), L->ngroups);
+		/* The entry as written is not read again: its memory goes
+		 * back at once (the loader owns every tree it walks). */
+		node_seq_drop((struct node *)seq, i);
 	}
 	*out = xrealloc(v, seq->n * sizeof(*v));
 	*nout = seq->n;
