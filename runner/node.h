@@ -94,6 +94,9 @@ int node_load_stream(const char *name, const char *text, size_t len,
                      const struct node_limits *lim, struct node **out, struct diags *d);
 
 void node_free(struct node *n);
+/* A scalar's text as it may appear in a message: shortened, secrets masked,
+ * control characters shown as '?'. Owned by the caller. */
+char *node_value_for_msg(const struct node *n);
 /* Frees item i of seq (all of it) and leaves NULL in its place: for a
  * tree consumed part by part (the loader frees each entry once it is
  * built); the rest stays a valid tree to free. Nothing when i is out of
