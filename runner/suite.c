@@ -484,8 +484,10 @@ int suite_load(struct plan *p, const char *path, const struct load_opts *o, stru
 	if (phases && phases->kind == NODE_SEQ && phases->n) {
 		p->phases = xcalloc(phases->n, sizeof(*p->phases));
 		p->nphases = phases->n;
-		for (i = 0; i < phases->n; i++)
+		for (i = 0; i < phases->n; i++) {
 			ld_phase_shape(&L, &p->phases[i], phases->items[i], i);
+			node_seq_drop((struct node *)phases, i);
+		}
 	} else if (phases && phases->kind == NODE_SEQ) {
 		ld_err(&L, phases, "the suite has no phases");
 	}

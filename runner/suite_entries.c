@@ -775,8 +775,14 @@ void ld_phase_shape(struct loader *L, struct plan_phase *ph, const struct node *
 		return;
 	ph->steps = xcalloc(steps->n, sizeof(*ph->steps));
 	ph->nsteps = steps->n;
-	for (i = 0; i < steps->n; i++)
+	for (i = 0; i < steps->n; i++) {
 		step_shape(L, &ph->steps[i], steps->items[i], ph->id, i);
+		/* a step's own nodes go with it: they would keep the blocks of
+		 * its first entries (runner/nodemem.h) until the end */
+		node_seq_drop((struct node *)steps, i);
+	}
+	if (n != item && L->ntrees && L->trees[L->ntrees - 1] == n)
+		node_free(L->trees[--L->ntrees]); /* a phase file, read */
 }
 
 /* attestations: {max_age, allowed_signers} (paths relative to the suite). */
