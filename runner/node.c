@@ -2,8 +2,10 @@
  * remember file:line:column, with limits against hostile input (size, depth,
  * node count, alias expansion) and clear messages for every way a file can
  * be wrong. Built on libyaml's event parser with an explicit stack, so the
- * depth of the input never becomes the depth of our C stack. */
+ * depth of the input never becomes the depth of our C stack. Reading a
+ * loaded tree (lookups, scalar readers, JSON) is runner/node_read.c. */
 #include "node.h"
+#include "nodemem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,10 +72,17 @@ struct node_limits node_limits_default(void)
 _Static_assert(sizeof(struct node) == 56, "a node and a short text fill one 64-byte chunk");
 #endif
 
-static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
+/* A zeroed node, from pool when it has room (pool may be NULL). */
+static struct node *node_alloc_in(struct node_pool *pool, enum node_kind kind, struct node_pos pos)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
+	struct node *n = node_pool_alloc(pool, sizeof(*n));
 
+	if (n) {
+		memset(n, 0, sizeof(*n));
+		n->pooled = 1;
+	} else {
+		n = xcalloc(1, sizeof(*n));
+	}
 	n->kind = kind;
 	n->pos = pos;
 	if (pos.file)
@@ -81,36 +90,69 @@ static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
 	return n;
 }
 
-/* Sets a scalar's text to a copy of s[0..len): in the node when it fits. */
-static void scalar_put(struct node *n, const char *s, size_t len)
+static struct node *node_alloc(enum node_kind kind, struct node_pos pos)
+{
+	return node_alloc_in(NULL, kind, pos);
+}
+
+/* Sets a scalar's text to a copy of s[0..len): in the node when it fits,
+ * else from pool (when it has room) or malloc. The old text is not freed. */
+static void scalar_put_in(struct node_pool *pool, struct node *n, const char *s, size_t len)
 {
 	if (len > UINT_MAX) /* no loaded text is this long (max_file_bytes) */
 		abort();
+	n->str_pooled = 0;
 	if (len < NODE_SSO) {
 		memcpy(n->sso, s, len);
 		n->sso[len] = 0;
 		n->str = n->sso;
+	} else if ((n->str = node_pool_alloc(pool, len + 1)) != NULL) {
+		memcpy(n->str, s, len);
+		n->str[len] = 0;
+		n->str_pooled = 1;
 	} else {
 		n->str = xstrndup(s, len);
 	}
 	n->len = (unsigned)len;
 }
 
-static struct node *node_new_scalar_len(const char *s, size_t len, int plain, struct node_pos pos)
+static void scalar_put(struct node *n, const char *s, size_t len)
 {
-	struct node *n = node_alloc(NODE_SCALAR, pos);
+	scalar_put_in(NULL, n, s, len);
+}
 
-	scalar_put(n, s ? s : "", s ? len : 0);
+/* Frees a scalar's long text, wherever it lives. */
+static void str_free(struct node *n)
+{
+	if (n->str == n->sso || !n->str)
+		return;
+	if (n->str_pooled)
+		node_pool_release(n->str, (size_t)n->len + 1);
+	else
+		free(n->str);
+	n->str_pooled = 0;
+}
+
+static struct node *node_new_scalar_in(struct node_pool *pool, const char *s, size_t len, int plain,
+                                       struct node_pos pos)
+{
+	struct node *n = node_alloc_in(pool, NODE_SCALAR, pos);
+
+	scalar_put_in(pool, n, s ? s : "", s ? len : 0);
 	n->plain = plain ? 1 : 0;
 	return n;
+}
+
+static struct node *node_new_scalar_len(const char *s, size_t len, int plain, struct node_pos pos)
+{
+	return node_new_scalar_in(NULL, s, len, plain, pos);
 }
 
 void node_set_str(struct node *n, char *s)
 {
 	size_t len = strlen(s);
 
-	if (n->str != n->sso)
-		free(n->str);
+	str_free(n);
 	if (len < NODE_SSO) {
 		scalar_put(n, s, len);
 		free(s);
@@ -137,20 +179,72 @@ struct node *node_new_map(struct node_pos pos)
 	return node_alloc(NODE_MAP, pos);
 }
 
-/* Grows the items or pairs array of a collection so one more fits. The
- * capacity is implicit: 1, then doubling, so it is full exactly when n is 0
- * or a power of two (most maps of a suite hold one to three pairs). */
-static void coll_reserve(struct node *c)
+/* The size of a collection's items or pairs array. The capacity is
+ * implicit: 1, then doubling, so it is full exactly when n is 0 or a power
+ * of two (most maps of a suite hold one to three pairs). */
+static size_t coll_bytes(const struct node *c, size_t n)
 {
-	size_t cap;
+	size_t cap = 1;
+
+	if (!n)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	return cap * (c->kind == NODE_SEQ ? sizeof(*c->items) : sizeof(*c->pairs));
+}
+
+static void *coll_array(const struct node *c)
+{
+	return c->kind == NODE_SEQ ? (void *)c->items : (void *)c->pairs;
+}
+
+/* Frees a collection's array, wherever it lives. */
+static void coll_free(struct node *c)
+{
+	void *a = coll_array(c);
+
+	if (a && c->arr_pooled)
+		node_pool_release(a, coll_bytes(c, c->n));
+	else
+		free(a);
+	c->arr_pooled = 0;
+}
+
+/* Grows the array of a collection so one more fits, from pool when it has
+ * room (pool may be NULL). */
+static void coll_reserve_in(struct node_pool *pool, struct node *c)
+{
+	size_t old, need;
+	void *a;
 
 	if (c->n != 0 && (c->n & (c->n - 1)) != 0)
 		return;
-	cap = c->n ? c->n * 2 : 1;
+	old = coll_bytes(c, c->n);
+	need = coll_bytes(c, c->n + 1);
+	if (!c->arr_pooled && !(pool && c->n == 0)) {
+		a = xrealloc(coll_array(c), need);
+	} else if ((a = node_pool_alloc(pool, need)) != NULL) {
+		if (old)
+			memcpy(a, coll_array(c), old);
+		if (c->arr_pooled)
+			node_pool_release(coll_array(c), old);
+		c->arr_pooled = 1;
+	} else {
+		a = xmalloc(need);
+		if (old)
+			memcpy(a, coll_array(c), old);
+		coll_free(c);
+	}
 	if (c->kind == NODE_SEQ)
-		c->items = xrealloc(c->items, cap * sizeof(*c->items));
+		c->items = a;
 	else
-		c->pairs = xrealloc(c->pairs, cap * sizeof(*c->pairs));
+		c->pairs = a;
+}
+
+static void seq_push_in(struct node_pool *pool, struct node *seq, struct node *item)
+{
+	coll_reserve_in(pool, seq);
+	seq->items[seq->n++] = item;
 }
 
 void node_seq_push(struct node *seq, struct node *item)
@@ -159,16 +253,21 @@ void node_seq_push(struct node *seq, struct node *item)
 		node_free(item);
 		return;
 	}
-	coll_reserve(seq);
-	seq->items[seq->n++] = item;
+	seq_push_in(NULL, seq, item);
+}
+
+static void map_push_pair_in(struct node_pool *pool, struct node *map, struct node *key,
+                             struct node *value)
+{
+	coll_reserve_in(pool, map);
+	map->pairs[map->n].key = key;
+	map->pairs[map->n].value = value;
+	map->n++;
 }
 
 static void map_push_pair(struct node *map, struct node *key, struct node *value)
 {
-	coll_reserve(map);
-	map->pairs[map->n].key = key;
-	map->pairs[map->n].value = value;
-	map->n++;
+	map_push_pair_in(NULL, map, key, value);
 }
 
 void node_map_put(struct node *map, const char *key, struct node *value)
@@ -199,20 +298,19 @@ static void contents_free(struct node *n)
 
 	switch (n->kind) {
 	case NODE_SCALAR:
-		if (n->str != n->sso)
-			free(n->str);
+		str_free(n);
 		break;
 	case NODE_SEQ:
 		for (i = 0; i < n->n; i++)
 			node_free(n->items[i]);
-		free(n->items);
+		coll_free(n);
 		break;
 	case NODE_MAP:
 		for (i = 0; i < n->n; i++) {
 			node_free(n->pairs[i].key);
 			node_free(n->pairs[i].value);
 		}
-		free(n->pairs);
+		coll_free(n);
 		break;
 	}
 }
@@ -222,24 +320,18 @@ void node_free(struct node *n)
 	if (!n)
 		return;
 	contents_free(n);
-	free(n);
+	if (n->pooled)
+		node_pool_release(n, sizeof(*n));
+	else
+		free(n);
 }
 
-void node_clear(struct node *n)
+void node_seq_drop(struct node *seq, size_t i)
 {
-	struct node_pos pos;
-	enum node_kind kind;
-
-	if (!n)
+	if (!seq || seq->kind != NODE_SEQ || i >= seq->n)
 		return;
-	contents_free(n);
-	pos = n->pos;
-	kind = n->kind;
-	memset(n, 0, sizeof(*n));
-	n->kind = kind;
-	n->pos = pos;
-	if (kind == NODE_SCALAR)
-		n->str = n->sso; /* "" */
+	node_free(seq->items[i]);
+	seq->items[i] = NULL;
 }
 
 struct node *node_copy(const struct node *n)
@@ -268,370 +360,6 @@ struct node *node_copy(const struct node *n)
 		break;
 	}
 	return c;
-}
-
-/* ---- lookups and scalar readers ----------------------------------------- */
-
-const struct node *node_get(const struct node *map, const char *key)
-{
-	size_t i;
-
-	if (!map || map->kind != NODE_MAP || !key)
-		return NULL;
-	for (i = 0; i < map->n; i++) {
-		const struct node *k = map->pairs[i].key;
-		if (k && k->kind == NODE_SCALAR && strcmp(k->str, key) == 0)
-			return map->pairs[i].value;
-	}
-	return NULL;
-}
-
-static int str_in(const char *s, const char *const *list)
-{
-	for (; *list; list++) {
-		if (strcmp(s, *list) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static const char *const null_words[] = {"", "~", "null", "Null", "NULL", NULL};
-static const char *const true_words[] = {"true", "True", "TRUE", NULL};
-static const char *const false_words[] = {"false", "False", "FALSE", NULL};
-
-int node_is_null(const struct node *n)
-{
-	if (!n)
-		return 1;
-	return n->kind == NODE_SCALAR && n->plain && str_in(n->str, null_words);
-}
-
-/* Integer forms of the YAML 1.2 core schema: decimal with optional sign,
- * 0x hex, 0o octal. Returns 1 and sets *out; 0 when s is not one; -1 when it
- * is one but does not fit. */
-static int scan_int(const char *s, long long *out)
-{
-	const char *p = s;
-	int base = 10, neg = 0;
-	unsigned long long v = 0, limit;
-	int digits = 0;
-
-	if (*p == '+' || *p == '-') {
-		neg = *p == '-';
-		p++;
-	}
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o')) {
-		if (p != s)
-			return 0; /* the core schema has no signed hex/octal */
-		base = p[1] == 'x' ? 16 : 8;
-		p += 2;
-	}
-	limit = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
-	for (; *p; p++) {
-		int dv;
-		if (*p >= '0' && *p <= '9')
-			dv = *p - '0';
-		else if (base == 16 && *p >= 'a' && *p <= 'f')
-			dv = *p - 'a' + 10;
-		else if (base == 16 && *p >= 'A' && *p <= 'F')
-			dv = *p - 'A' + 10;
-		else
-			return 0;
-		if (dv >= base)
-			return 0;
-		digits++;
-		if (v > (limit - (unsigned)dv) / (unsigned)base) {
-			/* keep scanning so "12x" is still "not a number" */
-			for (p++; *p; p++) {
-				if (!((*p >= '0' && *p <= '9') ||
-				      (base == 16 &&
-				       ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))))
-					return 0;
-			}
-			return -1;
-		}
-		v = v * (unsigned)base + (unsigned)dv;
-	}
-	if (!digits)
-		return 0;
-	if (neg)
-		*out = v == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)v;
-	else
-		*out = (long long)v;
-	return 1;
-}
-
-/* Float forms of the core schema, without the special values. */
-static int scan_float(const char *s, double *out)
-{
-	const char *p = s;
-	int mant = 0;
-	char *end;
-
-	if (*p == '+' || *p == '-')
-		p++;
-	while (*p >= '0' && *p <= '9') {
-		p++;
-		mant++;
-	}
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			p++;
-			mant++;
-		}
-	}
-	if (!mant)
-		return 0;
-	if (*p == 'e' || *p == 'E') {
-		int exp = 0;
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		while (*p >= '0' && *p <= '9') {
-			p++;
-			exp++;
-		}
-		if (!exp)
-			return 0;
-	}
-	if (*p)
-		return 0;
-	*out = strtod(s, &end);
-	return *end == 0;
-}
-
-/* .inf, -.inf, .nan and their capitalised forms: 1 for infinities, 2 nan. */
-static int scan_special_float(const char *s)
-{
-	static const char *const inf[] = {".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf",
-	                                  "+.INF", "-.inf", "-.Inf", "-.INF", NULL};
-	static const char *const nan_words[] = {".nan", ".NaN", ".NAN", NULL};
-
-	if (str_in(s, inf))
-		return 1;
-	if (str_in(s, nan_words))
-		return 2;
-	return 0;
-}
-
-/* What a plain scalar resolves to under the core schema. */
-enum scalar_type { ST_NULL, ST_BOOL, ST_INT, ST_FLOAT, ST_STR };
-
-static enum scalar_type scalar_type(const struct node *n)
-{
-	long long ll;
-	double d;
-
-	if (!n->plain)
-		return ST_STR;
-	if (str_in(n->str, null_words))
-		return ST_NULL;
-	if (str_in(n->str, true_words) || str_in(n->str, false_words))
-		return ST_BOOL;
-	if (scan_int(n->str, &ll) == 1)
-		return ST_INT;
-	if (scan_int(n->str, &ll) == -1 || scan_float(n->str, &d) || scan_special_float(n->str))
-		return ST_FLOAT;
-	return ST_STR;
-}
-
-const char *node_kind_name(const struct node *n)
-{
-	if (!n)
-		return "nothing";
-	switch (n->kind) {
-	case NODE_SEQ:
-		return "list";
-	case NODE_MAP:
-		return "map";
-	case NODE_SCALAR:
-		break;
-	}
-	switch (scalar_type(n)) {
-	case ST_NULL:
-		return "null";
-	case ST_BOOL:
-		return "boolean";
-	case ST_INT:
-		return "integer";
-	case ST_FLOAT:
-		return "number";
-	case ST_STR:
-		break;
-	}
-	return "string";
-}
-
-/* A scalar's text as it may appear in a message: shortened, secrets masked,
- * control characters shown as '?'. Owned by the caller. */
-static char *value_for_msg(const struct node *n)
-{
-	char *masked, *out;
-	size_t i, len;
-
-	masked = mask_dup(n->str ? n->str : "");
-	len = strlen(masked);
-	if (len > 60) {
-		/* cut on a UTF-8 boundary */
-		len = 57;
-		while (len > 0 && ((unsigned char)masked[len] & 0xC0) == 0x80)
-			len--;
-		out = xasprintf("%.*s...", (int)len, masked);
-	} else {
-		out = xstrdup(masked);
-	}
-	free(masked);
-	for (i = 0; out[i]; i++) {
-		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-			out[i] = '?';
-	}
-	return out;
-}
-
-/* Adds "expected <what>, got ..." at n. */
-static int expected(struct diags *d, const struct node *n, const char *what)
-{
-	char *v;
-
-	if (!n)
-		return diag_at(d, n, "expected %s, got nothing", what);
-	if (n->kind != NODE_SCALAR)
-		return diag_at(d, n, "expected %s, got a %s", what,
-		               n->kind == NODE_SEQ ? "list" : "map");
-	if (node_is_null(n))
-		return diag_at(d, n, "expected %s, got an empty value", what);
-	v = value_for_msg(n);
-	diag_at(d, n, "expected %s, got '%s'", what, v);
-	free(v);
-	return -1;
-}
-
-int node_as_bool(const struct node *n, int *out, struct diags *d)
-{
-	if (n && n->kind == NODE_SCALAR) {
-		if (str_in(n->str, true_words)) {
-			*out = 1;
-			return 0;
-		}
-		if (str_in(n->str, false_words)) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return expected(d, n, "a boolean (true or false)");
-}
-
-int node_as_ll(const struct node *n, long long *out, struct diags *d)
-{
-	int r;
-
-	if (!n || n->kind != NODE_SCALAR)
-		return expected(d, n, "an integer");
-	r = scan_int(n->str, out);
-	if (r == 1)
-		return 0;
-	if (r == -1) {
-		char *v = value_for_msg(n);
-		diag_at(d, n, "integer '%s' is out of range", v);
-		free(v);
-		return -1;
-	}
-	return expected(d, n, "an integer");
-}
-
-int node_as_double(const struct node *n, double *out, struct diags *d)
-{
-	long long ll;
-	int sp;
-
-	if (!n || n->kind != NODE_SCALAR)
-		return expected(d, n, "a number");
-	if (scan_int(n->str, &ll) == 1) {
-		*out = (double)ll;
-		return 0;
-	}
-	if (scan_float(n->str, out))
-		return 0;
-	sp = scan_special_float(n->str);
-	if (sp == 1) {
-		*out = n->str[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-		return 0;
-	}
-	if (sp == 2) {
-		*out = NAN;
-		return 0;
-	}
-	return expected(d, n, "a number");
-}
-
-int node_as_duration_ms(const struct node *n, long long *out, struct diags *d)
-{
-	if (n && n->kind == NODE_SCALAR && !node_is_null(n) &&
-	    parse_duration_ms(n->str, out) == 0 && *out >= 0)
-		return 0;
-	return expected(d, n, "a duration such as 30s, 500ms or 2m");
-}
-
-int node_as_str(const struct node *n, const char **out, struct diags *d)
-{
-	if (!n || n->kind != NODE_SCALAR)
-		return expected(d, n, "text");
-	*out = n->str;
-	return 0;
-}
-
-/* ---- JSON --------------------------------------------------------------- */
-
-
-json_t *node_to_json(const struct node *n)
-{
-	json_t *j;
-	size_t i;
-	long long ll;
-	double dv;
-
-	if (!n)
-		return json_null();
-	switch (n->kind) {
-	case NODE_SEQ:
-		j = json_array();
-		for (i = 0; i < n->n; i++)
-			json_array_append_new(j, node_to_json(n->items[i]));
-		return j;
-	case NODE_MAP:
-		j = json_object();
-		for (i = 0; i < n->n; i++) {
-			const struct node *k = n->pairs[i].key;
-			json_t *key;
-			if (!k || k->kind != NODE_SCALAR)
-				continue;
-			key = json_from_bytes(k->str, k->len);
-			json_object_setn_new(j, json_string_value(key), json_string_length(key),
-			                     node_to_json(n->pairs[i].value));
-			json_decref(key);
-		}
-		return j;
-	case NODE_SCALAR:
-		break;
-	}
-	switch (scalar_type(n)) {
-	case ST_NULL:
-		return json_null();
-	case ST_BOOL:
-		return json_boolean(str_in(n->str, true_words));
-	case ST_INT:
-		scan_int(n->str, &ll);
-		return json_integer(ll);
-	case ST_FLOAT:
-		/* JSON has no inf/nan: keep those (and huge values) as text */
-		if (scan_float(n->str, &dv) && isfinite(dv))
-			return json_real(dv);
-		break;
-	case ST_STR:
-		break;
-	}
-	return json_from_bytes(n->str, n->len);
 }
 
 /* ---- the loader --------------------------------------------------------- */
@@ -668,6 +396,7 @@ struct loader {
 	size_t count;       /* nodes created */
 	size_t alias_count; /* nodes created by alias copies */
 	int failed;
+	struct node_pool pool; /* where the tree's nodes, texts and arrays go */
 };
 
 static struct node_pos mark_pos(const struct loader *L, yaml_mark_t m)
@@ -859,7 +588,7 @@ static int attach(struct loader *L, struct node *n)
 	}
 	parent = L->stack[L->depth - 1].node;
 	if (parent->kind == NODE_SEQ) {
-		node_seq_push(parent, n);
+		seq_push_in(&L->pool, parent, n);
 		return 0;
 	}
 	/* a map: either a key (then the value is still missing) or a value */
@@ -867,7 +596,7 @@ static int attach(struct loader *L, struct node *n)
 		parent->pairs[parent->n - 1].value = n;
 		return 0;
 	}
-	map_push_pair(parent, n, NULL);
+	map_push_pair_in(&L->pool, parent, n, NULL);
 	if (n->kind != NODE_SCALAR) {
 		diag_pos(L->d, n->pos.file, n->pos.line, n->pos.col, "a key must be text, not a %s",
 		         node_kind_name(n));
@@ -903,11 +632,11 @@ static int on_scalar(struct loader *L, yaml_event_t *ev)
 	if (count_node(L, pos) < 0)
 		return -1;
 	/* "!!str 123" is text, like a quoted scalar; other tags are ignored */
-	n = node_new_scalar_len(v, len,
-	                        ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	                            !(ev->data.scalar.tag &&
-	                              strcmp((const char *)ev->data.scalar.tag, YAML_STR_TAG) == 0),
-	                        pos);
+	n = node_new_scalar_in(&L->pool, v, len,
+	                       ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	                           !(ev->data.scalar.tag &&
+	                             strcmp((const char *)ev->data.scalar.tag, YAML_STR_TAG) == 0),
+	                       pos);
 	if (attach(L, n) < 0)
 		return -1;
 	note_height(L, 0);
@@ -931,7 +660,7 @@ static int on_start(struct loader *L, yaml_event_t *ev, enum node_kind kind)
 	}
 	if (count_node(L, pos) < 0)
 		return -1;
-	n = node_alloc(kind, pos);
+	n = node_alloc_in(&L->pool, kind, pos);
 	if (attach(L, n) < 0)
 		return -1;
 	if (L->depth == L->stack_alloc) {
@@ -973,7 +702,7 @@ static int check_duplicates(struct loader *L, struct node *map)
 	for (i = 1; i < map->n; i++) {
 		if (strcmp(v[i - 1]->key->str, v[i]->key->str) == 0) {
 			struct node *k = v[i]->key;
-			char *name = value_for_msg(k);
+			char *name = node_value_for_msg(k);
 			diag_pos(L->d, k->pos.file, k->pos.line, k->pos.col,
 			         "duplicate key '%s' (first at line %u)", name,
 			         v[i - 1]->key->pos.line);
@@ -1059,6 +788,7 @@ static void loader_release(struct loader *L)
 	free(L->buckets);
 	node_free(L->root);
 	L->root = NULL;
+	node_pool_close(&L->pool);
 }
 
 /* Anchors name nodes within one document only. */
@@ -1112,7 +842,8 @@ static int load_text(const char *name, const char *text, size_t len, const struc
 		case YAML_DOCUMENT_END_EVENT:
 			if (stream && L.root) {
 				/* an empty document (nothing but "---") holds nothing */
-				if (L.root->kind == NODE_SCALAR && L.root->plain && L.root->len == 0)
+				if (L.root->kind == NODE_SCALAR && L.root->plain &&
+				    L.root->len == 0)
 					node_free(L.root);
 				else
 					node_seq_push(stream, L.root);
@@ -1176,8 +907,8 @@ int node_load_string(const char *name, const char *text, size_t len, const struc
 	return load_text(name, text, len, lim, NULL, out, d);
 }
 
-int node_load_stream(const char *name, const char *text, size_t len,
-                     const struct node_limits *lim, struct node **out, struct diags *d)
+int node_load_stream(const char *name, const char *text, size_t len, const struct node_limits *lim,
+                     struct node **out, struct diags *d)
 {
 	struct node_pos pos = {node_intern(name ? name : "<string>"), 1, 1};
 	struct node *seq = node_new_seq(pos);

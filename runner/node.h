@@ -56,6 +56,9 @@ struct node {
 	                       is a reference), 1 fully expanded (a "${" left is
 	                       literal text), 2 expanded but holding run-time
 	                       references (literal "${" kept escaped as "$${") */
+	/* Where node.c got the memory (runner/nodemem.h): the node itself, its
+	 * long text, its items or pairs; 0 = malloc. */
+	unsigned pooled : 1, str_pooled : 1, arr_pooled : 1;
 };
 #define NODE_SSO 16
 
@@ -91,10 +94,14 @@ int node_load_stream(const char *name, const char *text, size_t len,
                      const struct node_limits *lim, struct node **out, struct diags *d);
 
 void node_free(struct node *n);
-/* Frees everything below n and leaves n in place, empty, of the same kind
- * and position: for a tree consumed part by part (the loader frees each
- * entry once it is built), so its parent stays a valid tree to free. */
-void node_clear(struct node *n);
+/* A scalar's text as it may appear in a message: shortened, secrets masked,
+ * control characters shown as '?'. Owned by the caller. */
+char *node_value_for_msg(const struct node *n);
+/* Frees item i of seq (all of it) and leaves NULL in its place: for a
+ * tree consumed part by part (the loader frees each entry once it is
+ * built); the rest stays a valid tree to free. Nothing when i is out of
+ * range or seq is not a sequence. */
+void node_seq_drop(struct node *seq, size_t i);
 struct node *node_copy(const struct node *n);
 const char *node_intern(const char *file);
 

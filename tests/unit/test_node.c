@@ -561,6 +561,51 @@ static void test_build_and_copy(void **state)
 	assert_ptr_equal(node_intern("same"), node_intern("same"));
 }
 
+/* A loaded tree lives in the parse's own blocks (runner/nodemem.c); every
+ * change made to it afterwards (a new text, more pairs or items, items
+ * dropped, copies) moves what it touches to malloc and frees the rest
+ * where it lives. The sanitizer build checks every piece. */
+static void test_loaded_tree_changes(void **state)
+{
+	struct node_pos p = {"built.yaml", 1, 1};
+	struct buf b;
+	struct node *t, *m, *list, *c;
+	size_t i;
+
+	buf_init(&b, 0);
+	buf_adds(&b, "name: a text long enough to live outside the node\nmap: {k: v}\nlist:\n");
+	for (i = 0; i < 40000; i++) /* an items array past the block's piece limit */
+		buf_addf(&b, "  - item number %zu, long enough\n", i);
+	t = load_ok(buf_str(&b));
+	buf_release(&b);
+	node_set_str((struct node *)node_get(t, "name"), xstrdup("short"));
+	assert_string_equal(node_get(t, "name")->str, "short");
+	node_set_str((struct node *)node_get(t, "name"),
+	             xstrdup("a new long text, from malloc now"));
+	m = (struct node *)node_get(t, "map");
+	for (i = 0; i < 20; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k%zu", i);
+		node_map_put(m, key, node_new_scalar("added", 1, p));
+	}
+	assert_int_equal(m->n, 21); /* k and k0..k19 */
+	assert_string_equal(node_get(m, "k19")->str, "added");
+	list = (struct node *)node_get(t, "list");
+	assert_int_equal(list->n, 40000);
+	for (i = 0; i < 40000; i += 2)
+		node_seq_drop(list, i);
+	node_seq_drop(list, 40000); /* out of range: nothing */
+	assert_null(list->items[0]);
+	assert_string_equal(list->items[39999]->str, "item number 39999, long enough");
+	node_seq_push(list, node_new_scalar("pushed", 1, p));
+	c = node_copy(t);
+	node_free(t);
+	assert_string_equal(node_get(c, "name")->str, "a new long text, from malloc now");
+	assert_int_equal(node_get(c, "list")->n, 40001);
+	assert_string_equal(node_get(c, "list")->items[1]->str, "item number 1, long enough");
+	node_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,7 +621,7 @@ int main(void)
 	    cmocka_unit_test(test_max_bytes),      cmocka_unit_test(test_files),
 	    cmocka_unit_test(test_to_json),        cmocka_unit_test(test_to_json_bad_utf8),
 	    cmocka_unit_test(test_readers),        cmocka_unit_test(test_kind_names),
-	    cmocka_unit_test(test_build_and_copy),
+	    cmocka_unit_test(test_build_and_copy), cmocka_unit_test(test_loaded_tree_changes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

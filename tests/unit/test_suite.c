@@ -120,6 +120,7 @@ const struct check_module phasegate_module = {
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -710,6 +711,56 @@ static void test_errors_capped(void **state)
 	diags_release(&d);
 }
 
+/* Entries are built as they are read: a reference to a name saved by an
+ * entry further on (here in a later phase) is kept until every entry is
+ * known, then reported as running later; a name no entry saves is
+ * undefined, once per text as vars_expand() says it. */
+static void test_forward_references(void **state)
+{
+	static const char text[] = "name: fwd\n"
+				   "phases:\n"
+				   "  - id: one\n"
+				   "    steps:\n"
+				   "      - id: s1\n"
+				   "        checks:\n"
+				   "          - id: early\n"
+				   "            exec: {argv: [echo, \"${rev}\", \"${rev.field}\"]}\n"
+				   "          - id: undef\n"
+				   "            exec: {argv: [\"${nope_a} ${nope_b}\"]}\n"
+				   "  - id: two\n"
+				   "    steps:\n"
+				   "      - id: s2\n"
+				   "        checks:\n"
+				   "          - id: late\n"
+				   "            exec: {argv: [\"true\"]}\n"
+				   "            save: {rev: .stdout}\n";
+	char dir[] = "/tmp/pg-fwd-XXXXXX", *path;
+	struct plan p;
+	struct diags d;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/suite.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	diags_init(&d);
+	assert_int_equal(suite_load(&p, path, NULL, &d), -1);
+	expect_diag(&d, "variable 'rev' is saved by check 'late' which runs later (", "suite.yaml",
+		    8);
+	assert_non_null(strstr(d.v[find_diag(&d, "variable 'rev'", NULL, 8)].msg, "suite.yaml:15)"));
+	expect_diag(&d, "undefined variable 'nope_a'", "suite.yaml", 10);
+	assert_int_equal(find_diag(&d, "nope_b", NULL, 0), -1);
+	/* "${rev.field}" waits for the saved value, as an earlier save would */
+	assert_int_equal(find_diag(&d, "rev.field", NULL, 0), -1);
+	assert_int_equal(d.n, 2);
+	diags_release(&d);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
 static int setup_plugin(void **state)
 {
 	struct pg_err e;
@@ -742,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_structure_errors),
 		cmocka_unit_test(test_command_line_errors),
 		cmocka_unit_test(test_errors_capped),
+		cmocka_unit_test(test_forward_references),
 	};
 	return cmocka_run_group_tests(tests, setup_plugin, NULL);
 }
