@@ -320,6 +320,17 @@ static void run_check(struct run *run, const struct plan_check *pc, struct res_c
 			bad = keys_validate(cfg, mod->keys, mod->name, &d);
 		if (!bad && mod->parse && mod->parse(cfg, state, &own_priv, &d) != 0)
 			bad = 1;
+		/* The guard holds whatever the saved values turned out to be:
+		 * an entry the loader could not judge that is destructive
+		 * once expanded runs only with --allow-destructive. */
+		if (!bad && !d.n && own_priv && mod->destructive && mod->destructive(own_priv) &&
+		    !run->o->allow_destructive) {
+			diag_pos(&d, pc->pos.file, pc->pos.line, pc->pos.col,
+			         "once its saved values are filled in, this %s deletes or replaces "
+			         "live objects; it runs only with --allow-destructive",
+			         pc->is_action || pc->is_rollback ? "action" : "entry");
+			bad = 1;
+		}
 		if (bad || d.n) {
 			const struct diag *g = d.n ? &d.v[0] : NULL;
 			char *msg = g ? xasprintf("%s (at %s:%u)", g->msg, g->file ? g->file : "?", g->line)

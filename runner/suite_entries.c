@@ -434,6 +434,56 @@ static void entry_common(struct loader *L, const struct ld_entry *e, const struc
 		entry_metric(L, pc, v);
 }
 
+/* Gives every reference left in the scalars under n a placeholder value. */
+static void probe_values(struct vars *ph, const struct node *n)
+{
+	const char *s, *name;
+	size_t len;
+
+	if (!n)
+		return;
+	if (n->kind == NODE_SEQ || n->kind == NODE_MAP) {
+		for (size_t i = 0; i < n->n; i++)
+			probe_values(ph, n->kind == NODE_SEQ ? n->items[i] : n->pairs[i].value);
+		return;
+	}
+	for (s = n->str; s && (s = next_ref(s, &name, &len)) != NULL;) {
+		char *ref = xstrndup(name, len);
+		vars_set(ph, ref, "phasegate-probe", "probe", 0);
+		free(ref);
+	}
+}
+
+/* Whether a deferred config is destructive whatever the saved values turn
+ * out to be: parsed once with a placeholder for each of them. A config
+ * that does not parse that way is judged again at run time (the scheduler
+ * refuses a destructive one without --allow-destructive). */
+static int probe_destructive(struct loader *L, const struct check_module *mod,
+                             const struct node *cfg)
+{
+	struct vars ph;
+	struct diags d;
+	struct node *c;
+	void *priv = NULL;
+	int destructive = 0;
+
+	if (!mod->parse || !mod->destructive)
+		return 0;
+	vars_init(&ph);
+	diags_init(&d);
+	c = node_copy(cfg);
+	probe_values(&ph, c);
+	if (vars_expand_tree(&ph, NULL, c, &d) == 0 &&
+	    mod->parse(c, plan_module_state(L->p, mod), &priv, &d) == 0 && priv)
+		destructive = mod->destructive(priv) != 0;
+	if (priv && mod->free)
+		mod->free(priv);
+	node_free(c);
+	diags_release(&d);
+	vars_release(&ph);
+	return destructive;
+}
+
 /* The module config: key table, parse hook, the actions: rule. */
 static void entry_module(struct loader *L, const struct ld_entry *e, const struct node *x,
                          int deferred)
@@ -458,6 +508,8 @@ static void entry_module(struct loader *L, const struct ld_entry *e, const struc
 		/* The scheduler expands the saved values and parses the config
 		 * just before the check runs. */
 		pc->deferred = 1;
+		if (ok && !init_failed(L, mod) && probe_destructive(L, mod, cfg))
+			pc->destructive = 1;
 	} else if (ok && !init_failed(L, mod) && mod->parse) {
 		void *priv = NULL;
 		if (mod->parse(cfg, plan_module_state(L->p, mod), &priv, L->d) < 0) {

@@ -250,9 +250,61 @@ def test_destructive():
         v = pg("validate", bad)
         check(v.returncode == 2 and "bad.yaml:7:13" in v.stderr and "destructive" in v.stderr,
               "a destructive check is a suite error with its position (%s)" % v.stderr.strip())
+        test_destructive_deferred(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     finish()
+
+
+DEFERRED = """name: deferred
+phases:
+  - id: "1"
+    steps:
+      - id: "1.1"
+        actions:
+          - id: pick
+            exec: {argv: [echo, "%s"]}
+            save: {victim: '.stdout | rtrimstr("\\n")'}
+      - id: "1.2"
+        actions:
+          - id: zap
+            k8s: {delete: "%s", namespace: default}
+        checks:
+          - id: after
+            exec: {argv: ["true"]}
+"""
+
+
+def test_destructive_deferred(tmp):
+    """A k8s delete whose target is a value saved during the run is still
+    destructive: judged at load with a placeholder where it can be, else
+    refused at run time without --allow-destructive (nothing is sent)."""
+    kc = os.path.join(tmp, "kubeconfig")
+    with open(kc, "w") as f:
+        f.write("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "
+                "'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: abcdefgh}}]\n"
+                "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n")
+    env = dict(os.environ, KUBECONFIG=kc)
+    at_load = os.path.join(tmp, "deferred-load.yaml")
+    with open(at_load, "w") as f:
+        f.write(DEFERRED % ("victim", "configmap/${victim}"))
+    r = subprocess.run([BIN, "run", at_load, "--out", os.path.join(tmp, "o-load")],
+                       capture_output=True, text=True, timeout=60, env=env)
+    check(r.returncode == 2 and "zap" in r.stderr and "--allow-destructive" in r.stderr and
+          not os.path.exists(os.path.join(tmp, "o-load")),
+          "a delete of a saved name is refused before anything runs (%d %s)" %
+          (r.returncode, r.stderr.strip()[-300:]))
+    at_run = os.path.join(tmp, "deferred-run.yaml")
+    with open(at_run, "w") as f:
+        f.write(DEFERRED % ("configmap/victim", "${victim}"))
+    out = os.path.join(tmp, "o-run")
+    r = subprocess.run([BIN, "run", at_run, "--out", out], capture_output=True, text=True,
+                       timeout=60, env=env)
+    zap = [c for _, c in entries(results(out)) if c["id"] == "zap"]
+    check(r.returncode == 1 and zap and zap[0]["status"] == "error" and
+          "--allow-destructive" in zap[0].get("message", ""),
+          "a target only known at run time is refused then, as an error (%d %s)" %
+          (r.returncode, zap and zap[0].get("message")))
 
 
 # ---- attestations ------------------------------------------------------------
