@@ -1,7 +1,9 @@
 /* report.h - the report writers. Each reads a finished result model and
  * nothing else, and writes its file atomically (temporary file + rename).
- * The console writer is the exception that runs live: the scheduler calls
- * it as phases start and checks finish. */
+ * The console writer is the exception that runs live: it is one
+ * implementation of the scheduler's observer (struct sched_observer), which
+ * the command layer (cli/) hands to the scheduler; the core never calls a
+ * writer itself. */
 #ifndef PHASEGATE_REPORT_H
 #define PHASEGATE_REPORT_H
 
