@@ -36,8 +36,13 @@ static size_t *block_count(void *block)
 
 static void block_unref(char *block)
 {
-	if (__atomic_sub_fetch(block_count(block), 1, __ATOMIC_ACQ_REL) == 0)
+	if (__atomic_sub_fetch(block_count(block), 1, __ATOMIC_ACQ_REL) == 0) {
+		/* the sanitizer's marks outlive the mapping: clear them, or the
+		 * next mapping at this address (a thread's stack) reads as
+		 * poisoned */
+		ASAN_UNPOISON_MEMORY_REGION(block, BLOCK_SIZE);
 		munmap(block, BLOCK_SIZE);
+	}
 }
 
 /* A fresh aligned block counting the pool's reference, or NULL. */
